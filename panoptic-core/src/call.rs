@@ -1,0 +1,529 @@
+//! What `#[billable]` and `billable_block!` expand to at run time.
+//!
+//! Everything known at compile time sits in one `static` [`CallSite`] per
+//! annotated function; a call only reads a clock at entry and, at exit,
+//! hands a small [`CallEvent`] (pointers and numbers) to the logger. Names
+//! that need the type system (`Type::method`) are worked out once per site,
+//! lazily, by the background writer.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use slog::{KV, Record, Serializer};
+
+use crate::Kind;
+use crate::event::{Category, Outcome, amount_from_f64};
+use panoptic_catalog::Provider;
+
+/// Compile-time facts about one annotated function or block.
+///
+/// Built by the macros; the fields are public only so generated code can
+/// write a `static` of it.
+#[doc(hidden)]
+pub struct CallSite {
+    pub provider: Provider,
+    pub service: &'static str,
+    /// `category = "…"` when given, else the catalog's.
+    pub category: Option<Category>,
+    /// `resource = "…"` when given.
+    pub resource: Option<&'static str>,
+    /// The function's identifier as written; empty for `billable_block!`,
+    /// whose enclosing function is found through `locate`.
+    pub function_name: &'static str,
+    /// Returns the type name of an item declared inside the annotated
+    /// function, which spells the function's full path (impl type included).
+    pub locate: fn() -> &'static str,
+    pub args_types: &'static [&'static str],
+    pub kind: Kind,
+    pub unit: &'static str,
+    pub currency: &'static str,
+    pub tags: &'static [&'static str],
+    pub location: slog::RecordLocation,
+    pub names: OnceLock<SiteNames>,
+}
+
+/// Names of a call site resolved from its path.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteNames {
+    /// `resource`: the explicit one, else the function's identifier.
+    pub resource: String,
+    /// The identifier as written (for blocks: the enclosing function's).
+    pub function_name: String,
+    /// `Type::method` for methods, `<Type as Trait>::method` for trait
+    /// methods, else the identifier.
+    pub qualified_name: String,
+}
+
+impl CallSite {
+    /// The names of this site, computed on first use.
+    pub fn names(&self) -> &SiteNames {
+        self.names.get_or_init(|| {
+            let path = (self.locate)();
+            resolve_names(path, self.location.module, self.function_name, self.resource)
+        })
+    }
+
+    /// The category: explicit, else the catalog's for provider and service.
+    pub fn category(&self) -> Category {
+        self.category
+            .unwrap_or_else(|| self.provider.category_of(self.service))
+    }
+}
+
+/// Turns `crate::m::Foo::method::__panoptic_locate` (the probe's type name)
+/// into the function's names. Closures and async blocks (`{{closure}}`)
+/// between the function and the probe are skipped.
+pub(crate) fn resolve_names(
+    probe_path: &str,
+    module_path: &str,
+    function_name: &str,
+    resource: Option<&str>,
+) -> SiteNames {
+    let mut path = probe_path.rsplit_once("::").map_or(probe_path, |(head, _)| head);
+    while let Some(head) = path.strip_suffix("::{{closure}}") {
+        path = head;
+    }
+    let qualified = path
+        .strip_prefix(module_path)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .unwrap_or(path);
+    let qualified = shorten_paths(qualified);
+    let last = qualified.rsplit("::").next().unwrap_or(&qualified).to_owned();
+    let function_name = if function_name.is_empty() {
+        last
+    } else {
+        function_name.to_owned()
+    };
+    SiteNames {
+        resource: resource.map_or_else(|| function_name.clone(), str::to_owned),
+        qualified_name: if qualified.is_empty() {
+            function_name.clone()
+        } else {
+            qualified
+        },
+        function_name,
+    }
+}
+
+/// `<a::b::Foo as c::Trait>::run` → `<Foo as Trait>::run`: inside angle
+/// brackets, keep only the last segment of each path.
+fn shorten_paths(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut segment = String::new();
+    let mut depth = 0usize;
+    let mut chars = path.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            ':' if depth > 0 && chars.peek() == Some(&':') => {
+                chars.next();
+                segment.clear();
+            }
+            '<' | '>' | ' ' | ',' | '&' | '(' | ')' | '[' | ']' | ';' => {
+                out.push_str(&segment);
+                segment.clear();
+                depth = match ch {
+                    '<' => depth + 1,
+                    '>' => depth.saturating_sub(1),
+                    _ => depth,
+                };
+                out.push(ch);
+            }
+            _ => segment.push(ch),
+        }
+    }
+    out.push_str(&segment);
+    out
+}
+
+/// Values given per call (`user = …`, `quantity = …`, …) that are not static.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallExtras {
+    pub quantity: Option<f64>,
+    pub amount: Option<Decimal>,
+    pub user: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl CallExtras {
+    fn is_empty(&self) -> bool {
+        *self == CallExtras::default()
+    }
+}
+
+/// One finished call, on its way to the writer.
+#[derive(Clone)]
+pub(crate) struct CallEvent {
+    pub site: &'static CallSite,
+    /// The child logger's context when the event used the cached child
+    /// logger; `None` when a user logger was given (read from its values).
+    pub context: Option<Arc<crate::Context>>,
+    pub ts: DateTime<Utc>,
+    pub duration: Duration,
+    pub outcome: Outcome,
+    pub error: Option<Arc<str>>,
+    pub extras: Option<Arc<CallExtras>>,
+}
+
+/// The same event as slog key-values, for any other drain (slog-term, a
+/// JSON file): nothing is serialized unless a drain asks.
+impl KV for CallEvent {
+    fn serialize(&self, _record: &Record, s: &mut dyn Serializer) -> slog::Result {
+        let site = self.site;
+        let names = site.names();
+        s.emit_str("resource", &names.resource)?;
+        s.emit_str("function_name", &names.function_name)?;
+        s.emit_str("qualified_name", &names.qualified_name)?;
+        s.emit_str("module_path", site.location.module)?;
+        s.emit_str("outcome", self.outcome.as_str())?;
+        s.emit_f64("duration_ms", self.duration.as_secs_f64() * 1000.0)?;
+        s.emit_str("unit", site.unit)?;
+        s.emit_str("currency", site.currency)?;
+        s.emit_str("category", site.category().as_str())?;
+        s.emit_str("provider", site.provider.as_str())?;
+        s.emit_str("service", site.service)?;
+        s.emit_arguments("args_types", &format_args!("{}", site.args_types.join(" | ")))?;
+        if !site.tags.is_empty() {
+            s.emit_arguments("tags", &format_args!("{}", site.tags.join(" | ")))?;
+        }
+        if let Some(error) = &self.error {
+            s.emit_str("error", error)?;
+        }
+        if let Some(extras) = &self.extras {
+            if let Some(q) = extras.quantity {
+                s.emit_f64("quantity", q)?;
+            }
+            if let Some(a) = extras.amount {
+                s.emit_arguments("amount", &format_args!("{a}"))?;
+            }
+            if let Some(u) = &extras.user {
+                s.emit_str("user", u)?;
+            }
+            if let Some(r) = &extras.request_id {
+                s.emit_str("requestId", r)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True once any `Panoptic` has been installed: lets an annotated call with
+/// nothing installed skip everything but one relaxed load.
+pub(crate) static EVER_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// A call in progress. Records when finished, or, if dropped unfinished,
+/// as a panic (when unwinding) or a cancelled future.
+#[doc(hidden)]
+#[must_use]
+pub struct Call {
+    site: &'static CallSite,
+    started: Option<Instant>,
+    logger: Option<slog::Logger>,
+    extras: CallExtras,
+}
+
+impl Call {
+    /// Starts timing a call of `site`.
+    #[inline]
+    pub fn start(site: &'static CallSite) -> Call {
+        let started = if EVER_INSTALLED.load(Ordering::Relaxed) {
+            Some(Instant::now())
+        } else {
+            warn_not_installed();
+            None
+        };
+        Call {
+            site,
+            started,
+            logger: None,
+            extras: CallExtras::default(),
+        }
+    }
+
+    /// Sends the event through `logger` instead of the cached child logger.
+    pub fn with_logger(mut self, logger: &slog::Logger) -> Call {
+        self.logger = Some(logger.clone());
+        self
+    }
+
+    /// The end user the call is for.
+    pub fn with_user(mut self, user: impl fmt::Display) -> Call {
+        self.extras.user = Some(user.to_string());
+        self
+    }
+
+    /// The request the call belongs to.
+    pub fn with_request_id(mut self, request_id: impl fmt::Display) -> Call {
+        self.extras.request_id = Some(request_id.to_string());
+        self
+    }
+
+    /// How much was used (known before the call).
+    pub fn with_quantity(mut self, quantity: impl IntoQuantity) -> Call {
+        self.extras.quantity = Some(quantity.into_quantity());
+        self
+    }
+
+    /// What it cost (known before the call).
+    pub fn with_amount(mut self, amount: impl IntoAmount) -> Call {
+        self.extras.amount = amount.into_amount();
+        self
+    }
+
+    /// Sets the quantity from the return value (`quantity_from = …`).
+    pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
+        self.extras.quantity = Some(quantity.into_quantity());
+    }
+
+    /// Sets the amount from the return value (`amount_from = …`).
+    pub fn set_amount(&mut self, amount: impl IntoAmount) {
+        self.extras.amount = amount.into_amount();
+    }
+
+    /// Records the call as ended with `outcome`.
+    #[inline]
+    pub fn finish(mut self, (outcome, error): (Outcome, Option<String>)) {
+        self.record(outcome, error);
+    }
+
+    fn record(&mut self, outcome: Outcome, error: Option<String>) {
+        let Some(started) = self.started.take() else {
+            return;
+        };
+        let duration = started.elapsed();
+        let Some(handle) = crate::handle::current() else {
+            return;
+        };
+        let extras = std::mem::take(&mut self.extras);
+        let event = CallEvent {
+            site: self.site,
+            context: None,
+            ts: Utc::now(),
+            duration,
+            outcome,
+            error: error.map(Arc::from),
+            extras: (!extras.is_empty()).then(|| Arc::new(extras)),
+        };
+        handle.emit_call(event, self.logger.take());
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if self.started.is_some() {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            };
+            self.record(outcome, None);
+        }
+    }
+}
+
+fn warn_not_installed() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "panoptic: a #[billable] call ran with no Panoptic installed; \
+             no events are recorded until `Panoptic::builder()…install()` runs"
+        );
+    }
+}
+
+/// Values accepted as a quantity.
+pub trait IntoQuantity {
+    /// The quantity as a float (quantities are measures, not money).
+    fn into_quantity(self) -> f64;
+}
+
+macro_rules! quantity_from_number {
+    ($($t:ty),*) => {$(
+        impl IntoQuantity for $t {
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            fn into_quantity(self) -> f64 { self as f64 }
+        }
+    )*};
+}
+quantity_from_number!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+
+impl IntoQuantity for Decimal {
+    fn into_quantity(self) -> f64 {
+        use rust_decimal::prelude::ToPrimitive;
+        self.to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+impl<T: IntoQuantity + Copy> IntoQuantity for &T {
+    fn into_quantity(self) -> f64 {
+        (*self).into_quantity()
+    }
+}
+
+/// Values accepted as an amount of money. Floats are taken as the decimal
+/// they print as (`0.42` is exactly 0.42).
+pub trait IntoAmount {
+    /// The amount, or `None` when it is not a finite number.
+    fn into_amount(self) -> Option<Decimal>;
+}
+
+impl IntoAmount for Decimal {
+    fn into_amount(self) -> Option<Decimal> {
+        Some(self)
+    }
+}
+
+impl IntoAmount for f64 {
+    fn into_amount(self) -> Option<Decimal> {
+        amount_from_f64(self)
+    }
+}
+
+impl IntoAmount for f32 {
+    fn into_amount(self) -> Option<Decimal> {
+        // Through the f32's own shortest text, not its widened f64 value.
+        crate::event::parse_amount(&self.to_string())
+    }
+}
+
+macro_rules! amount_from_integer {
+    ($($t:ty),*) => {$(
+        impl IntoAmount for $t {
+            fn into_amount(self) -> Option<Decimal> { Some(Decimal::from(self)) }
+        }
+    )*};
+}
+amount_from_integer!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T: IntoAmount + Copy> IntoAmount for &T {
+    fn into_amount(self) -> Option<Decimal> {
+        (*self).into_amount()
+    }
+}
+
+impl<T: IntoAmount> IntoAmount for Option<T> {
+    fn into_amount(self) -> Option<Decimal> {
+        self.and_then(IntoAmount::into_amount)
+    }
+}
+
+/// How a return value is judged: `Result`s by their variant, anything else
+/// as success. Chosen at compile time by autoref specialization, so type
+/// aliases of `Result` are recognized without the macro seeing through them.
+#[doc(hidden)]
+pub mod probe {
+    use super::Outcome;
+    use std::fmt::{Debug, Display};
+
+    /// Wraps a reference to the return value.
+    pub struct OutcomeProbe<'a, T: ?Sized>(pub &'a T);
+
+    /// `Result<T, E: Display>`: the error's Display.
+    pub trait ProbeDisplay {
+        /// The outcome and the error text.
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>);
+    }
+    impl<T, E: Display> ProbeDisplay for &&&OutcomeProbe<'_, Result<T, E>> {
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>) {
+            match self.0 {
+                Ok(_) => (Outcome::Ok, None),
+                Err(e) => (Outcome::Error, Some(e.to_string())),
+            }
+        }
+    }
+
+    /// `Result<T, E: Debug>`: the error's Debug.
+    pub trait ProbeDebug {
+        /// The outcome and the error text.
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>);
+    }
+    impl<T, E: Debug> ProbeDebug for &&OutcomeProbe<'_, Result<T, E>> {
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>) {
+            match self.0 {
+                Ok(_) => (Outcome::Ok, None),
+                Err(e) => (Outcome::Error, Some(format!("{e:?}"))),
+            }
+        }
+    }
+
+    /// Any other `Result`: the error's type name.
+    pub trait ProbeResult {
+        /// The outcome and the error text.
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>);
+    }
+    impl<T, E> ProbeResult for &OutcomeProbe<'_, Result<T, E>> {
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>) {
+            match self.0 {
+                Ok(_) => (Outcome::Ok, None),
+                Err(_) => (Outcome::Error, Some(std::any::type_name::<E>().to_owned())),
+            }
+        }
+    }
+
+    /// Anything else: success.
+    pub trait ProbeAny {
+        /// The outcome and the error text.
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>);
+    }
+    impl<T: ?Sized> ProbeAny for OutcomeProbe<'_, T> {
+        fn panoptic_outcome(&self) -> (Outcome, Option<String>) {
+            (Outcome::Ok, None)
+        }
+    }
+
+    /// For `err`: the return type must be a `Result` whose error is Display.
+    pub fn result_outcome<T, E: Display>(value: &Result<T, E>) -> (Outcome, Option<String>) {
+        (&&&OutcomeProbe(value)).panoptic_outcome()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probe::*;
+    use super::*;
+
+    #[test]
+    fn names_from_probe_paths() {
+        let n = resolve_names("app::jobs::daily_report::__panoptic_locate", "app::jobs", "daily_report", None);
+        assert_eq!(n.qualified_name, "daily_report");
+        assert_eq!(n.resource, "daily_report");
+        let n = resolve_names("app::Reports::daily::{{closure}}::__panoptic_locate", "app", "daily", Some("nightly"));
+        assert_eq!(n.qualified_name, "Reports::daily");
+        assert_eq!(n.resource, "nightly");
+        let n = resolve_names("<app::m::Foo as app::Job>::run::__panoptic_locate", "app::m", "run", None);
+        assert_eq!(n.qualified_name, "<Foo as Job>::run");
+        let n = resolve_names("app::main::{{closure}}::{{closure}}::__panoptic_locate", "app", "", None);
+        assert_eq!(n.function_name, "main");
+        assert_eq!(n.resource, "main");
+    }
+
+    #[test]
+    fn outcome_probe_sees_through_aliases() {
+        type Fallible<T> = Result<T, std::io::Error>;
+        let failed: Fallible<u8> = Err(std::io::Error::other("disk on fire"));
+        assert_eq!(
+            (&&&OutcomeProbe(&failed)).panoptic_outcome(),
+            (Outcome::Error, Some("disk on fire".to_owned()))
+        );
+        #[derive(Debug)]
+        struct NoDisplay;
+        let r: Result<(), NoDisplay> = Err(NoDisplay);
+        assert_eq!((&&&OutcomeProbe(&r)).panoptic_outcome().1.as_deref(), Some("NoDisplay"));
+        struct Opaque;
+        let r: Result<(), Opaque> = Err(Opaque);
+        assert!((&&&OutcomeProbe(&r)).panoptic_outcome().1.unwrap().ends_with("Opaque"));
+        assert_eq!((&&&OutcomeProbe(&5u8)).panoptic_outcome(), (Outcome::Ok, None));
+    }
+
+    #[test]
+    fn float_amounts_are_the_written_decimal() {
+        assert_eq!(0.42f64.into_amount().unwrap().to_string(), "0.42");
+        assert_eq!(0.1f32.into_amount().unwrap().to_string(), "0.1");
+        assert_eq!(f64::NAN.into_amount(), None);
+    }
+}

@@ -1,0 +1,120 @@
+//! The owned context a child logger carries, and how a record's context is
+//! read back from slog key-values.
+
+use std::fmt;
+use std::sync::Arc;
+
+use slog::{KV, Key, OwnedKVList, Record, Serializer};
+
+/// Keys of the logger context, as stored in documents.
+pub mod keys {
+    /// Provider name.
+    pub const PROVIDER: &str = "provider";
+    /// Service name.
+    pub const SERVICE: &str = "service";
+    /// Username as given.
+    pub const USERNAME: &str = "username";
+    /// Project id.
+    pub const PROJECT_ID: &str = "projectId";
+    /// Canonical environment.
+    pub const ENV: &str = "env";
+}
+
+/// Who and where an event belongs to: the context of a child logger.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Context {
+    /// Provider name (`gcp`, …).
+    pub provider: String,
+    /// Service name (`BigQuery`, …).
+    pub service: String,
+    /// Username as given to the builder.
+    pub username: String,
+    /// Project id, if any.
+    pub project_id: Option<String>,
+    /// Canonical environment name.
+    pub env: String,
+}
+
+impl Context {
+    /// The slog key-values a child logger owns for this context.
+    pub(crate) fn owned_kv(self: &Arc<Self>) -> slog::OwnedKV<ContextKv> {
+        slog::OwnedKV(ContextKv(Arc::clone(self)))
+    }
+
+    /// Reads a context from a record's and its logger's key-values: the
+    /// record's own values first, then the logger's, newest first (slog's
+    /// order), first value of each key wins.
+    pub(crate) fn from_record(record: &Record, values: &OwnedKVList) -> Context {
+        let mut reader = ContextReader::default();
+        let _ = record.kv().serialize(record, &mut reader);
+        let _ = values.serialize(record, &mut reader);
+        reader.context
+    }
+}
+
+/// A child logger's context as one slog `KV`, so cloning a logger never
+/// copies strings.
+#[derive(Clone)]
+pub struct ContextKv(Arc<Context>);
+
+impl KV for ContextKv {
+    fn serialize(&self, _record: &Record, serializer: &mut dyn Serializer) -> slog::Result {
+        let c = &self.0;
+        // Reverse order of the stored fields: slog serializes newest first.
+        match &c.project_id {
+            Some(project) => serializer.emit_str(keys::PROJECT_ID, project)?,
+            None => serializer.emit_none(keys::PROJECT_ID)?,
+        }
+        serializer.emit_str(keys::ENV, &c.env)?;
+        serializer.emit_str(keys::USERNAME, &c.username)?;
+        serializer.emit_str(keys::SERVICE, &c.service)?;
+        serializer.emit_str(keys::PROVIDER, &c.provider)
+    }
+}
+
+#[derive(Default)]
+struct ContextReader {
+    context: Context,
+    seen: [bool; 5],
+}
+
+impl ContextReader {
+    fn put(&mut self, key: Key, value: Option<String>) {
+        let slot = match key {
+            keys::PROVIDER => 0,
+            keys::SERVICE => 1,
+            keys::USERNAME => 2,
+            keys::PROJECT_ID => 3,
+            keys::ENV => 4,
+            _ => return,
+        };
+        if std::mem::replace(&mut self.seen[slot], true) {
+            return;
+        }
+        let c = &mut self.context;
+        match slot {
+            0 => c.provider = value.unwrap_or_default(),
+            1 => c.service = value.unwrap_or_default(),
+            2 => c.username = value.unwrap_or_default(),
+            3 => c.project_id = value,
+            _ => c.env = value.unwrap_or_default(),
+        }
+    }
+}
+
+impl Serializer for ContextReader {
+    fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments) -> slog::Result {
+        self.put(key, Some(val.to_string()));
+        Ok(())
+    }
+
+    fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
+        self.put(key, Some(val.to_owned()));
+        Ok(())
+    }
+
+    fn emit_none(&mut self, key: Key) -> slog::Result {
+        self.put(key, None);
+        Ok(())
+    }
+}

@@ -1,0 +1,488 @@
+//! The `Panoptic` handle: configuration, the private base logger, cached
+//! child loggers, the writer pipeline, and the global instance that
+//! `#[billable]` uses.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::RefUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use mongodb::options::ConnectionString;
+use slog::{Drain, Logger, Never, OwnedKVList, Record, SendSyncRefUnwindSafeDrain};
+
+use crate::call::{CallEvent, EVER_INSTALLED};
+use crate::config::{self, Credentials, vars};
+use crate::context::Context;
+use crate::naming::canonical_env;
+use crate::pipeline::{MongoDrain, Pipeline, PipelineSettings};
+use crate::report::ErrorReporter;
+use crate::{Error, Stats};
+use panoptic_catalog::Provider;
+
+type BoxedDrain = Arc<dyn SendSyncRefUnwindSafeDrain<Ok = (), Err = Never>>;
+
+/// A configured panoptic instance. Cheap to clone; every clone shares one
+/// MongoDB client, one writer thread and one logger cache.
+///
+/// ```no_run
+/// use panoptic_core::{Panoptic, Provider};
+///
+/// let panoptic = Panoptic::builder().username("john_doe").project("my-project").build()?;
+/// let bq = panoptic.logger(Provider::Gcp, "BigQuery");
+/// panoptic_core::invoice!(bq, "nightly_export"; "amount" => 0.42);
+/// panoptic.flush();
+/// # Ok::<(), panoptic_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Panoptic {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    username: String,
+    project_id: Option<String>,
+    env: String,
+    uri_redacted: String,
+    root: Logger,
+    children: [RwLock<HashMap<Box<str>, ChildLogger>>; Provider::ALL.len()],
+    pipeline: Arc<Pipeline>,
+    shutdown_deadline: Duration,
+}
+
+#[derive(Clone)]
+struct ChildLogger {
+    logger: Logger,
+    context: Arc<Context>,
+}
+
+impl fmt::Debug for Panoptic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Panoptic")
+            .field("username", &self.inner.username)
+            .field("project_id", &self.inner.project_id)
+            .field("env", &self.inner.env)
+            .field("mongodb_uri", &self.inner.uri_redacted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Panoptic {
+    /// Starts configuring an instance.
+    pub fn builder() -> PanopticBuilder {
+        PanopticBuilder::default()
+    }
+
+    /// The child logger for `provider` and `service`, made once and cached.
+    /// Its owned context carries provider, username, projectId, env and
+    /// service; records logged through it with a billing kind
+    /// ([`invoice!`](crate::invoice) and the others) become documents in
+    /// `panoptic-{env}.{provider}_{username}`.
+    ///
+    /// ```no_run
+    /// # let panoptic = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+    /// use panoptic_core::Provider;
+    /// let a = panoptic.logger(Provider::OpenAi, "Embeddings");
+    /// panoptic_core::token_usage!(a, "embed_docs"; "quantity" => 1200, "unit" => "tokens");
+    /// ```
+    pub fn logger(&self, provider: Provider, service: &str) -> Logger {
+        self.child(provider, service).logger
+    }
+
+    fn child(&self, provider: Provider, service: &str) -> ChildLogger {
+        let cache = &self.inner.children[provider.index()];
+        if let Ok(children) = cache.read()
+            && let Some(child) = children.get(service)
+        {
+            return child.clone();
+        }
+        let mut children = cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        children
+            .entry(service.into())
+            .or_insert_with(|| {
+                let context = Arc::new(Context {
+                    provider: provider.as_str().to_owned(),
+                    service: service.to_owned(),
+                    username: self.inner.username.clone(),
+                    project_id: self.inner.project_id.clone(),
+                    env: self.inner.env.clone(),
+                });
+                ChildLogger {
+                    logger: self.inner.root.new(context.owned_kv()),
+                    context,
+                }
+            })
+            .clone()
+    }
+
+    /// How many child loggers are cached (one per provider and service).
+    pub fn cached_loggers(&self) -> usize {
+        self.inner
+            .children
+            .iter()
+            .map(|cache| cache.read().map_or(0, |c| c.len()))
+            .sum()
+    }
+
+    /// The username as given.
+    pub fn username(&self) -> &str {
+        &self.inner.username
+    }
+
+    /// The project id, if any.
+    pub fn project_id(&self) -> Option<&str> {
+        self.inner.project_id.as_deref()
+    }
+
+    /// The canonical environment (`prod`, `dev`, `staging`, or sanitized).
+    pub fn env(&self) -> &str {
+        &self.inner.env
+    }
+
+    /// The database events go to: `panoptic-{env}`.
+    pub fn database_name(&self) -> String {
+        crate::naming::database_name(&self.inner.env)
+    }
+
+    /// The MongoDB URI with any password masked.
+    pub fn mongodb_uri_redacted(&self) -> &str {
+        &self.inner.uri_redacted
+    }
+
+    /// What happened to the events so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.pipeline.counters.snapshot()
+    }
+
+    /// Writes every event emitted before this call, waiting at most the
+    /// shutdown deadline. Call it before `std::process::exit`, which skips
+    /// destructors. Returns false if the deadline passed first.
+    pub fn flush(&self) -> bool {
+        self.inner.pipeline.flush(self.inner.shutdown_deadline)
+    }
+
+    /// Makes this the global instance that `#[billable]` uses; the guard
+    /// flushes and stops it when dropped. A second install replaces the
+    /// first.
+    pub fn install(self) -> InstallGuard {
+        EVER_INSTALLED.store(true, Ordering::Relaxed);
+        GLOBAL.store(Some(Arc::clone(&self.inner)));
+        InstallGuard { panoptic: self }
+    }
+
+    /// Sends a finished call through the cached child logger (or `logger`).
+    pub(crate) fn emit_call(&self, mut event: CallEvent, logger: Option<Logger>) {
+        let site = event.site;
+        let logger = match logger {
+            Some(logger) => logger,
+            None => {
+                let child = self.child(site.provider, site.service);
+                event.context = Some(child.context);
+                child.logger
+            }
+        };
+        let level = match event.outcome {
+            crate::Outcome::Ok => slog::Level::Info,
+            _ => slog::Level::Error,
+        };
+        let record_static = slog::RecordStatic {
+            location: &site.location,
+            level,
+            tag: site.kind.as_str(),
+        };
+        let kv = event.clone();
+        let names = site.names();
+        let message = format_args!("{}", names.resource);
+        let record = Record::new(&record_static, &message, slog::BorrowedKV(&kv));
+        crate::pipeline::log_with_handoff(&record, event, || logger.log(&record));
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last clone is gone: write what is pending and stop the thread.
+        self.pipeline.shutdown(self.shutdown_deadline);
+    }
+}
+
+/// Returns the installed instance, if any.
+///
+/// ```no_run
+/// let _guard = panoptic_core::Panoptic::builder().username("ann").install()?;
+/// assert_eq!(panoptic_core::global().unwrap().username(), "ann");
+/// # Ok::<(), panoptic_core::Error>(())
+/// ```
+pub fn global() -> Option<Panoptic> {
+    current()
+}
+
+static GLOBAL: ArcSwapOption<Inner> = ArcSwapOption::const_empty();
+
+pub(crate) fn current() -> Option<Panoptic> {
+    GLOBAL.load_full().map(|inner| Panoptic { inner })
+}
+
+/// Keeps an installed instance alive; dropping it uninstalls the instance,
+/// writes every pending event (within the shutdown deadline) and stops the
+/// writer.
+#[must_use = "dropping the guard uninstalls panoptic at once"]
+pub struct InstallGuard {
+    panoptic: Panoptic,
+}
+
+impl InstallGuard {
+    /// The installed instance.
+    pub fn panoptic(&self) -> &Panoptic {
+        &self.panoptic
+    }
+}
+
+impl std::ops::Deref for InstallGuard {
+    type Target = Panoptic;
+    fn deref(&self) -> &Panoptic {
+        &self.panoptic
+    }
+}
+
+impl Drop for InstallGuard {
+    fn drop(&mut self) {
+        let mine = &self.panoptic.inner;
+        GLOBAL.rcu(|current| match current {
+            Some(installed) if Arc::ptr_eq(installed, mine) => None,
+            other => other.clone(),
+        });
+        let inner = &self.panoptic.inner;
+        if !inner.pipeline.shutdown(inner.shutdown_deadline) {
+            inner.pipeline.reporter.report(&format!(
+                "shutdown deadline of {:?} passed; {} event(s) not written",
+                inner.shutdown_deadline,
+                self.panoptic.stats().pending()
+            ));
+        }
+    }
+}
+
+impl fmt::Debug for InstallGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("InstallGuard").field(&self.panoptic).finish()
+    }
+}
+
+/// Configures a [`Panoptic`]. Values not set here come from the environment
+/// (`PANOPTIC_USERNAME`, `PANOPTIC_ENV` or `NODE_ENV`, `MONGODB_URI`,
+/// `MONGODB_USER`, `MONGODB_PASSWORD`, `PANOPTIC_LOG_LEVEL`), then from a
+/// `.env` file, then from defaults.
+#[must_use]
+#[derive(Default)]
+pub struct PanopticBuilder {
+    username: Option<String>,
+    project: Option<String>,
+    env: Option<String>,
+    mongodb_uri: Option<String>,
+    credentials: Option<Credentials>,
+    level: Option<slog::Level>,
+    drains: Vec<BoxedDrain>,
+    batch_size: Option<usize>,
+    flush_interval: Option<Duration>,
+    queue_capacity: Option<usize>,
+    server_timeout: Option<Duration>,
+    shutdown_deadline: Option<Duration>,
+}
+
+impl fmt::Debug for PanopticBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanopticBuilder")
+            .field("username", &self.username)
+            .field("project", &self.project)
+            .field("env", &self.env)
+            .field("mongodb_uri", &self.mongodb_uri.as_deref().map(config::redact_uri))
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PanopticBuilder {
+    /// Who the events belong to (required; the collection is
+    /// `{provider}_{username}`).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The project id stored as `projectId`.
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// The environment: `prod`, `dev`, `staging` (`production` and
+    /// `development` are mapped), or any name, sanitized.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.env = Some(env.into());
+        self
+    }
+
+    /// The MongoDB connection string.
+    pub fn mongodb_uri(mut self, uri: impl Into<String>) -> Self {
+        self.mongodb_uri = Some(uri.into());
+        self
+    }
+
+    /// MongoDB credentials, when they are not in the URI.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Lowest slog level passed to the drains (default `info`).
+    pub fn log_level(mut self, level: slog::Level) -> Self {
+        self.level = Some(level);
+        self
+    }
+
+    /// Adds a drain beside the MongoDB one (e.g. slog-term to stderr). It
+    /// sees every record of every child logger, billing or not.
+    pub fn drain<D>(mut self, drain: D) -> Self
+    where
+        D: Drain<Ok = (), Err = Never> + Send + Sync + RefUnwindSafe + 'static,
+    {
+        self.drains.push(Arc::new(drain));
+        self
+    }
+
+    /// Events per `insert_many` (default 500).
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = Some(size.max(1));
+        self
+    }
+
+    /// Longest an event waits before its batch is written (default 100 ms).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = Some(interval);
+        self
+    }
+
+    /// Events that may wait in memory (default 65 536); beyond that they are
+    /// dropped and counted.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity.max(1));
+        self
+    }
+
+    /// How long to look for a MongoDB server before a write fails (default 2 s).
+    pub fn server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+
+    /// How long dropping the guard (or `flush`) may wait (default 10 s).
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = Some(deadline);
+        self
+    }
+
+    /// Builds the instance and starts its writer.
+    ///
+    /// ```
+    /// let error = panoptic_core::Panoptic::builder().username("  ").build().unwrap_err();
+    /// assert!(error.to_string().contains("username"));
+    /// ```
+    pub fn build(self) -> Result<Panoptic, Error> {
+        let username = self
+            .username
+            .or_else(|| config::lookup(vars::PANOPTIC_USERNAME))
+            .filter(|u| !u.trim().is_empty())
+            .ok_or(Error::MissingUsername)?;
+        let project_id = self
+            .project
+            .or_else(|| config::lookup(vars::PANOPTIC_PROJECT))
+            .filter(|p| !p.trim().is_empty());
+        let env = canonical_env(
+            &self
+                .env
+                .or_else(|| config::lookup(vars::PANOPTIC_ENV))
+                .or_else(|| config::lookup(vars::NODE_ENV))
+                .unwrap_or_else(|| "dev".to_owned()),
+        );
+        let uri = self
+            .mongodb_uri
+            .or_else(|| config::lookup(vars::MONGODB_URI))
+            .unwrap_or_else(|| config::DEFAULT_MONGODB_URI.to_owned());
+        let credentials = self.credentials.or_else(|| {
+            let user = config::lookup(vars::MONGODB_USER)?;
+            let password = config::lookup(vars::MONGODB_PASSWORD).unwrap_or_default();
+            Some(Credentials { user, password })
+        });
+        let level = match self.level {
+            Some(level) => level,
+            None => match config::lookup(vars::PANOPTIC_LOG_LEVEL) {
+                Some(name) => config::parse_level(&name).ok_or(Error::InvalidLogLevel(name))?,
+                None => slog::Level::Info,
+            },
+        };
+        let uri_redacted = config::redact_uri(&uri);
+        let mut secrets: Vec<String> = config::uri_password(&uri).into_iter().collect();
+        secrets.extend(credentials.as_ref().map(|c| c.password.clone()));
+        let connection = ConnectionString::parse(&uri).map_err(|error| Error::InvalidMongoUri {
+            uri: uri_redacted.clone(),
+            reason: secrets
+                .iter()
+                .fold(error.to_string(), |m, s| m.replace(s.as_str(), "*****")),
+        })?;
+        let reporter = Arc::new(ErrorReporter::new(Duration::from_secs(30), secrets));
+        let settings = PipelineSettings {
+            uri: connection,
+            credentials,
+            batch_size: self.batch_size.unwrap_or(500),
+            flush_interval: self.flush_interval.unwrap_or(Duration::from_millis(100)),
+            queue_capacity: self.queue_capacity.unwrap_or(65_536),
+            server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
+        };
+        let pipeline = Arc::new(Pipeline::start(settings, reporter).map_err(Error::Writer)?);
+        let fanout = Fanout {
+            mongo: MongoDrain::new(Arc::clone(&pipeline)),
+            others: self.drains,
+        };
+        let root = Logger::root(slog::LevelFilter::new(fanout, level).ignore_res(), slog::o!());
+        Ok(Panoptic {
+            inner: Arc::new(Inner {
+                username,
+                project_id,
+                env,
+                uri_redacted,
+                root,
+                children: Default::default(),
+                pipeline,
+                shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(10)),
+            }),
+        })
+    }
+
+    /// Builds the instance and installs it globally; see [`Panoptic::install`].
+    pub fn install(self) -> Result<InstallGuard, Error> {
+        Ok(self.build()?.install())
+    }
+}
+
+/// The base logger's drain: the user's drains, then MongoDB.
+struct Fanout {
+    mongo: MongoDrain,
+    others: Vec<BoxedDrain>,
+}
+
+impl Drain for Fanout {
+    type Ok = ();
+    type Err = Never;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), Never> {
+        for drain in &self.others {
+            let _ = drain.log(record, values);
+        }
+        self.mongo.log(record, values)
+    }
+}

@@ -1,0 +1,125 @@
+//! panoptic's runtime: the billing event model, the provider catalog, the
+//! [`Panoptic`] handle with its slog child loggers, and the MongoDB drain.
+//!
+//! Most users depend on the `panoptic` facade crate instead, which adds the
+//! `#[billable]` attribute and `billable_block!`.
+//!
+//! ```no_run
+//! use panoptic_core::{Panoptic, Provider};
+//!
+//! let _guard = Panoptic::builder().username("john_doe").env("dev").install()?;
+//! let bq = panoptic_core::global().unwrap().logger(Provider::Gcp, "BigQuery");
+//! panoptic_core::invoice!(bq, "manual charge"; "resource" => "nightly_export", "amount" => 0.42);
+//! # Ok::<(), panoptic_core::Error>(())
+//! ```
+
+mod call;
+pub mod config;
+mod context;
+mod error;
+mod event;
+mod handle;
+pub mod money;
+pub mod naming;
+mod pipeline;
+mod record;
+mod report;
+mod stats;
+
+pub use context::{Context, keys as context_keys};
+pub use error::Error;
+pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
+pub use handle::{InstallGuard, Panoptic, PanopticBuilder, global};
+pub use panoptic_catalog::{self as catalog, Provider, Service};
+pub use pipeline::MongoDrain;
+pub use stats::Stats;
+
+/// What generated code calls. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::probe;
+    pub use crate::call::{Call, CallSite, IntoAmount, IntoQuantity, SiteNames};
+    pub use std::sync::OnceLock;
+
+    /// Applies `f` to the return value (`quantity_from`, `amount_from`),
+    /// giving a closure its argument type.
+    #[inline]
+    pub fn apply<R: ?Sized, T>(value: &R, f: impl FnOnce(&R) -> T) -> T {
+        f(value)
+    }
+}
+
+/// Logs a record of one billing kind: `kind_record!(tag, logger, msg; kv…)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kind_record {
+    ($tag:expr, $logger:expr, $($rest:tt)+) => {
+        $crate::__slog::log!($logger, $crate::__slog::Level::Info, $tag, $($rest)+)
+    };
+}
+
+#[doc(hidden)]
+pub use slog as __slog;
+
+/// Logs an `invoice` record: a billed call or an itemised charge. Keys such
+/// as `resource`, `quantity`, `unit`, `amount`, `currency`, `user`,
+/// `requestId` fill the event; other keys go to `metadata`.
+///
+/// ```no_run
+/// # let p = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let bq = p.logger(panoptic_core::Provider::Gcp, "BigQuery");
+/// panoptic_core::invoice!(bq, "manual charge"; "resource" => "nightly_export", "amount" => 0.42);
+/// ```
+#[macro_export]
+macro_rules! invoice {
+    ($logger:expr, $($rest:tt)+) => { $crate::__kind_record!("invoice", $logger, $($rest)+) };
+}
+
+/// Logs a `charge` record: a cost decided by the application.
+///
+/// ```no_run
+/// # let p = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let l = p.logger(panoptic_core::Provider::UserDefined, "Support");
+/// panoptic_core::charge!(l, "priority_ticket"; "amount" => 15, "user" => "acme");
+/// ```
+#[macro_export]
+macro_rules! charge {
+    ($logger:expr, $($rest:tt)+) => { $crate::__kind_record!("charge", $logger, $($rest)+) };
+}
+
+/// Logs a `billing` record: a notice about billing (no cost by itself
+/// unless an amount is given).
+///
+/// ```no_run
+/// # let p = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let l = p.logger(panoptic_core::Provider::Gcp, "CloudBilling");
+/// panoptic_core::billing!(l, "budget_alert"; "threshold" => 0.9);
+/// ```
+#[macro_export]
+macro_rules! billing {
+    ($logger:expr, $($rest:tt)+) => { $crate::__kind_record!("billing", $logger, $($rest)+) };
+}
+
+/// Logs a `quota` record: quota consumed.
+///
+/// ```no_run
+/// # let p = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let l = p.logger(panoptic_core::Provider::Gcp, "BigQuery");
+/// panoptic_core::quota!(l, "daily_scan"; "quantity" => 512, "unit" => "GiB");
+/// ```
+#[macro_export]
+macro_rules! quota {
+    ($logger:expr, $($rest:tt)+) => { $crate::__kind_record!("quota", $logger, $($rest)+) };
+}
+
+/// Logs a `token_usage` record: tokens consumed by a model.
+///
+/// ```no_run
+/// # let p = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let l = p.logger(panoptic_core::Provider::OpenAi, "ChatCompletions");
+/// panoptic_core::token_usage!(l, "summarize"; "quantity" => 1830, "unit" => "tokens", "amount" => "0.0027");
+/// ```
+#[macro_export]
+macro_rules! token_usage {
+    ($logger:expr, $($rest:tt)+) => { $crate::__kind_record!("token_usage", $logger, $($rest)+) };
+}

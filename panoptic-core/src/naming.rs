@@ -1,0 +1,191 @@
+//! Database and collection names: `panoptic-{env}` and `{provider}_{username}`.
+//!
+//! The rules are the original plan's (lowercase, every run of other
+//! characters becomes one `_`, no `_` at either end), hardened so that the
+//! result is a valid MongoDB name whatever the input: only ASCII letters,
+//! digits and `_` survive, the name is never empty, and it stays well under
+//! MongoDB's length limits. When a name has to be shortened or invented, a
+//! hash of the original input keeps distinct inputs apart.
+
+/// Prefix of every database panoptic writes to.
+pub const DATABASE_PREFIX: &str = "panoptic-";
+
+/// Longest environment part of a database name, in bytes. MongoDB allows 63
+/// bytes for a database name; `panoptic-` takes 9.
+const MAX_ENV_LEN: usize = 54;
+
+/// Longest collection name we make. MongoDB's limit is on the whole
+/// namespace (`db.collection`, 255 bytes); 120 leaves room for any database.
+const MAX_COLLECTION_LEN: usize = 120;
+
+/// The canonical environment name: `prod`, `dev` and `staging` stay,
+/// `production` and `development` (any case) map to them, anything else is
+/// sanitized like a collection name (and becomes `unnamed` when nothing is
+/// left).
+///
+/// ```
+/// use panoptic_core::naming::canonical_env;
+/// assert_eq!(canonical_env("production"), "prod");
+/// assert_eq!(canonical_env("Development"), "dev");
+/// assert_eq!(canonical_env("QA 2"), "qa_2");
+/// assert_eq!(canonical_env("$$$"), "unnamed");
+/// ```
+pub fn canonical_env(env: &str) -> String {
+    let trimmed = env.trim();
+    for (canonical, aliases) in [
+        ("prod", &["prod", "production"][..]),
+        ("dev", &["dev", "development"][..]),
+        ("staging", &["staging", "stage"][..]),
+    ] {
+        if aliases.iter().any(|a| a.eq_ignore_ascii_case(trimmed)) {
+            return canonical.to_owned();
+        }
+    }
+    let sanitized = sanitize(trimmed);
+    if sanitized.is_empty() {
+        return "unnamed".to_owned();
+    }
+    bounded(sanitized, MAX_ENV_LEN, trimmed)
+}
+
+/// The database for an environment: `panoptic-{canonical env}`.
+///
+/// ```
+/// use panoptic_core::naming::database_name;
+/// assert_eq!(database_name("production"), "panoptic-prod");
+/// assert_eq!(database_name("staging"), "panoptic-staging");
+/// ```
+pub fn database_name(env: &str) -> String {
+    format!("{DATABASE_PREFIX}{}", canonical_env(env))
+}
+
+/// The collection for a provider and user: `{provider}_{username}`,
+/// sanitized.
+///
+/// ```
+/// use panoptic_core::naming::collection_name;
+/// assert_eq!(collection_name("Google Cloud (GCP)", "John Doe"), "google_cloud_gcp_john_doe");
+/// assert_eq!(collection_name("gcp", "john_doe"), "gcp_john_doe");
+/// // A username with nothing usable gets a stable hash instead of vanishing.
+/// assert!(collection_name("gcp", "日本").starts_with("gcp_u"));
+/// ```
+pub fn collection_name(provider: &str, username: &str) -> String {
+    let mut provider_part = sanitize(provider);
+    if provider_part.is_empty() {
+        provider_part = format!("p{:08x}", fnv1a(provider.as_bytes()));
+    }
+    let mut user_part = sanitize(username);
+    if user_part.is_empty() {
+        user_part = format!("u{:08x}", fnv1a(username.as_bytes()));
+    }
+    let joined = format!("{provider_part}_{user_part}");
+    let original = format!("{provider}\u{0}{username}");
+    bounded(joined, MAX_COLLECTION_LEN, &original)
+}
+
+/// Lowercases ASCII letters and digits and turns every run of anything else
+/// into one `_`, with no `_` at either end.
+///
+/// ```
+/// use panoptic_core::naming::sanitize;
+/// assert_eq!(sanitize("  Hello,  World!! "), "hello_world");
+/// assert_eq!(sanitize("a.b$c\u{0}d"), "a_b_c_d");
+/// ```
+pub fn sanitize(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut pending_separator = false;
+    for ch in input.chars() {
+        if ch.is_ascii_alphanumeric() {
+            if pending_separator && !out.is_empty() {
+                out.push('_');
+            }
+            pending_separator = false;
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            pending_separator = true;
+        }
+    }
+    out
+}
+
+/// Cuts `name` to `max` bytes, ending in `_{hash of original}` so that two
+/// long inputs sharing a prefix still get different names.
+fn bounded(name: String, max: usize, original: &str) -> String {
+    if name.len() <= max {
+        return name;
+    }
+    let suffix = format!("_{:08x}", fnv1a(original.as_bytes()));
+    // `name` is ASCII, so any byte index is a char boundary.
+    let keep = name[..max - suffix.len()].trim_end_matches('_');
+    format!("{keep}{suffix}")
+}
+
+/// FNV-1a, 32 bits: stable across runs and platforms, which a name must be.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |hash, &b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Whether `name` is acceptable to MongoDB as a collection name in a
+/// database named by [`database_name`]. Used by tests and by callers that
+/// bring their own names.
+pub fn is_valid_collection_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_COLLECTION_LEN
+        && !name.starts_with("system.")
+        && !name.contains(['$', '\0'])
+}
+
+/// Whether `name` is acceptable to MongoDB as a database name.
+pub fn is_valid_database_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 64
+        && !name.contains(['/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn seed_examples() {
+        assert_eq!(
+            collection_name("Google Cloud (GCP)", "John Doe"),
+            "google_cloud_gcp_john_doe"
+        );
+        assert_eq!(collection_name("aws", "acme_corp"), "aws_acme_corp");
+        assert_eq!(database_name("production"), "panoptic-prod");
+        assert_eq!(database_name("development"), "panoptic-dev");
+        assert_eq!(database_name("dev"), "panoptic-dev");
+    }
+
+    #[test]
+    fn hostile_inputs() {
+        for user in ["$where", "a.b.c", "\0", "", "___", "system.users", "ünïcödé"] {
+            let name = collection_name("gcp", user);
+            assert!(is_valid_collection_name(&name), "{user:?} -> {name:?}");
+        }
+        let long = "x".repeat(500);
+        let a = collection_name("gcp", &long);
+        let b = collection_name("gcp", &format!("{long}y"));
+        assert!(a.len() <= MAX_COLLECTION_LEN);
+        assert_ne!(a, b, "long names sharing a prefix must not collide");
+        assert_eq!(collection_name("gcp", ""), collection_name("gcp", ""));
+        assert_ne!(collection_name("gcp", "日本"), collection_name("gcp", "中国"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_gives_valid_names(provider in any::<String>(), user in any::<String>(), env in any::<String>()) {
+            let coll = collection_name(&provider, &user);
+            prop_assert!(is_valid_collection_name(&coll), "{:?}", coll);
+            prop_assert!(coll.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            prop_assert!(!coll.starts_with('_') && !coll.ends_with('_'));
+            let db = database_name(&env);
+            prop_assert!(is_valid_database_name(&db), "{:?}", db);
+            prop_assert_eq!(collection_name(&provider, &user), coll);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Errors from the background writer go to stderr, never to the caller, and
+//! at most one line per interval, so an outage does not flood the terminal.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Reports errors on stderr, one line per `interval` at most, counting the
+/// ones it held back. Secrets (the MongoDB password) are removed first.
+pub(crate) struct ErrorReporter {
+    interval: Duration,
+    secrets: Vec<String>,
+    state: Mutex<ReporterState>,
+}
+
+#[derive(Default)]
+struct ReporterState {
+    last_line: Option<Instant>,
+    suppressed: u64,
+}
+
+impl ErrorReporter {
+    pub fn new(interval: Duration, secrets: Vec<String>) -> Self {
+        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        Self {
+            interval,
+            secrets,
+            state: Mutex::default(),
+        }
+    }
+
+    /// Removes every secret from `message`.
+    pub fn redact(&self, message: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(message.to_owned(), |m, secret| m.replace(secret.as_str(), "*****"))
+    }
+
+    /// Prints `message` unless a line was printed less than `interval` ago;
+    /// returns the redacted message either way.
+    pub fn report(&self, message: &str) -> String {
+        let message = self.redact(message);
+        let Ok(mut state) = self.state.lock() else {
+            return message;
+        };
+        let now = Instant::now();
+        if state
+            .last_line
+            .is_some_and(|last| now.duration_since(last) < self.interval)
+        {
+            state.suppressed += 1;
+            return message;
+        }
+        if state.suppressed > 0 {
+            eprintln!(
+                "panoptic: {message} ({} similar errors since the last report)",
+                state.suppressed
+            );
+        } else {
+            eprintln!("panoptic: {message}");
+        }
+        state.last_line = Some(now);
+        state.suppressed = 0;
+        message
+    }
+}

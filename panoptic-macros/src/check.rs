@@ -1,0 +1,91 @@
+//! Compile-time checks of names against panoptic's one catalog, with the
+//! error at the literal and the closest valid name suggested.
+
+use syn::LitStr;
+
+use panoptic_catalog::{Category, Kind, Provider};
+
+/// `"; did you mean `x`?"` for the candidate closest to `given`, or nothing
+/// when none is close.
+pub(crate) fn suggestion<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let given_lower = given.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&given_lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+pub(crate) fn provider(lit: &LitStr) -> syn::Result<Provider> {
+    let name = lit.value();
+    Provider::parse(&name).ok_or_else(|| {
+        let names = Provider::ALL.map(Provider::as_str);
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown provider `{name}`{}; valid providers: {}",
+                suggestion(&name, names),
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+pub(crate) fn service(provider: Provider, lit: &LitStr, allow_unknown: bool) -> syn::Result<()> {
+    let name = lit.value();
+    if name.trim().is_empty() {
+        return Err(syn::Error::new(lit.span(), "`service` must not be empty"));
+    }
+    if provider.accepts_any_service() || allow_unknown || provider.service(&name).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = provider.services().iter().map(|s| s.name).collect();
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "unknown {provider} service `{name}`{}; valid {provider} services: {}\n\
+             (for a service the catalog does not list yet, add `allow_unknown_service`)",
+            suggestion(&name, names.iter().copied()),
+            names.join(", ")
+        ),
+    ))
+}
+
+pub(crate) fn category(lit: &LitStr) -> syn::Result<Category> {
+    let name = lit.value();
+    Category::parse(&name).ok_or_else(|| {
+        syn::Error::new(
+            lit.span(),
+            format!("unknown category `{name}`; expected \"INFRA\" or \"AI\""),
+        )
+    })
+}
+
+pub(crate) fn kind(lit: &LitStr) -> syn::Result<Kind> {
+    let name = lit.value();
+    Kind::parse(&name).ok_or_else(|| {
+        let names = Kind::ALL.map(Kind::as_str);
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown kind `{name}`{}; valid kinds: {}",
+                suggestion(&name, names),
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+pub(crate) fn currency(lit: &LitStr) -> syn::Result<()> {
+    let code = lit.value();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            lit.span(),
+            format!("currency `{code}` is not an ISO 4217 code like \"USD\" or \"EUR\""),
+        ))
+    }
+}

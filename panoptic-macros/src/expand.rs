@@ -1,0 +1,297 @@
+//! Code generation. Everything generated reaches the runtime through one
+//! path, `{crate}::__private` (default `::panoptic`), and names its locals
+//! with mixed-site hygiene so that user code can neither see nor shadow them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::visit::Visit;
+use syn::{Expr, FnArg, ItemFn, ReturnType, Type};
+
+use crate::args::Args;
+
+/// Names of the generated locals and items.
+struct Names {
+    call: syn::Ident,
+    ret: syn::Ident,
+    site: syn::Ident,
+    locate: syn::Ident,
+}
+
+impl Names {
+    fn new() -> Names {
+        let span = Span::mixed_site();
+        Names {
+            call: syn::Ident::new("__panoptic_call", span),
+            ret: syn::Ident::new("__panoptic_ret", span),
+            site: format_ident!("__PANOPTIC_SITE"),
+            locate: format_ident!("__panoptic_locate"),
+        }
+    }
+}
+
+/// `#[billable]` on a function.
+pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
+    let names = Names::new();
+    let ident = item.sig.ident.to_string();
+    let args_types: Vec<String> = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(pat) => Some(type_text(&pat.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let site = site(args, &names, &ident, &args_types);
+    let start = start(args, &names);
+    let finish = finish(args, &names);
+    let block = &item.block;
+    let fake_return = match &item.sig.output {
+        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => {
+            // Tells type inference what `?` and `return` in the moved body
+            // convert into, as the function signature did before.
+            quote! {
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                if false {
+                    let __panoptic_fake_return: #ty = ::core::unreachable!();
+                    return __panoptic_fake_return;
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+    let (call, ret) = (&names.call, &names.ret);
+    let mutability = call_mutability(args);
+    let run = if item.sig.asyncness.is_some() {
+        quote! { let #ret = async move { #fake_return #block }.await; }
+    } else {
+        quote! {
+            #[allow(clippy::redundant_closure_call)]
+            let #ret = (move || { #fake_return #block })();
+        }
+    };
+    let body = quote! {
+        {
+            #site
+            let #mutability #call = #start;
+            #run
+            #finish
+            #ret
+        }
+    };
+    item.block = Box::new(syn::parse2(body).expect("generated block parses"));
+    item.into_token_stream()
+}
+
+/// `billable_block!(... => { ... })`, `=> async { ... }`, `=> async move { ... }`.
+pub(crate) fn block(args: &Args, body: &Expr) -> TokenStream {
+    let names = Names::new();
+    let site = site(args, &names, "", &[]);
+    let start = start(args, &names);
+    let finish = finish(args, &names);
+    let (call, ret) = (&names.call, &names.ret);
+    let mutability = call_mutability(args);
+    match body {
+        Expr::Async(async_block) => {
+            // A future that starts timing at its first poll and records when
+            // it completes; the user's block keeps its own capture mode.
+            quote! {
+                {
+                    #site
+                    async move {
+                        let #mutability #call = #start;
+                        let #ret = #async_block.await;
+                        #finish
+                        #ret
+                    }
+                }
+            }
+        }
+        _ => quote! {
+            {
+                #site
+                let #mutability #call = #start;
+                let #ret = #body;
+                #finish
+                #ret
+            }
+        },
+    }
+}
+
+/// The `static` call site and the probe item that locates the function.
+fn site(args: &Args, names: &Names, function_name: &str, args_types: &[String]) -> TokenStream {
+    let krate = &args.krate;
+    let private = quote!(#krate::__private);
+    let Names { site, locate, .. } = names;
+    let provider = format_ident!("{}", args.provider.variant_name());
+    let service = &args.service;
+    let category = match args.category {
+        Some(c) => {
+            let variant = format_ident!("{}", if c == panoptic_catalog::Category::Ai { "Ai" } else { "Infra" });
+            quote!(::core::option::Option::Some(#private::Category::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let resource = match &args.resource {
+        Some(r) => quote!(::core::option::Option::Some(#r)),
+        None => quote!(::core::option::Option::None),
+    };
+    let kind = format_ident!("{}", kind_variant(args.kind));
+    let unit = args.unit.as_ref().map_or_else(|| quote!("call"), ToTokens::to_token_stream);
+    let currency = args.currency.as_ref().map_or_else(|| quote!("USD"), ToTokens::to_token_stream);
+    let tags = &args.tags;
+    quote! {
+        fn #locate() -> &'static str {
+            ::core::any::type_name_of_val(&#locate)
+        }
+        static #site: #private::CallSite = #private::CallSite {
+            provider: #private::Provider::#provider,
+            service: #service,
+            category: #category,
+            resource: #resource,
+            function_name: #function_name,
+            locate: #locate,
+            args_types: &[#(#args_types),*],
+            kind: #private::Kind::#kind,
+            unit: #unit,
+            currency: #currency,
+            tags: &[#(#tags),*],
+            location: #private::RecordLocation {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+                function: #function_name,
+                module: ::core::module_path!(),
+            },
+            names: #private::OnceLock::new(),
+        };
+    }
+}
+
+/// `Call::start(&SITE)` with the per-call values evaluated at entry, while
+/// the arguments are still in scope (by reference, never moved).
+fn start(args: &Args, names: &Names) -> TokenStream {
+    let krate = &args.krate;
+    let site = &names.site;
+    let mut chain = quote!(#krate::__private::Call::start(&#site));
+    if let Some(logger) = &args.logger {
+        chain = quote_spanned!(expr_span(logger)=> #chain.with_logger(&(#logger)));
+    }
+    if let Some(user) = &args.user {
+        chain = quote_spanned!(expr_span(user)=> #chain.with_user(&(#user)));
+    }
+    if let Some(id) = &args.request_id {
+        chain = quote_spanned!(expr_span(id)=> #chain.with_request_id(&(#id)));
+    }
+    if let Some(q) = &args.quantity {
+        chain = quote_spanned!(expr_span(q)=> #chain.with_quantity(#q));
+    }
+    if let Some(a) = &args.amount {
+        chain = quote_spanned!(expr_span(a)=> #chain.with_amount(#a));
+    }
+    chain
+}
+
+/// Values from the return value, then the outcome, then the record.
+fn finish(args: &Args, names: &Names) -> TokenStream {
+    let krate = &args.krate;
+    let private = quote!(#krate::__private);
+    let (call, ret) = (&names.call, &names.ret);
+    let mut out = TokenStream::new();
+    if let Some(f) = &args.quantity_from {
+        out.extend(quote_spanned!(expr_span(f)=> #call.set_quantity(#private::apply(&#ret, #f));));
+    }
+    if let Some(f) = &args.amount_from {
+        out.extend(quote_spanned!(expr_span(f)=> #call.set_amount(#private::apply(&#ret, #f));));
+    }
+    let outcome = if args.err {
+        quote!(#private::probe::result_outcome(&#ret))
+    } else {
+        quote! {
+            {
+                use #private::probe::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _, ProbeResult as _};
+                (&&&#private::probe::OutcomeProbe(&#ret)).panoptic_outcome()
+            }
+        }
+    };
+    out.extend(quote!(#call.finish(#outcome);));
+    out
+}
+
+/// `mut` only when a `_from` key sets a value after the call, so the
+/// generated code never trips `unused_mut`.
+fn call_mutability(args: &Args) -> Option<syn::Token![mut]> {
+    (args.quantity_from.is_some() || args.amount_from.is_some()).then(Default::default)
+}
+
+fn expr_span(expr: &Expr) -> Span {
+    syn::spanned::Spanned::span(expr)
+}
+
+fn kind_variant(kind: panoptic_catalog::Kind) -> &'static str {
+    use panoptic_catalog::Kind;
+    match kind {
+        Kind::Invoice => "Invoice",
+        Kind::Charge => "Charge",
+        Kind::Billing => "Billing",
+        Kind::Quota => "Quota",
+        Kind::TokenUsage => "TokenUsage",
+    }
+}
+
+/// A type as written, without the spaces token printing puts everywhere:
+/// `& 'a mut Vec < u8 >` becomes `&'a mut Vec<u8>`.
+pub(crate) fn type_text(ty: &Type) -> String {
+    let raw = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(raw.len());
+    let tokens: Vec<&str> = raw.split(' ').collect();
+    for (i, token) in tokens.iter().enumerate() {
+        let previous = if i == 0 { None } else { Some(tokens[i - 1]) };
+        let glue = match (previous, *token) {
+            (None, _) => false,
+            (_, ">" | "," | "::" | ")" | "]" | ";" | "<") => !(*token == "<" && previous == Some("impl")),
+            (Some("&" | "<" | "::" | "(" | "[" | "'" | "*"), _) => true,
+            _ => false,
+        };
+        if i > 0 && !glue {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
+    out
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_print_as_written() {
+        let cases = [
+            ("& str", "&str"),
+            ("&'a mut Vec<u8>", "&'a mut Vec<u8>"),
+            ("HashMap<String, Vec<(u32, u64)>>", "HashMap<String, Vec<(u32, u64)>>"),
+            ("impl Fn(u8) -> u8", "impl Fn(u8) -> u8"),
+            ("[u8; 4]", "[u8; 4]"),
+            ("std::io::Result<()>", "std::io::Result<()>"),
+            ("*const T", "*const T"),
+        ];
+        for (input, expected) in cases {
+            let ty: Type = syn::parse_str(input).unwrap();
+            assert_eq!(type_text(&ty), expected, "{input}");
+        }
+    }
+}

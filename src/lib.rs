@@ -1,0 +1,55 @@
+//! # panoptic — know what your code costs
+//!
+//! Annotate a function with [`#[billable]`](macro@billable) and every call
+//! emits a [`BillingEvent`] (which function, how long, how it ended, what it
+//! cost) through slog child loggers into MongoDB: database `panoptic-{env}`,
+//! collection `{provider}_{username}`.
+//!
+//! ```no_run
+//! use panoptic::{billable, billable_block, Panoptic, Provider};
+//!
+//! #[billable(provider = "gcp", service = "BigQuery")]
+//! fn daily_report(day: u32) -> Result<u64, std::io::Error> {
+//!     Ok(u64::from(day) * 42)
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let _guard = Panoptic::builder().username("john_doe").project("my-project").install()?;
+//!     daily_report(7)?; // resource: "daily_report"
+//!
+//!     let items = 5;
+//!     let total = billable_block!(provider = "user_defined", service = "PricingService" => {
+//!         items * 10
+//!     });
+//!     assert_eq!(total, 50);
+//!
+//!     let bq = panoptic::global().unwrap().logger(Provider::Gcp, "BigQuery");
+//!     panoptic::invoice!(bq, "manual charge"; "resource" => "nightly_export", "amount" => 0.42);
+//!     Ok(())
+//! } // the guard flushes every pending event here
+//! ```
+//!
+//! The block macro is `billable_block!` rather than `billable!`: an
+//! attribute and a function-like macro cannot share one name in Rust.
+
+pub use panoptic_core::{
+    BillingEvent, Category, Context, DocumentError, Error, InstallGuard, Kind, Metadata,
+    MongoDrain, Outcome, Panoptic, PanopticBuilder, Provider, Service, Stats, billing, catalog,
+    charge, config, global, invoice, money, naming, quota, token_usage,
+};
+pub use panoptic_macros::{billable, billable_block};
+
+/// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).
+#[cfg(feature = "gcp")]
+pub use panoptic_gcp as gcp;
+
+pub use rust_decimal::Decimal;
+pub use slog;
+
+/// What `#[billable]` and `billable_block!` expand to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use panoptic_core::__private::*;
+    pub use panoptic_core::{Category, Kind, Outcome, Provider};
+    pub use slog::{Logger, RecordLocation};
+}
