@@ -1,0 +1,211 @@
+//! Shared by the integration tests: a real MongoDB-compatible server, and
+//! ways to read back what panoptic wrote.
+//!
+//! With `MONGODB_URI` set, tests use that server. Otherwise the first test
+//! of a test binary starts `secantusd-rs` (path from `PANOPTIC_TESTDB_BIN`,
+//! else `scripts/testdb install`) on a free loopback port with a temporary
+//! store; a watchdog shell stops it when the test binary exits.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use bson::{Document, doc};
+use panoptic::BillingEvent;
+
+/// The URI of the test server for this test binary.
+pub fn mongodb_uri() -> String {
+    static URI: OnceLock<String> = OnceLock::new();
+    URI.get_or_init(|| match std::env::var("MONGODB_URI") {
+        Ok(uri) if !uri.trim().is_empty() => uri,
+        _ => {
+            let server = TestServer::start();
+            let uri = server.uri();
+            // Lives as long as the test binary; the watchdog stops it.
+            std::mem::forget(server);
+            uri
+        }
+    })
+    .clone()
+}
+
+/// An environment name no other test uses, so each test reads its own
+/// database (`panoptic-{env}`).
+pub fn unique_env(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "t_{}_{}_{}",
+        test,
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A secantusd-rs process started by a test.
+pub struct TestServer {
+    pub port: u16,
+    pub store: PathBuf,
+    pid: u32,
+}
+
+impl TestServer {
+    /// Starts a server on a free port with a new temporary store.
+    pub fn start() -> TestServer {
+        let store = tempfile::Builder::new()
+            .prefix("panoptic-testdb")
+            .tempdir()
+            .expect("temporary store")
+            .keep();
+        TestServer::start_at(free_port(), store)
+    }
+
+    /// Starts a server on `port` with `store` (reopened intact if it exists).
+    pub fn start_at(port: u16, store: PathBuf) -> TestServer {
+        let bin = server_binary();
+        let log = store.with_extension("log");
+        // The shell starts the server, prints its pid, and kills it when the
+        // test process is gone, so no server outlives its tests.
+        let script = r#"
+            "$0" "$@" >>"$LOG" 2>&1 &
+            server=$!
+            echo "$server"
+            while kill -0 "$PARENT" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
+            kill -9 "$server" 2>/dev/null
+        "#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--storage-path")
+            .arg(&store)
+            .args(["--cache-size", "256M", "--log-file-max", "16MB"])
+            .env("LOG", &log)
+            .env("PARENT", std::process::id().to_string())
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("server pid");
+        let pid: u32 = line.trim().parse().expect("pid printed by the watchdog");
+        let server = TestServer { port, store, pid };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "test server did not listen on {port}; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&self) {
+        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn server_binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("PANOPTIC_TESTDB_BIN")
+        && Path::new(&bin).exists()
+    {
+        return PathBuf::from(bin);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/testdb");
+    let output = Command::new("bash")
+        .arg(script)
+        .arg("install")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("scripts/testdb install");
+    assert!(output.status.success(), "scripts/testdb install failed");
+    PathBuf::from(String::from_utf8(output.stdout).expect("path").trim())
+}
+
+/// A loopback port nobody listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A driver client for reading back.
+pub async fn client() -> mongodb::Client {
+    mongodb::Client::with_uri_str(mongodb_uri()).await.expect("client")
+}
+
+/// Every document of `collection` in `panoptic-{env}`.
+pub async fn documents(env: &str, collection: &str) -> Vec<Document> {
+    use futures_util::TryStreamExt;
+    client()
+        .await
+        .database(&panoptic::naming::database_name(env))
+        .collection::<Document>(collection)
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("documents")
+}
+
+/// Every event of `collection` in `panoptic-{env}`, parsed.
+pub async fn events(env: &str, collection: &str) -> Vec<BillingEvent> {
+    documents(env, collection)
+        .await
+        .iter()
+        .map(|d| BillingEvent::from_document(d).expect("a valid billing event"))
+        .collect()
+}
+
+/// A builder pointed at the test server, with a unique env.
+pub fn builder(env: &str) -> panoptic::PanopticBuilder {
+    panoptic::Panoptic::builder()
+        .username("John Doe")
+        .project("test-project")
+        .env(env)
+        .mongodb_uri(mongodb_uri())
+}
+
+/// Waits until `check` holds, polling, up to `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,240 @@
+//! The foundation against a real server: routing, indexes, child loggers,
+//! concurrency, outages, configuration errors.
+
+mod common;
+
+use std::time::Duration;
+
+use bson::{Bson, doc};
+use futures_util::TryStreamExt;
+use panoptic::{Kind, Panoptic, Provider};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_to_env_database_and_provider_user_collection() {
+    // `production` maps to the canonical `prod`; the username is unique to
+    // this run so the shared database stays clean.
+    let username = format!("Route Test {}", std::process::id());
+    let panoptic = Panoptic::builder()
+        .username(&username)
+        .env("production")
+        .mongodb_uri(common::mongodb_uri())
+        .build()
+        .unwrap();
+    assert_eq!(panoptic.database_name(), "panoptic-prod");
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "nightly_export"; "amount" => 0.42, "quantity" => 3);
+    assert!(panoptic.flush());
+
+    let collection = format!("gcp_route_test_{}", std::process::id());
+    assert_eq!(collection, panoptic::naming::collection_name("gcp", &username));
+    let events = common::events("prod", &collection).await;
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.env, "prod");
+    assert_eq!(event.username, username, "username stored as given");
+    assert_eq!(event.resource, "nightly_export");
+    assert_eq!(event.amount.to_string(), "0.42");
+    assert_eq!(event.quantity, 3.0);
+    assert_eq!(event.kind, Kind::Invoice);
+    common::client()
+        .await
+        .database("panoptic-prod")
+        .collection::<bson::Document>(&collection)
+        .drop()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_the_four_indexes_once() {
+    let env = common::unique_env("indexes");
+    let panoptic = common::builder(&env).build().unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "first");
+    assert!(panoptic.flush());
+
+    let collection = common::client()
+        .await
+        .database(&panoptic.database_name())
+        .collection::<bson::Document>("gcp_john_doe");
+    let keys = || async {
+        let indexes: Vec<_> = collection
+            .list_indexes()
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut keys: Vec<bson::Document> = indexes.into_iter().map(|i| i.keys).collect();
+        keys.sort_by_key(|k| k.to_string());
+        keys
+    };
+    let mut expected = vec![
+        doc! { "_id": 1 },
+        doc! { "ts": -1 },
+        doc! { "service": 1 },
+        doc! { "env": 1 },
+        doc! { "ts": -1, "service": 1 },
+    ];
+    expected.sort_by_key(|k| k.to_string());
+    assert_eq!(keys().await, expected);
+
+    // Created once: drop one, write again with the same handle, and it is
+    // not asked for again.
+    collection.drop_index("env_1").await.unwrap();
+    panoptic::invoice!(log, "second");
+    assert!(panoptic.flush());
+    assert_eq!(keys().await.len(), 4, "indexes were created a second time");
+    assert_eq!(common::events(&env, "gcp_john_doe").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_logger_context_reaches_the_document() {
+    let env = common::unique_env("context");
+    let panoptic = common::builder(&env).build().unwrap();
+    let openai = panoptic.logger(Provider::OpenAi, "Embeddings");
+    let again = panoptic.logger(Provider::OpenAi, "Embeddings");
+    assert_eq!(panoptic.cached_loggers(), 1, "same provider+service is one cached logger");
+    let _other = panoptic.logger(Provider::OpenAi, "TTS");
+    assert_eq!(panoptic.cached_loggers(), 2);
+
+    panoptic::token_usage!(openai, "embed_docs"; "quantity" => 1200, "unit" => "tokens", "batch" => 7);
+    panoptic::charge!(again, "fine_tune_fee"; "amount" => "15.00", "user" => "acme", "requestId" => "r-1");
+    panoptic::invoice!(again, "storage_fee");
+    slog::info!(again, "a plain log line is not a billing event");
+    assert!(panoptic.flush());
+
+    let mut events = common::events(&env, "openai_john_doe").await;
+    events.sort_by_key(|e| e.resource.clone());
+    assert_eq!(events.len(), 3, "{events:#?}");
+    for e in &events {
+        assert_eq!(e.provider, "openai");
+        assert_eq!(e.service, "Embeddings");
+        assert_eq!(e.username, "John Doe");
+        assert_eq!(e.project_id.as_deref(), Some("test-project"));
+        assert_eq!(e.env, env);
+        assert_eq!(e.category, panoptic::Category::Ai);
+    }
+    let embed = events.iter().find(|e| e.resource == "embed_docs").unwrap();
+    assert_eq!(embed.kind, Kind::TokenUsage);
+    assert_eq!(embed.unit, "tokens");
+    assert_eq!(embed.quantity, 1200.0);
+    assert_eq!(embed.metadata.extra.get("batch"), Some(&Bson::Int64(7)));
+    let fee = events.iter().find(|e| e.resource == "fine_tune_fee").unwrap();
+    assert_eq!(fee.kind, Kind::Charge);
+    assert_eq!(fee.amount.to_string(), "15.00");
+    assert_eq!(fee.metadata.user.as_deref(), Some("acme"));
+    assert_eq!(fee.metadata.request_id.as_deref(), Some("r-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_events_from_four_threads_arrive_exactly_once() {
+    let env = common::unique_env("concurrency");
+    let panoptic = common::builder(&env).batch_size(250).build().unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let log = panoptic.logger(Provider::Aws, "Lambda");
+            std::thread::spawn(move || {
+                for i in 0..2_500u32 {
+                    panoptic::invoice!(log, "handler"; "thread" => t, "seq" => i, "amount" => 0.0001);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!(stats.emitted, 10_000);
+    assert_eq!(stats.written, 10_000, "{stats:?}");
+
+    let documents = common::documents(&env, "aws_john_doe").await;
+    assert_eq!(documents.len(), 10_000);
+    let mut seen = std::collections::HashSet::new();
+    for d in &documents {
+        let key = (d.get_document("metadata").unwrap().get_i64("thread").unwrap(),
+                   d.get_document("metadata").unwrap().get_i64("seq").unwrap());
+        assert!(seen.insert(key), "duplicate event {key:?}");
+        // Field types as the schema says.
+        assert!(matches!(d.get("_id"), Some(Bson::ObjectId(_))));
+        assert!(matches!(d.get("ts"), Some(Bson::DateTime(_))));
+        assert!(matches!(d.get("amount"), Some(Bson::Decimal128(_))));
+        assert!(matches!(d.get("quantity"), Some(Bson::Double(_))));
+        assert_eq!(d.get_str("currency").unwrap(), "USD");
+        assert_eq!(d.get_str("category").unwrap(), "INFRA");
+        assert_eq!(d.get_str("outcome").unwrap(), "ok");
+    }
+    assert_eq!(seen.len(), 10_000);
+}
+
+#[test]
+fn missing_or_blank_username_is_a_clear_error() {
+    for builder in [Panoptic::builder(), Panoptic::builder().username("   ")] {
+        // PANOPTIC_USERNAME must not rescue this test.
+        if std::env::var("PANOPTIC_USERNAME").is_ok() {
+            return;
+        }
+        let error = builder.build().unwrap_err();
+        assert!(matches!(error, panoptic::Error::MissingUsername));
+        assert!(error.to_string().contains("username"), "{error}");
+    }
+}
+
+#[test]
+fn bad_uri_is_a_clear_error_without_the_password() {
+    let error = Panoptic::builder()
+        .username("ann")
+        .mongodb_uri("mongodb://ann:hunter2@/nohost?bogus=")
+        .build()
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("invalid MongoDB URI"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+/// Child process of `server_down_reports_once`: emits into a dead port.
+#[test]
+fn server_down_child() {
+    if std::env::var("PANOPTIC_SERVER_DOWN_CHILD").is_err() {
+        return;
+    }
+    let port = common::free_port();
+    let panoptic = Panoptic::builder()
+        .username("ann")
+        .env(common::unique_env("down"))
+        .mongodb_uri(format!("mongodb://ann:hunter2@127.0.0.1:{port}/"))
+        .server_timeout(Duration::from_millis(200))
+        .flush_interval(Duration::from_millis(20))
+        .batch_size(10)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "CloudRun");
+    for _ in 0..200 {
+        panoptic::invoice!(log, "still_running");
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!(stats.emitted, 200);
+    assert_eq!(stats.failed, 200, "{stats:?}");
+    assert!(stats.last_error.is_some());
+    println!("CHILD-OK");
+}
+
+#[test]
+fn server_down_reports_once_and_never_panics() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "server_down_child", "--nocapture", "--test-threads=1"])
+        .env("PANOPTIC_SERVER_DOWN_CHILD", "1")
+        .env_remove("MONGODB_URI")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("CHILD-OK"), "{stdout}");
+    let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("panoptic:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {lines:#?}");
+    assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
+    assert!(!stdout.contains("hunter2"), "password leaked: {stdout}");
+}
