@@ -34,8 +34,8 @@
 
 pub use panoptic_core::{
     BillingEvent, Category, Context, DocumentError, Error, InstallGuard, Kind, Metadata,
-    MongoDrain, Outcome, Panoptic, PanopticBuilder, Provider, Service, Stats, billing, catalog,
-    charge, config, global, invoice, money, naming, quota, token_usage,
+    MongoDrain, Outcome, Panoptic, PanopticBuilder, Provider, Service, Stats, active_resource,
+    billing, catalog, charge, config, global, invoice, money, naming, quota, token_usage,
 };
 pub use panoptic_macros::{billable, billable_block};
 

@@ -26,7 +26,10 @@ async fn routes_to_env_database_and_provider_user_collection() {
     assert!(panoptic.flush());
 
     let collection = format!("gcp_route_test_{}", std::process::id());
-    assert_eq!(collection, panoptic::naming::collection_name("gcp", &username));
+    assert_eq!(
+        collection,
+        panoptic::naming::collection_name("gcp", &username)
+    );
     let events = common::events("prod", &collection).await;
     assert_eq!(events.len(), 1);
     let event = &events[0];
@@ -94,7 +97,11 @@ async fn child_logger_context_reaches_the_document() {
     let panoptic = common::builder(&env).build().unwrap();
     let openai = panoptic.logger(Provider::OpenAi, "Embeddings");
     let again = panoptic.logger(Provider::OpenAi, "Embeddings");
-    assert_eq!(panoptic.cached_loggers(), 1, "same provider+service is one cached logger");
+    assert_eq!(
+        panoptic.cached_loggers(),
+        1,
+        "same provider+service is one cached logger"
+    );
     let _other = panoptic.logger(Provider::OpenAi, "TTS");
     assert_eq!(panoptic.cached_loggers(), 2);
 
@@ -120,7 +127,10 @@ async fn child_logger_context_reaches_the_document() {
     assert_eq!(embed.unit, "tokens");
     assert_eq!(embed.quantity, 1200.0);
     assert_eq!(embed.metadata.extra.get("batch"), Some(&Bson::Int64(7)));
-    let fee = events.iter().find(|e| e.resource == "fine_tune_fee").unwrap();
+    let fee = events
+        .iter()
+        .find(|e| e.resource == "fine_tune_fee")
+        .unwrap();
     assert_eq!(fee.kind, Kind::Charge);
     assert_eq!(fee.amount.to_string(), "15.00");
     assert_eq!(fee.metadata.user.as_deref(), Some("acme"));
@@ -153,8 +163,13 @@ async fn ten_thousand_events_from_four_threads_arrive_exactly_once() {
     assert_eq!(documents.len(), 10_000);
     let mut seen = std::collections::HashSet::new();
     for d in &documents {
-        let key = (d.get_document("metadata").unwrap().get_i64("thread").unwrap(),
-                   d.get_document("metadata").unwrap().get_i64("seq").unwrap());
+        let key = (
+            d.get_document("metadata")
+                .unwrap()
+                .get_i64("thread")
+                .unwrap(),
+            d.get_document("metadata").unwrap().get_i64("seq").unwrap(),
+        );
         assert!(seen.insert(key), "duplicate event {key:?}");
         // Field types as the schema says.
         assert!(matches!(d.get("_id"), Some(Bson::ObjectId(_))));
@@ -224,7 +239,12 @@ fn server_down_child() {
 #[test]
 fn server_down_reports_once_and_never_panics() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "server_down_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "server_down_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("PANOPTIC_SERVER_DOWN_CHILD", "1")
         .env_remove("MONGODB_URI")
         .output()
@@ -233,7 +253,10 @@ fn server_down_reports_once_and_never_panics() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("CHILD-OK"), "{stdout}");
-    let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("panoptic:")).collect();
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("panoptic:"))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {lines:#?}");
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
     assert!(!stdout.contains("hunter2"), "password leaked: {stdout}");

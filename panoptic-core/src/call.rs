@@ -6,9 +6,13 @@
 //! that need the type system (`Type::method`) are worked out once per site,
 //! lazily, by the background writer.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -64,7 +68,12 @@ impl CallSite {
     pub fn names(&self) -> &SiteNames {
         self.names.get_or_init(|| {
             let path = (self.locate)();
-            resolve_names(path, self.location.module, self.function_name, self.resource)
+            resolve_names(
+                path,
+                self.location.module,
+                self.function_name,
+                self.resource,
+            )
         })
     }
 
@@ -84,7 +93,9 @@ pub(crate) fn resolve_names(
     function_name: &str,
     resource: Option<&str>,
 ) -> SiteNames {
-    let mut path = probe_path.rsplit_once("::").map_or(probe_path, |(head, _)| head);
+    let mut path = probe_path
+        .rsplit_once("::")
+        .map_or(probe_path, |(head, _)| head);
     while let Some(head) = path.strip_suffix("::{{closure}}") {
         path = head;
     }
@@ -93,7 +104,11 @@ pub(crate) fn resolve_names(
         .and_then(|rest| rest.strip_prefix("::"))
         .unwrap_or(path);
     let qualified = shorten_paths(qualified);
-    let last = qualified.rsplit("::").next().unwrap_or(&qualified).to_owned();
+    let last = qualified
+        .rsplit("::")
+        .next()
+        .unwrap_or(&qualified)
+        .to_owned();
     let function_name = if function_name.is_empty() {
         last
     } else {
@@ -187,7 +202,10 @@ impl KV for CallEvent {
         s.emit_str("category", site.category().as_str())?;
         s.emit_str("provider", site.provider.as_str())?;
         s.emit_str("service", site.service)?;
-        s.emit_arguments("args_types", &format_args!("{}", site.args_types.join(" | ")))?;
+        s.emit_arguments(
+            "args_types",
+            &format_args!("{}", site.args_types.join(" | ")),
+        )?;
         if !site.tags.is_empty() {
             s.emit_arguments("tags", &format_args!("{}", site.tags.join(" | ")))?;
         }
@@ -212,6 +230,72 @@ impl KV for CallEvent {
     }
 }
 
+thread_local! {
+    /// The sites of the `#[billable]` calls running on this thread,
+    /// innermost last: lets a client library bill under its caller's name.
+    static ACTIVE: RefCell<Vec<&'static CallSite>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The resource of the innermost `#[billable]` function (or block) running
+/// on this thread or task, if any. Client libraries use it to name the
+/// resource of what they bill on the caller's behalf.
+///
+/// ```
+/// assert_eq!(panoptic_core::active_resource(), None);
+/// ```
+pub fn active_resource() -> Option<String> {
+    ACTIVE.with(|active| {
+        active
+            .borrow()
+            .last()
+            .map(|site| site.names().resource.clone())
+    })
+}
+
+/// Marks `site` active on this thread until the guard drops.
+struct Active;
+
+impl Active {
+    fn enter(site: &'static CallSite) -> Active {
+        ACTIVE.with(|active| active.borrow_mut().push(site));
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.with(|active| active.borrow_mut().pop());
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that marks its call site active while it is polled, on
+    /// whichever thread polls it.
+    #[doc(hidden)]
+    pub struct InSite<F> {
+        site: &'static CallSite,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> InSite<F> {
+    /// Wraps `inner`.
+    pub fn new(site: &'static CallSite, inner: F) -> Self {
+        InSite { site, inner }
+    }
+}
+
+impl<F: Future> Future for InSite<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _active = Active::enter(this.site);
+        this.inner.poll(cx)
+    }
+}
+
 /// True once any `Panoptic` has been installed: lets an annotated call with
 /// nothing installed skip everything but one relaxed load.
 pub(crate) static EVER_INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -223,14 +307,28 @@ pub(crate) static EVER_INSTALLED: AtomicBool = AtomicBool::new(false);
 pub struct Call {
     site: &'static CallSite,
     started: Option<Instant>,
+    /// Set for synchronous calls; async ones are marked by `InSite` per poll.
+    active: Option<Active>,
     logger: Option<slog::Logger>,
     extras: CallExtras,
 }
 
 impl Call {
-    /// Starts timing a call of `site`.
+    /// Starts timing a synchronous call of `site`, marking it active on
+    /// this thread until it ends.
     #[inline]
     pub fn start(site: &'static CallSite) -> Call {
+        let mut call = Call::start_async(site);
+        if call.started.is_some() {
+            call.active = Some(Active::enter(site));
+        }
+        call
+    }
+
+    /// Starts timing a call inside a future; the future is wrapped in
+    /// [`InSite`] to mark it active.
+    #[inline]
+    pub fn start_async(site: &'static CallSite) -> Call {
         let started = if EVER_INSTALLED.load(Ordering::Relaxed) {
             Some(Instant::now())
         } else {
@@ -240,6 +338,7 @@ impl Call {
         Call {
             site,
             started,
+            active: None,
             logger: None,
             extras: CallExtras::default(),
         }
@@ -292,6 +391,7 @@ impl Call {
     }
 
     fn record(&mut self, outcome: Outcome, error: Option<String>) {
+        self.active = None;
         let Some(started) = self.started.take() else {
             return;
         };
@@ -350,7 +450,9 @@ macro_rules! quantity_from_number {
         }
     )*};
 }
-quantity_from_number!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+quantity_from_number!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
+);
 
 impl IntoQuantity for Decimal {
     fn into_quantity(self) -> f64 {
@@ -414,7 +516,9 @@ impl<T: IntoAmount> IntoAmount for Option<T> {
 
 /// How a return value is judged: `Result`s by their variant, anything else
 /// as success. Chosen at compile time by autoref specialization, so type
-/// aliases of `Result` are recognized without the macro seeing through them.
+/// aliases of `Result` are recognized without the macro seeing through them:
+/// the call is `(&&&&OutcomeProbe(&value)).panoptic_outcome()`, and method
+/// lookup tries the impl on `&&&Probe` first, then `&&Probe`, `&Probe`, `Probe`.
 #[doc(hidden)]
 pub mod probe {
     use super::Outcome;
@@ -478,7 +582,7 @@ pub mod probe {
 
     /// For `err`: the return type must be a `Result` whose error is Display.
     pub fn result_outcome<T, E: Display>(value: &Result<T, E>) -> (Outcome, Option<String>) {
-        (&&&OutcomeProbe(value)).panoptic_outcome()
+        (&&&&OutcomeProbe(value)).panoptic_outcome()
     }
 }
 
@@ -489,15 +593,35 @@ mod tests {
 
     #[test]
     fn names_from_probe_paths() {
-        let n = resolve_names("app::jobs::daily_report::__panoptic_locate", "app::jobs", "daily_report", None);
+        let n = resolve_names(
+            "app::jobs::daily_report::__panoptic_locate",
+            "app::jobs",
+            "daily_report",
+            None,
+        );
         assert_eq!(n.qualified_name, "daily_report");
         assert_eq!(n.resource, "daily_report");
-        let n = resolve_names("app::Reports::daily::{{closure}}::__panoptic_locate", "app", "daily", Some("nightly"));
+        let n = resolve_names(
+            "app::Reports::daily::{{closure}}::__panoptic_locate",
+            "app",
+            "daily",
+            Some("nightly"),
+        );
         assert_eq!(n.qualified_name, "Reports::daily");
         assert_eq!(n.resource, "nightly");
-        let n = resolve_names("<app::m::Foo as app::Job>::run::__panoptic_locate", "app::m", "run", None);
+        let n = resolve_names(
+            "<app::m::Foo as app::Job>::run::__panoptic_locate",
+            "app::m",
+            "run",
+            None,
+        );
         assert_eq!(n.qualified_name, "<Foo as Job>::run");
-        let n = resolve_names("app::main::{{closure}}::{{closure}}::__panoptic_locate", "app", "", None);
+        let n = resolve_names(
+            "app::main::{{closure}}::{{closure}}::__panoptic_locate",
+            "app",
+            "",
+            None,
+        );
         assert_eq!(n.function_name, "main");
         assert_eq!(n.resource, "main");
     }
@@ -507,17 +631,29 @@ mod tests {
         type Fallible<T> = Result<T, std::io::Error>;
         let failed: Fallible<u8> = Err(std::io::Error::other("disk on fire"));
         assert_eq!(
-            (&&&OutcomeProbe(&failed)).panoptic_outcome(),
+            (&&&&OutcomeProbe(&failed)).panoptic_outcome(),
             (Outcome::Error, Some("disk on fire".to_owned()))
         );
         #[derive(Debug)]
         struct NoDisplay;
         let r: Result<(), NoDisplay> = Err(NoDisplay);
-        assert_eq!((&&&OutcomeProbe(&r)).panoptic_outcome().1.as_deref(), Some("NoDisplay"));
+        assert_eq!(
+            (&&&&OutcomeProbe(&r)).panoptic_outcome().1.as_deref(),
+            Some("NoDisplay")
+        );
         struct Opaque;
         let r: Result<(), Opaque> = Err(Opaque);
-        assert!((&&&OutcomeProbe(&r)).panoptic_outcome().1.unwrap().ends_with("Opaque"));
-        assert_eq!((&&&OutcomeProbe(&5u8)).panoptic_outcome(), (Outcome::Ok, None));
+        assert!(
+            (&&&&OutcomeProbe(&r))
+                .panoptic_outcome()
+                .1
+                .unwrap()
+                .ends_with("Opaque")
+        );
+        assert_eq!(
+            (&&&&OutcomeProbe(&5u8)).panoptic_outcome(),
+            (Outcome::Ok, None)
+        );
     }
 
     #[test]

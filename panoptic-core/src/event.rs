@@ -250,7 +250,11 @@ impl BillingEvent {
         let opt = |key: &str| meta.get_str(key).ok().map(str::to_owned);
         let list = |key: &str| -> Vec<String> {
             meta.get_array(key)
-                .map(|a| a.iter().filter_map(|b| b.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|b| b.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         const KNOWN: [&str; 9] = [

@@ -98,7 +98,9 @@ impl Panoptic {
         {
             return child.clone();
         }
-        let mut children = cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut children = cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         children
             .entry(service.into())
             .or_insert_with(|| {
@@ -297,7 +299,10 @@ impl fmt::Debug for PanopticBuilder {
             .field("username", &self.username)
             .field("project", &self.project)
             .field("env", &self.env)
-            .field("mongodb_uri", &self.mongodb_uri.as_deref().map(config::redact_uri))
+            .field(
+                "mongodb_uri",
+                &self.mongodb_uri.as_deref().map(config::redact_uri),
+            )
             .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
@@ -448,7 +453,10 @@ impl PanopticBuilder {
             mongo: MongoDrain::new(Arc::clone(&pipeline)),
             others: self.drains,
         };
-        let root = Logger::root(slog::LevelFilter::new(fanout, level).ignore_res(), slog::o!());
+        let root = Logger::root(
+            slog::LevelFilter::new(fanout, level).ignore_res(),
+            slog::o!(),
+        );
         Ok(Panoptic {
             inner: Arc::new(Inner {
                 username,

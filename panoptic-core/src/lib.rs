@@ -26,6 +26,7 @@ mod record;
 mod report;
 mod stats;
 
+pub use call::active_resource;
 pub use context::{Context, keys as context_keys};
 pub use error::Error;
 pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
@@ -38,7 +39,7 @@ pub use stats::Stats;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::probe;
-    pub use crate::call::{Call, CallSite, IntoAmount, IntoQuantity, SiteNames};
+    pub use crate::call::{Call, CallSite, InSite, IntoAmount, IntoQuantity, SiteNames};
     pub use std::sync::OnceLock;
 
     /// Applies `f` to the return value (`quantity_from`, `amount_from`),

@@ -59,7 +59,7 @@ pub fn from_decimal128(value: Decimal128) -> Result<Decimal, Decimal128Error> {
     let (exponent_bits, coefficient) = if combination == 0b11 {
         // Either infinity/NaN, or the "large coefficient" form, whose
         // coefficient is always above 10^34 - 1 and therefore zero.
-        if (bits >> 122) & 0b1111 == 0b1111 {
+        if (bits >> 123) & 0b1111 == 0b1111 {
             return Err(Decimal128Error::NotFinite);
         }
         ((bits >> 111) & 0x3fff, 0)
@@ -89,7 +89,11 @@ pub fn from_decimal128(value: Decimal128) -> Result<Decimal, Decimal128Error> {
         exponent -= 1;
     }
     // Drop just enough trailing digits to fit, rounding half to even.
-    let mut dropped = if exponent < -28 { (-28 - exponent) as u32 } else { 0 };
+    let mut dropped = if exponent < -28 {
+        (-28 - exponent) as u32
+    } else {
+        0
+    };
     loop {
         let quotient = divide_half_even(coefficient, dropped);
         if quotient <= MAX_MANTISSA {
@@ -157,11 +161,17 @@ mod tests {
         // 125e-30 is 1.25e-28: rounds to 1e-28.
         let bits = ((6176u128 - 30) << 113) | 125;
         let v = from_decimal128(Decimal128::from_bytes(bits.to_le_bytes())).unwrap();
-        assert_eq!(v, Decimal::from_str("0.0000000000000000000000000001").unwrap());
+        assert_eq!(
+            v,
+            Decimal::from_str("0.0000000000000000000000000001").unwrap()
+        );
         // 175e-30 is 1.75e-28: rounds to 2e-28.
         let bits = ((6176u128 - 30) << 113) | 175;
         let v = from_decimal128(Decimal128::from_bytes(bits.to_le_bytes())).unwrap();
-        assert_eq!(v, Decimal::from_str("0.0000000000000000000000000002").unwrap());
+        assert_eq!(
+            v,
+            Decimal::from_str("0.0000000000000000000000000002").unwrap()
+        );
     }
 
     proptest! {

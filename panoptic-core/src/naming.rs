@@ -141,7 +141,9 @@ pub fn is_valid_collection_name(name: &str) -> bool {
 pub fn is_valid_database_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 64
-        && !name.contains(['/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0'])
+        && !name.contains([
+            '/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0',
+        ])
 }
 
 #[cfg(test)]
@@ -163,7 +165,15 @@ mod tests {
 
     #[test]
     fn hostile_inputs() {
-        for user in ["$where", "a.b.c", "\0", "", "___", "system.users", "ünïcödé"] {
+        for user in [
+            "$where",
+            "a.b.c",
+            "\0",
+            "",
+            "___",
+            "system.users",
+            "ünïcödé",
+        ] {
             let name = collection_name("gcp", user);
             assert!(is_valid_collection_name(&name), "{user:?} -> {name:?}");
         }
@@ -173,7 +183,10 @@ mod tests {
         assert!(a.len() <= MAX_COLLECTION_LEN);
         assert_ne!(a, b, "long names sharing a prefix must not collide");
         assert_eq!(collection_name("gcp", ""), collection_name("gcp", ""));
-        assert_ne!(collection_name("gcp", "日本"), collection_name("gcp", "中国"));
+        assert_ne!(
+            collection_name("gcp", "日本"),
+            collection_name("gcp", "中国")
+        );
     }
 
     proptest! {

@@ -54,7 +54,10 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn start(settings: PipelineSettings, reporter: Arc<ErrorReporter>) -> std::io::Result<Pipeline> {
+    pub fn start(
+        settings: PipelineSettings,
+        reporter: Arc<ErrorReporter>,
+    ) -> std::io::Result<Pipeline> {
         let (sender, receiver) = crossbeam_channel::bounded(settings.queue_capacity);
         let counters = Arc::new(Counters::default());
         let writer = Writer {
@@ -110,7 +113,10 @@ impl Pipeline {
     /// Flushes and stops the writer thread.
     pub fn shutdown(&self, deadline: Duration) -> bool {
         let done = self.request(Message::Shutdown, deadline);
-        if done && let Ok(mut worker) = self.worker.lock() && let Some(worker) = worker.take() {
+        if done
+            && let Ok(mut worker) = self.worker.lock()
+            && let Some(worker) = worker.take()
+        {
             let _ = worker.join();
         }
         done
@@ -123,7 +129,8 @@ impl Pipeline {
         if self.sender.send_timeout(make(ack), deadline).is_err() {
             return false;
         }
-        done.recv_timeout(deadline.saturating_sub(started.elapsed())).is_ok()
+        done.recv_timeout(deadline.saturating_sub(started.elapsed()))
+            .is_ok()
     }
 }
 
@@ -183,7 +190,9 @@ impl Drain for MongoDrain {
                 }
                 Message::Call(Box::new(call))
             }
-            None => Message::Record(Box::new(crate::record::event_from_record(kind, record, values))),
+            None => Message::Record(Box::new(crate::record::event_from_record(
+                kind, record, values,
+            ))),
         };
         self.pipeline.send(message);
         Ok(())
@@ -206,7 +215,10 @@ struct Writer {
 
 impl Writer {
     fn run(mut self) {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime,
             Err(error) => {
                 self.report(&format!("cannot start the writer runtime: {error}"));
@@ -334,7 +346,13 @@ impl Writer {
 
     /// An unordered insert_many that failed may still have written most of
     /// the batch: count each document once, duplicates as delivered.
-    fn count_partial_write(&self, error: &mongodb::error::Error, count: u64, database: &str, collection: &str) {
+    fn count_partial_write(
+        &self,
+        error: &mongodb::error::Error,
+        count: u64,
+        database: &str,
+        collection: &str,
+    ) {
         if let ErrorKind::InsertMany(failure) = error.kind.as_ref() {
             let write_errors = failure.write_errors.as_deref().unwrap_or_default();
             let duplicates = write_errors.iter().filter(|e| e.code == 11000).count() as u64;
@@ -361,7 +379,9 @@ impl Writer {
             return;
         }
         Counters::add(&self.counters.failed, count);
-        self.report(&format!("writing to {database}.{collection} failed: {error}"));
+        self.report(&format!(
+            "writing to {database}.{collection} failed: {error}"
+        ));
     }
 
     async fn client(&mut self) -> Result<Client, mongodb::error::Error> {
@@ -369,9 +389,13 @@ impl Writer {
             return Ok(client.clone());
         }
         let mut options = ClientOptions::parse(self.settings.uri.clone()).await?;
-        options.app_name.get_or_insert_with(|| "panoptic".to_owned());
+        options
+            .app_name
+            .get_or_insert_with(|| "panoptic".to_owned());
         options.server_selection_timeout = Some(self.settings.server_timeout);
-        options.connect_timeout.get_or_insert(self.settings.server_timeout);
+        options
+            .connect_timeout
+            .get_or_insert(self.settings.server_timeout);
         if let Some(credentials) = &self.settings.credentials
             && options.credential.is_none()
         {

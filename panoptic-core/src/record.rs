@@ -10,7 +10,9 @@ use bson::oid::ObjectId;
 use chrono::Utc;
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
 
-use crate::event::{BillingEvent, Category, Kind, Metadata, Outcome, amount_from_f64, parse_amount};
+use crate::event::{
+    BillingEvent, Category, Kind, Metadata, Outcome, amount_from_f64, parse_amount,
+};
 use crate::naming::canonical_env;
 use panoptic_catalog::Provider;
 
@@ -23,7 +25,8 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
     let f = |key: Field| fields[key as usize].as_ref();
     let text = |key: Field| f(key).map(Value::to_text);
 
-    let provider = text(Field::Provider).unwrap_or_else(|| Provider::UserDefined.as_str().to_owned());
+    let provider =
+        text(Field::Provider).unwrap_or_else(|| Provider::UserDefined.as_str().to_owned());
     let service = text(Field::Service).unwrap_or_default();
     let category = text(Field::Category)
         .and_then(|c| Category::parse(&c))
@@ -36,10 +39,14 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
         qualified_name: text(Field::QualifiedName),
         module_path: text(Field::ModulePath).or_else(|| Some(record.module().to_owned())),
         duration_ms: f(Field::DurationMs).and_then(Value::to_f64),
-        args_types: text(Field::ArgsTypes).map(|t| split_list(&t)).unwrap_or_default(),
+        args_types: text(Field::ArgsTypes)
+            .map(|t| split_list(&t))
+            .unwrap_or_default(),
         user: text(Field::User),
         request_id: text(Field::RequestId),
-        tags: text(Field::Tags).map(|t| split_list(&t)).unwrap_or_default(),
+        tags: text(Field::Tags)
+            .map(|t| split_list(&t))
+            .unwrap_or_default(),
         error: text(Field::Error),
         extra,
     };

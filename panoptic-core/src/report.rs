@@ -30,9 +30,9 @@ impl ErrorReporter {
 
     /// Removes every secret from `message`.
     pub fn redact(&self, message: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(message.to_owned(), |m, secret| m.replace(secret.as_str(), "*****"))
+        self.secrets.iter().fold(message.to_owned(), |m, secret| {
+            m.replace(secret.as_str(), "*****")
+        })
     }
 
     /// Prints `message` unless a line was printed less than `interval` ago;

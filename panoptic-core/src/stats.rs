@@ -62,7 +62,11 @@ impl Counters {
             failed: get(&self.failed),
             dropped: get(&self.dropped),
             emitted: get(&self.emitted),
-            last_error: self.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+            last_error: self
+                .last_error
+                .lock()
+                .map(|e| e.clone())
+                .unwrap_or_default(),
         }
     }
 }

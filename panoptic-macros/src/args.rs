@@ -70,7 +70,10 @@ impl Parse for Arg {
         } else if input.peek(syn::token::Paren) {
             let content;
             syn::parenthesized!(content in input);
-            Ok(Arg::List(key, content.parse_terminated(Expr::parse, Token![,])?))
+            Ok(Arg::List(
+                key,
+                content.parse_terminated(Expr::parse, Token![,])?,
+            ))
         } else {
             Ok(Arg::Flag(key))
         }
@@ -139,7 +142,10 @@ impl Args {
                 continue;
             }
             if seen.contains(&name) {
-                push(syn::Error::new(key.span(), format!("duplicate key `{name}`")));
+                push(syn::Error::new(
+                    key.span(),
+                    format!("duplicate key `{name}`"),
+                ));
                 continue;
             }
             seen.push(name.clone());
@@ -175,7 +181,10 @@ impl Args {
                 }),
                 "crate" => literal(&item).and_then(|lit| {
                     args.krate = lit.parse::<Path>().map_err(|_| {
-                        syn::Error::new(lit.span(), "`crate` must be a path, like \"::my_facade::panoptic\"")
+                        syn::Error::new(
+                            lit.span(),
+                            "`crate` must be a path, like \"::my_facade::panoptic\"",
+                        )
                     })?;
                     Ok(())
                 }),
@@ -197,10 +206,16 @@ impl Args {
         }
 
         if seen.iter().any(|k| k == "quantity") && seen.iter().any(|k| k == "quantity_from") {
-            push(syn::Error::new(what, "give `quantity` or `quantity_from`, not both"));
+            push(syn::Error::new(
+                what,
+                "give `quantity` or `quantity_from`, not both",
+            ));
         }
         if seen.iter().any(|k| k == "amount") && seen.iter().any(|k| k == "amount_from") {
-            push(syn::Error::new(what, "give `amount` or `amount_from`, not both"));
+            push(syn::Error::new(
+                what,
+                "give `amount` or `amount_from`, not both",
+            ));
         }
         match (provider, service) {
             (None, _) => push(syn::Error::new(
@@ -225,7 +240,13 @@ impl Args {
 
 fn literal(item: &Arg) -> syn::Result<LitStr> {
     match item {
-        Arg::Value(_, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => Ok(lit.clone()),
+        Arg::Value(
+            _,
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            }),
+        ) => Ok(lit.clone()),
         Arg::Value(key, value) => Err(syn::Error::new(
             value.span(),
             format!("`{key}` takes a string literal, like `{key} = \"…\"`"),
@@ -278,8 +299,14 @@ fn tag_list(item: Arg) -> syn::Result<Vec<LitStr>> {
     items
         .into_iter()
         .map(|expr| match expr {
-            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Ok(lit),
-            other => Err(syn::Error::new(other.span(), "a tag must be a string literal")),
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            }) => Ok(lit),
+            other => Err(syn::Error::new(
+                other.span(),
+                "a tag must be a string literal",
+            )),
         })
         .collect()
 }

@@ -43,7 +43,8 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
         })
         .collect();
     let site = site(args, &names, &ident, &args_types);
-    let start = start(args, &names);
+    let is_async = item.sig.asyncness.is_some();
+    let start = start(args, &names, is_async);
     let finish = finish(args, &names);
     let block = &item.block;
     let fake_return = match &item.sig.output {
@@ -62,8 +63,12 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
     };
     let (call, ret) = (&names.call, &names.ret);
     let mutability = call_mutability(args);
-    let run = if item.sig.asyncness.is_some() {
-        quote! { let #ret = async move { #fake_return #block }.await; }
+    let private = private(args);
+    let site_ident = &names.site;
+    let run = if is_async {
+        quote! {
+            let #ret = #private::InSite::new(&#site_ident, async move { #fake_return #block }).await;
+        }
     } else {
         quote! {
             #[allow(clippy::redundant_closure_call)]
@@ -87,27 +92,31 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
 pub(crate) fn block(args: &Args, body: &Expr) -> TokenStream {
     let names = Names::new();
     let site = site(args, &names, "", &[]);
-    let start = start(args, &names);
     let finish = finish(args, &names);
     let (call, ret) = (&names.call, &names.ret);
     let mutability = call_mutability(args);
+    let private = private(args);
+    let site_ident = &names.site;
     match body {
         Expr::Async(async_block) => {
+            let start = start(args, &names, true);
             // A future that starts timing at its first poll and records when
             // it completes; the user's block keeps its own capture mode.
             quote! {
                 {
                     #site
-                    async move {
+                    #private::InSite::new(&#site_ident, async move {
                         let #mutability #call = #start;
                         let #ret = #async_block.await;
                         #finish
                         #ret
-                    }
+                    })
                 }
             }
         }
-        _ => quote! {
+        _ => {
+            let start = start(args, &names, false);
+            quote! {
             {
                 #site
                 let #mutability #call = #start;
@@ -115,8 +124,14 @@ pub(crate) fn block(args: &Args, body: &Expr) -> TokenStream {
                 #finish
                 #ret
             }
-        },
+            }
+        }
     }
+}
+
+fn private(args: &Args) -> TokenStream {
+    let krate = &args.krate;
+    quote!(#krate::__private)
 }
 
 /// The `static` call site and the probe item that locates the function.
@@ -128,7 +143,14 @@ fn site(args: &Args, names: &Names, function_name: &str, args_types: &[String]) 
     let service = &args.service;
     let category = match args.category {
         Some(c) => {
-            let variant = format_ident!("{}", if c == panoptic_catalog::Category::Ai { "Ai" } else { "Infra" });
+            let variant = format_ident!(
+                "{}",
+                if c == panoptic_catalog::Category::Ai {
+                    "Ai"
+                } else {
+                    "Infra"
+                }
+            );
             quote!(::core::option::Option::Some(#private::Category::#variant))
         }
         None => quote!(::core::option::Option::None),
@@ -138,8 +160,14 @@ fn site(args: &Args, names: &Names, function_name: &str, args_types: &[String]) 
         None => quote!(::core::option::Option::None),
     };
     let kind = format_ident!("{}", kind_variant(args.kind));
-    let unit = args.unit.as_ref().map_or_else(|| quote!("call"), ToTokens::to_token_stream);
-    let currency = args.currency.as_ref().map_or_else(|| quote!("USD"), ToTokens::to_token_stream);
+    let unit = args
+        .unit
+        .as_ref()
+        .map_or_else(|| quote!("call"), ToTokens::to_token_stream);
+    let currency = args
+        .currency
+        .as_ref()
+        .map_or_else(|| quote!("USD"), ToTokens::to_token_stream);
     let tags = &args.tags;
     quote! {
         fn #locate() -> &'static str {
@@ -171,10 +199,15 @@ fn site(args: &Args, names: &Names, function_name: &str, args_types: &[String]) 
 
 /// `Call::start(&SITE)` with the per-call values evaluated at entry, while
 /// the arguments are still in scope (by reference, never moved).
-fn start(args: &Args, names: &Names) -> TokenStream {
+fn start(args: &Args, names: &Names, is_async: bool) -> TokenStream {
     let krate = &args.krate;
     let site = &names.site;
-    let mut chain = quote!(#krate::__private::Call::start(&#site));
+    let constructor = if is_async {
+        quote!(start_async)
+    } else {
+        quote!(start)
+    };
+    let mut chain = quote!(#krate::__private::Call::#constructor(&#site));
     if let Some(logger) = &args.logger {
         chain = quote_spanned!(expr_span(logger)=> #chain.with_logger(&(#logger)));
     }
@@ -211,7 +244,7 @@ fn finish(args: &Args, names: &Names) -> TokenStream {
         quote! {
             {
                 use #private::probe::{ProbeAny as _, ProbeDebug as _, ProbeDisplay as _, ProbeResult as _};
-                (&&&#private::probe::OutcomeProbe(&#ret)).panoptic_outcome()
+                (&&&&#private::probe::OutcomeProbe(&#ret)).panoptic_outcome()
             }
         }
     };
@@ -250,8 +283,15 @@ pub(crate) fn type_text(ty: &Type) -> String {
         let previous = if i == 0 { None } else { Some(tokens[i - 1]) };
         let glue = match (previous, *token) {
             (None, _) => false,
-            (_, ">" | "," | "::" | ")" | "]" | ";" | "<") => !(*token == "<" && previous == Some("impl")),
+            (_, ">" | "," | "::" | ")" | "]" | ";" | "<") => {
+                !(*token == "<" && previous == Some("impl"))
+            }
             (Some("&" | "<" | "::" | "(" | "[" | "'" | "*"), _) => true,
+            // `Fn(u8)`, but `&mut (u8, u8)` and `-> (u8, u8)`.
+            (Some(p), t) if t.starts_with('(') => {
+                p.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                    && !matches!(p, "mut" | "dyn" | "impl" | "const" | "as")
+            }
             _ => false,
         };
         if i > 0 && !glue {
@@ -283,7 +323,10 @@ mod tests {
         let cases = [
             ("& str", "&str"),
             ("&'a mut Vec<u8>", "&'a mut Vec<u8>"),
-            ("HashMap<String, Vec<(u32, u64)>>", "HashMap<String, Vec<(u32, u64)>>"),
+            (
+                "HashMap<String, Vec<(u32, u64)>>",
+                "HashMap<String, Vec<(u32, u64)>>",
+            ),
             ("impl Fn(u8) -> u8", "impl Fn(u8) -> u8"),
             ("[u8; 4]", "[u8; 4]"),
             ("std::io::Result<()>", "std::io::Result<()>"),

@@ -60,7 +60,9 @@ fn parse_function(item: TokenStream) -> syn::Result<syn::ItemFn> {
                         "#[billable] needs a function body; put it on the trait's implementations",
                     ));
                 }
-                _ => "#[billable] can only be applied to functions (fn items, methods, trait-impl methods)",
+                _ => {
+                    "#[billable] can only be applied to functions (fn items, methods, trait-impl methods)"
+                }
             };
             return Err(syn::Error::new(tokens.span(), what));
         }

@@ -115,7 +115,9 @@ impl TestServer {
 
     /// SIGKILL, as a crash would.
     pub fn kill(&self) {
-        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -156,7 +158,9 @@ pub fn free_port() -> u16 {
 
 /// A driver client for reading back.
 pub async fn client() -> mongodb::Client {
-    mongodb::Client::with_uri_str(mongodb_uri()).await.expect("client")
+    mongodb::Client::with_uri_str(mongodb_uri())
+        .await
+        .expect("client")
 }
 
 /// Every document of `collection` in `panoptic-{env}`.
