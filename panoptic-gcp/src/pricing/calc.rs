@@ -156,7 +156,7 @@ impl Calculator {
             service: service.to_owned(),
             sku: sku.to_owned(),
             region: region.trim().to_ascii_lowercase(),
-            quantity,
+            quantity: quantity.normalize(),
             unit: entry.unit.clone(),
             amount: tiered_cost(price, quantity, free).normalize(),
         })
@@ -215,7 +215,7 @@ impl Calculator {
     /// };
     /// let e = Calculator::default().cloud_run(&usage, false).unwrap();
     /// // 1000 vCPU-s × 0.000024 + 500 GiB-s × 0.0000025 + 1M × $0.40/M
-    /// assert_eq!(e.total().to_string(), "0.4252500");
+    /// assert_eq!(e.total().to_string(), "0.42525");
     /// ```
     pub fn cloud_run(
         &self,
