@@ -42,6 +42,12 @@ pub mod __private {
     pub use crate::call::{Call, CallSite, InSite, IntoAmount, IntoQuantity, SiteNames};
     pub use std::sync::OnceLock;
 
+    /// Runs the body of a synchronous `#[billable]` function.
+    #[inline(always)]
+    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+        body()
+    }
+
     /// Applies `f` to the return value (`quantity_from`, `amount_from`),
     /// giving a closure its argument type.
     #[inline]

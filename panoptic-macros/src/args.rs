@@ -83,12 +83,19 @@ impl Parse for Arg {
 impl Args {
     /// Parses a comma-separated list of arguments (the whole attribute, or
     /// the part of `billable_block!` before `=>`).
-    pub fn parse_list(input: ParseStream, what: Span) -> syn::Result<Args> {
+    pub fn parse_list(input: ParseStream, what: Span, block: bool) -> syn::Result<Args> {
         let mut items = Vec::new();
         while !input.is_empty() && !input.peek(Token![=>]) {
             items.push(input.parse::<Arg>()?);
             if input.is_empty() || input.peek(Token![=>]) {
                 break;
+            }
+            if !input.peek(Token![,]) {
+                return Err(input.error(if block {
+                    "expected `,` or `=> { … }` after an argument"
+                } else {
+                    "expected `,` between arguments"
+                }));
             }
             input.parse::<Token![,]>()?;
         }
@@ -103,6 +110,8 @@ impl Args {
         };
         let mut seen: Vec<String> = Vec::new();
         let mut provider: Option<(Provider, Span)> = None;
+        let mut provider_given = false;
+        let mut unknown_keys = false;
         let mut service: Option<LitStr> = None;
         let mut allow_unknown_service = false;
         let mut args = Args {
@@ -131,10 +140,11 @@ impl Args {
             };
             let name = key.to_string();
             if !KEYS.contains(&name.as_str()) {
+                unknown_keys = true;
                 push(syn::Error::new(
                     key.span(),
                     format!(
-                        "unknown key `{name}`{}; expected one of: {}",
+                        "unknown key `{name}`{}. Valid keys: {}",
                         check::suggestion(&name, KEYS.iter().copied()),
                         KEYS.join(", ")
                     ),
@@ -150,11 +160,14 @@ impl Args {
             }
             seen.push(name.clone());
             let result = match name.as_str() {
-                "provider" => literal(&item).and_then(|lit| {
-                    let p = check::provider(&lit)?;
-                    provider = Some((p, lit.span()));
-                    Ok(())
-                }),
+                "provider" => {
+                    provider_given = true;
+                    literal(&item).and_then(|lit| {
+                        let p = check::provider(&lit)?;
+                        provider = Some((p, lit.span()));
+                        Ok(())
+                    })
+                }
                 "service" => literal(&item).map(|lit| service = Some(lit)),
                 "resource" => literal(&item).and_then(|lit| {
                     non_empty(&lit)?;
@@ -218,6 +231,11 @@ impl Args {
             ));
         }
         match (provider, service) {
+            // Already reported: a bad provider, or a misspelt key that was
+            // probably the missing one.
+            (None, _) | (Some(_), None) if provider_given && unknown_keys => {}
+            (None, _) if provider_given => {}
+            (Some(_), None) if unknown_keys => {}
             (None, _) => push(syn::Error::new(
                 what,
                 "missing `provider = \"…\"` (one of: gcp, aws, openai, mongodb_atlas, user_defined)",

@@ -5,16 +5,19 @@ use syn::LitStr;
 
 use panoptic_catalog::{Category, Kind, Provider};
 
-/// `"; did you mean `x`?"` for the candidate closest to `given`, or nothing
-/// when none is close.
+/// `" (did you mean `x`?)"` for the candidate closest to `given`, or
+/// nothing when none is close. Closeness is the edit distance with
+/// transpositions, ignoring case, so `gpc` finds `gcp` and `lambda` finds
+/// `Lambda`.
 pub(crate) fn suggestion<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     let given_lower = given.to_lowercase();
+    let limit = (given.chars().count() / 3).max(2);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&given_lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .map(|c| (strsim::osa_distance(&given_lower, &c.to_lowercase()), c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
 }
 
@@ -25,7 +28,7 @@ pub(crate) fn provider(lit: &LitStr) -> syn::Result<Provider> {
         syn::Error::new(
             lit.span(),
             format!(
-                "unknown provider `{name}`{}; valid providers: {}",
+                "unknown provider `{name}`{}. Valid providers: {}",
                 suggestion(&name, names),
                 names.join(", ")
             ),
@@ -45,8 +48,8 @@ pub(crate) fn service(provider: Provider, lit: &LitStr, allow_unknown: bool) -> 
     Err(syn::Error::new(
         lit.span(),
         format!(
-            "unknown {provider} service `{name}`{}; valid {provider} services: {}\n\
-             (for a service the catalog does not list yet, add `allow_unknown_service`)",
+            "unknown {provider} service `{name}`{}. Valid {provider} services: {}. \
+             For a service the catalog does not list yet, add `allow_unknown_service`.",
             suggestion(&name, names.iter().copied()),
             names.join(", ")
         ),
@@ -70,7 +73,7 @@ pub(crate) fn kind(lit: &LitStr) -> syn::Result<Kind> {
         syn::Error::new(
             lit.span(),
             format!(
-                "unknown kind `{name}`{}; valid kinds: {}",
+                "unknown kind `{name}`{}. Valid kinds: {}",
                 suggestion(&name, names),
                 names.join(", ")
             ),

@@ -45,7 +45,11 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
     let site = site(args, &names, &ident, &args_types);
     let is_async = item.sig.asyncness.is_some();
     let start = start(args, &names, is_async);
-    let finish = finish(args, &names);
+    let output_span = match &item.sig.output {
+        ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+        ReturnType::Default => item.sig.ident.span(),
+    };
+    let finish = finish(args, &names, output_span);
     let block = &item.block;
     let fake_return = match &item.sig.output {
         ReturnType::Type(_, ty) if !contains_impl_trait(ty) => {
@@ -70,9 +74,10 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
             let #ret = #private::InSite::new(&#site_ident, async move { #fake_return #block }).await;
         }
     } else {
+        // Through a FnOnce bound, so the body may return borrows of the
+        // arguments it owns (`&mut self.field`).
         quote! {
-            #[allow(clippy::redundant_closure_call)]
-            let #ret = (move || { #fake_return #block })();
+            let #ret = #private::call_once(move || { #fake_return #block });
         }
     };
     let body = quote! {
@@ -92,7 +97,7 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
 pub(crate) fn block(args: &Args, body: &Expr) -> TokenStream {
     let names = Names::new();
     let site = site(args, &names, "", &[]);
-    let finish = finish(args, &names);
+    let finish = finish(args, &names, expr_span(body));
     let (call, ret) = (&names.call, &names.ret);
     let mutability = call_mutability(args);
     let private = private(args);
@@ -227,7 +232,7 @@ fn start(args: &Args, names: &Names, is_async: bool) -> TokenStream {
 }
 
 /// Values from the return value, then the outcome, then the record.
-fn finish(args: &Args, names: &Names) -> TokenStream {
+fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
     let krate = &args.krate;
     let private = quote!(#krate::__private);
     let (call, ret) = (&names.call, &names.ret);
@@ -239,7 +244,8 @@ fn finish(args: &Args, names: &Names) -> TokenStream {
         out.extend(quote_spanned!(expr_span(f)=> #call.set_amount(#private::apply(&#ret, #f));));
     }
     let outcome = if args.err {
-        quote!(#private::probe::result_outcome(&#ret))
+        // Spanned at the return type: that is what must be a Result.
+        quote_spanned!(output_span=> #private::probe::result_outcome(&#ret))
     } else {
         quote! {
             {

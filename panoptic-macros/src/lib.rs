@@ -27,7 +27,7 @@ use args::Args;
 #[proc_macro_attribute]
 pub fn billable(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse::Parser::parse(
-        |input: ParseStream| Args::parse_list(input, proc_macro2::Span::call_site()),
+        |input: ParseStream| Args::parse_list(input, proc_macro2::Span::call_site(), false),
         attr,
     ) {
         Ok(args) => args,
@@ -84,7 +84,7 @@ struct BlockInput {
 
 impl Parse for BlockInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let args = Args::parse_list(input, input.span())?;
+        let args = Args::parse_list(input, input.span(), true)?;
         if !input.peek(syn::Token![=>]) {
             return Err(input.error(
                 "expected `=> { … }` after the arguments: billable_block!(provider = \"…\", service = \"…\" => { … })",

@@ -1,0 +1,8 @@
+use panoptic::billable;
+
+#[billable(provider = "gcp", service = "BigQuery")]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(service = "BigQuery")]
+fn report() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(provider = "gcp")]
+fn report() {}
+
+fn main() {}

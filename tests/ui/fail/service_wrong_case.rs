@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(provider = "aws", service = "lambda")]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(provider = "gcp", servce = "BigQuery")]
+fn report() {}
+
+fn main() {}

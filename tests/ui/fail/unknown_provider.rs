@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(provider = "gpc", service = "BigQuery")]
+fn report() {}
+
+fn main() {}

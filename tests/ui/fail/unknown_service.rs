@@ -1,0 +1,6 @@
+use panoptic::billable;
+
+#[billable(provider = "gcp", service = "BigQeury")]
+fn report() {}
+
+fn main() {}
