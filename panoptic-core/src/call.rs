@@ -581,6 +581,7 @@ pub mod probe {
     }
 
     /// For `err`: the return type must be a `Result` whose error is Display.
+    #[allow(clippy::needless_borrow)]
     pub fn result_outcome<T, E: Display>(value: &Result<T, E>) -> (Outcome, Option<String>) {
         (&&&&OutcomeProbe(value)).panoptic_outcome()
     }
@@ -627,6 +628,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)]
     fn outcome_probe_sees_through_aliases() {
         type Fallible<T> = Result<T, std::io::Error>;
         let failed: Fallible<u8> = Err(std::io::Error::other("disk on fire"));

@@ -254,7 +254,13 @@ fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
             }
         }
     };
-    out.extend(quote!(#call.finish(#outcome);));
+    // The probe's borrows are needless only once the type is known.
+    let outcome_var = syn::Ident::new("__panoptic_outcome", Span::mixed_site());
+    out.extend(quote! {
+        #[allow(clippy::needless_borrow)]
+        let #outcome_var = #outcome;
+        #call.finish(#outcome_var);
+    });
     out
 }
 

@@ -51,6 +51,7 @@ pub struct TestServer {
     pub port: u16,
     pub store: PathBuf,
     pid: u32,
+    watchdog: std::process::Child,
 }
 
 impl TestServer {
@@ -96,7 +97,12 @@ impl TestServer {
             .read_line(&mut line)
             .expect("server pid");
         let pid: u32 = line.trim().parse().expect("pid printed by the watchdog");
-        let server = TestServer { port, store, pid };
+        let server = TestServer {
+            port,
+            store,
+            pid,
+            watchdog: child,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -128,6 +134,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
+        let _ = self.watchdog.wait();
     }
 }
 
