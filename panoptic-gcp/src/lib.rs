@@ -2,4 +2,12 @@
 //!
 //! - [`pricing`]: list prices as data (shipped TOML, overridable) and a
 //!   calculator for BigQuery, Cloud Run, Cloud Storage and Cloud Functions.
+//! - [`auth`]: OAuth tokens (service account, authorized user, metadata
+//!   server) through yup-oauth2.
+//! - [`bigquery`]: a BigQuery REST client whose every query emits a billing
+//!   event with its bytes billed and cost.
+//! - [`http`]: the TLS setup they share (no panic without CA certificates).
+pub mod auth;
+pub mod bigquery;
+pub mod http;
 pub mod pricing;

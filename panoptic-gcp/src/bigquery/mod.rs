@@ -1,0 +1,36 @@
+//! BigQuery over REST: queries with parameters, dry runs, byte limits,
+//! labels and locations; polling, paging, f/v row decoding; typed errors
+//! and bounded retries; one billing event per query.
+//!
+//! ```no_run
+//! use panoptic_gcp::bigquery::{BigQuery, Query, QueryParameter};
+//!
+//! # async fn run(bq: BigQuery) -> Result<(), panoptic_gcp::bigquery::Error> {
+//! #[derive(serde::Deserialize)]
+//! struct WordCount { word: String, n: i64 }
+//!
+//! let result = bq
+//!     .query(Query::new("SELECT word, COUNT(*) AS n FROM t WHERE corpus = @c GROUP BY word")
+//!         .param(QueryParameter::string("c", "hamlet")))
+//!     .await?;
+//! let counts: Vec<WordCount> = result.deserialize()?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod event;
+mod retry;
+mod rows;
+mod types;
+
+pub use client::{BigQuery, BigQueryBuilder, DEFAULT_BASE_URL, FreeTierPolicy, Query, QueryResult};
+pub use error::{ApiError, Error, ErrorProto};
+pub use retry::RetryPolicy;
+pub use rows::{Row, RowError, Value, decode_rows, deserialize_rows};
+pub use types::{
+    FieldSchema, JobReference, ParameterType, ParameterValue, QueryParameter, QueryResponse,
+    TableCell, TableRow, TableSchema,
+};
+
+pub(crate) use client::send_json;

@@ -1,0 +1,137 @@
+//! Bounded exponential backoff with jitter for retryable Google API errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::Error;
+
+/// How failed requests are retried.
+///
+/// ```
+/// use panoptic_gcp::bigquery::RetryPolicy;
+/// use std::time::Duration;
+///
+/// let p = RetryPolicy { max_retries: 3, initial: Duration::from_millis(100), max_delay: Duration::from_secs(2) };
+/// // Attempt n waits a random time up to initial × 2^n, capped at max_delay.
+/// assert!(p.delay(10) <= Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0: never retry).
+    pub max_retries: u32,
+    /// The backoff ceiling of the first retry.
+    pub initial: Duration,
+    /// The largest wait between two attempts.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            initial: Duration::from_millis(250),
+            max_delay: Duration::from_secs(16),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_retries: 0,
+        initial: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+
+    /// The wait before retry `attempt` (0-based): "full jitter", a uniform
+    /// random time up to `initial × 2^attempt`, capped at `max_delay`, so
+    /// that many clients backing off at once do not retry in step.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .initial
+            .saturating_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
+            .min(self.max_delay);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(fastrand::u64(0..=nanos))
+    }
+
+    /// Runs `op` until it succeeds, fails with a non-retryable error, or
+    /// the retries are used up; `on_retry` sees each retried error.
+    pub async fn run<T, F, Fut>(
+        &self,
+        mut op: F,
+        mut on_retry: impl FnMut(&Error, u32),
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match op().await {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_retryable() && attempt < self.max_retries => {
+                    on_retry(&e, attempt);
+                    tokio::time::sleep(self.delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bigquery::ApiError;
+
+    #[test]
+    fn delays_grow_within_their_ceiling() {
+        let p = RetryPolicy {
+            max_retries: 10,
+            initial: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        };
+        for _ in 0..100 {
+            assert!(p.delay(0) <= Duration::from_millis(10));
+            assert!(p.delay(2) <= Duration::from_millis(40));
+            assert!(p.delay(30) <= Duration::from_millis(50));
+        }
+        assert_eq!(RetryPolicy::NONE.delay(3), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn retries_are_bounded_and_only_for_retryable_errors() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            initial: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        let mut calls = 0;
+        let r: Result<(), Error> = p
+            .run(
+                || {
+                    calls += 1;
+                    async { Err(Error::Api(ApiError::from_body(503, ""))) }
+                },
+                |_, _| {},
+            )
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 3);
+
+        let mut calls = 0;
+        let r: Result<(), Error> = p
+            .run(
+                || {
+                    calls += 1;
+                    async { Err(Error::Api(ApiError::from_body(400, ""))) }
+                },
+                |_, _| {},
+            )
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+    }
+}

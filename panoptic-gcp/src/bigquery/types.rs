@@ -1,0 +1,332 @@
+//! The JSON shapes of BigQuery's REST API (v2) that the client sends and
+//! reads, field names as Google spells them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::error::ErrorProto;
+
+/// `jobs.query` request body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QueryRequestBody<'a> {
+    pub query: &'a str,
+    /// Always false: GoogleSQL. The API's default is legacy SQL.
+    pub use_legacy_sql: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub query_parameters: &'a [QueryParameter],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// int64 travels as a JSON string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_bytes_billed: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_query_cache: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Makes a retried `jobs.query` idempotent.
+    pub request_id: &'a str,
+}
+
+/// A named query parameter (`@name` in the SQL).
+///
+/// ```
+/// use panoptic_gcp::bigquery::QueryParameter;
+/// let p = QueryParameter::int64("min_views", 100);
+/// let json = serde_json::to_value(&p).unwrap();
+/// assert_eq!(json["parameterType"]["type"], "INT64");
+/// assert_eq!(json["parameterValue"]["value"], "100");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryParameter {
+    /// The name, without `@`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its type.
+    pub parameter_type: ParameterType,
+    /// Its value.
+    pub parameter_value: ParameterValue,
+}
+
+/// A parameter's type (`STRING`, `INT64`, `ARRAY` of …, `STRUCT`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterType {
+    /// The type name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The element type of an `ARRAY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array_type: Option<Box<ParameterType>>,
+}
+
+/// A parameter's value: a scalar as text, or the elements of an array.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterValue {
+    /// A scalar, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The elements of an array.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub array_values: Vec<ParameterValue>,
+}
+
+impl QueryParameter {
+    /// A scalar parameter of `kind` whose value is `value` as text.
+    pub fn scalar(name: impl Into<String>, kind: &str, value: impl Into<String>) -> QueryParameter {
+        QueryParameter {
+            name: Some(name.into()),
+            parameter_type: ParameterType {
+                kind: kind.to_owned(),
+                array_type: None,
+            },
+            parameter_value: ParameterValue {
+                value: Some(value.into()),
+                array_values: Vec::new(),
+            },
+        }
+    }
+
+    /// `STRING`.
+    pub fn string(name: impl Into<String>, value: impl Into<String>) -> QueryParameter {
+        QueryParameter::scalar(name, "STRING", value)
+    }
+
+    /// `INT64`.
+    pub fn int64(name: impl Into<String>, value: i64) -> QueryParameter {
+        QueryParameter::scalar(name, "INT64", value.to_string())
+    }
+
+    /// `FLOAT64`.
+    pub fn float64(name: impl Into<String>, value: f64) -> QueryParameter {
+        QueryParameter::scalar(name, "FLOAT64", value.to_string())
+    }
+
+    /// `BOOL`.
+    pub fn bool(name: impl Into<String>, value: bool) -> QueryParameter {
+        QueryParameter::scalar(name, "BOOL", value.to_string())
+    }
+
+    /// `NUMERIC`.
+    pub fn numeric(name: impl Into<String>, value: Decimal) -> QueryParameter {
+        QueryParameter::scalar(name, "NUMERIC", value.to_string())
+    }
+
+    /// `DATE`.
+    pub fn date(name: impl Into<String>, value: NaiveDate) -> QueryParameter {
+        QueryParameter::scalar(name, "DATE", value.format("%Y-%m-%d").to_string())
+    }
+
+    /// `TIMESTAMP`.
+    pub fn timestamp(name: impl Into<String>, value: DateTime<Utc>) -> QueryParameter {
+        QueryParameter::scalar(
+            name,
+            "TIMESTAMP",
+            value.to_rfc3339_opts(SecondsFormat::Micros, true),
+        )
+    }
+
+    /// `ARRAY<element_kind>` of scalars given as text.
+    pub fn array<I, S>(name: impl Into<String>, element_kind: &str, values: I) -> QueryParameter
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        QueryParameter {
+            name: Some(name.into()),
+            parameter_type: ParameterType {
+                kind: "ARRAY".to_owned(),
+                array_type: Some(Box::new(ParameterType {
+                    kind: element_kind.to_owned(),
+                    array_type: None,
+                })),
+            },
+            parameter_value: ParameterValue {
+                value: None,
+                array_values: values
+                    .into_iter()
+                    .map(|v| ParameterValue {
+                        value: Some(v.into()),
+                        array_values: Vec::new(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Where a job lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReference {
+    /// Project that ran the job.
+    #[serde(default)]
+    pub project_id: String,
+    /// Job id.
+    #[serde(default)]
+    pub job_id: String,
+    /// Location (`US`, `EU`, `us-central1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// The columns of a result.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TableSchema {
+    /// Top-level columns.
+    #[serde(default)]
+    pub fields: Vec<FieldSchema>,
+}
+
+/// One column (or a field of a record).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FieldSchema {
+    /// Column name.
+    pub name: String,
+    /// `STRING`, `INTEGER`, `FLOAT`, `NUMERIC`, `BOOLEAN`, `TIMESTAMP`,
+    /// `DATE`, `RECORD`, … (legacy and GoogleSQL names both occur).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `NULLABLE`, `REQUIRED` or `REPEATED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The fields of a `RECORD`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldSchema>,
+}
+
+impl FieldSchema {
+    /// Mode `REPEATED`.
+    pub fn is_repeated(&self) -> bool {
+        self.mode
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("REPEATED"))
+    }
+}
+
+/// One row as the API sends it: `{"f":[{"v":…},…]}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TableRow {
+    /// The cells, in schema order.
+    #[serde(default)]
+    pub f: Vec<TableCell>,
+}
+
+/// One cell: `{"v": …}` — text, null, `{"f":[…]}` or `[{"v":…}]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TableCell {
+    /// The value as sent.
+    #[serde(default)]
+    pub v: serde_json::Value,
+}
+
+/// `jobs.query` and `jobs.getQueryResults` response.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResponse {
+    /// Result columns (once the job is complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<TableSchema>,
+    /// The job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_reference: Option<JobReference>,
+    /// Rows in the whole result.
+    #[serde(
+        default,
+        deserialize_with = "opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_rows: Option<u64>,
+    /// The next page, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+    /// This page's rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<TableRow>,
+    /// Bytes the query read (or would read, on a dry run).
+    #[serde(
+        default,
+        deserialize_with = "opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_bytes_processed: Option<u64>,
+    /// Bytes billed; only in `jobs.query` replies.
+    #[serde(
+        default,
+        deserialize_with = "opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_bytes_billed: Option<u64>,
+    /// False while the job runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_complete: Option<bool>,
+    /// Answered from the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit: Option<bool>,
+    /// Rows a DML statement changed.
+    #[serde(
+        default,
+        deserialize_with = "opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub num_dml_affected_rows: Option<u64>,
+    /// Non-fatal errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorProto>,
+}
+
+/// `jobs.get` response, the parts read here.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Job {
+    #[serde(default)]
+    pub statistics: Option<JobStatistics>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobStatistics {
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub total_bytes_processed: Option<u64>,
+    #[serde(default)]
+    pub query: Option<QueryStatistics>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QueryStatistics {
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub total_bytes_processed: Option<u64>,
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub total_bytes_billed: Option<u64>,
+    #[serde(default)]
+    pub cache_hit: Option<bool>,
+}
+
+/// int64 fields arrive as JSON strings; accept numbers too.
+pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Int {
+        Text(String),
+        Number(u64),
+    }
+    match Option::<Int>::deserialize(d)? {
+        None => Ok(None),
+        Some(Int::Number(n)) => Ok(Some(n)),
+        Some(Int::Text(s)) => s.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
