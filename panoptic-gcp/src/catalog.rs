@@ -1,0 +1,542 @@
+//! The Cloud Billing Catalog API: `services.list` and
+//! `services.skus.list`, every page, with prices converted into the
+//! [`pricing`](crate::pricing) table format so that the table can be
+//! refreshed from Google.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate};
+use reqwest::Url;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::auth::TokenSource;
+use crate::bigquery::{Error, RetryPolicy, send_json};
+use crate::http::{self, Timeouts};
+use crate::pricing::{PriceTable, RegionalPrice, ServicePrices, Sku, Tier};
+
+/// Google's endpoint.
+pub const DEFAULT_BASE_URL: &str = "https://cloudbilling.googleapis.com/v1/";
+
+/// A Catalog service.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogService {
+    /// `services/24E6-581D-38E5`.
+    #[serde(default)]
+    pub name: String,
+    /// `24E6-581D-38E5`.
+    #[serde(default)]
+    pub service_id: String,
+    /// `BigQuery`.
+    #[serde(default)]
+    pub display_name: String,
+    /// `businessEntities/GCP`.
+    #[serde(default)]
+    pub business_entity_name: String,
+}
+
+/// A Catalog SKU.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogSku {
+    /// `services/…/skus/…`.
+    #[serde(default)]
+    pub name: String,
+    /// `F17B-412E-CB64`.
+    #[serde(default)]
+    pub sku_id: String,
+    /// `Analysis (US)`.
+    #[serde(default)]
+    pub description: String,
+    /// Category.
+    #[serde(default)]
+    pub category: SkuCategory,
+    /// Regions the price applies in (`us`, `us-central1`, `global`).
+    #[serde(default)]
+    pub service_regions: Vec<String>,
+    /// Prices, newest first.
+    #[serde(default)]
+    pub pricing_info: Vec<PricingInfo>,
+}
+
+/// A SKU's category.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkuCategory {
+    /// `BigQuery`.
+    #[serde(default)]
+    pub service_display_name: String,
+    /// `ApplicationServices`.
+    #[serde(default)]
+    pub resource_family: String,
+    /// `Analysis`.
+    #[serde(default)]
+    pub resource_group: String,
+    /// `OnDemand`.
+    #[serde(default)]
+    pub usage_type: String,
+}
+
+/// One pricing of a SKU.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingInfo {
+    /// When it applies from (RFC 3339).
+    #[serde(default)]
+    pub effective_time: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub summary: String,
+    /// Rates.
+    #[serde(default)]
+    pub pricing_expression: PricingExpression,
+}
+
+/// How usage turns into money.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingExpression {
+    /// The unit rates are per (`TiBy`, `GiBy.mo`, `s`, `count`).
+    #[serde(default)]
+    pub usage_unit: String,
+    /// `tebibyte`.
+    #[serde(default)]
+    pub usage_unit_description: String,
+    /// Quantity prices are shown for (e.g. 1000000 requests).
+    #[serde(default)]
+    pub display_quantity: f64,
+    /// Rates by monthly usage.
+    #[serde(default)]
+    pub tiered_rates: Vec<TierRate>,
+}
+
+/// One tier of a Catalog price.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierRate {
+    /// Usage (in `usageUnit`) where the tier starts.
+    #[serde(default)]
+    pub start_usage_amount: Option<serde_json::Number>,
+    /// Price of one `usageUnit`.
+    #[serde(default)]
+    pub unit_price: Money,
+}
+
+/// Google's `Money`: `units` (int64 as text) plus `nanos` (10⁻⁹).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Money {
+    /// ISO 4217 code.
+    #[serde(default)]
+    pub currency_code: String,
+    /// Whole units, as text.
+    #[serde(default)]
+    pub units: Option<String>,
+    /// Billionths, same sign as `units`.
+    #[serde(default)]
+    pub nanos: i32,
+}
+
+impl Money {
+    /// The exact amount.
+    ///
+    /// ```
+    /// let m = panoptic_gcp::catalog::Money { currency_code: "USD".into(), units: Some("6".into()), nanos: 250_000_000 };
+    /// assert_eq!(m.to_decimal().unwrap().to_string(), "6.25");
+    /// ```
+    pub fn to_decimal(&self) -> Result<Decimal, Error> {
+        let units: i64 = match self.units.as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(text) => text
+                .parse()
+                .map_err(|_| Error::Invalid(format!("Money.units `{text}` is not an int64")))?,
+        };
+        Ok((Decimal::from(units) + Decimal::new(i64::from(self.nanos), 9)).normalize())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicesPage {
+    #[serde(default)]
+    services: Vec<CatalogService>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SkusPage {
+    #[serde(default)]
+    skus: Vec<CatalogSku>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+/// A Cloud Billing Catalog client. Cheap to clone.
+///
+/// ```no_run
+/// use panoptic_gcp::catalog::Catalog;
+/// # async fn run(tokens: panoptic_gcp::auth::TokenSource) -> Result<(), panoptic_gcp::bigquery::Error> {
+/// let catalog = Catalog::builder().tokens(tokens).build()?;
+/// let skus = catalog.skus("24E6-581D-38E5").await?; // BigQuery
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    tokens: Option<TokenSource>,
+    retry: RetryPolicy,
+    page_size: u32,
+    currency: Option<String>,
+}
+
+/// Configures a [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct CatalogBuilder {
+    base_url: String,
+    tokens: Option<TokenSource>,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    page_size: u32,
+    currency: Option<String>,
+}
+
+impl CatalogBuilder {
+    /// The API root (default [`DEFAULT_BASE_URL`]).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Where tokens come from.
+    pub fn tokens(mut self, tokens: TokenSource) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// HTTP timeouts.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Retries of 429 and 5xx.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Items per page (`pageSize`, default 5000).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size;
+        self
+    }
+
+    /// Prices in this currency (`currencyCode`) instead of USD.
+    pub fn currency(mut self, code: impl Into<String>) -> Self {
+        self.currency = Some(code.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Catalog, Error> {
+        let mut base: Url = self
+            .base_url
+            .parse()
+            .map_err(|e| Error::Invalid(format!("base URL `{}`: {e}", self.base_url)))?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = http::reqwest_client(&base, self.timeouts)?;
+        Ok(Catalog {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                tokens: self.tokens,
+                retry: self.retry,
+                page_size: self.page_size,
+                currency: self.currency,
+            }),
+        })
+    }
+}
+
+impl Catalog {
+    /// Starts configuring a client.
+    pub fn builder() -> CatalogBuilder {
+        CatalogBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            tokens: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            page_size: 5000,
+            currency: None,
+        }
+    }
+
+    /// Every public service (all pages).
+    pub async fn services(&self) -> Result<Vec<CatalogService>, Error> {
+        let url = self.url(&["services"]);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let params = self.params(token.as_deref(), false);
+            let page: ServicesPage = send_json(
+                &self.inner.retry,
+                self.inner.tokens.as_ref(),
+                || self.inner.http.get(url.clone()).query(&params),
+                &url,
+            )
+            .await?;
+            out.extend(page.services);
+            match next(token.as_deref(), page.next_page_token, &url)? {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every SKU of service `service_id` (all pages).
+    pub async fn skus(&self, service_id: &str) -> Result<Vec<CatalogSku>, Error> {
+        let url = self.url(&["services", service_id, "skus"]);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let params = self.params(token.as_deref(), true);
+            let page: SkusPage = send_json(
+                &self.inner.retry,
+                self.inner.tokens.as_ref(),
+                || self.inner.http.get(url.clone()).query(&params),
+                &url,
+            )
+            .await?;
+            out.extend(page.skus);
+            match next(token.as_deref(), page.next_page_token, &url)? {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn params(&self, token: Option<&str>, currency: bool) -> Vec<(&'static str, String)> {
+        let mut params = vec![("pageSize", self.inner.page_size.to_string())];
+        if let Some(token) = token {
+            params.push(("pageToken", token.to_owned()));
+        }
+        if currency && let Some(code) = &self.inner.currency {
+            params.push(("currencyCode", code.clone()));
+        }
+        params
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+}
+
+/// The next page token: none when the API sends none or `""`; an error
+/// when it repeats the current one (a loop).
+fn next(current: Option<&str>, token: Option<String>, url: &Url) -> Result<Option<String>, Error> {
+    match token.filter(|t| !t.is_empty()) {
+        Some(t) if Some(t.as_str()) == current => Err(Error::Decode {
+            url: url.to_string(),
+            message: "the same nextPageToken came back twice".to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
+impl CatalogSku {
+    /// This SKU in the price table's format: its newest pricing, regions
+    /// lowercased (`global` when none are named), tiers from
+    /// `tieredRates`, and a leading zero-price tier read as the monthly free
+    /// tier. `checked` is recorded as the day the price was read.
+    ///
+    /// ```
+    /// # use panoptic_gcp::catalog::CatalogSku;
+    /// let sku: CatalogSku = serde_json::from_str(r#"{
+    ///   "skuId": "F17B-412E-CB64", "description": "Analysis (US)", "serviceRegions": ["us"],
+    ///   "pricingInfo": [{"effectiveTime": "2026-11-01T00:00:00Z", "pricingExpression": {
+    ///     "usageUnit": "TiBy", "displayQuantity": 1,
+    ///     "tieredRates": [
+    ///       {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "nanos": 0}},
+    ///       {"startUsageAmount": 1, "unitPrice": {"currencyCode": "USD", "units": "6", "nanos": 250000000}}]}}]
+    /// }"#).unwrap();
+    /// let entry = sku.to_sku("https://example.invalid", "2026-11-26".parse().unwrap()).unwrap();
+    /// assert_eq!(entry.prices[0].free_per_month.to_string(), "1");
+    /// assert_eq!(entry.prices[0].tiers[0].rate.to_string(), "6.25");
+    /// ```
+    pub fn to_sku(&self, source: &str, checked: NaiveDate) -> Result<Sku, Error> {
+        let info = self
+            .pricing_info
+            .iter()
+            .max_by_key(|p| p.effective_time.clone().unwrap_or_default())
+            .ok_or_else(|| Error::Invalid(format!("SKU {} has no pricingInfo", self.sku_id)))?;
+        let expr = &info.pricing_expression;
+        let mut tiers = expr
+            .tiered_rates
+            .iter()
+            .map(|t| {
+                let text = t
+                    .start_usage_amount
+                    .as_ref()
+                    .map_or_else(|| "0".to_owned(), ToString::to_string);
+                let from = text
+                    .parse::<Decimal>()
+                    .or_else(|_| Decimal::from_scientific(&text))
+                    .map_err(|_| {
+                        Error::Invalid(format!("SKU {}: startUsageAmount", self.sku_id))
+                    })?;
+                Ok(Tier {
+                    from,
+                    rate: t.unit_price.to_decimal()?,
+                    per: Decimal::ONE,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        tiers.sort_by(|a, b| a.from.cmp(&b.from));
+        let mut free_per_month = Decimal::ZERO;
+        if tiers.len() > 1 && tiers[0].rate.is_zero() {
+            free_per_month = tiers[1].from;
+            tiers.remove(0);
+        }
+        if tiers.is_empty() {
+            return Err(Error::Invalid(format!(
+                "SKU {} has no tieredRates",
+                self.sku_id
+            )));
+        }
+        let effective = info
+            .effective_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(checked, |t| t.date_naive());
+        let mut regions: Vec<String> = self
+            .service_regions
+            .iter()
+            .map(|r| r.trim().to_ascii_lowercase())
+            .collect();
+        if regions.is_empty() {
+            regions.push("global".to_owned());
+        }
+        Ok(Sku {
+            description: self.description.clone(),
+            unit: expr.usage_unit.clone(),
+            catalog_sku_id: Some(self.sku_id.clone()),
+            prices: vec![RegionalPrice {
+                regions,
+                effective,
+                free_per_month,
+                tiers,
+                source: source.to_owned(),
+                checked,
+            }],
+        })
+    }
+}
+
+/// The Catalog's SKUs of `service` as a price-table service, keyed by SKU id.
+pub fn service_prices(
+    service: &CatalogService,
+    skus: &[CatalogSku],
+    checked: NaiveDate,
+) -> Result<ServicePrices, Error> {
+    let source = format!("{DEFAULT_BASE_URL}services/{}/skus", service.service_id);
+    let skus = skus
+        .iter()
+        .map(|s| Ok((s.sku_id.clone(), s.to_sku(&source, checked)?)))
+        .collect::<Result<BTreeMap<_, _>, Error>>()?;
+    Ok(ServicePrices {
+        name: service.display_name.clone(),
+        catalog_id: Some(service.service_id.clone()),
+        skus,
+    })
+}
+
+/// Refreshes `table.services[service_key]` from the Catalog: a SKU whose
+/// `catalog_sku_id` matches takes the Catalog's price (added to its price
+/// history, so older dates still price as before); other Catalog SKUs are
+/// added under their id. Returns how many entries changed.
+pub fn refresh(
+    table: &mut PriceTable,
+    service_key: &str,
+    service: &CatalogService,
+    skus: &[CatalogSku],
+    checked: NaiveDate,
+) -> Result<usize, Error> {
+    let fresh = service_prices(service, skus, checked)?;
+    let entry = table
+        .services
+        .entry(service_key.to_owned())
+        .or_insert_with(|| ServicePrices {
+            name: fresh.name.clone(),
+            catalog_id: fresh.catalog_id.clone(),
+            skus: BTreeMap::new(),
+        });
+    let mut changed = 0;
+    for (id, sku) in fresh.skus {
+        let existing = entry
+            .skus
+            .values_mut()
+            .find(|s| s.catalog_sku_id.as_deref() == Some(id.as_str()));
+        match existing {
+            Some(current) => {
+                for price in sku.prices {
+                    current.prices.retain(|p| {
+                        !(p.effective == price.effective && p.regions == price.regions)
+                    });
+                    current.prices.push(price);
+                }
+            }
+            None => {
+                entry.skus.insert(id, sku);
+            }
+        }
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_units_and_nanos_are_exact() {
+        let m = |units: Option<&str>, nanos| Money {
+            currency_code: "USD".into(),
+            units: units.map(str::to_owned),
+            nanos,
+        };
+        assert_eq!(
+            m(None, 24_000).to_decimal().unwrap().to_string(),
+            "0.000024"
+        );
+        assert_eq!(
+            m(Some("0"), 400_000).to_decimal().unwrap().to_string(),
+            "0.0004"
+        );
+        assert_eq!(
+            m(Some("-1"), -750_000_000)
+                .to_decimal()
+                .unwrap()
+                .to_string(),
+            "-1.75"
+        );
+        assert!(m(Some("x"), 0).to_decimal().is_err());
+    }
+}
