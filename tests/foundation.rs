@@ -18,6 +18,7 @@ async fn routes_to_env_database_and_provider_user_collection() {
         .username(&username)
         .env("production")
         .mongodb_uri(common::mongodb_uri())
+        .spool_dir(common::temp_dir("route"))
         .build()
         .unwrap();
     assert_eq!(panoptic.database_name(), "panoptic-prod");
@@ -215,8 +216,10 @@ fn server_down_child() {
         return;
     }
     let port = common::free_port();
+    let spool_dir = common::temp_dir("down");
     let panoptic = Panoptic::builder()
         .username("ann")
+        .spool_dir(&spool_dir)
         .env(common::unique_env("down"))
         .mongodb_uri(format!("mongodb://ann:hunter2@127.0.0.1:{port}/"))
         .server_timeout(Duration::from_millis(200))
@@ -231,8 +234,15 @@ fn server_down_child() {
     assert!(panoptic.flush());
     let stats = panoptic.stats();
     assert_eq!(stats.emitted, 200);
-    assert_eq!(stats.failed, 200, "{stats:?}");
+    assert_eq!(stats.spooled, 200, "{stats:?}");
+    assert_eq!((stats.written, stats.failed, stats.dropped), (0, 0, 0));
     assert!(stats.last_error.is_some());
+    // Nothing lost: every event waits in the spool, without the password.
+    assert_eq!(panoptic.spool().events().unwrap().len(), 200);
+    for segment in std::fs::read_dir(&spool_dir).unwrap() {
+        let bytes = std::fs::read(segment.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("hunter2"));
+    }
     println!("CHILD-OK");
 }
 

@@ -25,6 +25,8 @@ pub mod vars {
     pub const MONGODB_USER: &str = "MONGODB_USER";
     /// MongoDB password, when not in the URI.
     pub const MONGODB_PASSWORD: &str = "MONGODB_PASSWORD";
+    /// Spool folder (default `./.panoptic/spool`).
+    pub const PANOPTIC_SPOOL_DIR: &str = "PANOPTIC_SPOOL_DIR";
     /// Lowest slog level passed on: `trace`, `debug`, `info`, `warning`, `error`, `critical`.
     pub const PANOPTIC_LOG_LEVEL: &str = "PANOPTIC_LOG_LEVEL";
 }

@@ -17,7 +17,7 @@ use crate::call::{CallEvent, EVER_INSTALLED};
 use crate::config::{self, Credentials, vars};
 use crate::context::Context;
 use crate::naming::canonical_env;
-use crate::pipeline::{MongoDrain, Pipeline, PipelineSettings};
+use crate::pipeline::{MongoDrain, Overflow, Pipeline, PipelineSettings};
 use crate::report::ErrorReporter;
 use crate::{Error, Stats};
 use panoptic_catalog::Provider;
@@ -46,6 +46,7 @@ struct Inner {
     project_id: Option<String>,
     env: String,
     uri_redacted: String,
+    spool_dir: std::path::PathBuf,
     root: Logger,
     children: [RwLock<HashMap<Box<str>, ChildLogger>>; Provider::ALL.len()],
     pipeline: Arc<Pipeline>,
@@ -148,6 +149,11 @@ impl Panoptic {
         crate::naming::database_name(&self.inner.env)
     }
 
+    /// The spool (to read what waits there).
+    pub fn spool(&self) -> crate::Spool {
+        crate::Spool::open(self.inner.spool_dir.clone())
+    }
+
     /// The MongoDB URI with any password masked.
     pub fn mongodb_uri_redacted(&self) -> &str {
         &self.inner.uri_redacted
@@ -158,8 +164,9 @@ impl Panoptic {
         self.inner.pipeline.counters.snapshot()
     }
 
-    /// Writes every event emitted before this call, waiting at most the
-    /// shutdown deadline. Call it before `std::process::exit`, which skips
+    /// Delivers every event emitted before this call to MongoDB, or to the
+    /// spool when MongoDB cannot take it, waiting at most the shutdown
+    /// deadline. Call it before `std::process::exit`, which skips
     /// destructors. Returns false if the deadline passed first.
     pub fn flush(&self) -> bool {
         self.inner.pipeline.flush(self.inner.shutdown_deadline)
@@ -291,6 +298,11 @@ pub struct PanopticBuilder {
     queue_capacity: Option<usize>,
     server_timeout: Option<Duration>,
     shutdown_deadline: Option<Duration>,
+    retry_interval: Option<Duration>,
+    spool_dir: Option<std::path::PathBuf>,
+    write_ahead: bool,
+    fsync: bool,
+    overflow: Overflow,
 }
 
 impl fmt::Debug for PanopticBuilder {
@@ -372,8 +384,8 @@ impl PanopticBuilder {
         self
     }
 
-    /// Events that may wait in memory (default 65 536); beyond that they are
-    /// dropped and counted.
+    /// Events that may wait in memory (default 65 536); beyond that the
+    /// [`overflow`](Self::overflow) policy applies.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = Some(capacity.max(1));
         self
@@ -388,6 +400,45 @@ impl PanopticBuilder {
     /// How long dropping the guard (or `flush`) may wait (default 10 s).
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = Some(deadline);
+        self
+    }
+
+    /// How long to wait before asking MongoDB again after it failed; doubles
+    /// on each failure up to 10 s (default 500 ms).
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = Some(interval);
+        self
+    }
+
+    /// Where events wait while MongoDB cannot take them (default
+    /// `PANOPTIC_SPOOL_DIR`, else `./.panoptic/spool`). Segments left by an
+    /// earlier process are delivered by the next one that uses the folder.
+    pub fn spool_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Write-ahead: append every batch to the spool before inserting it, so
+    /// a crash loses at most the events still in the in-memory queue (not
+    /// yet taken by the writer). Costs one buffered file append per batch;
+    /// off by default, when a crash can also lose the batch being written
+    /// (at most `batch_size` events, or one `flush_interval` of them).
+    pub fn write_ahead(mut self, enabled: bool) -> Self {
+        self.write_ahead = enabled;
+        self
+    }
+
+    /// `fsync` each spool append, so spooled events survive a power loss,
+    /// not only a process crash. Costs a disk flush per batch.
+    pub fn fsync(mut self, enabled: bool) -> Self {
+        self.fsync = enabled;
+        self
+    }
+
+    /// What happens when the in-memory queue is full (default: spill to
+    /// the spool).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
         self
     }
 
@@ -447,7 +498,17 @@ impl PanopticBuilder {
             flush_interval: self.flush_interval.unwrap_or(Duration::from_millis(100)),
             queue_capacity: self.queue_capacity.unwrap_or(65_536),
             server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
+            retry_interval: self.retry_interval.unwrap_or(Duration::from_millis(500)),
+            spool_dir: self
+                .spool_dir
+                .or_else(|| config::lookup(vars::PANOPTIC_SPOOL_DIR).map(Into::into))
+                .unwrap_or_else(|| crate::spool::DEFAULT_SPOOL_DIR.into()),
+            segment_bytes: 8 * 1024 * 1024,
+            write_ahead: self.write_ahead,
+            fsync: self.fsync,
+            overflow: self.overflow,
         };
+        let spool_dir = settings.spool_dir.clone();
         let pipeline = Arc::new(Pipeline::start(settings, reporter).map_err(Error::Writer)?);
         let fanout = Fanout {
             mongo: MongoDrain::new(Arc::clone(&pipeline)),
@@ -463,6 +524,7 @@ impl PanopticBuilder {
                 project_id,
                 env,
                 uri_redacted,
+                spool_dir,
                 root,
                 children: Default::default(),
                 pipeline,

@@ -24,7 +24,9 @@ pub mod naming;
 mod pipeline;
 mod record;
 mod report;
+mod spool;
 mod stats;
+mod writer;
 
 pub use call::active_resource;
 pub use context::{Context, keys as context_keys};
@@ -32,7 +34,8 @@ pub use error::Error;
 pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
 pub use handle::{InstallGuard, Panoptic, PanopticBuilder, global};
 pub use panoptic_catalog::{self as catalog, Provider, Service};
-pub use pipeline::MongoDrain;
+pub use pipeline::{MongoDrain, Overflow};
+pub use spool::{DEFAULT_SPOOL_DIR, Spool, SpoolSummary, SpooledEvent};
 pub use stats::Stats;
 
 /// What generated code calls. Not a public API: it changes without notice.

@@ -1,20 +1,18 @@
-//! From a slog record to MongoDB: the drain hands events to a bounded
-//! channel; one background thread batches them per collection, creates the
-//! indexes of a collection on its first write, and writes with unordered
-//! `insert_many`. Nothing here blocks the caller or reports to it.
+//! From a slog record to the writer: the drain turns a record into a
+//! message on a bounded channel; the writer (`writer.rs`) does the I/O.
+//! Nothing here blocks the caller (unless `Overflow::Block` says so) or
+//! reports to it.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bson::oid::ObjectId;
-use bson::{Document, doc};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
-use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, ConnectionString, Credential};
-use mongodb::{Client, IndexModel};
+use bson::Document;
+use crossbeam_channel::{Sender, TrySendError};
+use mongodb::options::ConnectionString;
 use slog::{Drain, Never, OwnedKVList, Record};
 
 use crate::call::CallEvent;
@@ -22,7 +20,9 @@ use crate::context::Context;
 use crate::event::{BillingEvent, Kind, Metadata};
 use crate::naming::{canonical_env, collection_name, database_name};
 use crate::report::ErrorReporter;
+use crate::spool::SpoolWriter;
 use crate::stats::Counters;
+use crate::writer::Writer;
 
 /// What the writer thread is asked to do.
 pub(crate) enum Message {
@@ -34,6 +34,19 @@ pub(crate) enum Message {
     Shutdown(Sender<()>),
 }
 
+/// What happens to an event when the in-memory queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Append it to the spool on the caller's thread (a buffered file
+    /// append): nothing lost, memory bounded.
+    #[default]
+    Spill,
+    /// Wait for room: nothing lost, but the caller is slowed.
+    Block,
+    /// Drop it and count it in `Stats::dropped`.
+    Drop,
+}
+
 /// Settings of the writer.
 #[derive(Clone)]
 pub(crate) struct PipelineSettings {
@@ -43,56 +56,97 @@ pub(crate) struct PipelineSettings {
     pub flush_interval: Duration,
     pub queue_capacity: usize,
     pub server_timeout: Duration,
+    pub retry_interval: Duration,
+    pub spool_dir: PathBuf,
+    pub segment_bytes: u64,
+    pub write_ahead: bool,
+    pub fsync: bool,
+    pub overflow: Overflow,
 }
 
 /// The sending half, shared by the drain and the handle.
 pub(crate) struct Pipeline {
     sender: Sender<Message>,
+    overflow: Overflow,
+    spool: Arc<Mutex<SpoolWriter>>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
-    worker: std::sync::Mutex<Option<JoinHandle<()>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Pipeline {
-    pub fn start(
-        settings: PipelineSettings,
-        reporter: Arc<ErrorReporter>,
-    ) -> std::io::Result<Pipeline> {
+    pub fn start(settings: PipelineSettings, reporter: Arc<ErrorReporter>) -> std::io::Result<Pipeline> {
         let (sender, receiver) = crossbeam_channel::bounded(settings.queue_capacity);
         let counters = Arc::new(Counters::default());
-        let writer = Writer {
+        let spool = Arc::new(Mutex::new(SpoolWriter::new(
+            settings.spool_dir.clone(),
+            settings.segment_bytes,
+            settings.fsync,
+        )));
+        let overflow = settings.overflow;
+        let writer = Writer::new(
             settings,
             receiver,
-            counters: Arc::clone(&counters),
-            reporter: Arc::clone(&reporter),
-            client: None,
-            indexed: HashSet::new(),
-            batches: HashMap::new(),
-            buffered: 0,
-        };
+            Arc::clone(&counters),
+            Arc::clone(&reporter),
+            Arc::clone(&spool),
+        );
         let worker = std::thread::Builder::new()
             .name("panoptic-writer".into())
             .spawn(move || writer.run())?;
         Ok(Pipeline {
             sender,
+            overflow,
+            spool,
             counters,
             reporter,
-            worker: std::sync::Mutex::new(Some(worker)),
+            worker: Mutex::new(Some(worker)),
         })
     }
 
-    /// Queues an event; never blocks. A full queue drops and counts.
+    /// Queues an event. When the queue is full, the overflow policy decides.
     pub fn send(&self, message: Message) {
         Counters::add(&self.counters.emitted, 1);
-        match self.sender.try_send(message) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                Counters::add(&self.counters.dropped, 1);
-                self.note_error("event queue is full: event dropped (raise queue_capacity)");
+        let message = match self.sender.try_send(message) {
+            Ok(()) => return,
+            Err(TrySendError::Full(message)) => message,
+            Err(TrySendError::Disconnected(message)) => {
+                // Shut down: keep it on disk for the next process.
+                self.spill(message, "panoptic was shut down");
+                return;
             }
-            Err(TrySendError::Disconnected(_)) => {
+        };
+        match self.overflow {
+            Overflow::Spill => self.spill(message, "event queue is full"),
+            Overflow::Block => {
+                if let Err(error) = self.sender.send(message) {
+                    self.spill(error.into_inner(), "panoptic was shut down");
+                }
+            }
+            Overflow::Drop => {
                 Counters::add(&self.counters.dropped, 1);
-                self.note_error("panoptic was shut down: event dropped");
+                self.note_error("event queue is full: event dropped (Overflow::Drop)");
+            }
+        }
+    }
+
+    /// Writes an event the writer cannot take to the spool, on this thread.
+    fn spill(&self, message: Message, why: &str) {
+        let (route, document) = match message {
+            Message::Call(call) => call_document(&call),
+            Message::Record(event) => (event_route(&event), event.to_document()),
+            Message::Flush(_) | Message::Shutdown(_) => return,
+        };
+        let result = self
+            .spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .append(&route.0, &route.1, std::slice::from_ref(&document), false);
+        match result {
+            Ok(()) => Counters::add(&self.counters.spooled, 1),
+            Err(error) => {
+                Counters::add(&self.counters.dropped, 1);
+                self.note_error(&format!("{why} and the spool refused the event: {error}"));
             }
         }
     }
@@ -199,241 +253,20 @@ impl Drain for MongoDrain {
     }
 }
 
-/// Where a document goes.
-type Route = (String, String);
+/// Where a document goes: (database, collection).
+pub(crate) type Route = (String, String);
 
-struct Writer {
-    settings: PipelineSettings,
-    receiver: Receiver<Message>,
-    counters: Arc<Counters>,
-    reporter: Arc<ErrorReporter>,
-    client: Option<Client>,
-    indexed: HashSet<Route>,
-    batches: HashMap<Route, Vec<Document>>,
-    buffered: usize,
-}
-
-impl Writer {
-    fn run(mut self) {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime,
-            Err(error) => {
-                self.report(&format!("cannot start the writer runtime: {error}"));
-                return;
-            }
-        };
-        runtime.block_on(self.serve());
-    }
-
-    async fn serve(&mut self) {
-        let mut next_flush = Instant::now() + self.settings.flush_interval;
-        loop {
-            let wait = next_flush.saturating_duration_since(Instant::now());
-            match self.receiver.recv_timeout(wait) {
-                Ok(Message::Call(call)) => self.push_call(&call),
-                Ok(Message::Record(event)) => self.push_event(&event),
-                Ok(Message::Flush(ack)) => {
-                    if self.flush_and_answer(ack, false).await {
-                        return;
-                    }
-                }
-                Ok(Message::Shutdown(ack)) => {
-                    self.flush_and_answer(ack, true).await;
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.flush().await;
-                    return;
-                }
-            }
-            if self.buffered >= self.settings.batch_size || Instant::now() >= next_flush {
-                self.flush().await;
-                next_flush = Instant::now() + self.settings.flush_interval;
-            }
-        }
-    }
-
-    /// Takes in every event already queued, writes everything, then answers
-    /// `ack` and any other flush or shutdown request found in the queue.
-    /// Returns whether the writer must stop.
-    async fn flush_and_answer(&mut self, ack: Sender<()>, mut stop: bool) -> bool {
-        let mut acks = vec![ack];
-        while let Ok(message) = self.receiver.try_recv() {
-            match message {
-                Message::Call(call) => self.push_call(&call),
-                Message::Record(event) => self.push_event(&event),
-                Message::Flush(ack) => acks.push(ack),
-                Message::Shutdown(ack) => {
-                    acks.push(ack);
-                    stop = true;
-                }
-            }
-        }
-        self.flush().await;
-        for ack in acks {
-            let _ = ack.send(());
-        }
-        stop
-    }
-
-    fn push_call(&mut self, call: &CallEvent) {
-        let (route, document) = call_document(call);
-        self.push(route, document);
-    }
-
-    fn push_event(&mut self, event: &BillingEvent) {
-        let route = (
-            database_name(&event.env),
-            collection_name(&event.provider, &event.username),
-        );
-        self.push(route, event.to_document());
-    }
-
-    fn push(&mut self, route: Route, document: Document) {
-        self.batches.entry(route).or_default().push(document);
-        self.buffered += 1;
-    }
-
-    async fn flush(&mut self) {
-        if self.buffered == 0 {
-            return;
-        }
-        let batches = std::mem::take(&mut self.batches);
-        self.buffered = 0;
-        for (route, documents) in batches {
-            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
-                self.write(&route, chunk).await;
-            }
-        }
-    }
-
-    async fn write(&mut self, route: &Route, documents: &[Document]) {
-        let count = documents.len() as u64;
-        let client = match self.client().await {
-            Ok(client) => client,
-            Err(error) => {
-                Counters::add(&self.counters.failed, count);
-                self.report(&format!("cannot reach MongoDB: {error}"));
-                return;
-            }
-        };
-        let (database, collection) = route;
-        let collection = client.database(database).collection::<Document>(collection);
-        if !self.indexed.contains(route) {
-            match collection.create_indexes(index_models()).await {
-                Ok(_) => {
-                    self.indexed.insert(route.clone());
-                }
-                Err(error) => {
-                    Counters::add(&self.counters.failed, count);
-                    self.report(&format!(
-                        "cannot create indexes on {database}.{}: {error}",
-                        route.1
-                    ));
-                    return;
-                }
-            }
-        }
-        match collection.insert_many(documents).ordered(false).await {
-            Ok(_) => Counters::add(&self.counters.written, count),
-            Err(error) => self.count_partial_write(&error, count, database, &route.1),
-        }
-    }
-
-    /// An unordered insert_many that failed may still have written most of
-    /// the batch: count each document once, duplicates as delivered.
-    fn count_partial_write(
-        &self,
-        error: &mongodb::error::Error,
-        count: u64,
-        database: &str,
-        collection: &str,
-    ) {
-        if let ErrorKind::InsertMany(failure) = error.kind.as_ref() {
-            let write_errors = failure.write_errors.as_deref().unwrap_or_default();
-            let duplicates = write_errors.iter().filter(|e| e.code == 11000).count() as u64;
-            let rejected = write_errors.len() as u64 - duplicates;
-            // Unordered: every document without a write error was written.
-            if failure.write_concern_error.is_none() && duplicates + rejected <= count {
-                let written = count - duplicates - rejected;
-                Counters::add(&self.counters.written, written);
-                Counters::add(&self.counters.duplicates, duplicates);
-                Counters::add(&self.counters.failed, rejected);
-                if let Some(first) = write_errors.iter().find(|e| e.code != 11000) {
-                    self.report(&format!(
-                        "MongoDB refused {rejected} event(s) in {database}.{collection}: {}",
-                        first.message
-                    ));
-                }
-                return;
-            }
-        }
-        if let ErrorKind::Write(WriteFailure::WriteError(e)) = error.kind.as_ref()
-            && e.code == 11000
-        {
-            Counters::add(&self.counters.duplicates, count);
-            return;
-        }
-        Counters::add(&self.counters.failed, count);
-        self.report(&format!(
-            "writing to {database}.{collection} failed: {error}"
-        ));
-    }
-
-    async fn client(&mut self) -> Result<Client, mongodb::error::Error> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
-        }
-        let mut options = ClientOptions::parse(self.settings.uri.clone()).await?;
-        options
-            .app_name
-            .get_or_insert_with(|| "panoptic".to_owned());
-        options.server_selection_timeout = Some(self.settings.server_timeout);
-        options
-            .connect_timeout
-            .get_or_insert(self.settings.server_timeout);
-        if let Some(credentials) = &self.settings.credentials
-            && options.credential.is_none()
-        {
-            options.credential = Some(
-                Credential::builder()
-                    .username(credentials.user.clone())
-                    .password(credentials.password.clone())
-                    .build(),
-            );
-        }
-        let client = Client::with_options(options)?;
-        self.client = Some(client.clone());
-        Ok(client)
-    }
-
-    fn report(&self, message: &str) {
-        let message = self.reporter.report(message);
-        if let Ok(mut last) = self.counters.last_error.lock() {
-            *last = Some(message);
-        }
-    }
-}
-
-fn index_models() -> Vec<IndexModel> {
-    [
-        doc! { "ts": -1 },
-        doc! { "service": 1 },
-        doc! { "env": 1 },
-        doc! { "ts": -1, "service": 1 },
-    ]
-    .into_iter()
-    .map(|keys| IndexModel::builder().keys(keys).build())
-    .collect()
+/// The route of an event built from a slog record.
+pub(crate) fn event_route(event: &BillingEvent) -> Route {
+    (
+        database_name(&event.env),
+        collection_name(&event.provider, &event.username),
+    )
 }
 
 /// The document of a finished call: static facts from the site, who and
 /// where from the logger context, numbers from the call.
-fn call_document(call: &CallEvent) -> (Route, Document) {
+pub(crate) fn call_document(call: &CallEvent) -> (Route, Document) {
     let site = call.site;
     let names = site.names();
     let context = call.context.as_deref().cloned().unwrap_or_default();
@@ -468,9 +301,5 @@ fn call_document(call: &CallEvent) -> (Route, Document) {
             extra: Document::new(),
         },
     };
-    let route = (
-        database_name(&event.env),
-        collection_name(&event.provider, &event.username),
-    );
-    (route, event.to_document())
+    (event_route(&event), event.to_document())
 }

@@ -5,35 +5,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a handle's counters, from [`Panoptic::stats`](crate::Panoptic::stats).
 ///
-/// Every event accepted is eventually counted once in `written`,
-/// `duplicates`, `failed` or `dropped`; `pending()` is what has not been
-/// decided yet.
+/// Every event accepted ends up counted once in `written`, `duplicates`,
+/// `failed` or `dropped`; until then it is pending (in memory, or on disk
+/// in the spool, counted in `spooled`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events accepted from the application.
     pub emitted: u64,
-    /// Events acknowledged by MongoDB.
+    /// Events acknowledged by MongoDB (directly or replayed from the spool).
     pub written: u64,
+    /// Events appended to the disk spool because MongoDB could not take
+    /// them (or the queue was full).
+    pub spooled: u64,
+    /// Events delivered from the spool (a subset of `written` plus
+    /// `duplicates`; may include events spooled by an earlier process).
+    pub replayed: u64,
     /// Events MongoDB already had (same `_id`): delivered, not counted twice.
     pub duplicates: u64,
-    /// Events that MongoDB did not take (server unreachable, rejected).
+    /// Events MongoDB refused as invalid, or that neither MongoDB nor the
+    /// spool could take.
     pub failed: u64,
-    /// Events refused before reaching the writer (queue full, handle shut down).
+    /// Events dropped by `Overflow::Drop`, or when even the spool refused them.
     pub dropped: u64,
     /// The last error reported, with any password removed.
     pub last_error: Option<String>,
 }
 
 impl Stats {
-    /// Events accepted but not yet written, failed or dropped.
+    /// Events of this process accepted but not yet in MongoDB, failed or
+    /// dropped (in memory or in the spool).
     ///
     /// ```
     /// let stats = panoptic_core::Stats { emitted: 10, written: 7, failed: 1, ..Default::default() };
     /// assert_eq!(stats.pending(), 2);
     /// ```
     pub fn pending(&self) -> u64 {
-        self.emitted
-            .saturating_sub(self.written + self.duplicates + self.failed + self.dropped)
+        // Replays of an earlier process's spool are not this process's events.
+        let settled = self.written + self.duplicates + self.failed + self.dropped;
+        self.emitted.saturating_sub(settled.saturating_sub(self.replayed.saturating_sub(self.spooled)))
     }
 }
 
@@ -41,6 +50,8 @@ impl Stats {
 pub(crate) struct Counters {
     pub emitted: AtomicU64,
     pub written: AtomicU64,
+    pub spooled: AtomicU64,
+    pub replayed: AtomicU64,
     pub duplicates: AtomicU64,
     pub failed: AtomicU64,
     pub dropped: AtomicU64,
@@ -58,6 +69,8 @@ impl Counters {
             // Read the outcomes before `emitted`, so pending() never goes
             // negative from a race with the writer.
             written: get(&self.written),
+            spooled: get(&self.spooled),
+            replayed: get(&self.replayed),
             duplicates: get(&self.duplicates),
             failed: get(&self.failed),
             dropped: get(&self.dropped),

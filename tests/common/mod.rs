@@ -194,13 +194,24 @@ pub async fn events(env: &str, collection: &str) -> Vec<BillingEvent> {
         .collect()
 }
 
-/// A builder pointed at the test server, with a unique env.
+/// A builder pointed at the test server, with a unique env and a spool
+/// folder of its own.
 pub fn builder(env: &str) -> panoptic::PanopticBuilder {
     panoptic::Panoptic::builder()
         .username("John Doe")
         .project("test-project")
         .env(env)
         .mongodb_uri(mongodb_uri())
+        .spool_dir(temp_dir("spool"))
+}
+
+/// A new temporary folder that outlives the test (the OS cleans /tmp).
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(&format!("panoptic-{prefix}"))
+        .tempdir()
+        .expect("temporary folder")
+        .keep()
 }
 
 /// Waits until `check` holds, polling, up to `limit`.

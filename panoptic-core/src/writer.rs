@@ -1,0 +1,454 @@
+//! The background writer: batches events per collection, writes them with
+//! unordered `insert_many`, and keeps nothing only in memory that MongoDB
+//! has not acknowledged for longer than it must.
+//!
+//! While MongoDB answers, batches go straight in (in write-ahead mode they
+//! are appended to the spool first). When a write fails for any reason but
+//! a refused document, the writer goes offline: batches go to the spool,
+//! and a ping is tried with growing intervals. Once MongoDB answers again,
+//! spooled segments are replayed oldest first, one per tick, and deleted
+//! only after every event in them is acknowledged. A duplicate `_id`
+//! (error 11000) means MongoDB already had the event: delivered, counted
+//! once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bson::{Document, doc};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, Credential};
+use mongodb::{Client, IndexModel};
+
+use crate::pipeline::{Message, PipelineSettings, Route, call_document, event_route};
+use crate::report::ErrorReporter;
+use crate::spool::{SpoolWriter, claim_oldest, read_segment};
+use crate::stats::Counters;
+
+/// Longest wait between two pings while MongoDB is unreachable.
+const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
+
+pub(crate) struct Writer {
+    pub settings: PipelineSettings,
+    pub receiver: Receiver<Message>,
+    pub counters: Arc<Counters>,
+    pub reporter: Arc<ErrorReporter>,
+    pub spool: Arc<std::sync::Mutex<SpoolWriter>>,
+    client: Option<Client>,
+    indexed: HashSet<Route>,
+    batches: HashMap<Route, Vec<Document>>,
+    buffered: usize,
+    online: bool,
+    retry_interval: Duration,
+    next_ping: Instant,
+    /// Whether the spool folder may hold segments to replay.
+    replay_pending: bool,
+}
+
+/// How one insert ended.
+enum WriteOutcome {
+    /// Every document is in MongoDB (written now or already there).
+    Delivered,
+    /// MongoDB could not be reached or refused the whole operation (the
+    /// reason, if a write was tried): retry later.
+    Unreachable(Option<String>),
+}
+
+impl Writer {
+    pub fn new(
+        settings: PipelineSettings,
+        receiver: Receiver<Message>,
+        counters: Arc<Counters>,
+        reporter: Arc<ErrorReporter>,
+        spool: Arc<std::sync::Mutex<SpoolWriter>>,
+    ) -> Writer {
+        Writer {
+            retry_interval: settings.retry_interval,
+            settings,
+            receiver,
+            counters,
+            reporter,
+            spool,
+            client: None,
+            indexed: HashSet::new(),
+            batches: HashMap::new(),
+            buffered: 0,
+            online: true,
+            next_ping: Instant::now(),
+            replay_pending: true,
+        }
+    }
+
+    pub fn run(mut self) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                self.report(&format!("cannot start the writer runtime: {error}"));
+                return;
+            }
+        };
+        runtime.block_on(self.serve());
+    }
+
+    async fn serve(&mut self) {
+        let mut next_flush = Instant::now() + self.settings.flush_interval;
+        loop {
+            let wait = next_flush.saturating_duration_since(Instant::now());
+            match self.receiver.recv_timeout(wait) {
+                Ok(Message::Call(call)) => {
+                    let (route, document) = call_document(&call);
+                    self.push(route, document);
+                }
+                Ok(Message::Record(event)) => self.push(event_route(&event), event.to_document()),
+                Ok(Message::Flush(ack)) => {
+                    if self.flush_and_answer(ack, false).await {
+                        return;
+                    }
+                }
+                Ok(Message::Shutdown(ack)) => {
+                    self.flush_and_answer(ack, true).await;
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.flush().await;
+                    self.close_spool();
+                    return;
+                }
+            }
+            if self.buffered >= self.settings.batch_size || Instant::now() >= next_flush {
+                self.flush().await;
+                self.maintain().await;
+                next_flush = Instant::now() + self.settings.flush_interval;
+            }
+        }
+    }
+
+    /// Takes in every event already queued, writes everything, then answers
+    /// `ack` and any other flush or shutdown request found in the queue.
+    /// Returns whether the writer must stop.
+    async fn flush_and_answer(&mut self, ack: Sender<()>, mut stop: bool) -> bool {
+        let mut acks = vec![ack];
+        while let Ok(message) = self.receiver.try_recv() {
+            match message {
+                Message::Call(call) => {
+                    let (route, document) = call_document(&call);
+                    self.push(route, document);
+                }
+                Message::Record(event) => self.push(event_route(&event), event.to_document()),
+                Message::Flush(ack) => acks.push(ack),
+                Message::Shutdown(ack) => {
+                    acks.push(ack);
+                    stop = true;
+                }
+            }
+        }
+        self.flush().await;
+        if stop {
+            self.close_spool();
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+        stop
+    }
+
+    fn push(&mut self, route: Route, document: Document) {
+        self.batches.entry(route).or_default().push(document);
+        self.buffered += 1;
+    }
+
+    async fn flush(&mut self) {
+        if self.buffered == 0 {
+            return;
+        }
+        let batches = std::mem::take(&mut self.batches);
+        self.buffered = 0;
+        for (route, documents) in batches {
+            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
+                self.deliver(&route, chunk).await;
+            }
+        }
+    }
+
+    /// One batch: appended to the spool first in write-ahead mode, inserted
+    /// when online, spooled when that cannot be done.
+    async fn deliver(&mut self, route: &Route, documents: &[Document]) {
+        let count = documents.len() as u64;
+        let ahead = self.settings.write_ahead && self.append(route, documents, true);
+        let outcome = if self.online {
+            self.insert(route, documents, false).await
+        } else {
+            WriteOutcome::Unreachable(None)
+        };
+        if let WriteOutcome::Unreachable(reason) = outcome {
+            if let Some(reason) = reason {
+                self.go_offline(&reason);
+            }
+            if ahead {
+                self.lock_spool().mark_unacknowledged();
+                Counters::add(&self.counters.spooled, count);
+                self.replay_pending = true;
+            } else if self.append(route, documents, false) {
+                Counters::add(&self.counters.spooled, count);
+                self.replay_pending = true;
+            } else {
+                Counters::add(&self.counters.failed, count);
+            }
+        }
+        let sealed = self.lock_spool().seal_if_full();
+        if let Err(error) = sealed {
+            self.report(&format!("cannot seal a spool segment: {error}"));
+        }
+    }
+
+    /// Appends a batch to the spool; false when the disk refuses.
+    fn append(&mut self, route: &Route, documents: &[Document], acknowledged: bool) -> bool {
+        let result = self
+            .lock_spool()
+            .append(&route.0, &route.1, documents, acknowledged);
+        match result {
+            Ok(()) => true,
+            Err(error) => {
+                self.report(&format!("cannot write to the spool: {error}"));
+                false
+            }
+        }
+    }
+
+    fn lock_spool(&self) -> std::sync::MutexGuard<'_, SpoolWriter> {
+        self.spool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn go_offline(&mut self, reason: &str) {
+        if self.online {
+            self.report(&format!(
+                "MongoDB unavailable ({reason}); events go to the spool at {} until it answers",
+                self.lock_spool().dir().display()
+            ));
+        }
+        self.online = false;
+        self.client = None;
+        self.schedule_ping();
+    }
+
+    fn schedule_ping(&mut self) {
+        self.next_ping = Instant::now() + self.retry_interval;
+        self.retry_interval = (self.retry_interval * 2).min(MAX_RETRY_INTERVAL);
+    }
+
+    /// Between flushes: ping while offline, replay one segment while online.
+    async fn maintain(&mut self) {
+        if !self.online {
+            if Instant::now() < self.next_ping {
+                return;
+            }
+            match self.ping().await {
+                Ok(()) => {
+                    self.online = true;
+                    self.retry_interval = self.settings.retry_interval;
+                    self.replay_pending = true;
+                }
+                Err(reason) => {
+                    // Still down: no new line on stderr, just try later.
+                    if let Ok(mut last) = self.counters.last_error.lock() {
+                        *last = Some(self.reporter.redact(&reason));
+                    }
+                    self.client = None;
+                    self.schedule_ping();
+                    return;
+                }
+            }
+        }
+        if self.replay_pending {
+            self.replay_one().await;
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), String> {
+        let client = self.client().await.map_err(|e| e.to_string())?;
+        client
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Replays the oldest unclaimed segment. The active segment is sealed
+    /// first when it holds events MongoDB lacks, so they are replayed too.
+    async fn replay_one(&mut self) {
+        let claimed = {
+            let mut spool = self.lock_spool();
+            if spool.has_unacknowledged()
+                && let Err(error) = spool.seal()
+            {
+                drop(spool);
+                self.report(&format!("cannot seal a spool segment: {error}"));
+                return;
+            }
+            let dir = spool.dir().to_owned();
+            let active = spool.active_path().map(ToOwned::to_owned);
+            drop(spool);
+            claim_oldest(&dir, active.as_deref())
+        };
+        let segment = match claimed {
+            Ok(Some(segment)) => segment,
+            Ok(None) => {
+                self.replay_pending = false;
+                return;
+            }
+            Err(error) => {
+                self.report(&format!("cannot read the spool: {error}"));
+                return;
+            }
+        };
+        let contents = match read_segment(&segment.path) {
+            Ok(contents) => contents,
+            Err(error) => {
+                self.report(&format!("cannot read {}: {error}", segment.path.display()));
+                return;
+            }
+        };
+        let mut by_route: HashMap<Route, Vec<Document>> = HashMap::new();
+        for event in contents.events {
+            by_route
+                .entry((event.database, event.collection))
+                .or_default()
+                .push(event.document);
+        }
+        for (route, documents) in &by_route {
+            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
+                if let WriteOutcome::Unreachable(reason) = self.insert(route, chunk, true).await {
+                    // Keep the segment; it is replayed again, whole, later.
+                    self.go_offline(reason.as_deref().unwrap_or("unreachable"));
+                    return;
+                }
+            }
+        }
+        if let Err(error) = std::fs::remove_file(&segment.path) {
+            self.report(&format!(
+                "replayed {} but cannot delete it: {error}",
+                segment.path.display()
+            ));
+        }
+    }
+
+    /// Inserts one batch, creating the collection's indexes on its first
+    /// write. Refused documents are counted failed; the rest delivered.
+    async fn insert(&mut self, route: &Route, documents: &[Document], replay: bool) -> WriteOutcome {
+        let count = documents.len() as u64;
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(error) => return WriteOutcome::Unreachable(Some(error.to_string())),
+        };
+        let (database, collection_name) = route;
+        let collection = client.database(database).collection::<Document>(collection_name);
+        if !self.indexed.contains(route) {
+            if let Err(error) = collection.create_indexes(index_models()).await {
+                return WriteOutcome::Unreachable(Some(format!(
+                    "cannot create indexes on {database}.{collection_name}: {error}"
+                )));
+            }
+            self.indexed.insert(route.clone());
+        }
+        let counters = Arc::clone(&self.counters);
+        let delivered = |written: u64, duplicates: u64| {
+            Counters::add(&counters.written, written);
+            Counters::add(&counters.duplicates, duplicates);
+            if replay {
+                Counters::add(&counters.replayed, written + duplicates);
+            }
+        };
+        let error = match collection.insert_many(documents).ordered(false).await {
+            Ok(_) => {
+                delivered(count, 0);
+                return WriteOutcome::Delivered;
+            }
+            Err(error) => error,
+        };
+        match error.kind.as_ref() {
+            ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                // Unordered: every document without a write error was written.
+                let write_errors = failure.write_errors.as_deref().unwrap_or_default();
+                let duplicates = write_errors.iter().filter(|e| e.code == 11000).count() as u64;
+                let refused = write_errors.len() as u64 - duplicates;
+                delivered(count.saturating_sub(duplicates + refused), duplicates);
+                if refused > 0 {
+                    Counters::add(&self.counters.failed, refused);
+                    if let Some(first) = write_errors.iter().find(|e| e.code != 11000) {
+                        self.report(&format!(
+                            "MongoDB refused {refused} event(s) in {database}.{collection_name}: {}",
+                            first.message
+                        ));
+                    }
+                }
+                WriteOutcome::Delivered
+            }
+            ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == 11000 => {
+                delivered(0, count);
+                WriteOutcome::Delivered
+            }
+            _ => WriteOutcome::Unreachable(Some(error.to_string())),
+        }
+    }
+
+    async fn client(&mut self) -> Result<Client, mongodb::error::Error> {
+        if let Some(client) = &self.client {
+            return Ok(client.clone());
+        }
+        let mut options = ClientOptions::parse(self.settings.uri.clone()).await?;
+        options
+            .app_name
+            .get_or_insert_with(|| "panoptic".to_owned());
+        options.server_selection_timeout = Some(self.settings.server_timeout);
+        options
+            .connect_timeout
+            .get_or_insert(self.settings.server_timeout);
+        if let Some(credentials) = &self.settings.credentials
+            && options.credential.is_none()
+        {
+            options.credential = Some(
+                Credential::builder()
+                    .username(credentials.user.clone())
+                    .password(credentials.password.clone())
+                    .build(),
+            );
+        }
+        let client = Client::with_options(options)?;
+        self.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// On shutdown: events MongoDB lacks stay in a sealed segment for the
+    /// next process; a fully acknowledged write-ahead segment is deleted.
+    fn close_spool(&mut self) {
+        let result = self.lock_spool().seal();
+        if let Err(error) = result {
+            self.report(&format!("cannot close the spool segment: {error}"));
+        }
+    }
+
+    fn report(&self, message: &str) {
+        let message = self.reporter.report(message);
+        if let Ok(mut last) = self.counters.last_error.lock() {
+            *last = Some(message);
+        }
+    }
+}
+
+fn index_models() -> Vec<IndexModel> {
+    [
+        doc! { "ts": -1 },
+        doc! { "service": 1 },
+        doc! { "env": 1 },
+        doc! { "ts": -1, "service": 1 },
+    ]
+    .into_iter()
+    .map(|keys| IndexModel::builder().keys(keys).build())
+    .collect()
+}
