@@ -1,0 +1,457 @@
+//! The BigQuery client against a local fake that answers with the REST
+//! API's exact JSON.
+
+mod support;
+
+use std::time::Duration;
+
+use panoptic_gcp::auth::{AuthOptions, Credentials, TokenSource};
+use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, RetryPolicy, Value};
+use serde_json::{Value as Json, json};
+use wiremock::matchers::{body_partial_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const QUERIES: &str = "/bigquery/v2/projects/test-project/queries";
+const JOB_RESULTS: &str = "/bigquery/v2/projects/test-project/queries/job_abc";
+const JOB: &str = "/bigquery/v2/projects/test-project/jobs/job_abc";
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
+}
+
+async fn client(server: &MockServer, logger: slog::Logger) -> BigQuery {
+    BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .tokens(support::static_tokens("test-token").await)
+        .retry(fast_retry())
+        .logger(logger)
+        .build()
+        .unwrap()
+}
+
+fn schema() -> Json {
+    json!({"fields": [
+        {"name": "word", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "n", "type": "INTEGER", "mode": "NULLABLE"}
+    ]})
+}
+
+fn row(word: &str, n: i64) -> Json {
+    json!({"f": [{"v": word}, {"v": n.to_string()}]})
+}
+
+fn job_ref() -> Json {
+    json!({"projectId": "test-project", "jobId": "job_abc", "location": "US"})
+}
+
+#[tokio::test]
+async fn a_complete_reply_is_decoded_and_billed_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .and(header("authorization", "Bearer test-token"))
+        .and(body_partial_json(json!({
+            "query": "SELECT word, n FROM t WHERE corpus = @corpus",
+            "useLegacySql": false,
+            "parameterMode": "NAMED",
+            "queryParameters": [{"name": "corpus", "parameterType": {"type": "STRING"}, "parameterValue": {"value": "hamlet"}}],
+            "maximumBytesBilled": "1000000000",
+            "labels": {"team": "growth"},
+            "location": "US"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#queryResponse",
+            "schema": schema(),
+            "jobReference": job_ref(),
+            "totalRows": "2",
+            "rows": [row("the", 42), row("hamlet", 7)],
+            "totalBytesProcessed": "1000",
+            "totalBytesBilled": "10485760",
+            "jobComplete": true,
+            "cacheHit": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let (logger, logged) = support::capture();
+    let bq = client(&server, logger).await;
+    let result = bq
+        .query(
+            Query::new("SELECT word, n FROM t WHERE corpus = @corpus")
+                .param(QueryParameter::string("corpus", "hamlet"))
+                .maximum_bytes_billed(1_000_000_000)
+                .label("team", "growth")
+                .location("US"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(result.bytes_billed, 10_485_760);
+    assert_eq!(result.bytes_processed, 1000);
+    assert_eq!(result.total_rows, Some(2));
+    assert_eq!(result.pages, 1);
+    let rows = result.decode().unwrap();
+    assert_eq!(rows[0].get("word"), Some(&Value::String("the".into())));
+    assert_eq!(rows[1].get("n"), Some(&Value::Int64(7)));
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Count {
+        word: String,
+        n: i64,
+    }
+    let counts: Vec<Count> = result.deserialize().unwrap();
+    assert_eq!(counts[0], Count { word: "the".into(), n: 42 });
+
+    // 10 MiB at $6.25/TiB.
+    let expected = "0.000059604644775390625";
+    assert_eq!(result.cost.unwrap().to_string(), expected);
+    let logged = logged.lock().unwrap();
+    assert_eq!(logged.len(), 1);
+    let event = &logged[0];
+    assert_eq!(event.tag, "invoice");
+    assert_eq!(event.get("resource"), Some("bigquery_query"));
+    assert_eq!(event.get("quantity"), Some("10485760"));
+    assert_eq!(event.get("unit"), Some("bytes"));
+    assert_eq!(event.get("amount"), Some(expected));
+    assert_eq!(event.get("outcome"), Some("ok"));
+    assert_eq!(event.get("bytes_processed"), Some("1000"));
+    assert_eq!(event.get("bytes_billed"), Some("10485760"));
+    assert_eq!(event.get("rows_returned"), Some("2"));
+    assert_eq!(event.get("cache_hit"), Some("false"));
+    assert_eq!(event.get("job_id"), Some("job_abc"));
+    assert_eq!(event.get("location"), Some("US"));
+}
+
+#[tokio::test]
+async fn polls_until_complete_then_follows_every_page_and_reads_bytes_billed_from_the_job() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#queryResponse",
+            "jobReference": job_ref(),
+            "jobComplete": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // First poll: still running; second: complete with page 1.
+    Mock::given(method("GET"))
+        .and(path(JOB_RESULTS))
+        .and(query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#getQueryResultsResponse",
+            "jobReference": job_ref(),
+            "jobComplete": false
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(JOB_RESULTS))
+        .and(query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#getQueryResultsResponse",
+            "schema": schema(),
+            "jobReference": job_ref(),
+            "totalRows": "5",
+            "rows": [row("a", 1), row("b", 2)],
+            "pageToken": "page-2",
+            "totalBytesProcessed": "3298534883328",
+            "jobComplete": true,
+            "cacheHit": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(JOB_RESULTS))
+        .and(query_param("pageToken", "page-2"))
+        .and(query_param("location", "US"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#getQueryResultsResponse",
+            "schema": schema(),
+            "jobReference": job_ref(),
+            "totalRows": "5",
+            "rows": [row("c", 3), row("d", 4)],
+            "pageToken": "page-3",
+            "jobComplete": true
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(JOB_RESULTS))
+        .and(query_param("pageToken", "page-3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#getQueryResultsResponse",
+            "schema": schema(),
+            "jobReference": job_ref(),
+            "totalRows": "5",
+            "rows": [row("e", 5)],
+            "jobComplete": true
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // getQueryResults never carries totalBytesBilled: jobs.get does.
+    Mock::given(method("GET"))
+        .and(path(JOB))
+        .and(query_param("location", "US"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#job",
+            "jobReference": job_ref(),
+            "status": {"state": "DONE"},
+            "statistics": {
+                "totalBytesProcessed": "3298534883328",
+                "query": {"totalBytesProcessed": "3298534883328", "totalBytesBilled": "3298534883328", "cacheHit": false}
+            }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let (logger, logged) = support::capture();
+    let bq = client(&server, logger).await;
+    let result = bq.query("SELECT word, n FROM big").await.unwrap();
+    let words: Vec<String> = result
+        .decode()
+        .unwrap()
+        .iter()
+        .map(|r| match r.get("word") {
+            Some(Value::String(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(words, ["a", "b", "c", "d", "e"]);
+    assert_eq!(result.pages, 3);
+    // 3 TiB at list price.
+    assert_eq!(result.bytes_billed, 3 * (1u64 << 40));
+    assert_eq!(result.cost.unwrap().to_string(), "18.75");
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("amount"), Some("18.75"));
+    assert_eq!(event.get("rows_returned"), Some("5"));
+
+    // Every request carried the token; the first asked for GoogleSQL.
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests.iter().all(|r| r.headers.get("authorization").unwrap() == "Bearer test-token"));
+    let body: Json = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["useLegacySql"], false);
+    assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+}
+
+#[tokio::test]
+async fn error_bodies_are_typed_and_failed_queries_bill_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {
+                "code": 400,
+                "message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]",
+                "errors": [{"message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]", "domain": "global", "reason": "invalidQuery", "location": "q", "locationType": "parameter"}],
+                "status": "INVALID_ARGUMENT"
+            }
+        })))
+        .expect(1) // not retried
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let bq = client(&server, logger).await;
+    let err = bq.query(Query::new("SELEC 1").resource("typo_report")).await.unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!(api.status, 400);
+    assert_eq!(api.reason, "invalidQuery");
+    assert!(api.message.starts_with("Syntax error"));
+    assert_eq!(api.errors[0].location.as_deref(), Some("q"));
+
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("resource"), Some("typo_report"));
+    assert_eq!(event.get("outcome"), Some("error"));
+    assert_eq!(event.get("amount"), Some("0"));
+    assert_eq!(event.get("error_reason"), Some("invalidQuery"));
+    assert!(event.get("error").unwrap().contains("Syntax error"));
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_retried_then_succeed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "error": {"code": 429, "message": "Exceeded rate limits: too many api requests per user per method",
+                      "errors": [{"message": "Exceeded rate limits", "domain": "usageLimits", "reason": "rateLimitExceeded"}],
+                      "status": "RESOURCE_EXHAUSTED"}
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "error": {"code": 500, "message": "An internal error occurred.",
+                      "errors": [{"message": "An internal error occurred.", "domain": "global", "reason": "backendError"}],
+                      "status": "INTERNAL"}
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "schema": schema(), "jobReference": job_ref(), "totalRows": "1", "rows": [row("x", 1)],
+            "totalBytesProcessed": "0", "totalBytesBilled": "0", "jobComplete": true, "cacheHit": true
+        })))
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let bq = client(&server, logger).await;
+    let result = bq.query("SELECT 1").await.unwrap();
+    assert!(result.cache_hit);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    // The three attempts carried the same requestId, so BigQuery runs it once.
+    let ids: Vec<Json> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r: &Request| serde_json::from_slice::<Json>(&r.body).unwrap()["requestId"].clone())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("cache_hit"), Some("true"));
+    assert_eq!(event.get("amount"), Some("0"));
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .expect(4) // the first attempt and 3 retries
+        .mount(&server)
+        .await;
+    let (logger, _) = support::capture();
+    let err = client(&server, logger).await.query("SELECT 1").await.unwrap_err();
+    assert_eq!(err.api().unwrap().status, 503);
+}
+
+#[tokio::test]
+async fn dry_run_reports_bytes_and_costs_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .and(body_partial_json(json!({"dryRun": true, "useLegacySql": false})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#queryResponse",
+            "schema": schema(),
+            "jobReference": {"projectId": "test-project", "location": "US"},
+            "totalBytesProcessed": "65536000",
+            "jobComplete": true,
+            "cacheHit": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let result = client(&server, logger)
+        .await
+        .query(Query::new("SELECT * FROM t").dry_run(true))
+        .await
+        .unwrap();
+    assert!(result.dry_run);
+    assert_eq!(result.bytes_processed, 65_536_000);
+    assert_eq!(result.bytes_billed, 0);
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("amount"), Some("0"));
+    assert_eq!(event.get("dry_run"), Some("true"));
+}
+
+#[tokio::test]
+async fn an_unpriced_location_bills_no_amount_and_says_why() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "schema": schema(),
+            "jobReference": {"projectId": "test-project", "jobId": "j", "location": "mars-north1"},
+            "totalBytesProcessed": "10485760", "totalBytesBilled": "10485760", "jobComplete": true, "cacheHit": false
+        })))
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let result = client(&server, logger).await.query("SELECT 1").await.unwrap();
+    assert_eq!(result.cost, None);
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("amount"), None);
+    assert!(event.get("pricing_error").unwrap().contains("mars-north1"));
+}
+
+#[tokio::test]
+async fn the_token_from_the_oauth_fake_reaches_bigquery() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.fake-sa-token", "expires_in": 3600, "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .and(header("authorization", "Bearer ya29.fake-sa-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "schema": schema(), "jobReference": job_ref(), "rows": [], "totalRows": "0",
+            "totalBytesProcessed": "0", "totalBytesBilled": "0", "jobComplete": true, "cacheHit": false
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let key = support::service_account_json(&format!("{}/token", server.uri()));
+    let tokens = TokenSource::new(
+        Credentials::from_json(key.as_bytes(), "k").unwrap(),
+        AuthOptions::default(),
+    )
+    .await
+    .unwrap();
+    let (logger, _) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2", server.uri()))
+        .tokens(tokens)
+        .logger(logger)
+        .build()
+        .unwrap();
+    bq.query("SELECT 1").await.unwrap();
+    bq.query("SELECT 2").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_job_that_never_completes_times_out_at_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(QUERIES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"jobReference": job_ref(), "jobComplete": false})))
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .query_deadline(Duration::ZERO)
+        .logger(logger)
+        .build()
+        .unwrap();
+    match bq.query("SELECT SLEEP()").await {
+        Err(Error::Timeout { job_id, .. }) => assert_eq!(job_id, "job_abc"),
+        other => panic!("{other:?}"),
+    }
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("outcome"), Some("error"));
+    assert_eq!(event.get("job_id"), Some("job_abc"));
+}
