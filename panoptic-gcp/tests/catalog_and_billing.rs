@@ -1,0 +1,248 @@
+//! The Cloud Billing Catalog client and the billing-export connector
+//! against local fakes.
+
+mod support;
+
+use chrono::NaiveDate;
+use panoptic_gcp::bigquery::BigQuery;
+use panoptic_gcp::billing::BillingExport;
+use panoptic_gcp::catalog::{self, Catalog};
+use panoptic_gcp::pricing::{Calculator, FreeTier, PriceTable};
+use rust_decimal::Decimal;
+use serde_json::{Value as Json, json};
+use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn catalog(server: &MockServer) -> Catalog {
+    Catalog::builder()
+        .base_url(format!("{}/v1/", server.uri()))
+        .tokens(support::static_tokens("catalog-token").await)
+        .page_size(2)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn services_list_follows_next_page_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/services"))
+        .and(header("authorization", "Bearer catalog-token"))
+        .and(query_param("pageSize", "2"))
+        .and(query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "services": [
+                {"name": "services/24E6-581D-38E5", "serviceId": "24E6-581D-38E5", "displayName": "BigQuery", "businessEntityName": "businessEntities/GCP"},
+                {"name": "services/152E-C115-5142", "serviceId": "152E-C115-5142", "displayName": "Cloud Run", "businessEntityName": "businessEntities/GCP"}
+            ],
+            "nextPageToken": "svc-page-2"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/services"))
+        .and(query_param("pageToken", "svc-page-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "services": [
+                {"name": "services/95FF-2EF5-5EA1", "serviceId": "95FF-2EF5-5EA1", "displayName": "Cloud Storage", "businessEntityName": "businessEntities/GCP"}
+            ],
+            "nextPageToken": ""
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let services = catalog(&server).await.services().await.unwrap();
+    let names: Vec<&str> = services.iter().map(|s| s.display_name.as_str()).collect();
+    assert_eq!(names, ["BigQuery", "Cloud Run", "Cloud Storage"]);
+    assert_eq!(services[0].service_id, "24E6-581D-38E5");
+}
+
+fn analysis_sku() -> Json {
+    json!({
+        "name": "services/24E6-581D-38E5/skus/3362-E469-6BEF",
+        "skuId": "3362-E469-6BEF",
+        "description": "Analysis (US)",
+        "category": {"serviceDisplayName": "BigQuery", "resourceFamily": "ApplicationServices", "resourceGroup": "Analysis", "usageType": "OnDemand"},
+        "serviceRegions": ["us"],
+        "pricingInfo": [{
+            "summary": "",
+            "pricingExpression": {
+                "usageUnit": "TiBy", "displayQuantity": 1, "usageUnitDescription": "tebibyte",
+                "baseUnit": "By", "baseUnitDescription": "byte", "baseUnitConversionFactor": 1099511627776.0,
+                "tieredRates": [
+                    {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 0}},
+                    {"startUsageAmount": 1, "unitPrice": {"currencyCode": "USD", "units": "7", "nanos": 500000000}}
+                ]
+            },
+            "aggregationInfo": {"aggregationLevel": "ACCOUNT", "aggregationInterval": "MONTHLY", "aggregationCount": 1},
+            "currencyConversionRate": 1,
+            "effectiveTime": "2026-11-01T00:00:00Z"
+        }],
+        "serviceProviderName": "Google",
+        "geoTaxonomy": {"type": "MULTI_REGIONAL", "regions": ["us-central1", "us-east1"]}
+    })
+}
+
+fn requests_sku() -> Json {
+    json!({
+        "name": "services/152E-C115-5142/skus/8BA2-9BC6-5C3A",
+        "skuId": "8BA2-9BC6-5C3A",
+        "description": "Requests",
+        "category": {"serviceDisplayName": "Cloud Run", "resourceFamily": "Compute", "resourceGroup": "Requests", "usageType": "OnDemand"},
+        "serviceRegions": ["global"],
+        "pricingInfo": [{
+            "pricingExpression": {
+                "usageUnit": "count", "displayQuantity": 1000000,
+                "tieredRates": [
+                    {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "nanos": 0}},
+                    {"startUsageAmount": 2000000, "unitPrice": {"currencyCode": "USD", "nanos": 400}}
+                ]
+            },
+            "effectiveTime": "2024-01-01T08:00:00Z"
+        }]
+    })
+}
+
+#[tokio::test]
+async fn skus_list_follows_pages_and_converts_to_the_price_table() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/services/24E6-581D-38E5/skus"))
+        .and(query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "skus": [analysis_sku()],
+            "nextPageToken": "sku-page-2"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/services/24E6-581D-38E5/skus"))
+        .and(query_param("pageToken", "sku-page-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"skus": [requests_sku()]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let skus = catalog(&server).await.skus("24E6-581D-38E5").await.unwrap();
+    assert_eq!(skus.len(), 2);
+
+    let sku = skus[0].to_sku("src", day("2026-11-26")).unwrap();
+    assert_eq!(sku.unit, "TiBy");
+    assert_eq!(sku.prices[0].regions, ["us"]);
+    assert_eq!(sku.prices[0].effective, day("2026-11-01"));
+    assert_eq!(sku.prices[0].free_per_month, Decimal::ONE);
+    assert_eq!(sku.prices[0].tiers[0].rate.to_string(), "7.5");
+    let requests = skus[1].to_sku("src", day("2026-11-26")).unwrap();
+    assert_eq!(requests.prices[0].free_per_month, Decimal::from(2_000_000));
+    assert_eq!(requests.prices[0].tiers[0].rate.to_string(), "0.0000004");
+
+    // Refreshing the shipped table: the matching SKU takes the new price
+    // from its effective date; older dates keep the old one.
+    let mut table = PriceTable::embedded().clone();
+    table
+        .services
+        .get_mut("bigquery")
+        .unwrap()
+        .skus
+        .get_mut("analysis")
+        .unwrap()
+        .catalog_sku_id = Some("3362-E469-6BEF".into());
+    let service = catalog::CatalogService {
+        service_id: "24E6-581D-38E5".into(),
+        display_name: "BigQuery".into(),
+        ..Default::default()
+    };
+    let changed = catalog::refresh(&mut table, "bigquery", &service, &skus[..1], day("2026-11-26")).unwrap();
+    assert_eq!(changed, 1);
+    let tib = 1u64 << 40;
+    let now = Calculator::new(table.clone()).on(day("2026-11-26"));
+    assert_eq!(now.bigquery_bytes("US", tib, FreeTier::ListPrice).unwrap().amount.to_string(), "7.5");
+    let before = Calculator::new(table.clone()).on(day("2026-10-31"));
+    assert_eq!(before.bigquery_bytes("US", tib, FreeTier::ListPrice).unwrap().amount.to_string(), "6.25");
+    // The refreshed table survives a TOML round trip.
+    assert_eq!(PriceTable::from_toml(&table.to_toml().unwrap()).unwrap(), table);
+}
+
+#[tokio::test]
+async fn catalog_errors_are_typed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/services/nope/skus"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {"code": 404, "message": "Service not found: nope", "status": "NOT_FOUND"}
+        })))
+        .mount(&server)
+        .await;
+    let err = catalog(&server).await.skus("nope").await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.reason.as_str()), (404, "NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn billing_export_costs_are_daily_per_service_with_credits() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bigquery/v2/projects/test-project/queries"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#queryResponse",
+            "schema": {"fields": [
+                {"name": "date", "type": "DATE", "mode": "NULLABLE"},
+                {"name": "service", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "sku", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "cost", "type": "NUMERIC", "mode": "NULLABLE"},
+                {"name": "credits", "type": "NUMERIC", "mode": "NULLABLE"},
+                {"name": "currency", "type": "STRING", "mode": "NULLABLE"}
+            ]},
+            "jobReference": {"projectId": "test-project", "jobId": "job_bill", "location": "US"},
+            "totalRows": "2",
+            "rows": [
+                {"f": [{"v": "2026-11-01"}, {"v": "BigQuery"}, {"v": "Analysis"}, {"v": "12.5"}, {"v": "-2.25"}, {"v": "USD"}]},
+                {"f": [{"v": "2026-11-01"}, {"v": "Cloud Run"}, {"v": null}, {"v": "0.000024"}, {"v": "0"}, {"v": "USD"}]}
+            ],
+            "totalBytesProcessed": "52428800",
+            "totalBytesBilled": "52428800",
+            "jobComplete": true,
+            "cacheHit": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .tokens(support::static_tokens("bq-token").await)
+        .logger(logger)
+        .build()
+        .unwrap();
+    let export = BillingExport::new(bq, "test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901")
+        .unwrap()
+        .by_sku(true)
+        .location("US");
+    let costs = export.costs(day("2026-11-01"), day("2026-11-02")).await.unwrap();
+    assert_eq!(costs.len(), 2);
+    assert_eq!(costs[0].service, "BigQuery");
+    assert_eq!(costs[0].sku.as_deref(), Some("Analysis"));
+    assert_eq!(costs[0].cost.to_string(), "12.5");
+    assert_eq!(costs[0].net().to_string(), "10.25");
+    assert_eq!(costs[1].sku, None);
+    assert_eq!(costs[1].date, day("2026-11-01"));
+
+    let request = &server.received_requests().await.unwrap()[0];
+    let body: Json = serde_json::from_slice(&request.body).unwrap();
+    let sql = body["query"].as_str().unwrap();
+    assert!(sql.contains("FROM `test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901`"), "{sql}");
+    assert!(sql.contains("@start") && sql.contains("@end") && !sql.contains("2026-11-01"), "{sql}");
+    assert_eq!(body["parameterMode"], "NAMED");
+    assert_eq!(body["queryParameters"][0]["parameterValue"]["value"], "2026-11-01");
+    assert_eq!(body["queryParameters"][1]["parameterType"]["type"], "DATE");
+    assert_eq!(body["location"], "US");
+    // The export query is itself billed, under its own resource name.
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("resource"), Some("billing_export_costs"));
+    assert_eq!(event.get("bytes_billed"), Some("52428800"));
+}
