@@ -34,8 +34,9 @@
 
 pub use panoptic_core::{
     BillingEvent, Category, Context, DocumentError, Error, InstallGuard, Kind, Metadata,
-    MongoDrain, Outcome, Overflow, Panoptic, PanopticBuilder, Provider, Service, Spool, SpoolSummary, SpooledEvent, Stats, active_resource,
-    billing, catalog, charge, config, global, invoice, money, naming, quota, token_usage,
+    MongoDrain, Outcome, Overflow, Panoptic, PanopticBuilder, Provider, Service, Spool,
+    SpoolSummary, SpooledEvent, Stats, active_resource, billing, catalog, charge, config, global,
+    invoice, money, naming, quota, token_usage,
 };
 pub use panoptic_macros::{billable, billable_block};
 

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bson::oid::ObjectId;
 use bson::Document;
+use bson::oid::ObjectId;
 use crossbeam_channel::{Sender, TrySendError};
 use mongodb::options::ConnectionString;
 use slog::{Drain, Never, OwnedKVList, Record};
@@ -75,7 +75,10 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn start(settings: PipelineSettings, reporter: Arc<ErrorReporter>) -> std::io::Result<Pipeline> {
+    pub fn start(
+        settings: PipelineSettings,
+        reporter: Arc<ErrorReporter>,
+    ) -> std::io::Result<Pipeline> {
         let (sender, receiver) = crossbeam_channel::bounded(settings.queue_capacity);
         let counters = Arc::new(Counters::default());
         let spool = Arc::new(Mutex::new(SpoolWriter::new(

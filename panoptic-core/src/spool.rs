@@ -149,7 +149,10 @@ pub(crate) fn read_segment(path: &Path) -> io::Result<SegmentContents> {
         return Ok(contents);
     }
     if &bytes[..MAGIC.len()] != MAGIC {
-        eprintln!("panoptic: {} is not a spool segment; skipped", path.display());
+        eprintln!(
+            "panoptic: {} is not a spool segment; skipped",
+            path.display()
+        );
         contents.torn_at = Some(0);
         return Ok(contents);
     }
@@ -194,7 +197,12 @@ fn decode_record(bytes: &[u8]) -> Option<(SpooledEvent, usize)> {
     Some((event, 8 + length))
 }
 
-fn encode_record(database: &str, collection: &str, document: &Document, out: &mut Vec<u8>) -> io::Result<()> {
+fn encode_record(
+    database: &str,
+    collection: &str,
+    document: &Document,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     let record = doc! { "d": database, "c": collection, "e": document };
     let start = out.len();
     out.extend_from_slice(&[0; 8]);
@@ -247,7 +255,13 @@ impl SpoolWriter {
     /// Appends documents bound for one collection. `acknowledged` says
     /// whether MongoDB already has them (write-ahead), so the segment can
     /// be deleted rather than replayed when sealed.
-    pub fn append(&mut self, database: &str, collection: &str, documents: &[Document], acknowledged: bool) -> io::Result<()> {
+    pub fn append(
+        &mut self,
+        database: &str,
+        collection: &str,
+        documents: &[Document],
+        acknowledged: bool,
+    ) -> io::Result<()> {
         let mut buffer = Vec::with_capacity(documents.len() * 512);
         for document in documents {
             encode_record(database, collection, document, &mut buffer)?;
@@ -268,7 +282,11 @@ impl SpoolWriter {
     /// fate of the last batch is known, so a write-ahead segment is never
     /// deleted before its insert was acknowledged.
     pub fn seal_if_full(&mut self) -> io::Result<()> {
-        if self.active.as_ref().is_some_and(|a| a.bytes >= self.segment_bytes) {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.bytes >= self.segment_bytes)
+        {
             self.seal()?;
         }
         Ok(())
@@ -321,7 +339,10 @@ impl SpoolWriter {
                 std::process::id(),
                 self.sequence
             ));
-            let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+            let file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)?;
             // Held while the segment grows; released when it is sealed or
             // the process dies, which is when others may replay it.
             file.try_lock().map_err(io::Error::other)?;
@@ -347,12 +368,17 @@ pub(crate) struct ClaimedSegment {
 
 /// Claims the oldest segment of `dir` that no live writer holds, skipping
 /// `exclude` (our own active segment).
-pub(crate) fn claim_oldest(dir: &Path, exclude: Option<&Path>) -> io::Result<Option<ClaimedSegment>> {
+pub(crate) fn claim_oldest(
+    dir: &Path,
+    exclude: Option<&Path>,
+) -> io::Result<Option<ClaimedSegment>> {
     for path in segments(dir)? {
         if Some(path.as_path()) == exclude {
             continue;
         }
-        let Ok(file) = File::open(&path) else { continue };
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
         if file.try_lock().is_ok() {
             return Ok(Some(ClaimedSegment { path, _lock: file }));
         }
@@ -373,14 +399,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SpoolWriter::new(dir.path().to_owned(), 300, false);
         for n in 0..10 {
-            writer.append("panoptic-dev", "gcp_ann", &[sample(n)], false).unwrap();
+            writer
+                .append("panoptic-dev", "gcp_ann", &[sample(n)], false)
+                .unwrap();
             writer.seal_if_full().unwrap();
         }
         writer.seal().unwrap();
         let spool = Spool::open(dir.path());
         let events = spool.events().unwrap();
         assert_eq!(events.len(), 10);
-        assert_eq!(events[3].document.get_i32("_id").unwrap(), 3, "append order kept");
+        assert_eq!(
+            events[3].document.get_i32("_id").unwrap(),
+            3,
+            "append order kept"
+        );
         assert!(spool.summary().unwrap().segments > 1, "rotated by size");
     }
 
@@ -397,12 +429,19 @@ mod tests {
     fn torn_tail_is_skipped_and_earlier_records_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SpoolWriter::new(dir.path().to_owned(), 1 << 20, false);
-        writer.append("db", "c", &[sample(1), sample(2), sample(3)], false).unwrap();
+        writer
+            .append("db", "c", &[sample(1), sample(2), sample(3)], false)
+            .unwrap();
         writer.seal().unwrap();
         let path = segments(dir.path()).unwrap().remove(0);
         let length = fs::metadata(&path).unwrap().len();
         // Cut the last record in half, as a crash mid-write would.
-        OpenOptions::new().write(true).open(&path).unwrap().set_len(length - 10).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(length - 10)
+            .unwrap();
         let contents = read_segment(&path).unwrap();
         assert_eq!(contents.events.len(), 2);
         assert!(contents.torn_at.is_some());

@@ -42,7 +42,8 @@ impl Stats {
     pub fn pending(&self) -> u64 {
         // Replays of an earlier process's spool are not this process's events.
         let settled = self.written + self.duplicates + self.failed + self.dropped;
-        self.emitted.saturating_sub(settled.saturating_sub(self.replayed.saturating_sub(self.spooled)))
+        self.emitted
+            .saturating_sub(settled.saturating_sub(self.replayed.saturating_sub(self.spooled)))
     }
 }
 

@@ -221,7 +221,9 @@ impl Writer {
     }
 
     fn lock_spool(&self) -> std::sync::MutexGuard<'_, SpoolWriter> {
-        self.spool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn go_offline(&mut self, reason: &str) {
@@ -270,13 +272,13 @@ impl Writer {
     }
 
     async fn ping(&mut self) -> Result<(), String> {
-        let client = self.client().await.map_err(|e| e.to_string())?;
+        let client = self.client().await.map_err(|e| describe(&e))?;
         client
             .database("admin")
             .run_command(doc! { "ping": 1 })
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&e))
     }
 
     /// Replays the oldest unclaimed segment. The active segment is sealed
@@ -340,18 +342,26 @@ impl Writer {
 
     /// Inserts one batch, creating the collection's indexes on its first
     /// write. Refused documents are counted failed; the rest delivered.
-    async fn insert(&mut self, route: &Route, documents: &[Document], replay: bool) -> WriteOutcome {
+    async fn insert(
+        &mut self,
+        route: &Route,
+        documents: &[Document],
+        replay: bool,
+    ) -> WriteOutcome {
         let count = documents.len() as u64;
         let client = match self.client().await {
             Ok(client) => client,
-            Err(error) => return WriteOutcome::Unreachable(Some(error.to_string())),
+            Err(error) => return WriteOutcome::Unreachable(Some(describe(&error))),
         };
         let (database, collection_name) = route;
-        let collection = client.database(database).collection::<Document>(collection_name);
+        let collection = client
+            .database(database)
+            .collection::<Document>(collection_name);
         if !self.indexed.contains(route) {
             if let Err(error) = collection.create_indexes(index_models()).await {
                 return WriteOutcome::Unreachable(Some(format!(
-                    "cannot create indexes on {database}.{collection_name}: {error}"
+                    "cannot create indexes on {database}.{collection_name}: {}",
+                    describe(&error)
                 )));
             }
             self.indexed.insert(route.clone());
@@ -393,7 +403,7 @@ impl Writer {
                 delivered(0, count);
                 WriteOutcome::Delivered
             }
-            _ => WriteOutcome::Unreachable(Some(error.to_string())),
+            _ => WriteOutcome::Unreachable(Some(describe(&error))),
         }
     }
 
@@ -438,6 +448,28 @@ impl Writer {
         if let Ok(mut last) = self.counters.last_error.lock() {
             *last = Some(message);
         }
+    }
+}
+
+/// One short line for a driver error: its Display carries debug dumps of
+/// nested errors, too much for a log line.
+fn describe(error: &mongodb::error::Error) -> String {
+    let text = match error.kind.as_ref() {
+        ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
+        ErrorKind::ServerSelection { message, .. } => {
+            let first = message.split(". ").next().unwrap_or(message);
+            format!("no server answered: {first}")
+        }
+        ErrorKind::Io(e) => format!("I/O error: {e}"),
+        ErrorKind::Command(e) => format!("{} ({}): {}", e.code_name, e.code, e.message),
+        ErrorKind::InvalidArgument { message, .. } => format!("invalid argument: {message}"),
+        ErrorKind::DnsResolve { message, .. } => format!("DNS resolution failed: {message}"),
+        _ => error.to_string(),
+    };
+    const LIMIT: usize = 300;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 

@@ -67,6 +67,11 @@ impl TestServer {
 
     /// Starts a server on `port` with `store` (reopened intact if it exists).
     pub fn start_at(port: u16, store: PathBuf) -> TestServer {
+        TestServer::start_with(port, store, &[])
+    }
+
+    /// Starts a server with extra flags (`--auth`, `--sync-on-commit`).
+    pub fn start_with(port: u16, store: PathBuf, extra: &[&str]) -> TestServer {
         let bin = server_binary();
         let log = store.with_extension("log");
         // The shell starts the server, prints its pid, and kills it when the
@@ -86,6 +91,7 @@ impl TestServer {
             .arg("--storage-path")
             .arg(&store)
             .args(["--cache-size", "256M", "--log-file-max", "16MB"])
+            .args(extra)
             .env("LOG", &log)
             .env("PARENT", std::process::id().to_string())
             .stdout(Stdio::piped())
@@ -168,6 +174,23 @@ pub async fn client() -> mongodb::Client {
     mongodb::Client::with_uri_str(mongodb_uri())
         .await
         .expect("client")
+}
+
+/// A driver client for `uri`.
+pub async fn client_for(uri: &str) -> mongodb::Client {
+    mongodb::Client::with_uri_str(uri).await.expect("client")
+}
+
+/// How many documents `collection` of `database` holds at `uri` (0 when
+/// the server does not answer).
+pub async fn count_at(uri: &str, database: &str, collection: &str) -> u64 {
+    let client = client_for(uri).await;
+    client
+        .database(database)
+        .collection::<Document>(collection)
+        .count_documents(doc! {})
+        .await
+        .unwrap_or(0)
 }
 
 /// Every document of `collection` in `panoptic-{env}`.

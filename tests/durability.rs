@@ -1,0 +1,324 @@
+//! No event lost, none counted twice: fault tests against real server
+//! processes that the tests start, kill and restart. Every wait is on a
+//! condition with a deadline, never a fixed sleep.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bson::{Document, doc};
+use common::TestServer;
+use futures_util::TryStreamExt;
+use panoptic::{Panoptic, Provider};
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// A handle for a server that may be down: short timeouts, quick retries.
+fn resilient(uri: &str, env: &str, spool: &Path) -> panoptic::PanopticBuilder {
+    Panoptic::builder()
+        .username("Fault Tester")
+        .env(env)
+        .mongodb_uri(uri)
+        .spool_dir(spool)
+        .server_timeout(Duration::from_millis(300))
+        .retry_interval(Duration::from_millis(100))
+        .flush_interval(Duration::from_millis(20))
+        .batch_size(200)
+}
+
+fn fast_uri(port: u16) -> String {
+    format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000")
+}
+
+/// Every document of the fault tester's collection, as (thread, seq) keys.
+async fn keys(uri: &str, env: &str) -> Vec<(i64, i64)> {
+    let docs: Vec<Document> = common::client_for(uri)
+        .await
+        .database(&panoptic::naming::database_name(env))
+        .collection::<Document>("gcp_fault_tester")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.iter()
+        .map(|d| {
+            let m = d.get_document("metadata").unwrap();
+            (m.get_i64("thread").unwrap_or(0), m.get_i64("seq").unwrap())
+        })
+        .collect()
+}
+
+async fn wait_for_count(uri: &str, env: &str, expected: u64) -> u64 {
+    let database = panoptic::naming::database_name(env);
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let count = common::count_at(uri, &database, "gcp_fault_tester").await;
+        if count >= expected || Instant::now() > deadline {
+            return count;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_exactly_once(keys: &[(i64, i64)], expected: usize) {
+    let unique: HashSet<_> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "an event was stored twice");
+    assert_eq!(keys.len(), expected, "events missing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_absent_at_start_then_all_events_arrive_once() {
+    let port = common::free_port();
+    let env = common::unique_env("absent");
+    let spool = common::temp_dir("absent");
+    let panoptic = resilient(&fast_uri(port), &env, &spool).build().unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..5_000i64 {
+        panoptic::invoice!(log, "nightly"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!((stats.spooled, stats.written), (5_000, 0), "{stats:?}");
+    assert_eq!(panoptic.spool().summary().unwrap().events, 5_000);
+
+    let server = TestServer::start_at(port, common::temp_dir("absent-store"));
+    let count = wait_for_count(&fast_uri(port), &env, 5_000).await;
+    assert_eq!(count, 5_000);
+    assert!(panoptic.flush());
+    assert_exactly_once(&keys(&fast_uri(port), &env).await, 5_000);
+    let stats = panoptic.stats();
+    assert_eq!(stats.replayed, 5_000, "{stats:?}");
+    assert_eq!(stats.pending(), 0, "{stats:?}");
+    assert_eq!(
+        panoptic.spool().summary().unwrap().events,
+        0,
+        "spool emptied"
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_three_times_under_four_threads() {
+    let port = common::free_port();
+    let store = common::temp_dir("kills-store");
+    let env = common::unique_env("kills");
+    let spool = common::temp_dir("kills");
+    // Acknowledged writes must survive the server's SIGKILL.
+    let flags = ["--sync-on-commit"];
+    let mut server = TestServer::start_with(port, store.clone(), &flags);
+    let panoptic = resilient(&fast_uri(port), &env, &spool).build().unwrap();
+
+    let emitters: Vec<_> = (0..4i64)
+        .map(|thread| {
+            let log = panoptic.logger(Provider::Gcp, "BigQuery");
+            std::thread::spawn(move || {
+                for seq in 0..5_000i64 {
+                    panoptic::invoice!(log, "ingest"; "thread" => thread, "seq" => seq);
+                    if seq % 250 == 0 {
+                        // Spread the run over the outages below.
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        // Kill once some events of this round have gone through.
+        let emitted_before = panoptic.stats().emitted;
+        let deadline = Instant::now() + DEADLINE;
+        while panoptic.stats().emitted < (emitted_before + 2_000).min(20_000)
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.kill();
+        drop(server);
+        server = TestServer::start_with(port, store.clone(), &flags);
+    }
+    for emitter in emitters {
+        emitter.join().unwrap();
+    }
+    assert!(panoptic.flush());
+    let count = wait_for_count(&fast_uri(port), &env, 20_000).await;
+    assert_eq!(count, 20_000, "stats: {:?}", panoptic.stats());
+    assert_exactly_once(&keys(&fast_uri(port), &env).await, 20_000);
+    drop(server);
+}
+
+/// The child of `application_killed_after_spooling`: spools 1,000 events
+/// into a dead port, says so, and waits to be killed.
+#[test]
+fn spooling_child() {
+    let Ok(spool) = std::env::var("PANOPTIC_SPOOLING_CHILD") else {
+        return;
+    };
+    let env = std::env::var("PANOPTIC_CHILD_ENV").unwrap();
+    let port = common::free_port();
+    let panoptic = resilient(&fast_uri(port), &env, Path::new(&spool))
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..1_000i64 {
+        panoptic::invoice!(log, "before_crash"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    assert_eq!(panoptic.stats().spooled, 1_000);
+    println!("SPOOLED");
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_killed_after_spooling_is_replayed_by_the_next_process() {
+    let env = common::unique_env("appkill");
+    let spool = common::temp_dir("appkill");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "spooling_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PANOPTIC_SPOOLING_CHILD", &spool)
+        .env("PANOPTIC_CHILD_ENV", &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let spooled = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("SPOOLED"));
+    assert!(spooled, "child did not spool");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The next process, same spool folder, a server that answers.
+    let uri = common::mongodb_uri();
+    let panoptic = resilient(&uri, &common::unique_env("appkill-next"), &spool)
+        .build()
+        .unwrap();
+    let count = wait_for_count(&uri, &env, 1_000).await;
+    assert_eq!(count, 1_000);
+    assert!(panoptic.flush());
+    assert_exactly_once(&keys(&uri, &env).await, 1_000);
+    assert_eq!(panoptic.stats().replayed, 1_000);
+    assert_eq!(panoptic.spool().summary().unwrap().segments, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torn_last_record_is_skipped_and_the_rest_delivered() {
+    let env = common::unique_env("torn");
+    let spool = common::temp_dir("torn");
+    {
+        let dead = fast_uri(common::free_port());
+        let panoptic = resilient(&dead, &env, &spool).build().unwrap();
+        let log = panoptic.logger(Provider::Gcp, "BigQuery");
+        for seq in 0..100i64 {
+            panoptic::invoice!(log, "torn"; "seq" => seq);
+        }
+        assert!(panoptic.flush());
+    } // sealed on drop
+    let segments: Vec<PathBuf> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1);
+    let length = std::fs::metadata(&segments[0]).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segments[0])
+        .unwrap()
+        .set_len(length - 7)
+        .unwrap();
+    assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 99);
+
+    let uri = common::mongodb_uri();
+    let panoptic = resilient(&uri, &common::unique_env("torn-next"), &spool)
+        .build()
+        .unwrap();
+    assert_eq!(wait_for_count(&uri, &env, 99).await, 99);
+    assert!(panoptic.flush());
+    let mut seqs: Vec<i64> = keys(&uri, &env).await.into_iter().map(|(_, s)| s).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..99).collect::<Vec<_>>(),
+        "every record before the torn one"
+    );
+}
+
+/// The child of `wrong_password_is_one_clear_line`.
+#[test]
+fn wrong_password_child() {
+    let Ok(port) = std::env::var("PANOPTIC_AUTH_CHILD_PORT") else {
+        return;
+    };
+    let spool = std::env::var("PANOPTIC_AUTH_CHILD_SPOOL").unwrap();
+    let panoptic = resilient(
+        &fast_uri(port.parse().unwrap()),
+        &common::unique_env("auth"),
+        Path::new(&spool),
+    )
+    .credentials("billing", "s3cr3t-Pa55")
+    .build()
+    .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..300i64 {
+        panoptic::invoice!(log, "with_bad_password"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!((stats.spooled, stats.written), (300, 0), "{stats:?}");
+    println!("AUTH-CHILD-OK {}", stats.last_error.unwrap_or_default());
+}
+
+#[test]
+fn wrong_password_is_one_clear_line_and_events_are_spooled() {
+    let port = common::free_port();
+    let server = TestServer::start_with(port, common::temp_dir("auth-store"), &["--auth"]);
+    let spool = common::temp_dir("auth");
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "wrong_password_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PANOPTIC_AUTH_CHILD_PORT", port.to_string())
+        .env("PANOPTIC_AUTH_CHILD_SPOOL", &spool)
+        .output()
+        .unwrap();
+    drop(server);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("AUTH-CHILD-OK"), "{stdout}");
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("panoptic:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].to_lowercase().contains("auth"),
+        "the line should say authentication failed: {}",
+        lines[0]
+    );
+    for text in [&*stdout, &*stderr] {
+        assert!(!text.contains("s3cr3t-Pa55"), "password leaked: {text}");
+    }
+    let mut spooled = 0;
+    for segment in std::fs::read_dir(&spool).unwrap() {
+        let bytes = std::fs::read(segment.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("s3cr3t-Pa55"));
+        spooled += 1;
+    }
+    assert!(spooled > 0);
+    assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 300);
+}
