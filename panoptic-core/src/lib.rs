@@ -22,6 +22,7 @@ mod handle;
 pub mod money;
 pub mod naming;
 mod pipeline;
+pub mod query;
 mod record;
 mod report;
 mod spool;
@@ -37,6 +38,7 @@ pub use panoptic_catalog::{self as catalog, Provider, Service};
 pub use pipeline::{MongoDrain, Overflow};
 pub use spool::{DEFAULT_SPOOL_DIR, Spool, SpoolSummary, SpooledEvent};
 pub use stats::Stats;
+pub use writer::{index_keys, index_models};
 
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]

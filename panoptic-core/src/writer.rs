@@ -473,14 +473,25 @@ fn describe(error: &mongodb::error::Error) -> String {
     }
 }
 
-fn index_models() -> Vec<IndexModel> {
+/// The keys of the indexes every event collection gets on its first write:
+/// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}`.
+///
+/// ```
+/// assert_eq!(panoptic_core::index_keys().len(), 4);
+/// ```
+pub fn index_keys() -> [Document; 4] {
     [
         doc! { "ts": -1 },
         doc! { "service": 1 },
         doc! { "env": 1 },
         doc! { "ts": -1, "service": 1 },
     ]
-    .into_iter()
-    .map(|keys| IndexModel::builder().keys(keys).build())
-    .collect()
+}
+
+/// The index models for `create_indexes`.
+pub fn index_models() -> Vec<IndexModel> {
+    index_keys()
+        .into_iter()
+        .map(|keys| IndexModel::builder().keys(keys).build())
+        .collect()
 }

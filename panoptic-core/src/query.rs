@@ -1,0 +1,456 @@
+//! What it cost: filters and groupings over billing events, run as a
+//! MongoDB aggregation on the server, or over the spool when there is no
+//! MongoDB, with the same results for the same events.
+//!
+//! Per collection, the server filters (on indexed fields first), groups and
+//! sums; only one row per group comes back, plus each group's durations for
+//! exact percentiles (one number per event, never the documents). Groups
+//! from several collections or databases are merged here.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use rust_decimal::Decimal;
+
+use crate::event::{BillingEvent, Kind, Outcome};
+use crate::money::from_decimal128;
+use crate::naming::{DATABASE_PREFIX, canonical_env, collection_name, database_name};
+use crate::spool::Spool;
+
+/// A dimension to group costs by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupBy {
+    /// Provider (`gcp`, …).
+    Provider,
+    /// Service (`BigQuery`, …).
+    Service,
+    /// Resource (function identifier or label).
+    Resource,
+    /// Username.
+    User,
+    /// Environment.
+    Env,
+    /// UTC day, `2026-11-26`.
+    Day,
+    /// UTC hour, `2026-11-26T14:00Z`.
+    Hour,
+}
+
+impl GroupBy {
+    /// Every dimension.
+    pub const ALL: [GroupBy; 7] = [
+        GroupBy::Provider,
+        GroupBy::Service,
+        GroupBy::Resource,
+        GroupBy::User,
+        GroupBy::Env,
+        GroupBy::Day,
+        GroupBy::Hour,
+    ];
+
+    /// The name used on the command line and in output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Provider => "provider",
+            GroupBy::Service => "service",
+            GroupBy::Resource => "resource",
+            GroupBy::User => "user",
+            GroupBy::Env => "env",
+            GroupBy::Day => "day",
+            GroupBy::Hour => "hour",
+        }
+    }
+
+    /// Parses a name (`service`, `day`, …).
+    ///
+    /// ```
+    /// use panoptic_core::query::GroupBy;
+    /// assert_eq!(GroupBy::parse("day"), Some(GroupBy::Day));
+    /// assert_eq!(GroupBy::parse("week"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == name.trim())
+    }
+
+    fn expression(self) -> Bson {
+        match self {
+            GroupBy::Provider => "$provider".into(),
+            GroupBy::Service => "$service".into(),
+            GroupBy::Resource => "$resource".into(),
+            GroupBy::User => "$username".into(),
+            GroupBy::Env => "$env".into(),
+            GroupBy::Day => {
+                doc! { "$dateToString": { "format": "%Y-%m-%d", "date": "$ts" } }.into()
+            }
+            GroupBy::Hour => {
+                doc! { "$dateToString": { "format": "%Y-%m-%dT%H:00Z", "date": "$ts" } }.into()
+            }
+        }
+    }
+
+    fn value_of(self, event: &BillingEvent) -> String {
+        match self {
+            GroupBy::Provider => event.provider.clone(),
+            GroupBy::Service => event.service.clone(),
+            GroupBy::Resource => event.resource.clone(),
+            GroupBy::User => event.username.clone(),
+            GroupBy::Env => event.env.clone(),
+            GroupBy::Day => event.ts.format("%Y-%m-%d").to_string(),
+            GroupBy::Hour => event.ts.format("%Y-%m-%dT%H:00Z").to_string(),
+        }
+    }
+}
+
+/// A cost report's filters and grouping.
+///
+/// ```
+/// use panoptic_core::query::{CostQuery, GroupBy};
+/// let query = CostQuery::new()
+///     .env("prod")
+///     .provider("gcp")
+///     .group_by([GroupBy::Service, GroupBy::Day]);
+/// let pipeline = query.pipeline();
+/// assert!(pipeline[0].contains_key("$match"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CostQuery {
+    env: Option<String>,
+    provider: Option<String>,
+    username: Option<String>,
+    service: Option<String>,
+    resource: Option<String>,
+    kind: Option<Kind>,
+    outcome: Option<Outcome>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    group_by: Vec<GroupBy>,
+}
+
+/// One row of a cost report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostRow {
+    /// The group's value for each `group_by` dimension, in order.
+    pub key: Vec<String>,
+    /// Sum of `amount`.
+    pub amount: Decimal,
+    /// Sum of `quantity`.
+    pub quantity: f64,
+    /// Events.
+    pub count: u64,
+    /// Events whose outcome is not `ok`.
+    pub errors: u64,
+    /// Median duration, for events that have one.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile duration.
+    pub p95_ms: Option<f64>,
+}
+
+/// A query that MongoDB could not run.
+#[derive(Debug, thiserror::Error)]
+#[error("cost query failed: {0}")]
+pub struct QueryError(String);
+
+/// Sums, counts and durations of one group, before percentiles.
+#[derive(Debug, Default, Clone)]
+struct Partial {
+    amount: Decimal,
+    quantity: f64,
+    count: u64,
+    errors: u64,
+    durations: Vec<f64>,
+}
+
+impl CostQuery {
+    /// Everything, one row.
+    pub fn new() -> CostQuery {
+        CostQuery::default()
+    }
+
+    /// Only this environment (canonicalized: `production` is `prod`).
+    pub fn env(mut self, env: impl AsRef<str>) -> Self {
+        self.env = Some(canonical_env(env.as_ref()));
+        self
+    }
+
+    /// Only this provider.
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
+    /// Only this user (as given, not sanitized).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Only this service.
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Only this resource.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Only this kind.
+    pub fn kind(mut self, kind: Kind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Only this outcome.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// Events at or after `since`.
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Events before `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Groups rows by these dimensions, in this order.
+    pub fn group_by(mut self, dimensions: impl IntoIterator<Item = GroupBy>) -> Self {
+        self.group_by = dimensions.into_iter().collect();
+        self
+    }
+
+    /// The `$match` stage: time range first, as the `{ts: -1, service: 1}`
+    /// index wants.
+    pub fn filter(&self) -> Document {
+        let mut filter = Document::new();
+        let mut ts = Document::new();
+        if let Some(since) = self.since {
+            ts.insert("$gte", bson::DateTime::from_chrono(since));
+        }
+        if let Some(until) = self.until {
+            ts.insert("$lt", bson::DateTime::from_chrono(until));
+        }
+        if !ts.is_empty() {
+            filter.insert("ts", ts);
+        }
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                filter.insert(key, v.as_str());
+            }
+        };
+        put("service", &self.service);
+        put("env", &self.env);
+        put("provider", &self.provider);
+        put("username", &self.username);
+        put("resource", &self.resource);
+        if let Some(kind) = self.kind {
+            filter.insert("kind", kind.as_str());
+        }
+        if let Some(outcome) = self.outcome {
+            filter.insert("outcome", outcome.as_str());
+        }
+        filter
+    }
+
+    /// The aggregation pipeline run on each collection.
+    pub fn pipeline(&self) -> Vec<Document> {
+        let mut id = Document::new();
+        for dimension in &self.group_by {
+            id.insert(dimension.as_str(), dimension.expression());
+        }
+        vec![
+            doc! { "$match": self.filter() },
+            doc! { "$group": {
+                "_id": id,
+                "amount": { "$sum": "$amount" },
+                "quantity": { "$sum": "$quantity" },
+                "count": { "$sum": 1 },
+                "errors": { "$sum": { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] } },
+                "durations": { "$push": "$metadata.duration_ms" },
+            } },
+        ]
+    }
+
+    /// Runs the report on MongoDB: the env's database (else every
+    /// `panoptic-*` database), the provider+user collection when both are
+    /// given (else every collection).
+    pub async fn run(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
+        let error = |e: mongodb::error::Error| QueryError(e.to_string());
+        let databases = match &self.env {
+            Some(env) => vec![database_name(env)],
+            None => client
+                .list_database_names()
+                .await
+                .map_err(error)?
+                .into_iter()
+                .filter(|name| name.starts_with(DATABASE_PREFIX))
+                .collect(),
+        };
+        let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
+        for database_name in databases {
+            let database = client.database(&database_name);
+            let collections = match (&self.provider, &self.username) {
+                (Some(provider), Some(username)) => vec![collection_name(provider, username)],
+                _ => database.list_collection_names().await.map_err(error)?,
+            };
+            for collection in collections {
+                let mut cursor = database
+                    .collection::<Document>(&collection)
+                    .aggregate(self.pipeline())
+                    .await
+                    .map_err(error)?;
+                while let Some(row) = cursor.try_next().await.map_err(error)? {
+                    let (key, partial) = self.partial_from_row(&row)?;
+                    merge(groups.entry(key).or_default(), partial);
+                }
+            }
+        }
+        Ok(finish(groups))
+    }
+
+    /// Runs the same report over events in memory.
+    pub fn run_on_events<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a BillingEvent>,
+    ) -> Vec<CostRow> {
+        let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
+        for event in events.into_iter().filter(|e| self.matches(e)) {
+            let key = self.group_by.iter().map(|g| g.value_of(event)).collect();
+            let group = groups.entry(key).or_default();
+            group.amount += event.amount;
+            group.quantity += event.quantity;
+            group.count += 1;
+            group.errors += u64::from(event.outcome != Outcome::Ok);
+            group.durations.extend(event.metadata.duration_ms);
+        }
+        finish(groups)
+    }
+
+    /// Runs the same report over the events waiting in a spool.
+    pub fn run_on_spool(&self, spool: &Spool) -> std::io::Result<Vec<CostRow>> {
+        let events: Vec<BillingEvent> = spool
+            .events()?
+            .iter()
+            .filter_map(|e| e.event().ok())
+            .collect();
+        Ok(self.run_on_events(&events))
+    }
+
+    /// Whether `e` passes the filters (as the `$match` stage would).
+    pub fn matches(&self, e: &BillingEvent) -> bool {
+        let same = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        same(&self.env, &e.env)
+            && same(&self.provider, &e.provider)
+            && same(&self.username, &e.username)
+            && same(&self.service, &e.service)
+            && same(&self.resource, &e.resource)
+            && self.kind.is_none_or(|k| k == e.kind)
+            && self.outcome.is_none_or(|o| o == e.outcome)
+            // BSON dates keep milliseconds; compare as MongoDB does.
+            && self.since.is_none_or(|s| e.ts.timestamp_millis() >= s.timestamp_millis())
+            && self.until.is_none_or(|u| e.ts.timestamp_millis() < u.timestamp_millis())
+    }
+
+    fn partial_from_row(&self, row: &Document) -> Result<(Vec<String>, Partial), QueryError> {
+        let id = row
+            .get_document("_id")
+            .map_err(|e| QueryError(e.to_string()))?;
+        let key = self
+            .group_by
+            .iter()
+            .map(|g| match id.get(g.as_str()) {
+                Some(Bson::String(s)) => s.clone(),
+                Some(Bson::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            })
+            .collect();
+        let amount = match row.get("amount") {
+            Some(Bson::Decimal128(d)) => {
+                from_decimal128(*d).map_err(|e| QueryError(e.to_string()))?
+            }
+            Some(Bson::Int32(0) | Bson::Int64(0)) | None => Decimal::ZERO,
+            Some(other) => return Err(QueryError(format!("amount summed to {other}"))),
+        };
+        let number = |key: &str| match row.get(key) {
+            Some(Bson::Double(v)) => *v,
+            Some(Bson::Int32(v)) => f64::from(*v),
+            Some(Bson::Int64(v)) => *v as f64,
+            _ => 0.0,
+        };
+        let durations = row
+            .get_array("durations")
+            .map(|a| a.iter().filter_map(Bson::as_f64).collect())
+            .unwrap_or_default();
+        Ok((
+            key,
+            Partial {
+                amount,
+                quantity: number("quantity"),
+                count: number("count") as u64,
+                errors: number("errors") as u64,
+                durations,
+            },
+        ))
+    }
+}
+
+fn merge(into: &mut Partial, from: Partial) {
+    into.amount += from.amount;
+    into.quantity += from.quantity;
+    into.count += from.count;
+    into.errors += from.errors;
+    into.durations.extend(from.durations);
+}
+
+/// Rows sorted by amount, largest first (then by key, for stable output).
+fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
+    let mut rows: Vec<CostRow> = groups
+        .into_iter()
+        .map(|(key, mut partial)| {
+            partial.durations.sort_by(f64::total_cmp);
+            CostRow {
+                key,
+                amount: partial.amount.normalize(),
+                quantity: partial.quantity,
+                count: partial.count,
+                errors: partial.errors,
+                p50_ms: percentile(&partial.durations, 0.50),
+                p95_ms: percentile(&partial.durations, 0.95),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    rows
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.5), Some(50.0));
+        assert_eq!(percentile(&values, 0.95), Some(95.0));
+        assert_eq!(percentile(&[7.0], 0.95), Some(7.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,51 @@
+//! `panoptic`: what your code cost, from MongoDB or the local spool.
+//!
+//! ```text
+//! panoptic report --since 7d --by service,resource --format table
+//! panoptic export --format jsonl --since 1d --output events.jsonl
+//! panoptic replay            # deliver the spool now
+//! panoptic stats             # what waits in the spool
+//! panoptic indexes           # check/create the indexes of every panoptic-* database
+//! ```
+//!
+//! Errors are one line on stderr and a non-zero exit.
+
+mod args;
+mod output;
+mod source;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Report(ref report) => source::report(&cli.global, report).await,
+            Command::Export(ref export) => source::export(&cli.global, export).await,
+            Command::Replay(ref replay) => source::replay(&cli.global, replay).await,
+            Command::Stats => source::stats(&cli.global).await,
+            Command::Indexes => source::indexes(&cli.global).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("panoptic: {message}");
+    ExitCode::FAILURE
+}

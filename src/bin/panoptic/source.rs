@@ -1,0 +1,349 @@
+//! The subcommands: read from MongoDB when it answers, else from the spool.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use bson::{Bson, Document, doc};
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use panoptic::query::CostQuery;
+use panoptic::{BillingEvent, Panoptic, Spool, config::redact_uri, naming::DATABASE_PREFIX};
+
+use crate::args::{Export, ExportFormat, Filters, Global, Replay, Report};
+use crate::output;
+
+/// A client that answered a ping, or `None` (and a note on stderr) when the
+/// spool is to be read instead.
+async fn connect(global: &Global) -> Option<mongodb::Client> {
+    if global.spool {
+        return None;
+    }
+    match ping(global).await {
+        Ok(client) => Some(client),
+        Err(reason) => {
+            eprintln!(
+                "panoptic: MongoDB at {} did not answer ({reason}); reading the spool at {}",
+                redact_uri(&global.mongodb_uri),
+                global.spool_dir.display()
+            );
+            None
+        }
+    }
+}
+
+async fn ping(global: &Global) -> Result<mongodb::Client, String> {
+    let mut options = mongodb::options::ClientOptions::parse(&global.mongodb_uri)
+        .await
+        .map_err(|e| format!("invalid URI: {e}"))?;
+    let timeout = Duration::from_secs(global.timeout.max(1));
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    options.app_name = Some("panoptic-cli".into());
+    let client = mongodb::Client::with_options(options).map_err(|e| e.to_string())?;
+    client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned())?;
+    Ok(client)
+}
+
+fn query(filters: &Filters) -> CostQuery {
+    let mut query = CostQuery::new().since(filters.since);
+    if let Some(until) = filters.until {
+        query = query.until(until);
+    }
+    if let Some(env) = &filters.env {
+        query = query.env(env);
+    }
+    if let Some(provider) = &filters.provider {
+        query = query.provider(provider);
+    }
+    if let Some(user) = &filters.user {
+        query = query.username(user);
+    }
+    if let Some(service) = &filters.service {
+        query = query.service(service);
+    }
+    if let Some(resource) = &filters.resource {
+        query = query.resource(resource);
+    }
+    query
+}
+
+pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
+    let query = query(&report.filters).group_by(report.by.iter().copied());
+    let rows = match connect(global).await {
+        Some(client) => {
+            eprintln!(
+                "panoptic: source MongoDB {}",
+                redact_uri(&global.mongodb_uri)
+            );
+            query.run(&client).await.map_err(|e| e.to_string())?
+        }
+        None => {
+            eprintln!("panoptic: source spool {}", global.spool_dir.display());
+            query
+                .run_on_spool(&Spool::open(&global.spool_dir))
+                .map_err(|e| format!("cannot read the spool: {e}"))?
+        }
+    };
+    let stdout = io::stdout();
+    output::report(&rows, &report.by, report.format, &mut stdout.lock()).map_err(|e| e.to_string())
+}
+
+const CSV_COLUMNS: [&str; 16] = [
+    "_id",
+    "ts",
+    "env",
+    "username",
+    "projectId",
+    "provider",
+    "service",
+    "resource",
+    "kind",
+    "outcome",
+    "quantity",
+    "unit",
+    "amount",
+    "currency",
+    "duration_ms",
+    "error",
+];
+
+fn csv_row(event: &BillingEvent) -> String {
+    output::csv_line(&[
+        event.id.to_hex(),
+        event
+            .ts
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        event.env.clone(),
+        event.username.clone(),
+        event.project_id.clone().unwrap_or_default(),
+        event.provider.clone(),
+        event.service.clone(),
+        event.resource.clone(),
+        event.kind.to_string(),
+        event.outcome.to_string(),
+        event.quantity.to_string(),
+        event.unit.clone(),
+        event.amount.to_string(),
+        event.currency.clone(),
+        event
+            .metadata
+            .duration_ms
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        event.metadata.error.clone().unwrap_or_default(),
+    ])
+}
+
+fn write_event(
+    out: &mut dyn Write,
+    format: ExportFormat,
+    document: &Document,
+) -> Result<(), String> {
+    let line = match format {
+        ExportFormat::Jsonl => {
+            serde_json::to_string(&Bson::Document(document.clone()).into_relaxed_extjson())
+                .map_err(|e| e.to_string())?
+        }
+        ExportFormat::Csv => {
+            csv_row(&BillingEvent::from_document(document).map_err(|e| e.to_string())?)
+        }
+    };
+    writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))
+}
+
+pub async fn export(global: &Global, export: &Export) -> Result<(), String> {
+    let query = query(&export.filters);
+    let mut out: Box<dyn Write> = match &export.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    if matches!(export.format, ExportFormat::Csv) {
+        writeln!(out, "{}", CSV_COLUMNS.join(",")).map_err(|e| e.to_string())?;
+    }
+    // Hidden unless stderr is a terminal.
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {pos} events exported ({per_sec})")
+            .map_err(|e| e.to_string())?,
+    );
+    match connect(global).await {
+        Some(client) => {
+            let filter = query.filter();
+            let databases = client
+                .list_database_names()
+                .await
+                .map_err(|e| e.to_string())?;
+            for name in databases.iter().filter(|n| n.starts_with(DATABASE_PREFIX)) {
+                let database = client.database(name);
+                for collection in database
+                    .list_collection_names()
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    let mut cursor = database
+                        .collection::<Document>(&collection)
+                        .find(filter.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    while let Some(document) = cursor.try_next().await.map_err(|e| e.to_string())? {
+                        write_event(&mut out, export.format, &document)?;
+                        progress.inc(1);
+                    }
+                }
+            }
+        }
+        None => {
+            let events = Spool::open(&global.spool_dir)
+                .events()
+                .map_err(|e| format!("cannot read the spool: {e}"))?;
+            for spooled in events {
+                if spooled.event().is_ok_and(|e| query.matches(&e)) {
+                    write_event(&mut out, export.format, &spooled.document)?;
+                    progress.inc(1);
+                }
+            }
+        }
+    }
+    progress.finish_and_clear();
+    out.flush().map_err(|e| format!("cannot write: {e}"))?;
+    eprintln!("panoptic: exported {} event(s)", progress.position());
+    Ok(())
+}
+
+pub async fn replay(global: &Global, replay: &Replay) -> Result<(), String> {
+    let spool = Spool::open(&global.spool_dir);
+    let waiting = spool.summary().map_err(|e| e.to_string())?.events as u64;
+    if waiting == 0 {
+        eprintln!(
+            "panoptic: the spool at {} is empty",
+            global.spool_dir.display()
+        );
+        return Ok(());
+    }
+    ping(global).await.map_err(|e| {
+        format!(
+            "MongoDB at {} did not answer: {e}",
+            redact_uri(&global.mongodb_uri)
+        )
+    })?;
+    // A handle on the same spool replays it as soon as it starts.
+    let panoptic = Panoptic::builder()
+        .username("panoptic-cli")
+        .mongodb_uri(&global.mongodb_uri)
+        .spool_dir(&global.spool_dir)
+        .server_timeout(Duration::from_secs(global.timeout.max(1)))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let progress = ProgressBar::new(waiting);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events delivered ({eta})")
+            .map_err(|e| e.to_string())?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(replay.deadline);
+    loop {
+        let stats = panoptic.stats();
+        progress.set_position(stats.replayed.min(waiting));
+        let left = spool.summary().map_err(|e| e.to_string())?.events;
+        if left == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "deadline passed with {left} event(s) still in the spool{}",
+                stats
+                    .last_error
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    progress.finish_and_clear();
+    let stats = panoptic.stats();
+    eprintln!(
+        "panoptic: delivered {} event(s) ({} new, {} already in MongoDB)",
+        stats.replayed,
+        stats.replayed - stats.duplicates.min(stats.replayed),
+        stats.duplicates
+    );
+    Ok(())
+}
+
+pub async fn stats(global: &Global) -> Result<(), String> {
+    let spool = Spool::open(&global.spool_dir);
+    let summary = spool
+        .summary()
+        .map_err(|e| format!("cannot read the spool: {e}"))?;
+    println!("spool      {}", global.spool_dir.display());
+    println!("segments   {}", summary.segments);
+    println!("events     {}", summary.events);
+    println!("bytes      {}", summary.bytes);
+    let mut routes = std::collections::BTreeMap::<String, usize>::new();
+    for event in spool.events().map_err(|e| e.to_string())? {
+        *routes
+            .entry(format!("{}.{}", event.database, event.collection))
+            .or_default() += 1;
+    }
+    for (route, count) in routes {
+        println!("  {route:<50} {count:>8} pending");
+    }
+    Ok(())
+}
+
+pub async fn indexes(global: &Global) -> Result<(), String> {
+    let client = ping(global).await.map_err(|e| {
+        format!(
+            "MongoDB at {} did not answer: {e}",
+            redact_uri(&global.mongodb_uri)
+        )
+    })?;
+    let databases = client
+        .list_database_names()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut checked = 0;
+    for name in databases.iter().filter(|n| n.starts_with(DATABASE_PREFIX)) {
+        let database = client.database(name);
+        for collection_name in database
+            .list_collection_names()
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            let collection = database.collection::<Document>(&collection_name);
+            collection
+                .create_indexes(panoptic::index_models())
+                .await
+                .map_err(|e| format!("{name}.{collection_name}: {e}"))?;
+            let present: Vec<Document> = collection
+                .list_indexes()
+                .await
+                .map_err(|e| e.to_string())?
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|index| index.keys)
+                .collect();
+            let missing = panoptic::index_keys()
+                .into_iter()
+                .filter(|keys| !present.contains(keys))
+                .count();
+            if missing > 0 {
+                return Err(format!(
+                    "{name}.{collection_name}: {missing} index(es) still missing"
+                ));
+            }
+            println!("{name}.{collection_name}: ok ({} indexes)", present.len());
+            checked += 1;
+        }
+    }
+    eprintln!("panoptic: {checked} collection(s) checked");
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Cost reports: the aggregation runs on the server, and the same query
+//! over the spool gives the same rows for the same events.
+
+mod common;
+
+use std::time::Duration;
+
+use panoptic::query::{CostQuery, GroupBy};
+use panoptic::{Panoptic, Provider};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_events_same_report_in_mongodb_and_in_the_spool() {
+    let port = common::free_port();
+    let env = common::unique_env("report");
+    let spool_dir = common::temp_dir("report");
+    let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000");
+    let panoptic = Panoptic::builder()
+        .username("Report User")
+        .env(&env)
+        .mongodb_uri(&uri)
+        .spool_dir(&spool_dir)
+        .server_timeout(Duration::from_millis(300))
+        .retry_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let bq = panoptic.logger(Provider::Gcp, "BigQuery");
+    let run = panoptic.logger(Provider::Gcp, "CloudRun");
+    let gpt = panoptic.logger(Provider::OpenAi, "ChatCompletions");
+    for i in 0..40u32 {
+        panoptic::invoice!(bq, "daily_report"; "amount" => "0.0125", "quantity" => 1_000_000u64 + u64::from(i), "duration_ms" => f64::from(i));
+        panoptic::invoice!(run, "render"; "amount" => 0.0003, "duration_ms" => f64::from(i % 7), "outcome" => if i % 10 == 0 { "error" } else { "ok" });
+    }
+    panoptic::token_usage!(gpt, "summarize"; "amount" => "1.5", "quantity" => 1830, "unit" => "tokens");
+    assert!(panoptic.flush());
+    assert_eq!(panoptic.stats().spooled, 81, "MongoDB is not running yet");
+
+    let queries = [
+        CostQuery::new(),
+        CostQuery::new()
+            .env(&env)
+            .group_by([GroupBy::Provider, GroupBy::Service]),
+        CostQuery::new().env(&env).group_by([GroupBy::Resource]),
+        CostQuery::new()
+            .env(&env)
+            .provider("gcp")
+            .username("Report User")
+            .group_by([GroupBy::Day, GroupBy::Service]),
+        CostQuery::new()
+            .env(&env)
+            .service("CloudRun")
+            .outcome(panoptic::Outcome::Error),
+    ];
+    // Only this test's events: the spool holds nothing else.
+    let from_spool: Vec<_> = queries
+        .iter()
+        .map(|q| q.run_on_spool(&panoptic.spool()).unwrap())
+        .collect();
+
+    let by_service = &from_spool[1];
+    assert_eq!(by_service.len(), 3);
+    assert_eq!(by_service[0].key, ["openai", "ChatCompletions"]);
+    assert_eq!(by_service[0].amount.to_string(), "1.5");
+    let bigquery = by_service.iter().find(|r| r.key[1] == "BigQuery").unwrap();
+    assert_eq!(bigquery.amount.to_string(), "0.5", "40 x 0.0125, exactly");
+    assert_eq!(bigquery.count, 40);
+    assert_eq!(bigquery.p50_ms, Some(19.0));
+    assert_eq!(bigquery.p95_ms, Some(37.0));
+    let cloud_run = by_service.iter().find(|r| r.key[1] == "CloudRun").unwrap();
+    assert_eq!(
+        (cloud_run.errors, cloud_run.amount.to_string().as_str()),
+        (4, "0.012")
+    );
+    assert_eq!(from_spool[4][0].count, 4);
+
+    // Now MongoDB comes up; the spool is replayed into it.
+    let _server = common::TestServer::start_at(port, common::temp_dir("report-store"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while panoptic.stats().replayed < 81 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(panoptic.stats().replayed, 81);
+    let client = common::client_for(&uri).await;
+    for (query, expected) in queries.iter().zip(&from_spool) {
+        let from_mongodb = query.run(&client).await.unwrap();
+        assert_eq!(&from_mongodb, expected, "{query:?}");
+    }
+}
