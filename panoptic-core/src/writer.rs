@@ -148,6 +148,11 @@ impl Writer {
             }
         }
         self.flush().await;
+        // Pending includes what waits on disk: deliver it too while MongoDB
+        // answers (the caller's deadline bounds how long it waits).
+        while self.online && self.replay_pending {
+            self.replay_one().await;
+        }
         if stop {
             self.close_spool();
         }

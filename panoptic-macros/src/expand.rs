@@ -63,6 +63,17 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
                 }
             }
         }
+        ReturnType::Default => {
+            // A body that only panics would otherwise leave the closure's
+            // type open, and the outcome probe would guess `Result`.
+            quote! {
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                if false {
+                    let __panoptic_fake_return: () = ::core::unreachable!();
+                    return __panoptic_fake_return;
+                }
+            }
+        }
         _ => TokenStream::new(),
     };
     let (call, ret) = (&names.call, &names.ret);

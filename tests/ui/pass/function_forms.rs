@@ -190,3 +190,19 @@ fn main() {
     let _ = reports.by_value();
     let _ = Wrapper(1).inner();
 }
+
+#[billable(provider = "gcp", service = "BigQuery")]
+fn only_panics() {
+    panic!("diverges")
+}
+
+#[billable(provider = "gcp", service = "BigQuery")]
+async fn async_only_panics() {
+    panic!("diverges")
+}
+
+#[allow(dead_code)]
+fn diverging_forms_are_used() {
+    only_panics();
+    drop(async_only_panics());
+}
