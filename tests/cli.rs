@@ -1,0 +1,128 @@
+//! The `panoptic` command against a spool and the real test database.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use panoptic::{Panoptic, Provider};
+
+fn panoptic(args: &[&str], uri: &str, spool: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_panoptic"))
+        .args(args)
+        .env("MONGODB_URI", uri)
+        .env("PANOPTIC_SPOOL_DIR", spool)
+        .env_remove("PANOPTIC_ENV")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn succeed(output: Output) -> String {
+    assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
+    text(&output.stdout)
+}
+
+/// 30 BigQuery events at 0.25 and 10 CloudRun events at 0.1 (2 failed),
+/// spooled because nothing listens at the URI.
+fn spooled_events(env: &str, spool: &Path) {
+    let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
+    let panoptic = Panoptic::builder()
+        .username("cli user")
+        .env(env)
+        .mongodb_uri(dead)
+        .spool_dir(spool)
+        .server_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let bq = panoptic.logger(Provider::Gcp, "BigQuery");
+    let run = panoptic.logger(Provider::Gcp, "CloudRun");
+    for i in 0..30 {
+        panoptic::invoice!(bq, "daily_report"; "amount" => "0.25", "duration_ms" => f64::from(i));
+    }
+    for i in 0..10 {
+        panoptic::invoice!(run, "render"; "amount" => "0.1", "outcome" => if i < 2 { "error" } else { "ok" });
+    }
+    assert!(panoptic.flush());
+    assert_eq!(panoptic.stats().spooled, 40);
+}
+
+#[test]
+fn report_stats_replay_export_and_indexes() {
+    let env = common::unique_env("cli");
+    let spool = common::temp_dir("cli");
+    spooled_events(&env, &spool);
+    let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
+
+    // From the spool (MongoDB does not answer): JSON, CSV, table.
+    let output = panoptic(&["report", "--env", &env, "--by", "service", "--format", "json", "--timeout", "1"], &dead, &spool);
+    assert!(text(&output.stderr).contains("reading the spool"), "{}", text(&output.stderr));
+    let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    assert_eq!(rows[0]["service"], "BigQuery");
+    assert_eq!(rows[0]["amount"], "7.5");
+    assert_eq!(rows[0]["count"], 30);
+    assert_eq!(rows[1]["service"], "CloudRun");
+    assert_eq!(rows[1]["errors"], 2);
+    let csv = succeed(panoptic(&["report", "--spool", "--env", &env, "--by", "resource,service", "--format", "csv"], &dead, &spool));
+    let lines: Vec<_> = csv.lines().collect();
+    assert_eq!(lines[0], "resource,service,amount,quantity,count,errors,p50_ms,p95_ms");
+    assert_eq!(lines[1], "daily_report,BigQuery,7.5,30,30,0,14,28");
+    let table = succeed(panoptic(&["report", "--spool", "--env", &env], &dead, &spool));
+    assert!(table.lines().next().unwrap().starts_with("service"), "{table}");
+    assert!(table.contains("CloudRun"), "{table}");
+
+    let stats = succeed(panoptic(&["stats"], &dead, &spool));
+    assert!(stats.contains("events     40"), "{stats}");
+
+    // Replay into the test database, then report from MongoDB.
+    let uri = common::mongodb_uri();
+    let output = panoptic(&["replay"], &uri, &spool);
+    succeed(output);
+    assert_eq!(panoptic::Spool::open(&spool).summary().unwrap().events, 0);
+    let from_mongodb = succeed(panoptic(&["report", "--env", &env, "--by", "resource,service", "--format", "csv"], &uri, &spool));
+    assert_eq!(from_mongodb, csv, "same report from MongoDB as from the spool");
+
+    let jsonl = succeed(panoptic(&["export", "--env", &env, "--format", "jsonl"], &uri, &spool));
+    assert_eq!(jsonl.lines().count(), 40);
+    for line in jsonl.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["username"], "cli user");
+        assert!(event["amount"]["$numberDecimal"].is_string(), "{line}");
+    }
+    let file = spool.join("export.csv");
+    succeed(panoptic(&["export", "--env", &env, "--format", "csv", "--output", file.to_str().unwrap()], &uri, &spool));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(exported.lines().count(), 41, "header + 40 events");
+    assert!(exported.starts_with("_id,ts,env,username"));
+
+    let indexes = succeed(panoptic(&["indexes"], &uri, &spool));
+    assert!(indexes.contains(&format!("panoptic-{env}.gcp_cli_user: ok (5 indexes)")), "{indexes}");
+}
+
+#[test]
+fn errors_are_one_line_and_a_non_zero_exit() {
+    let spool = common::temp_dir("cli-errors");
+    let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
+    for args in [
+        vec!["report", "--since", "last tuesday"],
+        vec!["report", "--by", "weekday"],
+        vec!["indexes", "--timeout", "1"],
+    ] {
+        let output = panoptic(&args, &dead, &spool);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+        assert!(stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 4, "{args:?}: {stderr}");
+    }
+    spooled_events(&common::unique_env("cli-errors"), &spool);
+    let output = panoptic(&["replay", "--timeout", "1"], &dead, &spool);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("panoptic: MongoDB at"), "{stderr}");
+}
