@@ -41,7 +41,9 @@ async fn top_words(bq: &BigQuery, corpus: &str) -> Result<QueryResult, Error> {
 }
 
 fn google_configured() -> Option<String> {
-    let project = std::env::var("GOOGLE_CLOUD_PROJECT").ok().filter(|p| !p.is_empty())?;
+    let project = std::env::var("GOOGLE_CLOUD_PROJECT")
+        .ok()
+        .filter(|p| !p.is_empty())?;
     let key = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_some();
     let gcloud = std::env::var_os("HOME")
         .map(|home| PathBuf::from(home).join(".config/gcloud/application_default_credentials.json"))
@@ -67,7 +69,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             let server = fake::start().await;
-            println!("no Google credentials: querying a local fake at {}", server.uri());
+            println!(
+                "no Google credentials: querying a local fake at {}",
+                server.uri()
+            );
             let tokens = TokenSource::new(
                 Credentials::AccessToken(Secret::new("fake-token")),
                 AuthOptions::default(),
@@ -89,7 +94,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{} bytes billed, cost ${} (cache hit: {})",
         result.bytes_billed,
-        result.cost.map_or_else(|| "?".to_owned(), |c| c.to_string()),
+        result
+            .cost
+            .map_or_else(|| "?".to_owned(), |c| c.to_string()),
         result.cache_hit
     );
     drop(guard); // flushes the billing events

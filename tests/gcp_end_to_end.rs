@@ -19,7 +19,8 @@ const COST: &str = "0.0091552734375";
 
 #[billable(provider = "gcp", service = "BigQuery")]
 async fn daily_report(bq: &BigQuery) -> Result<QueryResult, Error> {
-    bq.query("SELECT day, SUM(views) AS views FROM site.stats GROUP BY day").await
+    bq.query("SELECT day, SUM(views) AS views FROM site.stats GROUP BY day")
+        .await
 }
 
 #[tokio::test]
@@ -53,7 +54,9 @@ async fn a_billable_query_lands_in_the_database_with_its_bytes_and_cost() {
     let env = common::unique_env("gcp_e2e");
     let guard = common::builder(&env).install().unwrap();
     let tokens = panoptic::gcp::auth::TokenSource::new(
-        panoptic::gcp::auth::Credentials::AccessToken(panoptic::gcp::auth::Secret::new("e2e-token")),
+        panoptic::gcp::auth::Credentials::AccessToken(panoptic::gcp::auth::Secret::new(
+            "e2e-token",
+        )),
         panoptic::gcp::auth::AuthOptions::default(),
     )
     .await

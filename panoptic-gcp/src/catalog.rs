@@ -408,7 +408,7 @@ impl CatalogSku {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        tiers.sort_by(|a, b| a.from.cmp(&b.from));
+        tiers.sort_by_key(|t| t.from);
         let mut free_per_month = Decimal::ZERO;
         if tiers.len() > 1 && tiers[0].rate.is_zero() {
             free_per_month = tiers[1].from;

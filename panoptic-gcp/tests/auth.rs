@@ -29,7 +29,9 @@ async fn service_account_key_uses_the_jwt_bearer_grant_and_caches_the_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(body_string_contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"))
+        .and(body_string_contains(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+        ))
         .respond_with(token_reply("sa-token-1"))
         .expect(1)
         .mount(&server)
@@ -39,7 +41,9 @@ async fn service_account_key_uses_the_jwt_bearer_grant_and_caches_the_token() {
     let credentials = Credentials::from_json(key.as_bytes(), "test key").unwrap();
     assert_eq!(credentials.kind(), "service_account");
     assert!(!format!("{credentials:?}").contains("PRIVATE KEY"));
-    let tokens = TokenSource::new(credentials, AuthOptions::default()).await.unwrap();
+    let tokens = TokenSource::new(credentials, AuthOptions::default())
+        .await
+        .unwrap();
 
     assert_eq!(tokens.token().await.unwrap().expose(), "sa-token-1");
     // Cached: the fake expects exactly one request.
@@ -54,7 +58,10 @@ async fn service_account_key_uses_the_jwt_bearer_grant_and_caches_the_token() {
     assert_eq!(parts.len(), 3, "{assertion}");
     let claims = base64_url_decode(parts[1]);
     let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
-    assert_eq!(claims["iss"], "panoptic-test@test-project.iam.gserviceaccount.com");
+    assert_eq!(
+        claims["iss"],
+        "panoptic-test@test-project.iam.gserviceaccount.com"
+    );
     assert_eq!(claims["scope"], panoptic_gcp::auth::CLOUD_PLATFORM_SCOPE);
     assert_eq!(claims["aud"], format!("{}/token", server.uri()));
     assert!(!parts[2].is_empty());
@@ -97,9 +104,24 @@ async fn a_refused_grant_is_an_error_without_the_key() {
     .unwrap();
     let err = tokens.token().await.unwrap_err();
     let text = format!("{err} {err:?}");
-    assert!(matches!(err, AuthError::Token { source_kind: "service_account", .. }), "{text}");
-    assert!(text.contains("invalid_grant") || text.contains("Invalid JWT"), "{text}");
-    assert!(!text.contains("PRIVATE KEY") && !text.contains("MII"), "{text}");
+    assert!(
+        matches!(
+            err,
+            AuthError::Token {
+                source_kind: "service_account",
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("invalid_grant") || text.contains("Invalid JWT"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("PRIVATE KEY") && !text.contains("MII"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -134,18 +156,35 @@ async fn authorized_user_file_uses_the_refresh_token_grant() {
 async fn metadata_server_token() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/computeMetadata/v1/instance/service-accounts/default/token"))
+        .and(path(
+            "/computeMetadata/v1/instance/service-accounts/default/token",
+        ))
         .and(header("Metadata-Flavor", "Google"))
-        .and(query_param("scopes", panoptic_gcp::auth::CLOUD_PLATFORM_SCOPE))
+        .and(query_param(
+            "scopes",
+            panoptic_gcp::auth::CLOUD_PLATFORM_SCOPE,
+        ))
         .respond_with(token_reply("gce-token"))
         .expect(1)
         .mount(&server)
         .await;
-    let url = format!("{}/computeMetadata/v1/instance/service-accounts/default/token", server.uri());
-    let result = TokenSource::new(Credentials::MetadataServer(Some(url)), AuthOptions::default()).await;
+    let url = format!(
+        "{}/computeMetadata/v1/instance/service-accounts/default/token",
+        server.uri()
+    );
+    let result = TokenSource::new(
+        Credentials::MetadataServer(Some(url)),
+        AuthOptions::default(),
+    )
+    .await;
     if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_some() {
         // yup-oauth2 prefers the key file then; we refuse rather than mix them up.
-        assert!(result.unwrap_err().to_string().contains("GOOGLE_APPLICATION_CREDENTIALS"));
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("GOOGLE_APPLICATION_CREDENTIALS")
+        );
         server.reset().await;
         return;
     }

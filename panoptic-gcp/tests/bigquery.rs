@@ -8,7 +8,9 @@ use std::time::Duration;
 use panoptic_gcp::auth::{AuthOptions, Credentials, TokenSource};
 use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, RetryPolicy, Value};
 use serde_json::{Value as Json, json};
-use wiremock::matchers::{body_partial_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{
+    body_partial_json, header, method, path, query_param, query_param_is_missing,
+};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const QUERIES: &str = "/bigquery/v2/projects/test-project/queries";
@@ -104,7 +106,13 @@ async fn a_complete_reply_is_decoded_and_billed_once() {
         n: i64,
     }
     let counts: Vec<Count> = result.deserialize().unwrap();
-    assert_eq!(counts[0], Count { word: "the".into(), n: 42 });
+    assert_eq!(
+        counts[0],
+        Count {
+            word: "the".into(),
+            n: 42
+        }
+    );
 
     // 10 MiB at $6.25/TiB.
     let expected = "0.000059604644775390625";
@@ -233,13 +241,17 @@ async fn polls_until_complete_then_follows_every_page_and_reads_bytes_billed_fro
     // 3 TiB at list price.
     assert_eq!(result.bytes_billed, 3 * (1u64 << 40));
     assert_eq!(result.cost.unwrap().to_string(), "18.75");
-    let event = &logged.lock().unwrap()[0];
+    let event = logged.lock().unwrap()[0].clone();
     assert_eq!(event.get("amount"), Some("18.75"));
     assert_eq!(event.get("rows_returned"), Some("5"));
 
     // Every request carried the token; the first asked for GoogleSQL.
     let requests = server.received_requests().await.unwrap();
-    assert!(requests.iter().all(|r| r.headers.get("authorization").unwrap() == "Bearer test-token"));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers.get("authorization").unwrap() == "Bearer test-token")
+    );
     let body: Json = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(body["useLegacySql"], false);
     assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()));
@@ -263,7 +275,10 @@ async fn error_bodies_are_typed_and_failed_queries_bill_nothing() {
         .await;
     let (logger, logged) = support::capture();
     let bq = client(&server, logger).await;
-    let err = bq.query(Query::new("SELEC 1").resource("typo_report")).await.unwrap_err();
+    let err = bq
+        .query(Query::new("SELEC 1").resource("typo_report"))
+        .await
+        .unwrap_err();
     let api = err.api().expect("an API error");
     assert_eq!(api.status, 400);
     assert_eq!(api.reason, "invalidQuery");
@@ -338,7 +353,11 @@ async fn retries_are_bounded() {
         .mount(&server)
         .await;
     let (logger, _) = support::capture();
-    let err = client(&server, logger).await.query("SELECT 1").await.unwrap_err();
+    let err = client(&server, logger)
+        .await
+        .query("SELECT 1")
+        .await
+        .unwrap_err();
     assert_eq!(err.api().unwrap().status, 503);
 }
 
@@ -347,7 +366,9 @@ async fn dry_run_reports_bytes_and_costs_nothing() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(QUERIES))
-        .and(body_partial_json(json!({"dryRun": true, "useLegacySql": false})))
+        .and(body_partial_json(
+            json!({"dryRun": true, "useLegacySql": false}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "kind": "bigquery#queryResponse",
             "schema": schema(),
@@ -386,7 +407,11 @@ async fn an_unpriced_location_bills_no_amount_and_says_why() {
         .mount(&server)
         .await;
     let (logger, logged) = support::capture();
-    let result = client(&server, logger).await.query("SELECT 1").await.unwrap();
+    let result = client(&server, logger)
+        .await
+        .query("SELECT 1")
+        .await
+        .unwrap();
     assert_eq!(result.cost, None);
     let event = &logged.lock().unwrap()[0];
     assert_eq!(event.get("amount"), None);
@@ -437,7 +462,10 @@ async fn a_job_that_never_completes_times_out_at_the_deadline() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"jobReference": job_ref(), "jobComplete": false})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"jobReference": job_ref(), "jobComplete": false})),
+        )
         .mount(&server)
         .await;
     let (logger, logged) = support::capture();

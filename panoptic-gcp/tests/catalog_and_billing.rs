@@ -157,15 +157,38 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
         display_name: "BigQuery".into(),
         ..Default::default()
     };
-    let changed = catalog::refresh(&mut table, "bigquery", &service, &skus[..1], day("2026-11-26")).unwrap();
+    let changed = catalog::refresh(
+        &mut table,
+        "bigquery",
+        &service,
+        &skus[..1],
+        day("2026-11-26"),
+    )
+    .unwrap();
     assert_eq!(changed, 1);
     let tib = 1u64 << 40;
     let now = Calculator::new(table.clone()).on(day("2026-11-26"));
-    assert_eq!(now.bigquery_bytes("US", tib, FreeTier::ListPrice).unwrap().amount.to_string(), "7.5");
+    assert_eq!(
+        now.bigquery_bytes("US", tib, FreeTier::ListPrice)
+            .unwrap()
+            .amount
+            .to_string(),
+        "7.5"
+    );
     let before = Calculator::new(table.clone()).on(day("2026-10-31"));
-    assert_eq!(before.bigquery_bytes("US", tib, FreeTier::ListPrice).unwrap().amount.to_string(), "6.25");
+    assert_eq!(
+        before
+            .bigquery_bytes("US", tib, FreeTier::ListPrice)
+            .unwrap()
+            .amount
+            .to_string(),
+        "6.25"
+    );
     // The refreshed table survives a TOML round trip.
-    assert_eq!(PriceTable::from_toml(&table.to_toml().unwrap()).unwrap(), table);
+    assert_eq!(
+        PriceTable::from_toml(&table.to_toml().unwrap()).unwrap(),
+        table
+    );
 }
 
 #[tokio::test]
@@ -219,11 +242,17 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
         .logger(logger)
         .build()
         .unwrap();
-    let export = BillingExport::new(bq, "test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901")
-        .unwrap()
-        .by_sku(true)
-        .location("US");
-    let costs = export.costs(day("2026-11-01"), day("2026-11-02")).await.unwrap();
+    let export = BillingExport::new(
+        bq,
+        "test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901",
+    )
+    .unwrap()
+    .by_sku(true)
+    .location("US");
+    let costs = export
+        .costs(day("2026-11-01"), day("2026-11-02"))
+        .await
+        .unwrap();
     assert_eq!(costs.len(), 2);
     assert_eq!(costs[0].service, "BigQuery");
     assert_eq!(costs[0].sku.as_deref(), Some("Analysis"));
@@ -235,10 +264,19 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
     let request = &server.received_requests().await.unwrap()[0];
     let body: Json = serde_json::from_slice(&request.body).unwrap();
     let sql = body["query"].as_str().unwrap();
-    assert!(sql.contains("FROM `test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901`"), "{sql}");
-    assert!(sql.contains("@start") && sql.contains("@end") && !sql.contains("2026-11-01"), "{sql}");
+    assert!(
+        sql.contains("FROM `test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901`"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("@start") && sql.contains("@end") && !sql.contains("2026-11-01"),
+        "{sql}"
+    );
     assert_eq!(body["parameterMode"], "NAMED");
-    assert_eq!(body["queryParameters"][0]["parameterValue"]["value"], "2026-11-01");
+    assert_eq!(
+        body["queryParameters"][0]["parameterValue"]["value"],
+        "2026-11-01"
+    );
     assert_eq!(body["queryParameters"][1]["parameterType"]["type"], "DATE");
     assert_eq!(body["location"], "US");
     // The export query is itself billed, under its own resource name.

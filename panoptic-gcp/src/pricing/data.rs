@@ -236,7 +236,7 @@ impl PriceTable {
         let mut in_region = entry
             .prices
             .iter()
-            .filter(|p| p.regions.iter().any(|r| *r == region_lc))
+            .filter(|p| p.regions.contains(&region_lc))
             .peekable();
         if in_region.peek().is_none() {
             return Err(PricingError::UnknownRegion {
@@ -268,7 +268,7 @@ impl PriceTable {
                     for region in &mut price.regions {
                         *region = region.trim().to_ascii_lowercase();
                     }
-                    price.tiers.sort_by(|a, b| a.from.cmp(&b.from));
+                    price.tiers.sort_by_key(|t| t.from);
                 }
             }
         }

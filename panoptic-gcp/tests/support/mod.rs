@@ -29,9 +29,12 @@ pub fn service_account_json(token_uri: &str) -> String {
 
 /// A fixed-token source.
 pub async fn static_tokens(token: &str) -> TokenSource {
-    TokenSource::new(Credentials::AccessToken(Secret::new(token)), AuthOptions::default())
-        .await
-        .expect("static token source")
+    TokenSource::new(
+        Credentials::AccessToken(Secret::new(token)),
+        AuthOptions::default(),
+    )
+    .await
+    .expect("static token source")
 }
 
 /// One logged record: its message, tag and every key-value as text.
@@ -52,7 +55,10 @@ impl Logged {
 pub fn capture() -> (slog::Logger, Arc<Mutex<Vec<Logged>>>) {
     let records = Arc::new(Mutex::new(Vec::new()));
     let drain = Capture(Arc::clone(&records));
-    let logger = slog::Logger::root(drain.fuse(), o!("provider" => "gcp", "service" => "BigQuery"));
+    let logger = slog::Logger::root(
+        drain.fuse(),
+        o!("provider" => "gcp", "service" => "BigQuery"),
+    );
     (logger, records)
 }
 
@@ -79,7 +85,9 @@ struct Collect(HashMap<String, String>);
 
 impl Serializer for Collect {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments) -> slog::Result {
-        self.0.entry(key.to_string()).or_insert_with(|| val.to_string());
+        self.0
+            .entry(key.to_string())
+            .or_insert_with(|| val.to_string());
         Ok(())
     }
 }
