@@ -3,7 +3,9 @@
 //! metadata server, each cached until shortly before it expires.
 //!
 //! Tokens and keys are [`Secret`]s: they never appear in `Debug`, `Display`
-//! or error text.
+//! or error text. yup-oauth2 itself logs token requests and replies at
+//! `debug` level through the `log` crate: keep the `yup_oauth2` target
+//! below `debug` in any `log` backend you install.
 //!
 //! ```no_run
 //! use panoptic_gcp::auth::{AuthOptions, TokenSource};
