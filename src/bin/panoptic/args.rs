@@ -86,6 +86,10 @@ pub struct Report {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Also write a self-contained HTML page (cost per day per service,
+    /// top resources) to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 /// Report formats.

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! panoptic report --since 7d --by service,resource --format table
+//! panoptic report --since 30d --html report.html
 //! panoptic export --format jsonl --since 1d --output events.jsonl
 //! panoptic replay            # deliver the spool now
 //! panoptic stats             # what waits in the spool
@@ -11,6 +12,7 @@
 //! Errors are one line on stderr and a non-zero exit.
 
 mod args;
+mod html;
 mod output;
 mod source;
 

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use panoptic::query::CostQuery;
+use panoptic::query::{CostQuery, GroupBy};
 use panoptic::{BillingEvent, Panoptic, Spool, config::redact_uri, naming::DATABASE_PREFIX};
 
 use crate::args::{Export, ExportFormat, Filters, Global, Replay, Report};
-use crate::output;
+use crate::{html, output};
 
 /// A client that answered a ping, or `None` (and a note on stderr) when the
 /// spool is to be read instead.
@@ -73,24 +73,37 @@ fn query(filters: &Filters) -> CostQuery {
 }
 
 pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
-    let query = query(&report.filters).group_by(report.by.iter().copied());
-    let rows = match connect(global).await {
-        Some(client) => {
-            eprintln!(
-                "panoptic: source MongoDB {}",
-                redact_uri(&global.mongodb_uri)
-            );
-            query.run(&client).await.map_err(|e| e.to_string())?
-        }
-        None => {
-            eprintln!("panoptic: source spool {}", global.spool_dir.display());
-            query
-                .run_on_spool(&Spool::open(&global.spool_dir))
-                .map_err(|e| format!("cannot read the spool: {e}"))?
+    let filtered = query(&report.filters);
+    let client = connect(global).await;
+    let source = match &client {
+        Some(_) => format!("MongoDB {}", redact_uri(&global.mongodb_uri)),
+        None => format!("spool {}", global.spool_dir.display()),
+    };
+    eprintln!("panoptic: source {source}");
+    let run = |query: CostQuery| {
+        let client = client.clone();
+        async move {
+            match client {
+                Some(client) => query.run(&client).await.map_err(|e| e.to_string()),
+                None => query
+                    .run_on_spool(&Spool::open(&global.spool_dir))
+                    .map_err(|e| format!("cannot read the spool: {e}")),
+            }
         }
     };
+    let rows = run(filtered.clone().group_by(report.by.iter().copied())).await?;
     let stdout = io::stdout();
-    output::report(&rows, &report.by, report.format, &mut stdout.lock()).map_err(|e| e.to_string())
+    output::report(&rows, &report.by, report.format, &mut stdout.lock())
+        .map_err(|e| e.to_string())?;
+    if let Some(path) = &report.html {
+        let by_day = run(filtered.clone().group_by([GroupBy::Day, GroupBy::Service])).await?;
+        let by_resource = run(filtered.group_by([GroupBy::Resource, GroupBy::Service])).await?;
+        let title = format!("panoptic cost report ({source})");
+        std::fs::write(path, html::page(&title, &by_day, &by_resource))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("panoptic: wrote {}", path.display());
+    }
+    Ok(())
 }
 
 const CSV_COLUMNS: [&str; 16] = [
