@@ -24,7 +24,12 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn succeed(output: Output) -> String {
-    assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
     text(&output.stdout)
 }
 
@@ -60,20 +65,61 @@ fn report_stats_replay_export_and_indexes() {
     let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
 
     // From the spool (MongoDB does not answer): JSON, CSV, table.
-    let output = panoptic(&["report", "--env", &env, "--by", "service", "--format", "json", "--timeout", "1"], &dead, &spool);
-    assert!(text(&output.stderr).contains("reading the spool"), "{}", text(&output.stderr));
+    let output = panoptic(
+        &[
+            "report",
+            "--env",
+            &env,
+            "--by",
+            "service",
+            "--format",
+            "json",
+            "--timeout",
+            "1",
+        ],
+        &dead,
+        &spool,
+    );
+    assert!(
+        text(&output.stderr).contains("reading the spool"),
+        "{}",
+        text(&output.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
     assert_eq!(rows[0]["service"], "BigQuery");
     assert_eq!(rows[0]["amount"], "7.5");
     assert_eq!(rows[0]["count"], 30);
     assert_eq!(rows[1]["service"], "CloudRun");
     assert_eq!(rows[1]["errors"], 2);
-    let csv = succeed(panoptic(&["report", "--spool", "--env", &env, "--by", "resource,service", "--format", "csv"], &dead, &spool));
+    let csv = succeed(panoptic(
+        &[
+            "report",
+            "--spool",
+            "--env",
+            &env,
+            "--by",
+            "resource,service",
+            "--format",
+            "csv",
+        ],
+        &dead,
+        &spool,
+    ));
     let lines: Vec<_> = csv.lines().collect();
-    assert_eq!(lines[0], "resource,service,amount,quantity,count,errors,p50_ms,p95_ms");
+    assert_eq!(
+        lines[0],
+        "resource,service,amount,quantity,count,errors,p50_ms,p95_ms"
+    );
     assert_eq!(lines[1], "daily_report,BigQuery,7.5,30,30,0,14,28");
-    let table = succeed(panoptic(&["report", "--spool", "--env", &env], &dead, &spool));
-    assert!(table.lines().next().unwrap().starts_with("service"), "{table}");
+    let table = succeed(panoptic(
+        &["report", "--spool", "--env", &env],
+        &dead,
+        &spool,
+    ));
+    assert!(
+        table.lines().next().unwrap().starts_with("service"),
+        "{table}"
+    );
     assert!(table.contains("CloudRun"), "{table}");
 
     let stats = succeed(panoptic(&["stats"], &dead, &spool));
@@ -84,10 +130,29 @@ fn report_stats_replay_export_and_indexes() {
     let output = panoptic(&["replay"], &uri, &spool);
     succeed(output);
     assert_eq!(panoptic::Spool::open(&spool).summary().unwrap().events, 0);
-    let from_mongodb = succeed(panoptic(&["report", "--env", &env, "--by", "resource,service", "--format", "csv"], &uri, &spool));
-    assert_eq!(from_mongodb, csv, "same report from MongoDB as from the spool");
+    let from_mongodb = succeed(panoptic(
+        &[
+            "report",
+            "--env",
+            &env,
+            "--by",
+            "resource,service",
+            "--format",
+            "csv",
+        ],
+        &uri,
+        &spool,
+    ));
+    assert_eq!(
+        from_mongodb, csv,
+        "same report from MongoDB as from the spool"
+    );
 
-    let jsonl = succeed(panoptic(&["export", "--env", &env, "--format", "jsonl"], &uri, &spool));
+    let jsonl = succeed(panoptic(
+        &["export", "--env", &env, "--format", "jsonl"],
+        &uri,
+        &spool,
+    ));
     assert_eq!(jsonl.lines().count(), 40);
     for line in jsonl.lines() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -95,13 +160,28 @@ fn report_stats_replay_export_and_indexes() {
         assert!(event["amount"]["$numberDecimal"].is_string(), "{line}");
     }
     let file = spool.join("export.csv");
-    succeed(panoptic(&["export", "--env", &env, "--format", "csv", "--output", file.to_str().unwrap()], &uri, &spool));
+    succeed(panoptic(
+        &[
+            "export",
+            "--env",
+            &env,
+            "--format",
+            "csv",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        &uri,
+        &spool,
+    ));
     let exported = std::fs::read_to_string(&file).unwrap();
     assert_eq!(exported.lines().count(), 41, "header + 40 events");
     assert!(exported.starts_with("_id,ts,env,username"));
 
     let indexes = succeed(panoptic(&["indexes"], &uri, &spool));
-    assert!(indexes.contains(&format!("panoptic-{env}.gcp_cli_user: ok (5 indexes)")), "{indexes}");
+    assert!(
+        indexes.contains(&format!("panoptic-{env}.gcp_cli_user: ok (5 indexes)")),
+        "{indexes}"
+    );
 }
 
 #[test]
@@ -116,8 +196,14 @@ fn errors_are_one_line_and_a_non_zero_exit() {
         let output = panoptic(&args, &dead, &spool);
         assert!(!output.status.success(), "{args:?} should fail");
         let stderr = text(&output.stderr);
-        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-        assert!(stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 4, "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 4,
+            "{args:?}: {stderr}"
+        );
     }
     spooled_events(&common::unique_env("cli-errors"), &spool);
     let output = panoptic(&["replay", "--timeout", "1"], &dead, &spool);

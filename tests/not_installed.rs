@@ -6,7 +6,11 @@ use panoptic::billable;
 
 #[billable(provider = "gcp", service = "BigQuery")]
 fn query(n: u32) -> Result<u32, String> {
-    if n > 2 { Err(format!("too big: {n}")) } else { Ok(n * 2) }
+    if n > 2 {
+        Err(format!("too big: {n}"))
+    } else {
+        Ok(n * 2)
+    }
 }
 
 #[test]
@@ -15,7 +19,11 @@ fn child_calls_without_an_instance() {
         return;
     }
     for n in 0..5 {
-        let expected = if n > 2 { Err(format!("too big: {n}")) } else { Ok(n * 2) };
+        let expected = if n > 2 {
+            Err(format!("too big: {n}"))
+        } else {
+            Ok(n * 2)
+        };
         assert_eq!(query(n), expected);
     }
     assert!(panoptic::global().is_none());
@@ -31,8 +39,14 @@ fn says_so_once_and_changes_nothing() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success() && stdout.contains("CHILD-OK"), "{stdout}\n{stderr}");
-    let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("panoptic:")).collect();
+    assert!(
+        output.status.success() && stdout.contains("CHILD-OK"),
+        "{stdout}\n{stderr}"
+    );
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("panoptic:"))
+        .collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("no Panoptic installed"), "{}", lines[0]);
 }
