@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use slog::{KV, Record, Serializer};
@@ -48,6 +49,31 @@ pub struct CallSite {
     pub tags: &'static [&'static str],
     pub location: slog::RecordLocation,
     pub names: OnceLock<SiteNames>,
+    /// The child logger this site used last, so a call skips the handle's
+    /// logger table.
+    pub cache: SiteCache,
+}
+
+/// A call site's cached child logger, tagged with the handle it belongs to.
+#[doc(hidden)]
+pub struct SiteCache(pub(crate) ArcSwapOption<CachedLogger>);
+
+impl SiteCache {
+    /// Empty; filled on the first call.
+    pub const fn new() -> SiteCache {
+        SiteCache(ArcSwapOption::const_empty())
+    }
+}
+
+impl Default for SiteCache {
+    fn default() -> Self {
+        SiteCache::new()
+    }
+}
+
+pub(crate) struct CachedLogger {
+    pub handle: u64,
+    pub logger: slog::Logger,
 }
 
 /// Names of a call site resolved from its path.
@@ -171,13 +197,23 @@ impl CallExtras {
     }
 }
 
+/// Whose event a call is: where the writer finds username, project, env.
+#[derive(Clone)]
+pub(crate) enum CallContext {
+    /// Logged through the handle's own child logger: the handle's context.
+    Handle,
+    /// Logged through a logger the user gave: not known until the drain
+    /// reads that logger's values.
+    FromLogger,
+    /// Read from the given logger's values.
+    Given(Arc<crate::Context>),
+}
+
 /// One finished call, on its way to the writer.
 #[derive(Clone)]
 pub(crate) struct CallEvent {
     pub site: &'static CallSite,
-    /// The child logger's context when the event used the cached child
-    /// logger; `None` when a user logger was given (read from its values).
-    pub context: Option<Arc<crate::Context>>,
+    pub context: CallContext,
     pub ts: DateTime<Utc>,
     pub duration: Duration,
     pub outcome: Outcome,
@@ -396,20 +432,18 @@ impl Call {
             return;
         };
         let duration = started.elapsed();
-        let Some(handle) = crate::handle::current() else {
-            return;
-        };
         let extras = std::mem::take(&mut self.extras);
         let event = CallEvent {
             site: self.site,
-            context: None,
+            context: CallContext::Handle,
             ts: Utc::now(),
             duration,
             outcome,
             error: error.map(Arc::from),
             extras: (!extras.is_empty()).then(|| Arc::new(extras)),
         };
-        handle.emit_call(event, self.logger.take());
+        let logger = self.logger.take();
+        crate::handle::with_current(|handle| handle.emit_call(event, logger));
     }
 }
 

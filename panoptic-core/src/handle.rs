@@ -13,7 +13,7 @@ use arc_swap::ArcSwapOption;
 use mongodb::options::ConnectionString;
 use slog::{Drain, Logger, Never, OwnedKVList, Record, SendSyncRefUnwindSafeDrain};
 
-use crate::call::{CallEvent, EVER_INSTALLED};
+use crate::call::{CachedLogger, CallContext, CallEvent, EVER_INSTALLED};
 use crate::config::{self, Credentials, vars};
 use crate::context::Context;
 use crate::naming::canonical_env;
@@ -41,22 +41,18 @@ pub struct Panoptic {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
+    /// Unique per instance, for call-site caches.
+    id: u64,
     username: String,
     project_id: Option<String>,
     env: String,
     uri_redacted: String,
     spool_dir: std::path::PathBuf,
     root: Logger,
-    children: [RwLock<HashMap<Box<str>, ChildLogger>>; Provider::ALL.len()],
+    children: [RwLock<HashMap<Box<str>, Logger>>; Provider::ALL.len()],
     pipeline: Arc<Pipeline>,
     shutdown_deadline: Duration,
-}
-
-#[derive(Clone)]
-struct ChildLogger {
-    logger: Logger,
-    context: Arc<Context>,
 }
 
 impl fmt::Debug for Panoptic {
@@ -89,35 +85,7 @@ impl Panoptic {
     /// panoptic_core::token_usage!(a, "embed_docs"; "quantity" => 1200, "unit" => "tokens");
     /// ```
     pub fn logger(&self, provider: Provider, service: &str) -> Logger {
-        self.child(provider, service).logger
-    }
-
-    fn child(&self, provider: Provider, service: &str) -> ChildLogger {
-        let cache = &self.inner.children[provider.index()];
-        if let Ok(children) = cache.read()
-            && let Some(child) = children.get(service)
-        {
-            return child.clone();
-        }
-        let mut children = cache
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        children
-            .entry(service.into())
-            .or_insert_with(|| {
-                let context = Arc::new(Context {
-                    provider: provider.as_str().to_owned(),
-                    service: service.to_owned(),
-                    username: self.inner.username.clone(),
-                    project_id: self.inner.project_id.clone(),
-                    env: self.inner.env.clone(),
-                });
-                ChildLogger {
-                    logger: self.inner.root.new(context.owned_kv()),
-                    context,
-                }
-            })
-            .clone()
+        self.inner.child(provider, service)
     }
 
     /// How many child loggers are cached (one per provider and service).
@@ -180,33 +148,75 @@ impl Panoptic {
         GLOBAL.store(Some(Arc::clone(&self.inner)));
         InstallGuard { panoptic: self }
     }
+}
 
-    /// Sends a finished call through the cached child logger (or `logger`).
+impl Inner {
+    /// The child logger of `provider` and `service`, made once.
+    fn child(&self, provider: Provider, service: &str) -> Logger {
+        let cache = &self.children[provider.index()];
+        if let Ok(children) = cache.read()
+            && let Some(child) = children.get(service)
+        {
+            return child.clone();
+        }
+        let mut children = cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        children
+            .entry(service.into())
+            .or_insert_with(|| {
+                let context = Arc::new(Context {
+                    provider: provider.as_str().to_owned(),
+                    service: service.to_owned(),
+                    username: self.username.clone(),
+                    project_id: self.project_id.clone(),
+                    env: self.env.clone(),
+                });
+                self.root.new(context.owned_kv())
+            })
+            .clone()
+    }
+
+    /// Sends a finished call through the site's cached child logger (or
+    /// the given `logger`), handing the event itself to the MongoDB drain.
     pub(crate) fn emit_call(&self, mut event: CallEvent, logger: Option<Logger>) {
         let site = event.site;
-        let logger = match logger {
-            Some(logger) => logger,
-            None => {
-                let child = self.child(site.provider, site.service);
-                event.context = Some(child.context);
-                child.logger
-            }
-        };
-        let level = match event.outcome {
-            crate::Outcome::Ok => slog::Level::Info,
-            _ => slog::Level::Error,
-        };
-        let record_static = slog::RecordStatic {
-            location: &site.location,
-            level,
-            tag: site.kind.as_str(),
-        };
-        let kv = event.clone();
-        let names = site.names();
-        let message = format_args!("{}", names.resource);
-        let record = Record::new(&record_static, &message, slog::BorrowedKV(&kv));
-        crate::pipeline::log_with_handoff(&record, event, || logger.log(&record));
+        if let Some(logger) = logger {
+            event.context = CallContext::FromLogger;
+            return log_call(&logger, event);
+        }
+        let cached = site.cache.0.load();
+        if let Some(cached) = cached.as_ref()
+            && cached.handle == self.id
+        {
+            return log_call(&cached.logger, event);
+        }
+        let child = self.child(site.provider, site.service);
+        site.cache.0.store(Some(Arc::new(CachedLogger {
+            handle: self.id,
+            logger: child.clone(),
+        })));
+        log_call(&child, event);
     }
+}
+
+/// Logs a finished call as a slog record; the MongoDB drain takes the event
+/// through the handoff instead of reading the record's key-values.
+fn log_call(logger: &Logger, event: CallEvent) {
+    let site = event.site;
+    let level = match event.outcome {
+        crate::Outcome::Ok => slog::Level::Info,
+        _ => slog::Level::Error,
+    };
+    let record_static = slog::RecordStatic {
+        location: &site.location,
+        level,
+        tag: site.kind.as_str(),
+    };
+    let kv = event.clone();
+    let message = format_args!("{}", site.names().resource);
+    let record = Record::new(&record_static, &message, slog::BorrowedKV(&kv));
+    crate::pipeline::log_with_handoff(&record, event, || logger.log(&record));
 }
 
 impl Drop for Inner {
@@ -231,6 +241,14 @@ static GLOBAL: ArcSwapOption<Inner> = ArcSwapOption::const_empty();
 
 pub(crate) fn current() -> Option<Panoptic> {
     GLOBAL.load_full().map(|inner| Panoptic { inner })
+}
+
+/// Runs `f` with the installed instance, without touching its reference
+/// count (the hot path of every annotated call).
+pub(crate) fn with_current(f: impl FnOnce(&Inner)) {
+    if let Some(inner) = GLOBAL.load().as_ref() {
+        f(inner);
+    }
 }
 
 /// Keeps an installed instance alive; dropping it uninstalls the instance,
@@ -507,6 +525,12 @@ impl PanopticBuilder {
             write_ahead: self.write_ahead,
             fsync: self.fsync,
             overflow: self.overflow,
+            owner: Arc::new(Context {
+                username: username.clone(),
+                project_id: project_id.clone(),
+                env: env.clone(),
+                ..Context::default()
+            }),
         };
         let spool_dir = settings.spool_dir.clone();
         let pipeline = Arc::new(Pipeline::start(settings, reporter).map_err(Error::Writer)?);
@@ -518,8 +542,10 @@ impl PanopticBuilder {
             slog::LevelFilter::new(fanout, level).ignore_res(),
             slog::o!(),
         );
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Panoptic {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 username,
                 project_id,
                 env,

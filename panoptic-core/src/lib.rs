@@ -44,7 +44,7 @@ pub use writer::{index_keys, index_models};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::probe;
-    pub use crate::call::{Call, CallSite, InSite, IntoAmount, IntoQuantity, SiteNames};
+    pub use crate::call::{Call, CallSite, InSite, IntoAmount, IntoQuantity, SiteCache, SiteNames};
     pub use std::sync::OnceLock;
 
     /// Runs the body of a synchronous `#[billable]` function.

@@ -15,7 +15,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use mongodb::options::ConnectionString;
 use slog::{Drain, Never, OwnedKVList, Record};
 
-use crate::call::CallEvent;
+use crate::call::{CallContext, CallEvent};
 use crate::context::Context;
 use crate::event::{BillingEvent, Kind, Metadata};
 use crate::naming::{canonical_env, collection_name, database_name};
@@ -26,7 +26,7 @@ use crate::writer::Writer;
 
 /// What the writer thread is asked to do.
 pub(crate) enum Message {
-    Call(Box<CallEvent>),
+    Call(CallEvent),
     Record(Box<BillingEvent>),
     /// Write everything received so far, then answer.
     Flush(Sender<()>),
@@ -62,12 +62,16 @@ pub(crate) struct PipelineSettings {
     pub write_ahead: bool,
     pub fsync: bool,
     pub overflow: Overflow,
+    /// The handle's own username, project and env, for calls logged through
+    /// its child loggers.
+    pub owner: Arc<Context>,
 }
 
 /// The sending half, shared by the drain and the handle.
 pub(crate) struct Pipeline {
     sender: Sender<Message>,
     overflow: Overflow,
+    owner: Arc<Context>,
     spool: Arc<Mutex<SpoolWriter>>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
@@ -87,6 +91,7 @@ impl Pipeline {
             settings.fsync,
         )));
         let overflow = settings.overflow;
+        let owner = Arc::clone(&settings.owner);
         let writer = Writer::new(
             settings,
             receiver,
@@ -100,6 +105,7 @@ impl Pipeline {
         Ok(Pipeline {
             sender,
             overflow,
+            owner,
             spool,
             counters,
             reporter,
@@ -108,8 +114,9 @@ impl Pipeline {
     }
 
     /// Queues an event. When the queue is full, the overflow policy decides.
+    /// (`emitted` is counted by whoever takes the event, so the caller never
+    /// touches a shared counter.)
     pub fn send(&self, message: Message) {
-        Counters::add(&self.counters.emitted, 1);
         let message = match self.sender.try_send(message) {
             Ok(()) => return,
             Err(TrySendError::Full(message)) => message,
@@ -127,6 +134,7 @@ impl Pipeline {
                 }
             }
             Overflow::Drop => {
+                Counters::add(&self.counters.emitted, 1);
                 Counters::add(&self.counters.dropped, 1);
                 self.note_error("event queue is full: event dropped (Overflow::Drop)");
             }
@@ -136,10 +144,11 @@ impl Pipeline {
     /// Writes an event the writer cannot take to the spool, on this thread.
     fn spill(&self, message: Message, why: &str) {
         let (route, document) = match message {
-            Message::Call(call) => call_document(&call),
+            Message::Call(call) => call_document(&call, &self.owner),
             Message::Record(event) => (event_route(&event), event.to_document()),
             Message::Flush(_) | Message::Shutdown(_) => return,
         };
+        Counters::add(&self.counters.emitted, 1);
         let result = self
             .spool
             .lock()
@@ -237,21 +246,19 @@ impl Drain for MongoDrain {
     type Err = Never;
 
     fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), Never> {
+        // An annotated call hands over its event: no key-values to read.
+        if let Some(mut call) = take_handoff(record) {
+            if matches!(call.context, CallContext::FromLogger) {
+                call.context = CallContext::Given(Arc::new(Context::from_record(record, values)));
+            }
+            self.pipeline.send(Message::Call(call));
+            return Ok(());
+        }
         let Some(kind) = Kind::parse(record.tag()) else {
             return Ok(());
         };
-        let message = match take_handoff(record) {
-            Some(mut call) => {
-                if call.context.is_none() {
-                    call.context = Some(Arc::new(Context::from_record(record, values)));
-                }
-                Message::Call(Box::new(call))
-            }
-            None => Message::Record(Box::new(crate::record::event_from_record(
-                kind, record, values,
-            ))),
-        };
-        self.pipeline.send(message);
+        let event = crate::record::event_from_record(kind, record, values);
+        self.pipeline.send(Message::Record(Box::new(event)));
         Ok(())
     }
 }
@@ -269,10 +276,13 @@ pub(crate) fn event_route(event: &BillingEvent) -> Route {
 
 /// The document of a finished call: static facts from the site, who and
 /// where from the logger context, numbers from the call.
-pub(crate) fn call_document(call: &CallEvent) -> (Route, Document) {
+pub(crate) fn call_document(call: &CallEvent, owner: &Context) -> (Route, Document) {
     let site = call.site;
     let names = site.names();
-    let context = call.context.as_deref().cloned().unwrap_or_default();
+    let context = match &call.context {
+        CallContext::Given(context) => context.as_ref().clone(),
+        CallContext::Handle | CallContext::FromLogger => owner.clone(),
+    };
     let extras = call.extras.as_deref();
     let env = canonical_env(&context.env);
     let event = BillingEvent {

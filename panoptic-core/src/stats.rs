@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// in the spool, counted in `spooled`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Events accepted from the application.
+    /// Events accepted from the application (counted when the writer takes
+    /// them, so the caller never touches a shared counter: `flush` first for
+    /// an exact figure).
     pub emitted: u64,
     /// Events acknowledged by MongoDB (directly or replayed from the spool).
     pub written: u64,

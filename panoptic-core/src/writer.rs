@@ -99,11 +99,8 @@ impl Writer {
         loop {
             let wait = next_flush.saturating_duration_since(Instant::now());
             match self.receiver.recv_timeout(wait) {
-                Ok(Message::Call(call)) => {
-                    let (route, document) = call_document(&call);
-                    self.push(route, document);
-                }
-                Ok(Message::Record(event)) => self.push(event_route(&event), event.to_document()),
+                Ok(Message::Call(call)) => self.take_call(&call),
+                Ok(Message::Record(event)) => self.take_event(&event),
                 Ok(Message::Flush(ack)) => {
                     if self.flush_and_answer(ack, false).await {
                         return;
@@ -135,11 +132,8 @@ impl Writer {
         let mut acks = vec![ack];
         while let Ok(message) = self.receiver.try_recv() {
             match message {
-                Message::Call(call) => {
-                    let (route, document) = call_document(&call);
-                    self.push(route, document);
-                }
-                Message::Record(event) => self.push(event_route(&event), event.to_document()),
+                Message::Call(call) => self.take_call(&call),
+                Message::Record(event) => self.take_event(&event),
                 Message::Flush(ack) => acks.push(ack),
                 Message::Shutdown(ack) => {
                     acks.push(ack);
@@ -160,6 +154,17 @@ impl Writer {
             let _ = ack.send(());
         }
         stop
+    }
+
+    fn take_call(&mut self, call: &crate::call::CallEvent) {
+        Counters::add(&self.counters.emitted, 1);
+        let (route, document) = call_document(call, &self.settings.owner);
+        self.push(route, document);
+    }
+
+    fn take_event(&mut self, event: &crate::event::BillingEvent) {
+        Counters::add(&self.counters.emitted, 1);
+        self.push(event_route(event), event.to_document());
     }
 
     fn push(&mut self, route: Route, document: Document) {

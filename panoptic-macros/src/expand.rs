@@ -209,6 +209,7 @@ fn site(args: &Args, names: &Names, function_name: &str, args_types: &[String]) 
                 module: ::core::module_path!(),
             },
             names: #private::OnceLock::new(),
+            cache: #private::SiteCache::new(),
         };
     }
 }
