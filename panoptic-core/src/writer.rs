@@ -144,9 +144,7 @@ impl Writer {
         self.flush().await;
         // Pending includes what waits on disk: deliver it too while MongoDB
         // answers (the caller's deadline bounds how long it waits).
-        while self.online && self.replay_pending {
-            self.replay_one().await;
-        }
+        while self.online && self.replay_pending && self.replay_one().await {}
         if stop {
             self.close_spool();
         }
@@ -293,7 +291,8 @@ impl Writer {
 
     /// Replays the oldest unclaimed segment. The active segment is sealed
     /// first when it holds events MongoDB lacks, so they are replayed too.
-    async fn replay_one(&mut self) {
+    /// Returns whether a segment was delivered (so a caller may go on).
+    async fn replay_one(&mut self) -> bool {
         let claimed = {
             let mut spool = self.lock_spool();
             if spool.has_unacknowledged()
@@ -301,7 +300,7 @@ impl Writer {
             {
                 drop(spool);
                 self.report(&format!("cannot seal a spool segment: {error}"));
-                return;
+                return false;
             }
             let dir = spool.dir().to_owned();
             let active = spool.active_path().map(ToOwned::to_owned);
@@ -312,20 +311,32 @@ impl Writer {
             Ok(Some(segment)) => segment,
             Ok(None) => {
                 self.replay_pending = false;
-                return;
+                return false;
             }
             Err(error) => {
                 self.report(&format!("cannot read the spool: {error}"));
-                return;
+                return false;
             }
         };
         let contents = match read_segment(&segment.path) {
             Ok(contents) => contents,
             Err(error) => {
                 self.report(&format!("cannot read {}: {error}", segment.path.display()));
-                return;
+                return false;
             }
         };
+        if contents.events.is_empty() && contents.torn_at == Some(0) {
+            // Not a segment we wrote: set it aside rather than delete it.
+            let aside = segment.path.with_extension("corrupt");
+            if let Err(error) = std::fs::rename(&segment.path, &aside) {
+                self.report(&format!(
+                    "cannot set aside {}: {error}",
+                    segment.path.display()
+                ));
+                return false;
+            }
+            return true;
+        }
         let mut by_route: HashMap<Route, Vec<Document>> = HashMap::new();
         for event in contents.events {
             by_route
@@ -338,7 +349,7 @@ impl Writer {
                 if let WriteOutcome::Unreachable(reason) = self.insert(route, chunk, true).await {
                     // Keep the segment; it is replayed again, whole, later.
                     self.go_offline(reason.as_deref().unwrap_or("unreachable"));
-                    return;
+                    return false;
                 }
             }
         }
@@ -347,7 +358,9 @@ impl Writer {
                 "replayed {} but cannot delete it: {error}",
                 segment.path.display()
             ));
+            return false;
         }
+        true
     }
 
     /// Inserts one batch, creating the collection's indexes on its first
