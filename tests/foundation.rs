@@ -271,3 +271,60 @@ fn server_down_reports_once_and_never_panics() {
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
     assert!(!stdout.contains("hunter2"), "password leaked: {stdout}");
 }
+
+/// A drain that keeps each record's message and key-values as text.
+#[derive(Clone, Default)]
+struct Collect(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl slog::Drain for Collect {
+    type Ok = ();
+    type Err = slog::Never;
+    fn log(&self, record: &slog::Record, values: &slog::OwnedKVList) -> Result<(), slog::Never> {
+        struct Text(String);
+        impl slog::Serializer for Text {
+            fn emit_arguments(
+                &mut self,
+                key: slog::Key,
+                val: &std::fmt::Arguments,
+            ) -> slog::Result {
+                self.0.push_str(&format!(" {key}={val}"));
+                Ok(())
+            }
+        }
+        let mut text = Text(format!("[{}] {}", record.tag(), record.msg()));
+        let _ = slog::KV::serialize(&record.kv(), record, &mut text);
+        let _ = slog::KV::serialize(values, record, &mut text);
+        self.0.lock().unwrap().push(text.0);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_drains_see_every_record_beside_mongodb() {
+    let env = common::unique_env("drains");
+    let seen = Collect::default();
+    let panoptic = common::builder(&env).drain(seen.clone()).build().unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "nightly_export"; "amount" => 0.42);
+    slog::info!(log, "not billing"; "rows" => 3);
+    assert!(panoptic.flush());
+
+    let lines = seen.0.lock().unwrap().clone();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("[invoice] nightly_export amount=0.42"),
+        "{}",
+        lines[0]
+    );
+    for key in [
+        "provider=gcp",
+        "service=BigQuery",
+        "username=John Doe",
+        &format!("env={env}"),
+    ] {
+        assert!(lines[0].contains(key), "{key} missing: {}", lines[0]);
+    }
+    assert!(lines[1].contains("not billing rows=3"));
+    // MongoDB got the billing record only.
+    assert_eq!(common::events(&env, "gcp_john_doe").await.len(), 1);
+}
