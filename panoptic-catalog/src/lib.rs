@@ -65,6 +65,14 @@ impl fmt::Display for Category {
 
 /// A billing provider. The string form (`as_str`) is what attributes and
 /// documents use.
+///
+/// ```
+/// use panoptic_catalog::Provider;
+/// let names: Vec<_> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+/// assert_eq!(names, ["gcp", "aws", "openai", "mongodb_atlas", "user_defined"]);
+/// assert!(Provider::UserDefined.accepts_any_service());
+/// assert!(Provider::Gcp.services().iter().any(|s| s.name == "BigQuery"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Provider {
     /// Google Cloud: `"gcp"`.
@@ -80,6 +88,12 @@ pub enum Provider {
 }
 
 /// One service of a provider, with the category its charges fall in.
+///
+/// ```
+/// use panoptic_catalog::{Category, Provider};
+/// let bedrock = Provider::Aws.service("Bedrock").unwrap();
+/// assert_eq!((bedrock.name, bedrock.category), ("Bedrock", Category::Ai));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service {
     /// The name written in `service = "…"` and stored in documents.
@@ -261,6 +275,11 @@ impl fmt::Display for Provider {
 }
 
 /// What kind of record an event is: the seed's custom log levels.
+///
+/// ```
+/// use panoptic_catalog::Kind;
+/// assert_eq!(Kind::ALL.map(Kind::as_str), ["invoice", "charge", "billing", "quota", "token_usage"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// A completed billed call or an itemised charge; what `#[billable]` emits.

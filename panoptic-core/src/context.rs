@@ -21,6 +21,17 @@ pub mod keys {
 }
 
 /// Who and where an event belongs to: the context of a child logger.
+///
+/// ```
+/// let context = panoptic_core::Context {
+///     provider: "gcp".into(),
+///     service: "BigQuery".into(),
+///     username: "John Doe".into(),
+///     project_id: Some("my-project".into()),
+///     env: "dev".into(),
+/// };
+/// assert_eq!(panoptic_core::naming::collection_name(&context.provider, &context.username), "gcp_john_doe");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Context {
     /// Provider name (`gcp`, …).

@@ -2,6 +2,13 @@
 //! come here: they are counted in `Stats` and reported on stderr.
 
 /// What can go wrong while configuring panoptic.
+///
+/// ```
+/// match panoptic_core::Panoptic::builder().build() {
+///     Err(panoptic_core::Error::MissingUsername) => {}
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -12,6 +12,12 @@ use crate::money::{from_decimal128, to_decimal128};
 pub use panoptic_catalog::{Category, Kind};
 
 /// How a billed call ended.
+///
+/// ```
+/// use panoptic_core::Outcome;
+/// assert_eq!(Outcome::parse("error"), Some(Outcome::Error));
+/// assert_eq!(Outcome::Cancelled.to_string(), "cancelled");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Returned normally (for a `Result`: returned `Ok`).
@@ -97,6 +103,16 @@ pub struct BillingEvent {
 }
 
 /// The `metadata` sub-document.
+///
+/// ```
+/// let metadata = panoptic_core::Metadata {
+///     function_name: Some("daily_report".into()),
+///     args_types: vec!["NaiveDate".into()],
+///     tags: vec!["nightly".into()],
+///     ..Default::default()
+/// };
+/// assert!(metadata.error.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metadata {
     /// The annotated function's identifier, exactly as written.

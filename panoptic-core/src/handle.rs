@@ -254,6 +254,15 @@ pub(crate) fn with_current(f: impl FnOnce(&Inner)) {
 /// Keeps an installed instance alive; dropping it uninstalls the instance,
 /// writes every pending event (within the shutdown deadline) and stops the
 /// writer.
+///
+/// ```no_run
+/// fn main() -> Result<(), panoptic_core::Error> {
+///     let guard = panoptic_core::Panoptic::builder().username("ann").install()?;
+///     // … the application runs; #[billable] calls use the installed instance …
+///     println!("{} events so far", guard.stats().emitted);
+///     Ok(())
+/// } // dropped here: pending events are delivered, or spooled
+/// ```
 #[must_use = "dropping the guard uninstalls panoptic at once"]
 pub struct InstallGuard {
     panoptic: Panoptic,
@@ -301,6 +310,29 @@ impl fmt::Debug for InstallGuard {
 /// (`PANOPTIC_USERNAME`, `PANOPTIC_ENV` or `NODE_ENV`, `MONGODB_URI`,
 /// `MONGODB_USER`, `MONGODB_PASSWORD`, `PANOPTIC_LOG_LEVEL`), then from a
 /// `.env` file, then from defaults.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use panoptic_core::{Overflow, Panoptic};
+///
+/// let panoptic = Panoptic::builder()
+///     .username("john_doe")
+///     .project("my-project")
+///     .env("production")                       // stored as "prod"
+///     .mongodb_uri("mongodb://db.internal:27017/")
+///     .credentials("billing", "secret")        // never printed
+///     .batch_size(1_000)
+///     .flush_interval(Duration::from_millis(250))
+///     .queue_capacity(100_000)
+///     .overflow(Overflow::Spill)
+///     .spool_dir("/var/lib/myapp/panoptic-spool")
+///     .write_ahead(true)
+///     .shutdown_deadline(Duration::from_secs(5))
+///     .drain(slog::Discard)                    // e.g. slog-term to stderr
+///     .build()?;
+/// assert_eq!(panoptic.env(), "prod");
+/// # Ok::<(), panoptic_core::Error>(())
+/// ```
 #[must_use]
 #[derive(Default)]
 pub struct PanopticBuilder {

@@ -35,6 +35,13 @@ pub(crate) enum Message {
 }
 
 /// What happens to an event when the in-memory queue is full.
+///
+/// ```
+/// use panoptic_core::{Overflow, Panoptic};
+/// let builder = Panoptic::builder().username("ann").queue_capacity(10_000).overflow(Overflow::Block);
+/// assert_eq!(Overflow::default(), Overflow::Spill);
+/// # drop(builder);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
     /// Append it to the spool on the caller's thread (a buffered file
@@ -231,6 +238,16 @@ fn take_handoff(record: &Record) -> Option<CallEvent> {
 
 /// The slog drain that sends billing records to MongoDB. Records whose tag
 /// is not a billing kind (`invoice`, `charge`, …) are left to other drains.
+///
+/// It is built by [`Panoptic`](crate::Panoptic) and sits under every child
+/// logger; use the loggers, not the drain:
+///
+/// ```no_run
+/// # let panoptic = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// let log = panoptic.logger(panoptic_core::Provider::Aws, "S3");
+/// panoptic_core::charge!(log, "egress"; "quantity" => 12, "unit" => "GB", "amount" => "1.08");
+/// slog::info!(log, "not a billing record: MongoDrain ignores it");
+/// ```
 pub struct MongoDrain {
     pipeline: Arc<Pipeline>,
 }

@@ -129,6 +129,16 @@ pub struct CostQuery {
 }
 
 /// One row of a cost report.
+///
+/// ```no_run
+/// use panoptic_core::query::{CostQuery, GroupBy};
+/// # async fn run(client: mongodb::Client) -> Result<(), panoptic_core::query::QueryError> {
+/// let rows = CostQuery::new().env("prod").group_by([GroupBy::Service]).run(&client).await?;
+/// for row in rows {
+///     println!("{:<20} {:>12} {} calls, p95 {:?} ms", row.key[0], row.amount, row.count, row.p95_ms);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostRow {
     /// The group's value for each `group_by` dimension, in order.

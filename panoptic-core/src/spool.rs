@@ -33,6 +33,14 @@ const MAX_RECORD: usize = 16 * 1024 * 1024;
 pub const DEFAULT_SPOOL_DIR: &str = ".panoptic/spool";
 
 /// One spooled event and where it is going.
+///
+/// ```no_run
+/// for waiting in panoptic_core::Spool::open(".panoptic/spool").events()? {
+///     let event = waiting.event().expect("a billing event");
+///     println!("{}.{}: {} {}", waiting.database, waiting.collection, event.resource, event.amount);
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpooledEvent {
     /// Target database (`panoptic-{env}`).

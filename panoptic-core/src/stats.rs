@@ -8,6 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Every event accepted ends up counted once in `written`, `duplicates`,
 /// `failed` or `dropped`; until then it is pending (in memory, or on disk
 /// in the spool, counted in `spooled`).
+///
+/// ```no_run
+/// # let panoptic = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
+/// panoptic.flush();
+/// let stats = panoptic.stats();
+/// if stats.spooled > stats.replayed {
+///     eprintln!("{} events wait on disk: {:?}", stats.spooled - stats.replayed, stats.last_error);
+/// }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events accepted from the application (counted when the writer takes
