@@ -322,3 +322,31 @@ fn wrong_password_is_one_clear_line_and_events_are_spooled() {
     assert!(spooled > 0);
     assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 300);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflow_spills_to_disk_and_the_same_process_delivers_it() {
+    let env = common::unique_env("overflow");
+    let panoptic = common::builder(&env)
+        .username("Fault Tester")
+        .queue_capacity(16)
+        .batch_size(8)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..3_000i64 {
+        panoptic::invoice!(log, "burst"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert!(
+        stats.spooled > 0,
+        "a 16-event queue must overflow: {stats:?}"
+    );
+    assert_eq!(stats.replayed, stats.spooled, "{stats:?}");
+    assert_eq!(
+        panoptic.spool().summary().unwrap().events,
+        0,
+        "spool delivered"
+    );
+    assert_exactly_once(&keys(&common::mongodb_uri(), &env).await, 3_000);
+}

@@ -345,6 +345,13 @@ pub struct Call {
     started: Option<Instant>,
     /// Set for synchronous calls; async ones are marked by `InSite` per poll.
     active: Option<Active>,
+    /// Boxed and only when a per-call value is given: a `Call` moves through
+    /// every annotated function, so it stays a few words.
+    options: Option<Box<CallOptions>>,
+}
+
+#[derive(Default)]
+struct CallOptions {
     logger: Option<slog::Logger>,
     extras: CallExtras,
 }
@@ -368,62 +375,69 @@ impl Call {
         let started = if EVER_INSTALLED.load(Ordering::Relaxed) {
             Some(Instant::now())
         } else {
-            warn_not_installed();
+            if !NOT_INSTALLED_WARNED.load(Ordering::Relaxed) {
+                warn_not_installed();
+            }
             None
         };
         Call {
             site,
             started,
             active: None,
-            logger: None,
-            extras: CallExtras::default(),
+            options: None,
         }
+    }
+
+    fn options(&mut self) -> &mut CallOptions {
+        self.options.get_or_insert_with(Box::default)
     }
 
     /// Sends the event through `logger` instead of the cached child logger.
     pub fn with_logger(mut self, logger: &slog::Logger) -> Call {
-        self.logger = Some(logger.clone());
+        self.options().logger = Some(logger.clone());
         self
     }
 
     /// The end user the call is for.
     pub fn with_user(mut self, user: impl fmt::Display) -> Call {
-        self.extras.user = Some(user.to_string());
+        self.options().extras.user = Some(user.to_string());
         self
     }
 
     /// The request the call belongs to.
     pub fn with_request_id(mut self, request_id: impl fmt::Display) -> Call {
-        self.extras.request_id = Some(request_id.to_string());
+        self.options().extras.request_id = Some(request_id.to_string());
         self
     }
 
     /// How much was used (known before the call).
     pub fn with_quantity(mut self, quantity: impl IntoQuantity) -> Call {
-        self.extras.quantity = Some(quantity.into_quantity());
+        self.options().extras.quantity = Some(quantity.into_quantity());
         self
     }
 
     /// What it cost (known before the call).
     pub fn with_amount(mut self, amount: impl IntoAmount) -> Call {
-        self.extras.amount = amount.into_amount();
+        self.options().extras.amount = amount.into_amount();
         self
     }
 
     /// Sets the quantity from the return value (`quantity_from = …`).
     pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
-        self.extras.quantity = Some(quantity.into_quantity());
+        self.options().extras.quantity = Some(quantity.into_quantity());
     }
 
     /// Sets the amount from the return value (`amount_from = …`).
     pub fn set_amount(&mut self, amount: impl IntoAmount) {
-        self.extras.amount = amount.into_amount();
+        self.options().extras.amount = amount.into_amount();
     }
 
     /// Records the call as ended with `outcome`.
     #[inline]
     pub fn finish(mut self, (outcome, error): (Outcome, Option<String>)) {
-        self.record(outcome, error);
+        if self.started.is_some() {
+            self.record(outcome, error);
+        }
     }
 
     fn record(&mut self, outcome: Outcome, error: Option<String>) {
@@ -432,7 +446,10 @@ impl Call {
             return;
         };
         let duration = started.elapsed();
-        let extras = std::mem::take(&mut self.extras);
+        let (logger, extras) = match self.options.take() {
+            Some(options) => (options.logger, options.extras),
+            None => (None, CallExtras::default()),
+        };
         let event = CallEvent {
             site: self.site,
             context: CallContext::Handle,
@@ -442,7 +459,6 @@ impl Call {
             error: error.map(Arc::from),
             extras: (!extras.is_empty()).then(|| Arc::new(extras)),
         };
-        let logger = self.logger.take();
         crate::handle::with_current(|handle| handle.emit_call(event, logger));
     }
 }
@@ -460,9 +476,11 @@ impl Drop for Call {
     }
 }
 
+static NOT_INSTALLED_WARNED: AtomicBool = AtomicBool::new(false);
+
+#[cold]
 fn warn_not_installed() {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Ordering::Relaxed) {
+    if !NOT_INSTALLED_WARNED.swap(true, Ordering::Relaxed) {
         eprintln!(
             "panoptic: a #[billable] call ran with no Panoptic installed; \
              no events are recorded until `Panoptic::builder()…install()` runs"

@@ -184,43 +184,49 @@ impl BillingEvent {
     /// assert_eq!(BillingEvent::from_document(&doc).unwrap(), event.clone_with_millis());
     /// ```
     pub fn to_document(&self) -> Document {
-        let m = &self.metadata;
+        self.clone().into_document()
+    }
+
+    /// The document written to MongoDB, moving the strings instead of
+    /// copying them.
+    pub fn into_document(self) -> Document {
+        let m = self.metadata;
         let mut metadata = Document::new();
         let mut put = |key: &str, value: Option<Bson>| {
             if let Some(value) = value {
                 metadata.insert(key, value);
             }
         };
-        put("function_name", m.function_name.clone().map(Bson::String));
-        put("qualified_name", m.qualified_name.clone().map(Bson::String));
-        put("module_path", m.module_path.clone().map(Bson::String));
+        put("function_name", m.function_name.map(Bson::String));
+        put("qualified_name", m.qualified_name.map(Bson::String));
+        put("module_path", m.module_path.map(Bson::String));
         put("duration_ms", m.duration_ms.map(Bson::Double));
-        put("args_types", Some(strings(&m.args_types)));
-        put("user", m.user.clone().map(Bson::String));
-        put("requestId", m.request_id.clone().map(Bson::String));
-        put("tags", Some(strings(&m.tags)));
-        put("error", m.error.clone().map(Bson::String));
-        for (key, value) in &m.extra {
-            if !metadata.contains_key(key) {
-                metadata.insert(key.clone(), value.clone());
+        put("args_types", Some(strings(m.args_types)));
+        put("user", m.user.map(Bson::String));
+        put("requestId", m.request_id.map(Bson::String));
+        put("tags", Some(strings(m.tags)));
+        put("error", m.error.map(Bson::String));
+        for (key, value) in m.extra {
+            if !metadata.contains_key(&key) {
+                metadata.insert(key, value);
             }
         }
         doc! {
             "_id": self.id,
             "ts": bson::DateTime::from_chrono(self.ts),
-            "projectId": self.project_id.clone().map_or(Bson::Null, Bson::String),
-            "env": &self.env,
-            "username": &self.username,
+            "projectId": self.project_id.map_or(Bson::Null, Bson::String),
+            "env": self.env,
+            "username": self.username,
             "category": self.category.as_str(),
-            "provider": &self.provider,
-            "service": &self.service,
-            "resource": &self.resource,
+            "provider": self.provider,
+            "service": self.service,
+            "resource": self.resource,
             "kind": self.kind.as_str(),
             "outcome": self.outcome.as_str(),
             "quantity": self.quantity,
-            "unit": &self.unit,
+            "unit": self.unit,
             "amount": to_decimal128(self.amount),
-            "currency": &self.currency,
+            "currency": self.currency,
             "metadata": metadata,
         }
     }
@@ -329,8 +335,8 @@ impl BillingEvent {
     }
 }
 
-fn strings(items: &[String]) -> Bson {
-    Bson::Array(items.iter().cloned().map(Bson::String).collect())
+fn strings(items: Vec<String>) -> Bson {
+    Bson::Array(items.into_iter().map(Bson::String).collect())
 }
 
 /// Parses an amount given as text (`"0.42"`) exactly.

@@ -557,12 +557,12 @@ impl PanopticBuilder {
             write_ahead: self.write_ahead,
             fsync: self.fsync,
             overflow: self.overflow,
-            owner: Arc::new(Context {
+            owner: Arc::new(crate::pipeline::Owner::new(Context {
                 username: username.clone(),
                 project_id: project_id.clone(),
                 env: env.clone(),
                 ..Context::default()
-            }),
+            })),
         };
         let spool_dir = settings.spool_dir.clone();
         let pipeline = Arc::new(Pipeline::start(settings, reporter).map_err(Error::Writer)?);

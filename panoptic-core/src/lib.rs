@@ -23,6 +23,7 @@ pub mod money;
 pub mod naming;
 mod pipeline;
 pub mod query;
+mod queue;
 mod record;
 mod report;
 mod spool;

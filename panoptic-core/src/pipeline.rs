@@ -7,11 +7,10 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bson::Document;
 use bson::oid::ObjectId;
-use crossbeam_channel::{Sender, TrySendError};
 use mongodb::options::ConnectionString;
 use slog::{Drain, Never, OwnedKVList, Record};
 
@@ -19,20 +18,12 @@ use crate::call::{CallContext, CallEvent};
 use crate::context::Context;
 use crate::event::{BillingEvent, Kind, Metadata};
 use crate::naming::{canonical_env, collection_name, database_name};
+use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::SpoolWriter;
 use crate::stats::Counters;
 use crate::writer::Writer;
-
-/// What the writer thread is asked to do.
-pub(crate) enum Message {
-    Call(CallEvent),
-    Record(Box<BillingEvent>),
-    /// Write everything received so far, then answer.
-    Flush(Sender<()>),
-    /// Write everything, answer, and stop.
-    Shutdown(Sender<()>),
-}
+use panoptic_catalog::Provider;
 
 /// What happens to an event when the in-memory queue is full.
 ///
@@ -71,14 +62,34 @@ pub(crate) struct PipelineSettings {
     pub overflow: Overflow,
     /// The handle's own username, project and env, for calls logged through
     /// its child loggers.
-    pub owner: Arc<Context>,
+    pub owner: Arc<Owner>,
+}
+
+/// The handle's own context and, per provider, where its events go: worked
+/// out once instead of per event.
+pub(crate) struct Owner {
+    pub context: Context,
+    routes: [Route; Provider::ALL.len()],
+}
+
+impl Owner {
+    pub fn new(context: Context) -> Owner {
+        let database = database_name(&context.env);
+        let routes = Provider::ALL.map(|p| {
+            (
+                database.clone(),
+                collection_name(p.as_str(), &context.username),
+            )
+        });
+        Owner { context, routes }
+    }
 }
 
 /// The sending half, shared by the drain and the handle.
 pub(crate) struct Pipeline {
-    sender: Sender<Message>,
+    queue: Arc<EventQueue>,
     overflow: Overflow,
-    owner: Arc<Context>,
+    owner: Arc<Owner>,
     spool: Arc<Mutex<SpoolWriter>>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
@@ -90,7 +101,10 @@ impl Pipeline {
         settings: PipelineSettings,
         reporter: Arc<ErrorReporter>,
     ) -> std::io::Result<Pipeline> {
-        let (sender, receiver) = crossbeam_channel::bounded(settings.queue_capacity);
+        let queue = Arc::new(EventQueue::new(
+            settings.queue_capacity,
+            settings.batch_size,
+        ));
         let counters = Arc::new(Counters::default());
         let spool = Arc::new(Mutex::new(SpoolWriter::new(
             settings.spool_dir.clone(),
@@ -101,7 +115,7 @@ impl Pipeline {
         let owner = Arc::clone(&settings.owner);
         let writer = Writer::new(
             settings,
-            receiver,
+            Arc::clone(&queue),
             Arc::clone(&counters),
             Arc::clone(&reporter),
             Arc::clone(&spool),
@@ -110,7 +124,7 @@ impl Pipeline {
             .name("panoptic-writer".into())
             .spawn(move || writer.run())?;
         Ok(Pipeline {
-            sender,
+            queue,
             overflow,
             owner,
             spool,
@@ -123,21 +137,24 @@ impl Pipeline {
     /// Queues an event. When the queue is full, the overflow policy decides.
     /// (`emitted` is counted by whoever takes the event, so the caller never
     /// touches a shared counter.)
-    pub fn send(&self, message: Message) {
-        let message = match self.sender.try_send(message) {
-            Ok(()) => return,
-            Err(TrySendError::Full(message)) => message,
-            Err(TrySendError::Disconnected(message)) => {
-                // Shut down: keep it on disk for the next process.
-                self.spill(message, "panoptic was shut down");
-                return;
-            }
-        };
+    #[inline]
+    pub fn send(&self, event: Event) {
+        if let Err(event) = self.queue.push(event) {
+            self.overflow(event);
+        }
+    }
+
+    #[cold]
+    fn overflow(&self, event: Event) {
+        if self.queue.is_closed() {
+            // Shut down: keep it on disk for the next process.
+            return self.spill(event, "panoptic was shut down");
+        }
         match self.overflow {
-            Overflow::Spill => self.spill(message, "event queue is full"),
+            Overflow::Spill => self.spill(event, "event queue is full"),
             Overflow::Block => {
-                if let Err(error) = self.sender.send(message) {
-                    self.spill(error.into_inner(), "panoptic was shut down");
+                if let Err(event) = self.queue.push_blocking(event) {
+                    self.spill(event, "panoptic was shut down");
                 }
             }
             Overflow::Drop => {
@@ -149,11 +166,11 @@ impl Pipeline {
     }
 
     /// Writes an event the writer cannot take to the spool, on this thread.
-    fn spill(&self, message: Message, why: &str) {
-        let (route, document) = match message {
-            Message::Call(call) => call_document(&call, &self.owner),
-            Message::Record(event) => (event_route(&event), event.to_document()),
-            Message::Flush(_) | Message::Shutdown(_) => return,
+    /// The writer notices unacknowledged events in the spool and replays them.
+    fn spill(&self, event: Event, why: &str) {
+        let (route, document) = match event {
+            Event::Call(call) => call_document(&call, &self.owner),
+            Event::Record(event) => (event_route(&event), event.into_document()),
         };
         Counters::add(&self.counters.emitted, 1);
         let result = self
@@ -177,15 +194,15 @@ impl Pipeline {
         }
     }
 
-    /// Waits until everything queued before this call is written (or has
-    /// failed), at most `deadline`. Returns false on time-out.
+    /// Waits until everything queued before this call is written (or
+    /// spooled), at most `deadline`. Returns false on time-out.
     pub fn flush(&self, deadline: Duration) -> bool {
-        self.request(Message::Flush, deadline)
+        self.request(Control::Flush, deadline)
     }
 
     /// Flushes and stops the writer thread.
     pub fn shutdown(&self, deadline: Duration) -> bool {
-        let done = self.request(Message::Shutdown, deadline);
+        let done = self.request(Control::Shutdown, deadline);
         if done
             && let Ok(mut worker) = self.worker.lock()
             && let Some(worker) = worker.take()
@@ -195,15 +212,13 @@ impl Pipeline {
         done
     }
 
-    fn request(&self, make: fn(Sender<()>) -> Message, deadline: Duration) -> bool {
-        let (ack, done) = crossbeam_channel::bounded(1);
-        let started = Instant::now();
-        // The control message must not be dropped like an event: wait for room.
-        if self.sender.send_timeout(make(ack), deadline).is_err() {
-            return false;
-        }
-        done.recv_timeout(deadline.saturating_sub(started.elapsed()))
-            .is_ok()
+    fn request(
+        &self,
+        make: fn(std::sync::mpsc::Sender<()>) -> Control,
+        deadline: Duration,
+    ) -> bool {
+        let (ack, done) = std::sync::mpsc::channel();
+        self.queue.control(make(ack)) && done.recv_timeout(deadline).is_ok()
     }
 }
 
@@ -268,14 +283,14 @@ impl Drain for MongoDrain {
             if matches!(call.context, CallContext::FromLogger) {
                 call.context = CallContext::Given(Arc::new(Context::from_record(record, values)));
             }
-            self.pipeline.send(Message::Call(call));
+            self.pipeline.send(Event::Call(call));
             return Ok(());
         }
         let Some(kind) = Kind::parse(record.tag()) else {
             return Ok(());
         };
         let event = crate::record::event_from_record(kind, record, values);
-        self.pipeline.send(Message::Record(Box::new(event)));
+        self.pipeline.send(Event::Record(Box::new(event)));
         Ok(())
     }
 }
@@ -293,21 +308,29 @@ pub(crate) fn event_route(event: &BillingEvent) -> Route {
 
 /// The document of a finished call: static facts from the site, who and
 /// where from the logger context, numbers from the call.
-pub(crate) fn call_document(call: &CallEvent, owner: &Context) -> (Route, Document) {
+pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document) {
     let site = call.site;
     let names = site.names();
-    let context = match &call.context {
-        CallContext::Given(context) => context.as_ref().clone(),
-        CallContext::Handle | CallContext::FromLogger => owner.clone(),
+    let (context, route) = match &call.context {
+        CallContext::Given(context) => {
+            let env = canonical_env(&context.env);
+            let route = (
+                database_name(&env),
+                collection_name(site.provider.as_str(), &context.username),
+            );
+            (context.as_ref(), route)
+        }
+        CallContext::Handle | CallContext::FromLogger => {
+            (&owner.context, owner.routes[site.provider.index()].clone())
+        }
     };
     let extras = call.extras.as_deref();
-    let env = canonical_env(&context.env);
     let event = BillingEvent {
         id: ObjectId::new(),
         ts: call.ts,
-        project_id: context.project_id,
-        env,
-        username: context.username,
+        project_id: context.project_id.clone(),
+        env: canonical_env(&context.env),
+        username: context.username.clone(),
         category: site.category(),
         provider: site.provider.as_str().to_owned(),
         service: site.service.to_owned(),
@@ -331,5 +354,5 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Context) -> (Route, Docume
             extra: Document::new(),
         },
     };
-    (event_route(&event), event.to_document())
+    (route, event.into_document())
 }

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, Credential};
 use mongodb::{Client, IndexModel};
 
-use crate::pipeline::{Message, PipelineSettings, Route, call_document, event_route};
+use crate::pipeline::{PipelineSettings, Route, call_document, event_route};
+use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::{SpoolWriter, claim_oldest, read_segment};
 use crate::stats::Counters;
@@ -31,7 +31,7 @@ const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
 pub(crate) struct Writer {
     pub settings: PipelineSettings,
-    pub receiver: Receiver<Message>,
+    pub queue: Arc<EventQueue>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
     pub spool: Arc<std::sync::Mutex<SpoolWriter>>,
@@ -58,7 +58,7 @@ enum WriteOutcome {
 impl Writer {
     pub fn new(
         settings: PipelineSettings,
-        receiver: Receiver<Message>,
+        queue: Arc<EventQueue>,
         counters: Arc<Counters>,
         reporter: Arc<ErrorReporter>,
         spool: Arc<std::sync::Mutex<SpoolWriter>>,
@@ -66,7 +66,7 @@ impl Writer {
         Writer {
             retry_interval: settings.retry_interval,
             settings,
-            receiver,
+            queue,
             counters,
             reporter,
             spool,
@@ -95,63 +95,95 @@ impl Writer {
     }
 
     async fn serve(&mut self) {
+        self.queue.register_writer();
         let mut next_flush = Instant::now() + self.settings.flush_interval;
         loop {
-            let wait = next_flush.saturating_duration_since(Instant::now());
-            match self.receiver.recv_timeout(wait) {
-                Ok(Message::Call(call)) => self.take_call(&call),
-                Ok(Message::Record(event)) => self.take_event(&event),
-                Ok(Message::Flush(ack)) => {
-                    if self.flush_and_answer(ack, false).await {
-                        return;
-                    }
-                }
-                Ok(Message::Shutdown(ack)) => {
-                    self.flush_and_answer(ack, true).await;
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
+            // Take what is queued, writing full batches as they fill; a
+            // bounded amount per round, so requests are not kept waiting.
+            let mut taken = 0;
+            while let Some(event) = self.queue.pop() {
+                self.take(event);
+                if self.buffered >= self.settings.batch_size {
                     self.flush().await;
-                    self.close_spool();
-                    return;
+                }
+                taken += 1;
+                if taken >= 4 * self.settings.batch_size {
+                    break;
                 }
             }
-            if self.buffered >= self.settings.batch_size || Instant::now() >= next_flush {
+            let controls = self.queue.take_controls();
+            if !controls.is_empty() {
+                if self.answer(controls).await {
+                    return;
+                }
+                continue;
+            }
+            if Instant::now() >= next_flush {
                 self.flush().await;
                 self.maintain().await;
                 next_flush = Instant::now() + self.settings.flush_interval;
             }
+            if self.queue.is_empty() && !self.queue.has_controls() {
+                // Woken early by a full batch or a request (`EventQueue`).
+                std::thread::park_timeout(next_flush.saturating_duration_since(Instant::now()));
+            }
         }
     }
 
-    /// Takes in every event already queued, writes everything, then answers
-    /// `ack` and any other flush or shutdown request found in the queue.
-    /// Returns whether the writer must stop.
-    async fn flush_and_answer(&mut self, ack: Sender<()>, mut stop: bool) -> bool {
-        let mut acks = vec![ack];
-        while let Ok(message) = self.receiver.try_recv() {
-            match message {
-                Message::Call(call) => self.take_call(&call),
-                Message::Record(event) => self.take_event(&event),
-                Message::Flush(ack) => acks.push(ack),
-                Message::Shutdown(ack) => {
+    /// Answers flush and shutdown requests: takes in every event queued
+    /// before them, writes everything, delivers the spool while MongoDB
+    /// answers, then acknowledges. Returns whether the writer must stop.
+    async fn answer(&mut self, controls: Vec<Control>) -> bool {
+        let mut acks = Vec::with_capacity(controls.len());
+        let mut stop = false;
+        for control in controls {
+            match control {
+                Control::Flush(ack) => acks.push(ack),
+                Control::Shutdown(ack) => {
                     acks.push(ack);
                     stop = true;
                 }
             }
         }
+        if stop {
+            self.queue.close();
+            // A push that saw the queue open may land just after closing.
+            std::thread::yield_now();
+        }
+        while let Some(event) = self.queue.pop() {
+            self.take(event);
+        }
         self.flush().await;
-        // Pending includes what waits on disk: deliver it too while MongoDB
-        // answers (the caller's deadline bounds how long it waits).
+        self.note_spilled();
         while self.online && self.replay_pending && self.replay_one().await {}
         if stop {
             self.close_spool();
+            // Requests that raced with closing are answered too.
+            for control in self.queue.take_controls() {
+                match control {
+                    Control::Flush(ack) | Control::Shutdown(ack) => acks.push(ack),
+                }
+            }
         }
         for ack in acks {
             let _ = ack.send(());
         }
         stop
+    }
+
+    /// Events spilled to the spool by callers (queue full) are replayed like
+    /// any other unacknowledged segment.
+    fn note_spilled(&mut self) {
+        if !self.replay_pending && self.lock_spool().has_unacknowledged() {
+            self.replay_pending = true;
+        }
+    }
+
+    fn take(&mut self, event: Event) {
+        match event {
+            Event::Call(call) => self.take_call(&call),
+            Event::Record(record) => self.take_event(*record),
+        }
     }
 
     fn take_call(&mut self, call: &crate::call::CallEvent) {
@@ -160,9 +192,9 @@ impl Writer {
         self.push(route, document);
     }
 
-    fn take_event(&mut self, event: &crate::event::BillingEvent) {
+    fn take_event(&mut self, event: crate::event::BillingEvent) {
         Counters::add(&self.counters.emitted, 1);
-        self.push(event_route(event), event.to_document());
+        self.push(event_route(&event), event.into_document());
     }
 
     fn push(&mut self, route: Route, document: Document) {
@@ -253,6 +285,7 @@ impl Writer {
 
     /// Between flushes: ping while offline, replay one segment while online.
     async fn maintain(&mut self) {
+        self.note_spilled();
         if !self.online {
             if Instant::now() < self.next_ping {
                 return;
