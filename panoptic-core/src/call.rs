@@ -181,6 +181,32 @@ fn shorten_paths(path: &str) -> String {
     out
 }
 
+/// The UTC time of an `Instant`, against an anchor (a wall-clock and a
+/// monotonic reading taken together) renewed every second, so the two
+/// clocks cannot drift apart noticeably. Called by the writer, not the
+/// caller, which saves every annotated call a wall-clock read.
+pub(crate) fn wall_clock(at: Instant) -> DateTime<Utc> {
+    static ANCHOR: std::sync::Mutex<Option<(DateTime<Utc>, Instant)>> = std::sync::Mutex::new(None);
+    let mut anchor = ANCHOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let now = Instant::now();
+    let (wall, mono) = match *anchor {
+        Some((wall, mono)) if now.duration_since(mono) < Duration::from_secs(1) => (wall, mono),
+        _ => {
+            let fresh = (Utc::now(), now);
+            *anchor = Some(fresh);
+            fresh
+        }
+    };
+    let offset = |d: Duration| chrono::Duration::from_std(d).unwrap_or_default();
+    if at >= mono {
+        wall + offset(at - mono)
+    } else {
+        wall - offset(mono - at)
+    }
+}
+
 /// Values given per call (`user = …`, `quantity = …`, …) that are not static.
 #[doc(hidden)]
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -214,7 +240,8 @@ pub(crate) enum CallContext {
 pub(crate) struct CallEvent {
     pub site: &'static CallSite,
     pub context: CallContext,
-    pub ts: DateTime<Utc>,
+    /// When the call ended; made a UTC time by the writer ([`wall_clock`]).
+    pub ended: Instant,
     pub duration: Duration,
     pub outcome: Outcome,
     pub error: Option<Arc<str>>,
@@ -445,7 +472,9 @@ impl Call {
         let Some(started) = self.started.take() else {
             return;
         };
-        let duration = started.elapsed();
+        // One clock read at the end: the UTC time is derived from it later.
+        let ended = Instant::now();
+        let duration = ended.duration_since(started);
         let (logger, extras) = match self.options.take() {
             Some(options) => (options.logger, options.extras),
             None => (None, CallExtras::default()),
@@ -453,7 +482,7 @@ impl Call {
         let event = CallEvent {
             site: self.site,
             context: CallContext::Handle,
-            ts: Utc::now(),
+            ended,
             duration,
             outcome,
             error: error.map(Arc::from),
@@ -708,6 +737,17 @@ mod tests {
             (&&&&OutcomeProbe(&5u8)).panoptic_outcome(),
             (Outcome::Ok, None)
         );
+    }
+
+    #[test]
+    fn wall_clock_of_an_instant() {
+        let before = Utc::now();
+        let at = Instant::now();
+        let wall = wall_clock(at);
+        let after = Utc::now();
+        assert!(before <= wall && wall <= after, "{before} {wall} {after}");
+        let earlier = wall_clock(at - Duration::from_millis(250));
+        assert_eq!(wall - earlier, chrono::Duration::milliseconds(250));
     }
 
     #[test]

@@ -327,7 +327,7 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
     let extras = call.extras.as_deref();
     let event = BillingEvent {
         id: ObjectId::new(),
-        ts: call.ts,
+        ts: crate::call::wall_clock(call.ended),
         project_id: context.project_id.clone(),
         env: canonical_env(&context.env),
         username: context.username.clone(),

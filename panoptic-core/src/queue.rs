@@ -32,6 +32,10 @@ pub(crate) enum Control {
     Shutdown(Sender<()>),
 }
 
+thread_local! {
+    static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 pub(crate) struct EventQueue {
     events: ArrayQueue<Event>,
     controls: Mutex<Vec<Control>>,
@@ -65,7 +69,14 @@ impl EventQueue {
             return Err(event);
         }
         self.events.push(event)?;
-        if self.events.len() >= self.wake_at {
+        // Reading the length touches the consumer's cache line: do it on
+        // one push in 32 per thread (the queue holds far more than 32).
+        let check = PUSHES.with(|n| {
+            let count = n.get().wrapping_add(1);
+            n.set(count);
+            count % 32 == 0
+        });
+        if (check || self.wake_at < 64) && self.events.len() >= self.wake_at {
             self.wake();
         }
         Ok(())
