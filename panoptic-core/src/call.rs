@@ -461,8 +461,15 @@ impl Call {
 
     /// Records the call as ended with `outcome`.
     #[inline]
-    pub fn finish(mut self, (outcome, error): (Outcome, Option<String>)) {
+    pub fn finish(self, outcome: (Outcome, Option<String>)) {
+        self.finish_with(|| outcome);
+    }
+
+    /// Records the call, judging its outcome only if it is being recorded.
+    #[inline]
+    pub fn finish_with(mut self, outcome: impl FnOnce() -> (Outcome, Option<String>)) {
         if self.started.is_some() {
+            let (outcome, error) = outcome();
             self.record(outcome, error);
         }
     }

@@ -266,12 +266,11 @@ fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
             }
         }
     };
-    // The probe's borrows are needless only once the type is known.
-    let outcome_var = syn::Ident::new("__panoptic_outcome", Span::mixed_site());
+    // Judged only when the call is being recorded (an error's text costs an
+    // allocation); the probe's borrows are needless once the type is known.
     out.extend(quote! {
         #[allow(clippy::needless_borrow)]
-        let #outcome_var = #outcome;
-        #call.finish(#outcome_var);
+        #call.finish_with(|| #outcome);
     });
     out
 }
