@@ -545,7 +545,11 @@ impl PanopticBuilder {
             uri: connection,
             credentials,
             batch_size: self.batch_size.unwrap_or(500),
-            flush_interval: self.flush_interval.unwrap_or(Duration::from_millis(100)),
+            // At least 1 ms: the writer sleeps this long between rounds.
+            flush_interval: self
+                .flush_interval
+                .unwrap_or(Duration::from_millis(100))
+                .max(Duration::from_millis(1)),
             queue_capacity: self.queue_capacity.unwrap_or(65_536),
             server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
             retry_interval: self.retry_interval.unwrap_or(Duration::from_millis(500)),
