@@ -350,3 +350,53 @@ async fn overflow_spills_to_disk_and_the_same_process_delivers_it() {
     );
     assert_exactly_once(&keys(&common::mongodb_uri(), &env).await, 3_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflow_policies_block_and_drop() {
+    // Block: the caller waits for room, nothing is spooled or lost.
+    let env = common::unique_env("block");
+    let panoptic = common::builder(&env)
+        .username("Fault Tester")
+        .queue_capacity(8)
+        .batch_size(4)
+        .overflow(panoptic::Overflow::Block)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..2_000i64 {
+        panoptic::invoice!(log, "blocked"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!(
+        (stats.written, stats.spooled, stats.dropped),
+        (2_000, 0, 0),
+        "{stats:?}"
+    );
+    assert_exactly_once(&keys(&common::mongodb_uri(), &env).await, 2_000);
+
+    // Drop: what does not fit is counted, and the rest is written once.
+    let env = common::unique_env("drop");
+    let panoptic = common::builder(&env)
+        .username("Fault Tester")
+        .queue_capacity(8)
+        .batch_size(4)
+        .overflow(panoptic::Overflow::Drop)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..2_000i64 {
+        panoptic::invoice!(log, "dropped"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!(stats.emitted, 2_000);
+    assert_eq!(stats.spooled, 0);
+    assert!(
+        stats.dropped > 0,
+        "an 8-event queue must overflow: {stats:?}"
+    );
+    assert_eq!(stats.written + stats.dropped, 2_000, "{stats:?}");
+    let stored = keys(&common::mongodb_uri(), &env).await;
+    assert_exactly_once(&stored, stats.written as usize);
+}

@@ -328,3 +328,49 @@ async fn user_drains_see_every_record_beside_mongodb() {
     // MongoDB got the billing record only.
     assert_eq!(common::events(&env, "gcp_john_doe").await.len(), 1);
 }
+
+/// Child of `dotenv_file_supplies_defaults`: runs in a folder with a `.env`.
+#[test]
+fn dotenv_child() {
+    if std::env::var("PANOPTIC_DOTENV_CHILD").is_err() {
+        return;
+    }
+    let panoptic = Panoptic::builder().build().expect("username from .env");
+    println!(
+        "DOTENV {} {} {}",
+        panoptic.username(),
+        panoptic.env(),
+        panoptic.project_id().unwrap_or("-")
+    );
+}
+
+#[test]
+fn dotenv_file_supplies_defaults_without_touching_the_environment() {
+    let dir = common::temp_dir("dotenv");
+    std::fs::write(
+        dir.join(".env"),
+        "PANOPTIC_USERNAME=from_dotenv\nPANOPTIC_ENV=production\nPANOPTIC_PROJECT=dotenv-project\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "dotenv_child", "--nocapture"])
+        .current_dir(&dir)
+        .env("PANOPTIC_DOTENV_CHILD", "1")
+        .env("PANOPTIC_SPOOL_DIR", dir.join("spool"))
+        .env_remove("PANOPTIC_USERNAME")
+        .env_remove("PANOPTIC_ENV")
+        .env_remove("NODE_ENV")
+        .env_remove("PANOPTIC_PROJECT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("DOTENV from_dotenv prod dotenv-project"),
+        "{stdout}"
+    );
+}

@@ -326,6 +326,7 @@ impl Active {
 }
 
 impl Drop for Active {
+    #[inline]
     fn drop(&mut self) {
         ACTIVE.with(|active| active.borrow_mut().pop());
     }
@@ -500,15 +501,26 @@ impl Call {
 }
 
 impl Drop for Call {
+    // Inlined so that a finished (or never started) call costs one test;
+    // the unfinished case is cold.
+    #[inline]
     fn drop(&mut self) {
         if self.started.is_some() {
-            let outcome = if std::thread::panicking() {
-                Outcome::Panic
-            } else {
-                Outcome::Cancelled
-            };
-            self.record(outcome, None);
+            self.record_unfinished();
         }
+    }
+}
+
+impl Call {
+    #[cold]
+    #[inline(never)]
+    fn record_unfinished(&mut self) {
+        let outcome = if std::thread::panicking() {
+            Outcome::Panic
+        } else {
+            Outcome::Cancelled
+        };
+        self.record(outcome, None);
     }
 }
 
