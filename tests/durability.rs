@@ -400,3 +400,40 @@ async fn overflow_policies_block_and_drop() {
     let stored = keys(&common::mongodb_uri(), &env).await;
     assert_exactly_once(&stored, stats.written as usize);
 }
+
+#[test]
+fn shutdown_deadline_leaves_undelivered_events_in_the_spool() {
+    // A "server" that accepts connections and never answers: inserts hang.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = black_hole.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut connections = Vec::new();
+        for stream in black_hole.incoming().take(8) {
+            connections.push(stream);
+        }
+    });
+    let spool = common::temp_dir("deadline");
+    let guard = Panoptic::builder()
+        .username("Fault Tester")
+        .env(common::unique_env("deadline"))
+        .mongodb_uri(format!("mongodb://127.0.0.1:{port}/"))
+        .spool_dir(&spool)
+        .server_timeout(Duration::from_secs(20))
+        .flush_interval(Duration::from_secs(30)) // events wait for the shutdown
+        .shutdown_deadline(Duration::from_millis(500))
+        .install()
+        .unwrap();
+    let log = guard.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..100i64 {
+        panoptic::invoice!(log, "at_exit"; "seq" => seq);
+    }
+    let started = Instant::now();
+    drop(guard); // the insert hangs; the deadline passes
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the deadline bounds the wait"
+    );
+    // As if the process exited now: every event is on disk.
+    assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 100);
+    drop(held);
+}

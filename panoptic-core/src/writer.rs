@@ -44,6 +44,8 @@ pub(crate) struct Writer {
     next_ping: Instant,
     /// Whether the spool folder may hold segments to replay.
     replay_pending: bool,
+    /// Set by a shutdown request: batches are spooled before they are sent.
+    shutting_down: bool,
 }
 
 /// How one insert ended.
@@ -77,6 +79,7 @@ impl Writer {
             online: true,
             next_ping: Instant::now(),
             replay_pending: true,
+            shutting_down: false,
         }
     }
 
@@ -149,6 +152,9 @@ impl Writer {
             self.queue.close();
             // A push that saw the queue open may land just after closing.
             std::thread::yield_now();
+            // The caller may give up waiting (its deadline) and exit while an
+            // insert hangs: from here on every batch is on disk first.
+            self.shutting_down = true;
         }
         while let Some(event) = self.queue.pop() {
             self.take(event);
@@ -219,7 +225,8 @@ impl Writer {
     /// when online, spooled when that cannot be done.
     async fn deliver(&mut self, route: &Route, documents: &[Document]) {
         let count = documents.len() as u64;
-        let ahead = self.settings.write_ahead && self.append(route, documents, true);
+        let ahead = (self.settings.write_ahead || self.shutting_down)
+            && self.append(route, documents, true);
         let outcome = if self.online {
             self.insert(route, documents, false).await
         } else {
