@@ -16,14 +16,49 @@ use syn::spanned::Spanned;
 
 use args::Args;
 
-/// Bills every call of the annotated function.
+/// Bills every call of the annotated function: each call emits one
+/// `BillingEvent` whose `resource` is the function's identifier.
 ///
-/// ```ignore
-/// #[panoptic::billable(provider = "gcp", service = "BigQuery")]
-/// async fn daily_report(day: NaiveDate) -> Result<Rows, Error> { … }
+/// ```rust,ignore
+/// use panoptic::billable;
+///
+/// #[billable(provider = "gcp", service = "BigQuery")]
+/// async fn daily_report(day: NaiveDate) -> Result<Rows, Error> {
+///     /* … */
+/// }
+///
+/// impl Reports {
+///     // resource "refresh", metadata.qualified_name "Reports::refresh"
+///     #[billable(provider = "aws", service = "Lambda", unit = "rows",
+///                quantity_from = |rows: &Vec<Row>| rows.len())]
+///     fn refresh(&self) -> Vec<Row> { /* … */ }
+/// }
 /// ```
 ///
-/// See the `panoptic` crate for every key.
+/// Keys (provider and service are required and checked at compile time
+/// against the catalog, with a "did you mean" for typos):
+///
+/// | key | value |
+/// |---|---|
+/// | `provider` | `"gcp"`, `"aws"`, `"openai"`, `"mongodb_atlas"`, `"user_defined"` |
+/// | `service` | one of the provider's services (any for `user_defined`) |
+/// | `allow_unknown_service` | flag: accept a service the catalog does not list yet |
+/// | `resource` | string: replaces the identifier as `resource` |
+/// | `unit`, `currency` | strings (default `"call"`, `"USD"`) |
+/// | `quantity`, `amount` | expressions evaluated at entry (arguments borrowed) |
+/// | `quantity_from`, `amount_from` | closure or fn taking `&ReturnType` |
+/// | `category` | `"INFRA"` or `"AI"` (default from the catalog) |
+/// | `user`, `request_id` | `Display` expressions |
+/// | `tags("a", "b")` | string literals |
+/// | `kind` | `"invoice"` (default), `"charge"`, `"billing"`, `"quota"`, `"token_usage"` |
+/// | `logger` | expression giving the `slog::Logger` to log through |
+/// | `err` | flag: the function must return a `Result` (compile error otherwise) |
+/// | `crate` | path of the runtime when panoptic is re-exported, e.g. `"my_sdk::panoptic"` |
+///
+/// A returned `Err` is recorded as outcome `error` (its `Display` in
+/// `metadata.error`) and returned unchanged; type aliases of `Result` are
+/// recognized. A panic is recorded as `panic` and goes on. For a block
+/// rather than a function, see [`billable_block!`](macro@billable_block).
 #[proc_macro_attribute]
 pub fn billable(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = match syn::parse::Parser::parse(
@@ -108,10 +143,34 @@ impl Parse for BlockInput {
     }
 }
 
-/// Bills one block: `billable_block!(provider = "…", service = "…" => { … })`
-/// evaluates to the block's value; `=> async { … }` gives a future that
-/// records when it completes. Named `billable_block!` because an attribute
-/// and a function-like macro cannot share the name `billable`.
+/// Bills one block, with the same keys as [`#[billable]`](macro@billable):
+/// it evaluates to the block's value, and without `resource` the event is
+/// named after the enclosing function (closures are looked through).
+/// `=> async { … }` (or `async move`) gives a future that records when it
+/// completes.
+///
+/// ```rust,ignore
+/// use panoptic::billable_block;
+///
+/// fn checkout(items: u32, price: u32) -> u32 {
+///     // resource "checkout"
+///     let total = billable_block!(provider = "user_defined", service = "PricingService" => {
+///         items * price
+///     });
+///     // as a statement, with a resource of its own
+///     billable_block!(provider = "user_defined", service = "PricingService", resource = "audit" => {
+///         audit(total);
+///     });
+///     total
+/// }
+///
+/// async fn nightly() {
+///     billable_block!(provider = "gcp", service = "CloudRun" => async move { render().await }).await;
+/// }
+/// ```
+///
+/// Named `billable_block!` because Rust cannot export an attribute macro
+/// and a function-like macro under one name (`billable`).
 #[proc_macro]
 pub fn billable_block(input: TokenStream) -> TokenStream {
     match syn::parse::<BlockInput>(input) {

@@ -461,7 +461,7 @@ impl FunctionsUsage {
 }
 
 /// The CPU clock of a 1st gen function of `memory_mib` MB
-/// (https://cloud.google.com/functions/pricing-1stgen#compute_time).
+/// (<https://cloud.google.com/functions/pricing-1stgen#compute_time>).
 pub fn functions_cpu_ghz(memory_mib: u32) -> Result<Decimal, PricingError> {
     // (memory MB, clock in tenths of a GHz)
     const SIZES: [(u32, i64); 7] = [
