@@ -3,9 +3,11 @@
 //! MongoDB, with the same results for the same events.
 //!
 //! Per collection, the server filters (on indexed fields first), groups and
-//! sums; only one row per group comes back, plus each group's durations for
-//! exact percentiles (one number per event, never the documents). Groups
-//! from several collections or databases are merged here.
+//! sums. Durations are grouped too, into logarithmic buckets 2 % wide, so
+//! what comes back is bounded by the number of groups and buckets, never by
+//! the number of events; groups and their duration histograms from several
+//! collections or databases merge exactly here, and p50/p95 are read off
+//! the merged histogram (within 1 % of the exact value).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,9 @@ use crate::event::{BillingEvent, Kind, Outcome};
 use crate::money::from_decimal128;
 use crate::naming::{DATABASE_PREFIX, canonical_env, collection_name, database_name};
 use crate::spool::Spool;
+
+/// The duration bucket's name inside the group key.
+const BUCKET_FIELD: &str = "_duration_bucket";
 
 /// A dimension to group costs by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -151,9 +156,9 @@ pub struct CostRow {
     pub count: u64,
     /// Events whose outcome is not `ok`.
     pub errors: u64,
-    /// Median duration, for events that have one.
+    /// Median duration (within 1 %), for events that have one.
     pub p50_ms: Option<f64>,
-    /// 95th percentile duration.
+    /// 95th percentile duration (within 1 %).
     pub p95_ms: Option<f64>,
 }
 
@@ -162,14 +167,32 @@ pub struct CostRow {
 #[error("cost query failed: {0}")]
 pub struct QueryError(String);
 
-/// Sums, counts and durations of one group, before percentiles.
+/// Sums, counts and the duration histogram of one group.
 #[derive(Debug, Default, Clone)]
 struct Partial {
     amount: Decimal,
     quantity: f64,
     count: u64,
     errors: u64,
-    durations: Vec<f64>,
+    /// Events per duration bucket (see [`duration_bucket`]).
+    durations: BTreeMap<i64, u64>,
+}
+
+/// Buckets per factor e of duration: each is e^(1/50) ≈ 2 % wide, so a
+/// bucket's midpoint is within 1 % of any duration in it.
+const BUCKETS_PER_E: f64 = 50.0;
+/// Durations below this (in ms) share the lowest bucket.
+const SMALLEST_MS: f64 = 0.001;
+
+/// The bucket of a duration: the same formula as the server's
+/// `$floor(ln(max(d, 0.001)) * 50)`, so both paths agree exactly.
+fn duration_bucket(duration_ms: f64) -> i64 {
+    (duration_ms.max(SMALLEST_MS).ln() * BUCKETS_PER_E).floor() as i64
+}
+
+/// The value a bucket stands for: its geometric midpoint.
+fn bucket_value(bucket: i64) -> f64 {
+    ((bucket as f64 + 0.5) / BUCKETS_PER_E).exp()
 }
 
 impl CostQuery {
@@ -277,6 +300,19 @@ impl CostQuery {
         for dimension in &self.group_by {
             id.insert(dimension.as_str(), dimension.expression());
         }
+        // The duration bucket is part of the group key: one row per group
+        // and bucket, however many events.
+        id.insert(
+            BUCKET_FIELD,
+            doc! { "$cond": [
+                { "$isNumber": "$metadata.duration_ms" },
+                { "$floor": { "$multiply": [
+                    { "$ln": { "$max": ["$metadata.duration_ms", SMALLEST_MS] } },
+                    BUCKETS_PER_E,
+                ] } },
+                Bson::Null,
+            ] },
+        );
         vec![
             doc! { "$match": self.filter() },
             doc! { "$group": {
@@ -285,7 +321,6 @@ impl CostQuery {
                 "quantity": { "$sum": "$quantity" },
                 "count": { "$sum": 1 },
                 "errors": { "$sum": { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] } },
-                "durations": { "$push": "$metadata.duration_ms" },
             } },
         ]
     }
@@ -340,7 +375,12 @@ impl CostQuery {
             group.quantity += event.quantity;
             group.count += 1;
             group.errors += u64::from(event.outcome != Outcome::Ok);
-            group.durations.extend(event.metadata.duration_ms);
+            if let Some(duration) = event.metadata.duration_ms {
+                *group
+                    .durations
+                    .entry(duration_bucket(duration))
+                    .or_default() += 1;
+            }
         }
         finish(groups)
     }
@@ -396,16 +436,26 @@ impl CostQuery {
             Some(Bson::Int64(v)) => *v as f64,
             _ => 0.0,
         };
-        let durations = row
-            .get_array("durations")
-            .map(|a| a.iter().filter_map(Bson::as_f64).collect())
-            .unwrap_or_default();
+        let count = number("count") as u64;
+        let mut durations = BTreeMap::new();
+        match id.get(BUCKET_FIELD) {
+            Some(Bson::Double(b)) => {
+                durations.insert(*b as i64, count);
+            }
+            Some(Bson::Int32(b)) => {
+                durations.insert(i64::from(*b), count);
+            }
+            Some(Bson::Int64(b)) => {
+                durations.insert(*b, count);
+            }
+            _ => {}
+        }
         Ok((
             key,
             Partial {
                 amount,
                 quantity: number("quantity"),
-                count: number("count") as u64,
+                count,
                 errors: number("errors") as u64,
                 durations,
             },
@@ -418,37 +468,45 @@ fn merge(into: &mut Partial, from: Partial) {
     into.quantity += from.quantity;
     into.count += from.count;
     into.errors += from.errors;
-    into.durations.extend(from.durations);
+    for (bucket, events) in from.durations {
+        *into.durations.entry(bucket).or_default() += events;
+    }
 }
 
 /// Rows sorted by amount, largest first (then by key, for stable output).
 fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
     let mut rows: Vec<CostRow> = groups
         .into_iter()
-        .map(|(key, mut partial)| {
-            partial.durations.sort_by(f64::total_cmp);
-            CostRow {
-                key,
-                amount: partial.amount.normalize(),
-                quantity: partial.quantity,
-                count: partial.count,
-                errors: partial.errors,
-                p50_ms: percentile(&partial.durations, 0.50),
-                p95_ms: percentile(&partial.durations, 0.95),
-            }
+        .map(|(key, partial)| CostRow {
+            key,
+            amount: partial.amount.normalize(),
+            quantity: partial.quantity,
+            count: partial.count,
+            errors: partial.errors,
+            p50_ms: percentile(&partial.durations, 0.50),
+            p95_ms: percentile(&partial.durations, 0.95),
         })
         .collect();
     rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
     rows
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+/// Nearest-rank percentile over a duration histogram: the midpoint of the
+/// bucket holding the event of that rank.
+fn percentile(histogram: &BTreeMap<i64, u64>, p: f64) -> Option<f64> {
+    let total: u64 = histogram.values().sum();
+    if total == 0 {
         return None;
     }
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    let rank = ((p * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for (bucket, events) in histogram {
+        seen += events;
+        if seen >= rank {
+            return Some(bucket_value(*bucket));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -456,11 +514,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
-        let values: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&values, 0.5), Some(50.0));
-        assert_eq!(percentile(&values, 0.95), Some(95.0));
-        assert_eq!(percentile(&[7.0], 0.95), Some(7.0));
-        assert_eq!(percentile(&[], 0.5), None);
+    fn percentiles_within_one_percent() {
+        let mut histogram = BTreeMap::new();
+        for d in 1..=100 {
+            *histogram.entry(duration_bucket(f64::from(d))).or_default() += 1;
+        }
+        let p50 = percentile(&histogram, 0.5).unwrap();
+        let p95 = percentile(&histogram, 0.95).unwrap();
+        assert!((p50 / 50.0 - 1.0).abs() < 0.01, "{p50}");
+        assert!((p95 / 95.0 - 1.0).abs() < 0.01, "{p95}");
+        assert_eq!(percentile(&BTreeMap::new(), 0.5), None);
+        assert_eq!(
+            duration_bucket(0.0),
+            duration_bucket(0.0005),
+            "tiny durations share a bucket"
+        );
     }
 }
