@@ -188,10 +188,7 @@ impl Pipeline {
     }
 
     fn note_error(&self, message: &str) {
-        let message = self.reporter.report(message);
-        if let Ok(mut last) = self.counters.last_error.lock() {
-            *last = Some(message);
-        }
+        self.counters.set_last_error(self.reporter.report(message));
     }
 
     /// Waits until everything queued before this call is written (or

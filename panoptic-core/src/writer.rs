@@ -305,9 +305,7 @@ impl Writer {
                 }
                 Err(reason) => {
                     // Still down: no new line on stderr, just try later.
-                    if let Ok(mut last) = self.counters.last_error.lock() {
-                        *last = Some(self.reporter.redact(&reason));
-                    }
+                    self.counters.set_last_error(self.reporter.redact(&reason));
                     self.client = None;
                     self.schedule_ping();
                     return;
@@ -507,10 +505,7 @@ impl Writer {
     }
 
     fn report(&self, message: &str) {
-        let message = self.reporter.report(message);
-        if let Ok(mut last) = self.counters.last_error.lock() {
-            *last = Some(message);
-        }
+        self.counters.set_last_error(self.reporter.report(message));
     }
 }
 

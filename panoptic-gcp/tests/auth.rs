@@ -95,13 +95,7 @@ async fn a_refused_grant_is_an_error_without_the_key() {
         })))
         .mount(&server)
         .await;
-    let key = support::service_account_json(&format!("{}/token", server.uri()));
-    let tokens = TokenSource::new(
-        Credentials::from_json(key.as_bytes(), "k").unwrap(),
-        AuthOptions::default(),
-    )
-    .await
-    .unwrap();
+    let tokens = support::service_account_tokens(&format!("{}/token", server.uri())).await;
     let err = tokens.token().await.unwrap_err();
     let text = format!("{err} {err:?}");
     assert!(
@@ -201,12 +195,6 @@ async fn an_unreachable_token_endpoint_is_an_error_not_a_panic() {
         .local_addr()
         .unwrap()
         .port();
-    let key = support::service_account_json(&format!("http://127.0.0.1:{port}/token"));
-    let tokens = TokenSource::new(
-        Credentials::from_json(key.as_bytes(), "k").unwrap(),
-        AuthOptions::default(),
-    )
-    .await
-    .unwrap();
+    let tokens = support::service_account_tokens(&format!("http://127.0.0.1:{port}/token")).await;
     assert!(matches!(tokens.token().await, Err(AuthError::Token { .. })));
 }

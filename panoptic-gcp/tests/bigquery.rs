@@ -5,7 +5,6 @@ mod support;
 
 use std::time::Duration;
 
-use panoptic_gcp::auth::{AuthOptions, Credentials, TokenSource};
 use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, RetryPolicy, Value};
 use serde_json::{Value as Json, json};
 use wiremock::matchers::{
@@ -439,13 +438,7 @@ async fn the_token_from_the_oauth_fake_reaches_bigquery() {
         .expect(2)
         .mount(&server)
         .await;
-    let key = support::service_account_json(&format!("{}/token", server.uri()));
-    let tokens = TokenSource::new(
-        Credentials::from_json(key.as_bytes(), "k").unwrap(),
-        AuthOptions::default(),
-    )
-    .await
-    .unwrap();
+    let tokens = support::service_account_tokens(&format!("{}/token", server.uri())).await;
     let (logger, _) = support::capture();
     let bq = BigQuery::builder("test-project")
         .base_url(format!("{}/bigquery/v2", server.uri()))

@@ -27,6 +27,17 @@ pub fn service_account_json(token_uri: &str) -> String {
     .to_string()
 }
 
+/// A token source signing in with the test service account at `token_uri`.
+pub async fn service_account_tokens(token_uri: &str) -> TokenSource {
+    let key = service_account_json(token_uri);
+    TokenSource::new(
+        Credentials::from_json(key.as_bytes(), "test key").expect("test key parses"),
+        AuthOptions::default(),
+    )
+    .await
+    .expect("service-account token source")
+}
+
 /// A fixed-token source.
 pub async fn static_tokens(token: &str) -> TokenSource {
     TokenSource::new(
