@@ -374,3 +374,24 @@ fn dotenv_file_supplies_defaults_without_touching_the_environment() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_project_is_stored_as_null_not_an_empty_string() {
+    let env = common::unique_env("noproject");
+    let panoptic = Panoptic::builder()
+        .username("John Doe")
+        .env(&env)
+        .mongodb_uri(common::mongodb_uri())
+        .spool_dir(common::temp_dir("noproject"))
+        .build()
+        .unwrap();
+    if panoptic.project_id().is_some() {
+        return; // PANOPTIC_PROJECT is set in this environment
+    }
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "without_project");
+    assert!(panoptic.flush());
+    let documents = common::documents(&env, "gcp_john_doe").await;
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].get("projectId"), Some(&Bson::Null));
+}

@@ -1,10 +1,9 @@
-//! The owned context a child logger carries, and how a record's context is
-//! read back from slog key-values.
+//! The owned context a child logger carries (read back from a record by
+//! `record::context_from_record`).
 
-use std::fmt;
 use std::sync::Arc;
 
-use slog::{KV, Key, OwnedKVList, Record, Serializer};
+use slog::{KV, Record, Serializer};
 
 /// Keys of the logger context, as stored in documents.
 pub mod keys {
@@ -51,16 +50,6 @@ impl Context {
     pub(crate) fn owned_kv(self: &Arc<Self>) -> slog::OwnedKV<ContextKv> {
         slog::OwnedKV(ContextKv(Arc::clone(self)))
     }
-
-    /// Reads a context from a record's and its logger's key-values: the
-    /// record's own values first, then the logger's, newest first (slog's
-    /// order), first value of each key wins.
-    pub(crate) fn from_record(record: &Record, values: &OwnedKVList) -> Context {
-        let mut reader = ContextReader::default();
-        let _ = record.kv().serialize(record, &mut reader);
-        let _ = values.serialize(record, &mut reader);
-        reader.context
-    }
 }
 
 /// A child logger's context as one slog `KV`, so cloning a logger never
@@ -80,52 +69,5 @@ impl KV for ContextKv {
         serializer.emit_str(keys::USERNAME, &c.username)?;
         serializer.emit_str(keys::SERVICE, &c.service)?;
         serializer.emit_str(keys::PROVIDER, &c.provider)
-    }
-}
-
-#[derive(Default)]
-struct ContextReader {
-    context: Context,
-    seen: [bool; 5],
-}
-
-impl ContextReader {
-    fn put(&mut self, key: Key, value: Option<String>) {
-        let slot = match key {
-            keys::PROVIDER => 0,
-            keys::SERVICE => 1,
-            keys::USERNAME => 2,
-            keys::PROJECT_ID => 3,
-            keys::ENV => 4,
-            _ => return,
-        };
-        if std::mem::replace(&mut self.seen[slot], true) {
-            return;
-        }
-        let c = &mut self.context;
-        match slot {
-            0 => c.provider = value.unwrap_or_default(),
-            1 => c.service = value.unwrap_or_default(),
-            2 => c.username = value.unwrap_or_default(),
-            3 => c.project_id = value,
-            _ => c.env = value.unwrap_or_default(),
-        }
-    }
-}
-
-impl Serializer for ContextReader {
-    fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments) -> slog::Result {
-        self.put(key, Some(val.to_string()));
-        Ok(())
-    }
-
-    fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
-        self.put(key, Some(val.to_owned()));
-        Ok(())
-    }
-
-    fn emit_none(&mut self, key: Key) -> slog::Result {
-        self.put(key, None);
-        Ok(())
     }
 }

@@ -278,7 +278,9 @@ impl Drain for MongoDrain {
         // An annotated call hands over its event: no key-values to read.
         if let Some(mut call) = take_handoff(record) {
             if matches!(call.context, CallContext::FromLogger) {
-                call.context = CallContext::Given(Arc::new(Context::from_record(record, values)));
+                call.context = CallContext::Given(Arc::new(crate::record::context_from_record(
+                    record, values,
+                )));
             }
             self.pipeline.send(Event::Call(call));
             return Ok(());

@@ -10,20 +10,36 @@ use bson::oid::ObjectId;
 use chrono::Utc;
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
 
+use crate::context::Context;
 use crate::event::{
     BillingEvent, Category, Kind, Metadata, Outcome, amount_from_f64, parse_amount,
 };
 use crate::naming::canonical_env;
 use panoptic_catalog::Provider;
 
+/// Reads who and where a record belongs to (provider, service, username,
+/// projectId, env), by the same rules as its event.
+pub(crate) fn context_from_record(record: &Record, values: &OwnedKVList) -> Context {
+    let reader = EventReader::read(record, values);
+    let text = |key: Field| {
+        reader.fields[key as usize]
+            .as_ref()
+            .and_then(Value::to_text)
+    };
+    Context {
+        provider: text(Field::Provider).unwrap_or_default(),
+        service: text(Field::Service).unwrap_or_default(),
+        username: text(Field::Username).unwrap_or_default(),
+        project_id: text(Field::ProjectId),
+        env: text(Field::Env).unwrap_or_default(),
+    }
+}
+
 /// Builds the event for a record of kind `kind`.
 pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVList) -> BillingEvent {
-    let mut reader = EventReader::default();
-    let _ = record.kv().serialize(record, &mut reader);
-    let _ = values.serialize(record, &mut reader);
-    let EventReader { fields, extra, .. } = reader;
+    let EventReader { fields, extra } = EventReader::read(record, values);
     let f = |key: Field| fields[key as usize].as_ref();
-    let text = |key: Field| f(key).map(Value::to_text);
+    let text = |key: Field| f(key).and_then(Value::to_text);
 
     let provider =
         text(Field::Provider).unwrap_or_else(|| Provider::UserDefined.as_str().to_owned());
@@ -154,15 +170,16 @@ enum Value {
 }
 
 impl Value {
-    fn to_text(&self) -> String {
-        match self {
+    /// The value as text; `None` (a logged `None` or `()`) is no value.
+    fn to_text(&self) -> Option<String> {
+        Some(match self {
             Value::Text(s) => s.clone(),
             Value::Float(v) => v.to_string(),
             Value::Int(v) => v.to_string(),
             Value::UInt(v) => v.to_string(),
             Value::Bool(v) => v.to_string(),
-            Value::Null => String::new(),
-        }
+            Value::Null => return None,
+        })
     }
 
     #[allow(clippy::cast_precision_loss)]
@@ -205,6 +222,15 @@ struct EventReader {
 }
 
 impl EventReader {
+    /// The record's own key-values first, then its logger's, newest first
+    /// (slog's order); the first value of each key wins.
+    fn read(record: &Record, values: &OwnedKVList) -> EventReader {
+        let mut reader = EventReader::default();
+        let _ = record.kv().serialize(record, &mut reader);
+        let _ = values.serialize(record, &mut reader);
+        reader
+    }
+
     fn put(&mut self, key: Key, value: Value) {
         match Field::from_key(key) {
             Some(field) => {
