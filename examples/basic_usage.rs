@@ -1,4 +1,4 @@
-//! Basic usage, as in the original plan: a username-bound instance, function
+//! Basic usage: a username-bound instance, function
 //! names captured automatically, an explicit resource, and a dedicated
 //! child logger.
 //!

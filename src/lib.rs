@@ -49,8 +49,4 @@ pub use slog;
 
 /// What `#[billable]` and `billable_block!` expand to. Not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use panoptic_core::__private::*;
-    pub use panoptic_core::{Category, Kind, Outcome, Provider};
-    pub use slog::{Logger, RecordLocation};
-}
+pub use panoptic_core::__private;

@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-/// Whether a charge is infrastructure or AI, as the original plan split them.
+/// Whether a charge is infrastructure or AI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
     /// Compute, storage, databases, networking.

@@ -4,7 +4,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+use mongodb::options::ConnectionString;
+
+use crate::error::Error;
+use crate::naming::canonical_env;
+use crate::spool::DEFAULT_SPOOL_DIR;
 
 /// Default MongoDB address when neither the builder nor `MONGODB_URI` names one.
 pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017/";
@@ -13,7 +20,7 @@ pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017/";
 pub mod vars {
     /// Environment name (`prod`, `dev`, `staging`, …).
     pub const PANOPTIC_ENV: &str = "PANOPTIC_ENV";
-    /// Read when `PANOPTIC_ENV` is unset, as the original SDK did.
+    /// Read when `PANOPTIC_ENV` is unset, as Node.js tools do.
     pub const NODE_ENV: &str = "NODE_ENV";
     /// Username when the builder gives none.
     pub const PANOPTIC_USERNAME: &str = "PANOPTIC_USERNAME";
@@ -83,36 +90,171 @@ impl fmt::Debug for Credentials {
 
 /// Removes the password from a `mongodb://user:password@host` string.
 ///
+/// The password is found by the driver's own rules: the user information
+/// ends at the last `@` before the options (`?`), and the password starts
+/// after the first `:` in it. So a password holding `/`, `@` or `:` is
+/// masked whole, even one the driver would refuse as not percent-encoded.
+///
 /// ```
 /// use panoptic_core::config::redact_uri;
 /// assert_eq!(redact_uri("mongodb://bob:s3cret@db:27017/"), "mongodb://bob:*****@db:27017/");
+/// assert_eq!(redact_uri("mongodb://bob:a/b@c@db/x?w=1"), "mongodb://bob:*****@db/x?w=1");
 /// assert_eq!(redact_uri("mongodb://db:27017/"), "mongodb://db:27017/");
 /// ```
 pub fn redact_uri(uri: &str) -> String {
-    let Some(scheme_end) = uri.find("://").map(|i| i + 3) else {
-        return uri.to_owned();
-    };
-    let rest = &uri[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return uri.to_owned();
-    };
-    match rest[..at].find(':') {
-        Some(colon) => format!(
-            "{}{}:*****{}",
-            &uri[..scheme_end],
-            &rest[..colon],
-            &rest[at..]
-        ),
+    match password_span(uri) {
+        Some((start, end)) => format!("{}*****{}", &uri[..start], &uri[end..]),
         None => uri.to_owned(),
     }
 }
 
-/// The password inside a URI, so that it can be scrubbed from messages.
-pub(crate) fn uri_password(uri: &str) -> Option<String> {
-    let rest = &uri[uri.find("://")? + 3..];
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    let password = &userinfo[userinfo.find(':')? + 1..];
-    Some(password.to_owned()).filter(|p| !p.is_empty())
+/// Removes the password of `uri` from `message`, as written and
+/// percent-decoded: for errors that quote the URI or the password.
+///
+/// ```
+/// use panoptic_core::config::redact_secrets;
+/// let uri = "mongodb://bob:p%2Fw/x@db/";
+/// assert_eq!(redact_secrets(uri, "bad password p/w/x in p%2Fw/x"), "bad password ***** in *****");
+/// ```
+pub fn redact_secrets(uri: &str, message: &str) -> String {
+    uri_passwords(uri)
+        .iter()
+        .fold(message.to_owned(), |m, secret| {
+            m.replace(secret.as_str(), "*****")
+        })
+}
+
+/// Byte range of the password in `uri`, if it has one.
+fn password_span(uri: &str) -> Option<(usize, usize)> {
+    let start = uri.find("://")? + 3;
+    let rest = &uri[start..];
+    let before_options = &rest[..rest.find('?').unwrap_or(rest.len())];
+    let at = before_options.rfind('@')?;
+    let colon = before_options[..at].find(':')?;
+    (colon + 1 < at).then_some((start + colon + 1, start + at))
+}
+
+/// The password inside a URI, as written and percent-decoded, so that both
+/// can be scrubbed from messages.
+pub(crate) fn uri_passwords(uri: &str) -> Vec<String> {
+    let Some((start, end)) = password_span(uri) else {
+        return Vec::new();
+    };
+    let raw = uri[start..end].to_owned();
+    let decoded = percent_decode(&raw);
+    let mut passwords = vec![raw];
+    if let Some(decoded) = decoded.filter(|d| !d.is_empty() && *d != passwords[0]) {
+        // Longest first, so a decoded password inside the raw one is
+        // not replaced halfway.
+        passwords.push(decoded);
+        passwords.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    }
+    passwords
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Values given to the builder; `None` means "look in the environment".
+#[derive(Default)]
+pub(crate) struct Given {
+    pub username: Option<String>,
+    pub project: Option<String>,
+    pub env: Option<String>,
+    pub mongodb_uri: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub level: Option<slog::Level>,
+    pub spool_dir: Option<PathBuf>,
+}
+
+/// Every setting that has a source, after the precedence is applied.
+pub(crate) struct Resolved {
+    pub username: String,
+    pub project_id: Option<String>,
+    /// Canonical (`prod`, `dev`, `staging`, or sanitized).
+    pub env: String,
+    pub uri: ConnectionString,
+    pub uri_redacted: String,
+    pub credentials: Option<Credentials>,
+    /// Passwords to scrub from every message.
+    pub secrets: Vec<String>,
+    pub level: slog::Level,
+    pub spool_dir: PathBuf,
+}
+
+impl Given {
+    /// Builder values first, then the environment, then `.env`, then
+    /// defaults.
+    pub fn resolve(self) -> Result<Resolved, Error> {
+        let username = self
+            .username
+            .or_else(|| lookup(vars::PANOPTIC_USERNAME))
+            .filter(|u| !u.trim().is_empty())
+            .ok_or(Error::MissingUsername)?;
+        let project_id = self
+            .project
+            .or_else(|| lookup(vars::PANOPTIC_PROJECT))
+            .filter(|p| !p.trim().is_empty());
+        let env = canonical_env(
+            &self
+                .env
+                .or_else(|| lookup(vars::PANOPTIC_ENV))
+                .or_else(|| lookup(vars::NODE_ENV))
+                .unwrap_or_else(|| "dev".to_owned()),
+        );
+        let uri = self
+            .mongodb_uri
+            .or_else(|| lookup(vars::MONGODB_URI))
+            .unwrap_or_else(|| DEFAULT_MONGODB_URI.to_owned());
+        let credentials = self.credentials.or_else(|| {
+            let user = lookup(vars::MONGODB_USER)?;
+            let password = lookup(vars::MONGODB_PASSWORD).unwrap_or_default();
+            Some(Credentials { user, password })
+        });
+        let level = match self.level {
+            Some(level) => level,
+            None => match lookup(vars::PANOPTIC_LOG_LEVEL) {
+                Some(name) => parse_level(&name).ok_or(Error::InvalidLogLevel(name))?,
+                None => slog::Level::Info,
+            },
+        };
+        let uri_redacted = redact_uri(&uri);
+        let mut secrets = uri_passwords(&uri);
+        secrets.extend(credentials.as_ref().map(|c| c.password.clone()));
+        let connection = ConnectionString::parse(&uri).map_err(|error| Error::InvalidMongoUri {
+            uri: uri_redacted.clone(),
+            reason: secrets
+                .iter()
+                .fold(error.to_string(), |m, s| m.replace(s.as_str(), "*****")),
+        })?;
+        let spool_dir = self
+            .spool_dir
+            .or_else(|| lookup(vars::PANOPTIC_SPOOL_DIR).map(Into::into))
+            .unwrap_or_else(|| DEFAULT_SPOOL_DIR.into());
+        Ok(Resolved {
+            username,
+            project_id,
+            env,
+            uri: connection,
+            uri_redacted,
+            credentials,
+            secrets,
+            level,
+            spool_dir,
+        })
+    }
 }

@@ -1,23 +1,11 @@
-//! The owned context a child logger carries (read back from a record by
-//! `record::context_from_record`).
+//! The owned context a child logger carries: who and where its events
+//! belong to.
 
 use std::sync::Arc;
 
 use slog::{KV, Record, Serializer};
 
-/// Keys of the logger context, as stored in documents.
-pub mod keys {
-    /// Provider name.
-    pub const PROVIDER: &str = "provider";
-    /// Service name.
-    pub const SERVICE: &str = "service";
-    /// Username as given.
-    pub const USERNAME: &str = "username";
-    /// Project id.
-    pub const PROJECT_ID: &str = "projectId";
-    /// Canonical environment.
-    pub const ENV: &str = "env";
-}
+use crate::keys;
 
 /// Who and where an event belongs to: the context of a child logger.
 ///

@@ -1,13 +1,13 @@
 //! The billing event: one document in MongoDB per billed call or charge.
 
 use std::fmt;
-use std::str::FromStr;
 
 use bson::oid::ObjectId;
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::keys::{self, metadata as meta_keys};
 use crate::money::{from_decimal128, to_decimal128};
 pub use panoptic_catalog::{Category, Kind};
 
@@ -64,8 +64,8 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One billing event, as stored. Field names in MongoDB follow the original
-/// plan (`projectId`, `metadata.requestId`); see [`BillingEvent::to_document`].
+/// One billing event, as stored. The field names in MongoDB are in
+/// [`keys`](crate::keys); see [`BillingEvent::to_document`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BillingEvent {
     /// Made on the client, so that a replayed write never duplicates.
@@ -197,38 +197,44 @@ impl BillingEvent {
                 metadata.insert(key, value);
             }
         };
-        put("function_name", m.function_name.map(Bson::String));
-        put("qualified_name", m.qualified_name.map(Bson::String));
-        put("module_path", m.module_path.map(Bson::String));
-        put("duration_ms", m.duration_ms.map(Bson::Double));
-        put("args_types", Some(strings(m.args_types)));
-        put("user", m.user.map(Bson::String));
-        put("requestId", m.request_id.map(Bson::String));
-        put("tags", Some(strings(m.tags)));
-        put("error", m.error.map(Bson::String));
+        put(meta_keys::FUNCTION_NAME, m.function_name.map(Bson::String));
+        put(
+            meta_keys::QUALIFIED_NAME,
+            m.qualified_name.map(Bson::String),
+        );
+        put(meta_keys::MODULE_PATH, m.module_path.map(Bson::String));
+        put(meta_keys::DURATION_MS, m.duration_ms.map(Bson::Double));
+        put(meta_keys::ARGS_TYPES, Some(strings(m.args_types)));
+        put(meta_keys::USER, m.user.map(Bson::String));
+        put(meta_keys::REQUEST_ID, m.request_id.map(Bson::String));
+        put(meta_keys::TAGS, Some(strings(m.tags)));
+        put(meta_keys::ERROR, m.error.map(Bson::String));
         for (key, value) in m.extra {
             if !metadata.contains_key(&key) {
                 metadata.insert(key, value);
             }
         }
-        doc! {
-            "_id": self.id,
-            "ts": bson::DateTime::from_chrono(self.ts),
-            "projectId": self.project_id.map_or(Bson::Null, Bson::String),
-            "env": self.env,
-            "username": self.username,
-            "category": self.category.as_str(),
-            "provider": self.provider,
-            "service": self.service,
-            "resource": self.resource,
-            "kind": self.kind.as_str(),
-            "outcome": self.outcome.as_str(),
-            "quantity": self.quantity,
-            "unit": self.unit,
-            "amount": to_decimal128(self.amount),
-            "currency": self.currency,
-            "metadata": metadata,
-        }
+        let mut document = Document::new();
+        document.insert(keys::ID, self.id);
+        document.insert(keys::TS, bson::DateTime::from_chrono(self.ts));
+        document.insert(
+            keys::PROJECT_ID,
+            self.project_id.map_or(Bson::Null, Bson::String),
+        );
+        document.insert(keys::ENV, self.env);
+        document.insert(keys::USERNAME, self.username);
+        document.insert(keys::CATEGORY, self.category.as_str());
+        document.insert(keys::PROVIDER, self.provider);
+        document.insert(keys::SERVICE, self.service);
+        document.insert(keys::RESOURCE, self.resource);
+        document.insert(keys::KIND, self.kind.as_str());
+        document.insert(keys::OUTCOME, self.outcome.as_str());
+        document.insert(keys::QUANTITY, self.quantity);
+        document.insert(keys::UNIT, self.unit);
+        document.insert(keys::AMOUNT, to_decimal128(self.amount));
+        document.insert(keys::CURRENCY, self.currency);
+        document.insert(keys::METADATA, metadata);
+        document
     }
 
     /// Reads a stored document back.
@@ -239,36 +245,36 @@ impl BillingEvent {
                 .map_err(|e| DocumentError::new(field, e.to_string()))
         };
         let id = doc
-            .get_object_id("_id")
-            .map_err(|e| DocumentError::new("_id", e.to_string()))?;
+            .get_object_id(keys::ID)
+            .map_err(|e| DocumentError::new(keys::ID, e.to_string()))?;
         let ts = doc
-            .get_datetime("ts")
-            .map_err(|e| DocumentError::new("ts", e.to_string()))?
+            .get_datetime(keys::TS)
+            .map_err(|e| DocumentError::new(keys::TS, e.to_string()))?
             .to_chrono();
-        let category = Category::parse(&text("category")?)
-            .ok_or_else(|| DocumentError::new("category", "is not INFRA or AI"))?;
-        let kind = Kind::parse(&text("kind")?)
-            .ok_or_else(|| DocumentError::new("kind", "is not a known kind"))?;
-        let outcome = Outcome::parse(&text("outcome")?)
-            .ok_or_else(|| DocumentError::new("outcome", "is not a known outcome"))?;
-        let quantity = match doc.get("quantity") {
+        let category = Category::parse(&text(keys::CATEGORY)?)
+            .ok_or_else(|| DocumentError::new(keys::CATEGORY, "is not INFRA or AI"))?;
+        let kind = Kind::parse(&text(keys::KIND)?)
+            .ok_or_else(|| DocumentError::new(keys::KIND, "is not a known kind"))?;
+        let outcome = Outcome::parse(&text(keys::OUTCOME)?)
+            .ok_or_else(|| DocumentError::new(keys::OUTCOME, "is not a known outcome"))?;
+        let quantity = match doc.get(keys::QUANTITY) {
             Some(Bson::Double(v)) => *v,
             Some(Bson::Int64(v)) => *v as f64,
             Some(Bson::Int32(v)) => f64::from(*v),
-            other => return Err(DocumentError::new("quantity", format!("is {other:?}"))),
+            other => return Err(DocumentError::new(keys::QUANTITY, format!("is {other:?}"))),
         };
-        let amount = match doc.get("amount") {
+        let amount = match doc.get(keys::AMOUNT) {
             Some(Bson::Decimal128(d)) => {
-                from_decimal128(*d).map_err(|e| DocumentError::new("amount", e.to_string()))?
+                from_decimal128(*d).map_err(|e| DocumentError::new(keys::AMOUNT, e.to_string()))?
             }
-            other => return Err(DocumentError::new("amount", format!("is {other:?}"))),
+            other => return Err(DocumentError::new(keys::AMOUNT, format!("is {other:?}"))),
         };
-        let project_id = match doc.get("projectId") {
+        let project_id = match doc.get(keys::PROJECT_ID) {
             Some(Bson::String(s)) => Some(s.clone()),
             _ => None,
         };
         let empty = Document::new();
-        let meta = doc.get_document("metadata").unwrap_or(&empty);
+        let meta = doc.get_document(keys::METADATA).unwrap_or(&empty);
         let opt = |key: &str| meta.get_str(key).ok().map(str::to_owned);
         let list = |key: &str| -> Vec<String> {
             meta.get_array(key)
@@ -279,48 +285,37 @@ impl BillingEvent {
                 })
                 .unwrap_or_default()
         };
-        const KNOWN: [&str; 9] = [
-            "function_name",
-            "qualified_name",
-            "module_path",
-            "duration_ms",
-            "args_types",
-            "user",
-            "requestId",
-            "tags",
-            "error",
-        ];
         let extra = meta
             .iter()
-            .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
+            .filter(|(k, _)| !meta_keys::KNOWN.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(BillingEvent {
             id,
             ts,
             project_id,
-            env: text("env")?,
-            username: text("username")?,
+            env: text(keys::ENV)?,
+            username: text(keys::USERNAME)?,
             category,
-            provider: text("provider")?,
-            service: text("service")?,
-            resource: text("resource")?,
+            provider: text(keys::PROVIDER)?,
+            service: text(keys::SERVICE)?,
+            resource: text(keys::RESOURCE)?,
             kind,
             outcome,
             quantity,
-            unit: text("unit")?,
+            unit: text(keys::UNIT)?,
             amount,
-            currency: text("currency")?,
+            currency: text(keys::CURRENCY)?,
             metadata: Metadata {
-                function_name: opt("function_name"),
-                qualified_name: opt("qualified_name"),
-                module_path: opt("module_path"),
-                duration_ms: meta.get_f64("duration_ms").ok(),
-                args_types: list("args_types"),
-                user: opt("user"),
-                request_id: opt("requestId"),
-                tags: list("tags"),
-                error: opt("error"),
+                function_name: opt(meta_keys::FUNCTION_NAME),
+                qualified_name: opt(meta_keys::QUALIFIED_NAME),
+                module_path: opt(meta_keys::MODULE_PATH),
+                duration_ms: meta.get_f64(meta_keys::DURATION_MS).ok(),
+                args_types: list(meta_keys::ARGS_TYPES),
+                user: opt(meta_keys::USER),
+                request_id: opt(meta_keys::REQUEST_ID),
+                tags: list(meta_keys::TAGS),
+                error: opt(meta_keys::ERROR),
                 extra,
             },
         })
@@ -337,21 +332,4 @@ impl BillingEvent {
 
 fn strings(items: Vec<String>) -> Bson {
     Bson::Array(items.into_iter().map(Bson::String).collect())
-}
-
-/// Parses an amount given as text (`"0.42"`) exactly.
-pub(crate) fn parse_amount(text: &str) -> Option<Decimal> {
-    Decimal::from_str(text.trim())
-        .or_else(|_| Decimal::from_scientific(text.trim()))
-        .ok()
-}
-
-/// An `f64` amount as the decimal it was written as: `0.42` becomes exactly
-/// `0.42` (the shortest text that reads back as the same float), not
-/// `0.419999…`.
-pub(crate) fn amount_from_f64(value: f64) -> Option<Decimal> {
-    if !value.is_finite() {
-        return None;
-    }
-    parse_amount(&value.to_string())
 }

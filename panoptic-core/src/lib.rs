@@ -13,61 +13,63 @@
 //! # Ok::<(), panoptic_core::Error>(())
 //! ```
 
+mod active;
+mod amount;
+mod builder;
 mod call;
+mod call_event;
 pub mod config;
 mod context;
+mod document;
+mod drain;
 mod error;
 mod event;
 mod handle;
+pub mod keys;
 pub mod money;
 pub mod naming;
 mod pipeline;
+mod probe;
 pub mod query;
 mod queue;
 mod record;
 mod report;
+mod site;
 mod spool;
 mod stats;
 mod writer;
 
-pub use call::active_resource;
-pub use context::{Context, keys as context_keys};
+pub use active::active_resource;
+pub use amount::{IntoAmount, IntoQuantity};
+pub use builder::PanopticBuilder;
+pub use context::Context;
+pub use drain::MongoDrain;
 pub use error::Error;
 pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
-pub use handle::{InstallGuard, Panoptic, PanopticBuilder, global};
+pub use handle::{InstallGuard, Panoptic, global};
+#[doc(hidden)]
+pub use keys as context_keys;
 pub use panoptic_catalog::{self as catalog, Provider, Service};
-pub use pipeline::{MongoDrain, Overflow};
+pub use pipeline::Overflow;
 pub use spool::{DEFAULT_SPOOL_DIR, Spool, SpoolSummary, SpooledEvent};
 pub use stats::Stats;
 pub use writer::{index_keys, index_models};
 
-/// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::call::probe;
-    pub use crate::call::{Call, CallSite, InSite, IntoAmount, IntoQuantity, SiteCache, SiteNames};
-    pub use std::sync::OnceLock;
-
-    /// Runs the body of a synchronous `#[billable]` function.
-    #[inline(always)]
-    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
-        body()
-    }
-
-    /// Applies `f` to the return value (`quantity_from`, `amount_from`),
-    /// giving a closure its argument type.
-    #[inline]
-    pub fn apply<R: ?Sized, T>(value: &R, f: impl FnOnce(&R) -> T) -> T {
-        f(value)
-    }
-}
+#[path = "private.rs"]
+pub mod __private;
 
 /// Logs a record of one billing kind: `kind_record!(tag, logger, msg; kv…)`.
+///
+/// It enters slog's `log!` past its first arm, the one that compares the
+/// level with slog's compile-time maximum (`max_level_*` and
+/// `release_max_level_*` features): a billing record is data, and a feature
+/// any crate of the build turns on must not compile it out.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kind_record {
     ($tag:expr, $logger:expr, $($rest:tt)+) => {
-        $crate::__slog::log!($logger, $crate::__slog::Level::Info, $tag, $($rest)+)
+        $crate::__slog::log!(1 @ { }, { }, $logger, $crate::__slog::Level::Info, $tag, $($rest)+)
     };
 }
 

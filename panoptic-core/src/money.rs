@@ -6,6 +6,8 @@
 //! every value a `Decimal` can hold and rounds (half even) beyond that.
 
 use bson::Decimal128;
+use std::str::FromStr;
+
 use rust_decimal::Decimal;
 
 const EXPONENT_BIAS: i32 = 6176;
@@ -124,6 +126,23 @@ fn divide_half_even(value: u128, digits: u32) -> u128 {
     let half = divisor / 2;
     let up = remainder > half || (remainder == half && quotient % 2 == 1);
     quotient + u128::from(up)
+}
+
+/// Parses an amount given as text (`"0.42"`) exactly.
+pub(crate) fn parse_amount(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text.trim())
+        .or_else(|_| Decimal::from_scientific(text.trim()))
+        .ok()
+}
+
+/// An `f64` amount as the decimal it was written as: `0.42` becomes exactly
+/// `0.42` (the shortest text that reads back as the same float), not
+/// `0.419999…`.
+pub(crate) fn amount_from_f64(value: f64) -> Option<Decimal> {
+    if !value.is_finite() {
+        return None;
+    }
+    parse_amount(&value.to_string())
 }
 
 #[cfg(test)]

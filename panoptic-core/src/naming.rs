@@ -1,11 +1,10 @@
 //! Database and collection names: `panoptic-{env}` and `{provider}_{username}`.
 //!
-//! The rules are the original plan's (lowercase, every run of other
-//! characters becomes one `_`, no `_` at either end), hardened so that the
-//! result is a valid MongoDB name whatever the input: only ASCII letters,
-//! digits and `_` survive, the name is never empty, and it stays well under
-//! MongoDB's length limits. When a name has to be shortened or invented, a
-//! hash of the original input keeps distinct inputs apart.
+//! Names are lowercase. Every run of other characters becomes one `_`, with
+//! no `_` at either end. The result is always a valid MongoDB name: only
+//! ASCII letters, digits and `_` survive, it is never empty, and it stays
+//! well under MongoDB's length limits. When a name has to be cut or made
+//! up, a hash of the input keeps distinct inputs apart.
 
 /// Prefix of every database panoptic writes to.
 pub const DATABASE_PREFIX: &str = "panoptic-";

@@ -1,29 +1,17 @@
-//! From a slog record to the writer: the drain turns a record into a
-//! message on a bounded channel; the writer (`writer.rs`) does the I/O.
-//! Nothing here blocks the caller (unless `Overflow::Block` says so) or
-//! reports to it.
+//! The sending half of the pipeline: queues each event for the writer
+//! thread, and applies the overflow policy when the queue is full. Nothing
+//! here blocks the caller (unless `Overflow::Block` says so) or reports to it.
 
-use std::cell::RefCell;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bson::Document;
-use bson::oid::ObjectId;
-use mongodb::options::ConnectionString;
-use slog::{Drain, Never, OwnedKVList, Record};
-
-use crate::call::{CallContext, CallEvent};
-use crate::context::Context;
-use crate::event::{BillingEvent, Kind, Metadata};
-use crate::naming::{canonical_env, collection_name, database_name};
+use crate::document::{Owner, Route, call_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::SpoolWriter;
 use crate::stats::Counters;
-use crate::writer::Writer;
-use panoptic_catalog::Provider;
+use crate::writer::{Writer, WriterSettings};
 
 /// What happens to an event when the in-memory queue is full.
 ///
@@ -45,46 +33,6 @@ pub enum Overflow {
     Drop,
 }
 
-/// Settings of the writer.
-#[derive(Clone)]
-pub(crate) struct PipelineSettings {
-    pub uri: ConnectionString,
-    pub credentials: Option<crate::config::Credentials>,
-    pub batch_size: usize,
-    pub flush_interval: Duration,
-    pub queue_capacity: usize,
-    pub server_timeout: Duration,
-    pub retry_interval: Duration,
-    pub spool_dir: PathBuf,
-    pub segment_bytes: u64,
-    pub write_ahead: bool,
-    pub fsync: bool,
-    pub overflow: Overflow,
-    /// The handle's own username, project and env, for calls logged through
-    /// its child loggers.
-    pub owner: Arc<Owner>,
-}
-
-/// The handle's own context and, per provider, where its events go: worked
-/// out once instead of per event.
-pub(crate) struct Owner {
-    pub context: Context,
-    routes: [Route; Provider::ALL.len()],
-}
-
-impl Owner {
-    pub fn new(context: Context) -> Owner {
-        let database = database_name(&context.env);
-        let routes = Provider::ALL.map(|p| {
-            (
-                database.clone(),
-                collection_name(p.as_str(), &context.username),
-            )
-        });
-        Owner { context, routes }
-    }
-}
-
 /// The sending half, shared by the drain and the handle.
 pub(crate) struct Pipeline {
     queue: Arc<EventQueue>,
@@ -98,7 +46,8 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     pub fn start(
-        settings: PipelineSettings,
+        settings: WriterSettings,
+        overflow: Overflow,
         reporter: Arc<ErrorReporter>,
     ) -> std::io::Result<Pipeline> {
         let queue = Arc::new(EventQueue::new(
@@ -111,7 +60,6 @@ impl Pipeline {
             settings.segment_bytes,
             settings.fsync,
         )));
-        let overflow = settings.overflow;
         let owner = Arc::clone(&settings.owner);
         let writer = Writer::new(
             settings,
@@ -170,14 +118,19 @@ impl Pipeline {
     fn spill(&self, event: Event, why: &str) {
         let (route, document) = match event {
             Event::Call(call) => call_document(&call, &self.owner),
-            Event::Record(event) => (event_route(&event), event.into_document()),
+            Event::Record(event) => (Route::of_event(&event), event.into_document()),
         };
         Counters::add(&self.counters.emitted, 1);
         let result = self
             .spool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .append(&route.0, &route.1, std::slice::from_ref(&document), false);
+            .append(
+                &route.database,
+                &route.collection,
+                std::slice::from_ref(&document),
+                false,
+            );
         match result {
             Ok(()) => Counters::add(&self.counters.spooled, 1),
             Err(error) => {
@@ -217,141 +170,4 @@ impl Pipeline {
         let (ack, done) = std::sync::mpsc::channel();
         self.queue.control(make(ack)) && done.recv_timeout(deadline).is_ok()
     }
-}
-
-thread_local! {
-    /// A finished call handed from `Panoptic::emit_call` to the drain on the
-    /// same thread, keyed by the address of the record being logged, so the
-    /// drain gets the event without serializing it.
-    static HANDOFF: RefCell<Option<(usize, CallEvent)>> = const { RefCell::new(None) };
-}
-
-pub(crate) fn record_address(record: &Record) -> usize {
-    std::ptr::from_ref(record) as usize
-}
-
-/// Offers `event` to the MongoDB drain while `record` is logged by `log`.
-pub(crate) fn log_with_handoff(record: &Record, event: CallEvent, log: impl FnOnce()) {
-    HANDOFF.with(|h| *h.borrow_mut() = Some((record_address(record), event)));
-    log();
-    HANDOFF.with(|h| h.borrow_mut().take());
-}
-
-fn take_handoff(record: &Record) -> Option<CallEvent> {
-    let address = record_address(record);
-    HANDOFF.with(|h| {
-        let mut slot = h.borrow_mut();
-        match &*slot {
-            Some((a, _)) if *a == address => slot.take().map(|(_, event)| event),
-            _ => None,
-        }
-    })
-}
-
-/// The slog drain that sends billing records to MongoDB. Records whose tag
-/// is not a billing kind (`invoice`, `charge`, …) are left to other drains.
-///
-/// It is built by [`Panoptic`](crate::Panoptic) and sits under every child
-/// logger; use the loggers, not the drain:
-///
-/// ```no_run
-/// # let panoptic = panoptic_core::Panoptic::builder().username("ann").build().unwrap();
-/// let log = panoptic.logger(panoptic_core::Provider::Aws, "S3");
-/// panoptic_core::charge!(log, "egress"; "quantity" => 12, "unit" => "GB", "amount" => "1.08");
-/// slog::info!(log, "not a billing record: MongoDrain ignores it");
-/// ```
-pub struct MongoDrain {
-    pipeline: Arc<Pipeline>,
-}
-
-impl MongoDrain {
-    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
-        Self { pipeline }
-    }
-}
-
-impl Drain for MongoDrain {
-    type Ok = ();
-    type Err = Never;
-
-    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), Never> {
-        // An annotated call hands over its event: no key-values to read.
-        if let Some(mut call) = take_handoff(record) {
-            if matches!(call.context, CallContext::FromLogger) {
-                call.context = CallContext::Given(Arc::new(crate::record::context_from_record(
-                    record, values,
-                )));
-            }
-            self.pipeline.send(Event::Call(call));
-            return Ok(());
-        }
-        let Some(kind) = Kind::parse(record.tag()) else {
-            return Ok(());
-        };
-        let event = crate::record::event_from_record(kind, record, values);
-        self.pipeline.send(Event::Record(Box::new(event)));
-        Ok(())
-    }
-}
-
-/// Where a document goes: (database, collection).
-pub(crate) type Route = (String, String);
-
-/// The route of an event built from a slog record.
-pub(crate) fn event_route(event: &BillingEvent) -> Route {
-    (
-        database_name(&event.env),
-        collection_name(&event.provider, &event.username),
-    )
-}
-
-/// The document of a finished call: static facts from the site, who and
-/// where from the logger context, numbers from the call.
-pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document) {
-    let site = call.site;
-    let names = site.names();
-    let (context, route) = match &call.context {
-        CallContext::Given(context) => {
-            let env = canonical_env(&context.env);
-            let route = (
-                database_name(&env),
-                collection_name(site.provider.as_str(), &context.username),
-            );
-            (context.as_ref(), route)
-        }
-        CallContext::Handle | CallContext::FromLogger => {
-            (&owner.context, owner.routes[site.provider.index()].clone())
-        }
-    };
-    let extras = call.extras.as_deref();
-    let event = BillingEvent {
-        id: ObjectId::new(),
-        ts: crate::call::wall_clock(call.ended),
-        project_id: context.project_id.clone(),
-        env: canonical_env(&context.env),
-        username: context.username.clone(),
-        category: site.category(),
-        provider: site.provider.as_str().to_owned(),
-        service: site.service.to_owned(),
-        resource: names.resource.clone(),
-        kind: site.kind,
-        outcome: call.outcome,
-        quantity: extras.and_then(|e| e.quantity).unwrap_or(1.0),
-        unit: site.unit.to_owned(),
-        amount: extras.and_then(|e| e.amount).unwrap_or_default(),
-        currency: site.currency.to_owned(),
-        metadata: Metadata {
-            function_name: Some(names.function_name.clone()),
-            qualified_name: Some(names.qualified_name.clone()),
-            module_path: Some(site.location.module.to_owned()),
-            duration_ms: Some(call.duration.as_secs_f64() * 1000.0),
-            args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
-            user: extras.and_then(|e| e.user.clone()),
-            request_id: extras.and_then(|e| e.request_id.clone()),
-            tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
-            error: call.error.as_deref().map(str::to_owned),
-            extra: Document::new(),
-        },
-    };
-    (route, event.into_document())
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::call::CallEvent;
+use crate::call_event::CallEvent;
 use crate::event::BillingEvent;
 
 /// One event for the writer.

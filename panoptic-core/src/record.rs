@@ -11,9 +11,9 @@ use chrono::Utc;
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
 
 use crate::context::Context;
-use crate::event::{
-    BillingEvent, Category, Kind, Metadata, Outcome, amount_from_f64, parse_amount,
-};
+use crate::event::{BillingEvent, Category, Kind, Metadata, Outcome};
+use crate::keys::{self, aliases, metadata as meta_keys};
+use crate::money::{amount_from_f64, parse_amount};
 use crate::naming::canonical_env;
 use panoptic_catalog::Provider;
 
@@ -67,7 +67,7 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
         extra,
     };
     if !message.is_empty() && text(Field::Resource).is_some() {
-        metadata.extra.insert("message", message.clone());
+        metadata.extra.insert(meta_keys::MESSAGE, message.clone());
     }
     BillingEvent {
         id: ObjectId::new(),
@@ -133,27 +133,27 @@ const FIELD_COUNT: usize = Field::Error as usize + 1;
 impl Field {
     fn from_key(key: &str) -> Option<Field> {
         Some(match key {
-            "provider" => Field::Provider,
-            "service" => Field::Service,
-            "username" => Field::Username,
-            "projectId" | "project_id" => Field::ProjectId,
-            "env" => Field::Env,
-            "category" => Field::Category,
-            "resource" => Field::Resource,
-            "outcome" => Field::Outcome,
-            "quantity" => Field::Quantity,
-            "unit" => Field::Unit,
-            "amount" => Field::Amount,
-            "currency" => Field::Currency,
-            "function_name" => Field::FunctionName,
-            "qualified_name" => Field::QualifiedName,
-            "module_path" => Field::ModulePath,
-            "duration_ms" => Field::DurationMs,
-            "args_types" => Field::ArgsTypes,
-            "user" => Field::User,
-            "requestId" | "request_id" => Field::RequestId,
-            "tags" => Field::Tags,
-            "error" => Field::Error,
+            keys::PROVIDER => Field::Provider,
+            keys::SERVICE => Field::Service,
+            keys::USERNAME => Field::Username,
+            keys::PROJECT_ID | aliases::PROJECT_ID => Field::ProjectId,
+            keys::ENV => Field::Env,
+            keys::CATEGORY => Field::Category,
+            keys::RESOURCE => Field::Resource,
+            keys::OUTCOME => Field::Outcome,
+            keys::QUANTITY => Field::Quantity,
+            keys::UNIT => Field::Unit,
+            keys::AMOUNT => Field::Amount,
+            keys::CURRENCY => Field::Currency,
+            meta_keys::FUNCTION_NAME => Field::FunctionName,
+            meta_keys::QUALIFIED_NAME => Field::QualifiedName,
+            meta_keys::MODULE_PATH => Field::ModulePath,
+            meta_keys::DURATION_MS => Field::DurationMs,
+            meta_keys::ARGS_TYPES => Field::ArgsTypes,
+            meta_keys::USER => Field::User,
+            meta_keys::REQUEST_ID | aliases::REQUEST_ID => Field::RequestId,
+            meta_keys::TAGS => Field::Tags,
+            meta_keys::ERROR => Field::Error,
             _ => return None,
         })
     }

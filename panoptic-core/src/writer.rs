@@ -20,17 +20,43 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, Credential};
 use mongodb::{Client, IndexModel};
 
-use crate::pipeline::{PipelineSettings, Route, call_document, event_route};
+use std::path::PathBuf;
+
+use mongodb::options::ConnectionString;
+
+use crate::call_event::CallEvent;
+use crate::config::Credentials;
+use crate::document::{Owner, Route, call_document};
+use crate::event::BillingEvent;
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::{SpoolWriter, claim_oldest, read_segment};
 use crate::stats::Counters;
 
+/// Settings of the writer.
+#[derive(Clone)]
+pub(crate) struct WriterSettings {
+    pub uri: ConnectionString,
+    pub credentials: Option<Credentials>,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    pub queue_capacity: usize,
+    pub server_timeout: Duration,
+    pub retry_interval: Duration,
+    pub spool_dir: PathBuf,
+    pub segment_bytes: u64,
+    pub write_ahead: bool,
+    pub fsync: bool,
+    /// The handle's own username, project and env, for calls logged through
+    /// its child loggers.
+    pub owner: Arc<Owner>,
+}
+
 /// Longest wait between two pings while MongoDB is unreachable.
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
 pub(crate) struct Writer {
-    pub settings: PipelineSettings,
+    pub settings: WriterSettings,
     pub queue: Arc<EventQueue>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
@@ -59,7 +85,7 @@ enum WriteOutcome {
 
 impl Writer {
     pub fn new(
-        settings: PipelineSettings,
+        settings: WriterSettings,
         queue: Arc<EventQueue>,
         counters: Arc<Counters>,
         reporter: Arc<ErrorReporter>,
@@ -192,15 +218,15 @@ impl Writer {
         }
     }
 
-    fn take_call(&mut self, call: &crate::call::CallEvent) {
+    fn take_call(&mut self, call: &CallEvent) {
         Counters::add(&self.counters.emitted, 1);
         let (route, document) = call_document(call, &self.settings.owner);
         self.push(route, document);
     }
 
-    fn take_event(&mut self, event: crate::event::BillingEvent) {
+    fn take_event(&mut self, event: BillingEvent) {
         Counters::add(&self.counters.emitted, 1);
-        self.push(event_route(&event), event.into_document());
+        self.push(Route::of_event(&event), event.into_document());
     }
 
     fn push(&mut self, route: Route, document: Document) {
@@ -255,9 +281,9 @@ impl Writer {
 
     /// Appends a batch to the spool; false when the disk refuses.
     fn append(&mut self, route: &Route, documents: &[Document], acknowledged: bool) -> bool {
-        let result = self
-            .lock_spool()
-            .append(&route.0, &route.1, documents, acknowledged);
+        let result =
+            self.lock_spool()
+                .append(&route.database, &route.collection, documents, acknowledged);
         match result {
             Ok(()) => true,
             Err(error) => {
@@ -378,7 +404,10 @@ impl Writer {
         let mut by_route: HashMap<Route, Vec<Document>> = HashMap::new();
         for event in contents.events {
             by_route
-                .entry((event.database, event.collection))
+                .entry(Route {
+                    database: event.database,
+                    collection: event.collection,
+                })
                 .or_default()
                 .push(event.document);
         }
@@ -414,7 +443,10 @@ impl Writer {
             Ok(client) => client,
             Err(error) => return WriteOutcome::Unreachable(Some(describe(&error))),
         };
-        let (database, collection_name) = route;
+        let Route {
+            database,
+            collection: collection_name,
+        } = route;
         let collection = client
             .database(database)
             .collection::<Document>(collection_name);

@@ -268,17 +268,14 @@ impl TokenSource {
             let hyper = HyperClient::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(0)
                 .build::<_, String>(connector);
-            // `CustomHyperClientBuilder` drops a timeout set on it; the
-            // `HttpClient` it yields keeps one, so build it first.
+            // `CustomHyperClientBuilder` drops a timeout set on it. The
+            // `HttpClient` it yields keeps one, so the timeout is set there.
             CustomHyperClientBuilder::from(hyper)
                 .build_hyper_client()
+                .map(|client| client.with_timeout(options.timeout))
                 .map_err(|e| token_error(kind, &e))
         };
-        let build_failed = |e: std::io::Error| AuthError::Invalid {
-            what: kind.to_owned(),
-            reason: e.kind().to_string(),
-        };
-        let auth = match credentials {
+        let built = match credentials {
             Credentials::AccessToken(token) => {
                 return Ok(TokenSource {
                     inner: Arc::new(Inner::Static(token)),
@@ -286,27 +283,21 @@ impl TokenSource {
             }
             Credentials::ServiceAccount(key) => {
                 ServiceAccountAuthenticator::with_client((*key).clone(), client()?)
-                    .with_timeout(options.timeout)
                     .build()
                     .await
-                    .map_err(build_failed)?
             }
             Credentials::AuthorizedUser(secret) => {
                 AuthorizedUserAuthenticator::with_client((*secret).clone(), client()?)
-                    .with_timeout(options.timeout)
                     .build()
                     .await
-                    .map_err(build_failed)?
             }
             Credentials::MetadataServer(url) => {
                 let opts = ApplicationDefaultCredentialsFlowOpts { metadata_url: url };
                 match ApplicationDefaultCredentialsAuthenticator::with_client(opts, client()?).await
                 {
-                    ApplicationDefaultCredentialsTypes::InstanceMetadata(builder) => builder
-                        .with_timeout(options.timeout)
-                        .build()
-                        .await
-                        .map_err(build_failed)?,
+                    ApplicationDefaultCredentialsTypes::InstanceMetadata(builder) => {
+                        builder.build().await
+                    }
                     // yup-oauth2 prefers the key file whenever the variable is set.
                     ApplicationDefaultCredentialsTypes::ServiceAccount(_) => {
                         return Err(AuthError::Invalid {
@@ -317,6 +308,10 @@ impl TokenSource {
                 }
             }
         };
+        let auth = built.map_err(|e| AuthError::Invalid {
+            what: kind.to_owned(),
+            reason: e.kind().to_string(),
+        })?;
         Ok(TokenSource {
             inner: Arc::new(Inner::OAuth {
                 kind,

@@ -7,11 +7,22 @@
 //! - [`bigquery`]: a BigQuery REST client whose every query emits a billing
 //!   event with its bytes billed and cost.
 //! - [`billing`]: daily cost per service from the billing export table.
-//! - [`catalog`]: the Cloud Billing Catalog, converted into price tables.
+//! - [`billing_catalog`]: Google's Cloud Billing Catalog, converted into
+//!   price tables. (It is not the `panoptic-catalog` crate, which lists
+//!   providers and services.)
+//! - [`rest`]: what the BigQuery and Catalog clients share: errors,
+//!   retries, builder settings, sending a request.
 //! - [`http`]: the TLS setup they share (no panic without CA certificates).
 pub mod auth;
 pub mod bigquery;
 pub mod billing;
-pub mod catalog;
+pub mod billing_catalog;
 pub mod http;
 pub mod pricing;
+pub mod rest;
+
+/// The old name of [`billing_catalog`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to billing_catalog")]
+pub mod catalog {
+    pub use crate::billing_catalog::*;
+}

@@ -5,34 +5,14 @@ mod support;
 
 use std::time::Duration;
 
-use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, RetryPolicy, Value};
+use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, Value};
 use serde_json::{Value as Json, json};
-use wiremock::matchers::{
-    body_partial_json, header, method, path, query_param, query_param_is_missing,
-};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use support::{QUERIES, ok, on, reply, serve};
+use wiremock::matchers::{body_partial_json, header, query_param, query_param_is_missing};
+use wiremock::{Request, ResponseTemplate};
 
-const QUERIES: &str = "/bigquery/v2/projects/test-project/queries";
 const JOB_RESULTS: &str = "/bigquery/v2/projects/test-project/queries/job_abc";
 const JOB: &str = "/bigquery/v2/projects/test-project/jobs/job_abc";
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
-async fn client(server: &MockServer, logger: slog::Logger) -> BigQuery {
-    BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .tokens(support::static_tokens("test-token").await)
-        .retry(fast_retry())
-        .logger(logger)
-        .build()
-        .unwrap()
-}
 
 fn schema() -> Json {
     json!({"fields": [
@@ -49,11 +29,26 @@ fn job_ref() -> Json {
     json!({"projectId": "test-project", "jobId": "job_abc", "location": "US"})
 }
 
+/// A reply of the job `job_abc` that is complete, with the test schema;
+/// `fields` add to these or replace them.
+fn complete(fields: Json) -> Json {
+    let mut reply = json!({"schema": schema(), "jobReference": job_ref(), "jobComplete": true});
+    let fields = fields
+        .as_object()
+        .expect("fields are a JSON object")
+        .clone();
+    reply.as_object_mut().unwrap().extend(fields);
+    reply
+}
+
+/// A reply of the job `job_abc` that is still running.
+fn running(kind: &str) -> Json {
+    json!({"kind": kind, "jobReference": job_ref(), "jobComplete": false})
+}
+
 #[tokio::test]
 async fn a_complete_reply_is_decoded_and_billed_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
+    let (_server, bq, logged) = support::fake_bigquery([on("POST", QUERIES)
         .and(header("authorization", "Bearer test-token"))
         .and(body_partial_json(json!({
             "query": "SELECT word, n FROM t WHERE corpus = @corpus",
@@ -64,23 +59,15 @@ async fn a_complete_reply_is_decoded_and_billed_once() {
             "labels": {"team": "growth"},
             "location": "US"
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(ok(complete(json!({
             "kind": "bigquery#queryResponse",
-            "schema": schema(),
-            "jobReference": job_ref(),
             "totalRows": "2",
             "rows": [row("the", 42), row("hamlet", 7)],
             "totalBytesProcessed": "1000",
             "totalBytesBilled": "10485760",
-            "jobComplete": true,
             "cacheHit": false
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let (logger, logged) = support::capture();
-    let bq = client(&server, logger).await;
+        }))))
+        .expect(1)]).await;
     let result = bq
         .query(
             Query::new("SELECT word, n FROM t WHERE corpus = @corpus")
@@ -135,96 +122,52 @@ async fn a_complete_reply_is_decoded_and_billed_once() {
 
 #[tokio::test]
 async fn polls_until_complete_then_follows_every_page_and_reads_bytes_billed_from_the_job() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#queryResponse",
-            "jobReference": job_ref(),
-            "jobComplete": false
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    // First poll: still running; second: complete with page 1.
-    Mock::given(method("GET"))
-        .and(path(JOB_RESULTS))
-        .and(query_param_is_missing("pageToken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#getQueryResultsResponse",
-            "jobReference": job_ref(),
-            "jobComplete": false
-        })))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(JOB_RESULTS))
-        .and(query_param_is_missing("pageToken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#getQueryResultsResponse",
-            "schema": schema(),
-            "jobReference": job_ref(),
-            "totalRows": "5",
-            "rows": [row("a", 1), row("b", 2)],
-            "pageToken": "page-2",
-            "totalBytesProcessed": "3298534883328",
-            "jobComplete": true,
-            "cacheHit": false
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(JOB_RESULTS))
-        .and(query_param("pageToken", "page-2"))
-        .and(query_param("location", "US"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#getQueryResultsResponse",
-            "schema": schema(),
-            "jobReference": job_ref(),
-            "totalRows": "5",
-            "rows": [row("c", 3), row("d", 4)],
-            "pageToken": "page-3",
-            "jobComplete": true
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(JOB_RESULTS))
-        .and(query_param("pageToken", "page-3"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#getQueryResultsResponse",
-            "schema": schema(),
-            "jobReference": job_ref(),
-            "totalRows": "5",
-            "rows": [row("e", 5)],
-            "jobComplete": true
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    // getQueryResults never carries totalBytesBilled: jobs.get does.
-    Mock::given(method("GET"))
-        .and(path(JOB))
-        .and(query_param("location", "US"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#job",
-            "jobReference": job_ref(),
-            "status": {"state": "DONE"},
-            "statistics": {
-                "totalBytesProcessed": "3298534883328",
-                "query": {"totalBytesProcessed": "3298534883328", "totalBytesBilled": "3298534883328", "cacheHit": false}
-            }
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let (logger, logged) = support::capture();
-    let bq = client(&server, logger).await;
+    const RESULTS: &str = "bigquery#getQueryResultsResponse";
+    // Page 1 of 3 (a, b) names page 2 (c, d), which names page 3 (e).
+    let (server, bq, logged) = support::fake_bigquery([
+        on("POST", QUERIES)
+            .respond_with(ok(running("bigquery#queryResponse")))
+            .expect(1),
+        // First poll: still running; second: complete with page 1.
+        on("GET", JOB_RESULTS)
+            .and(query_param_is_missing("pageToken"))
+            .respond_with(ok(running(RESULTS)))
+            .up_to_n_times(1)
+            .expect(1),
+        on("GET", JOB_RESULTS)
+            .and(query_param_is_missing("pageToken"))
+            .respond_with(ok(complete(json!({
+                "kind": RESULTS, "totalRows": "5", "rows": [row("a", 1), row("b", 2)], "pageToken": "page-2",
+                "totalBytesProcessed": "3298534883328", "cacheHit": false
+            }))))
+            .expect(1),
+        on("GET", JOB_RESULTS)
+            .and(query_param("pageToken", "page-2"))
+            .and(query_param("location", "US"))
+            .respond_with(ok(complete(json!({
+                "kind": RESULTS, "totalRows": "5", "rows": [row("c", 3), row("d", 4)], "pageToken": "page-3"
+            }))))
+            .expect(1),
+        on("GET", JOB_RESULTS)
+            .and(query_param("pageToken", "page-3"))
+            .respond_with(ok(complete(json!({
+                "kind": RESULTS, "totalRows": "5", "rows": [row("e", 5)]
+            }))))
+            .expect(1),
+        // getQueryResults never carries totalBytesBilled: jobs.get does.
+        on("GET", JOB)
+            .and(query_param("location", "US"))
+            .respond_with(ok(json!({
+                "kind": "bigquery#job",
+                "jobReference": job_ref(),
+                "status": {"state": "DONE"},
+                "statistics": {
+                    "totalBytesProcessed": "3298534883328",
+                    "query": {"totalBytesProcessed": "3298534883328", "totalBytesBilled": "3298534883328", "cacheHit": false}
+                }
+            })))
+            .expect(1),
+    ]).await;
     let result = bq.query("SELECT word, n FROM big").await.unwrap();
     let words: Vec<String> = result
         .decode()
@@ -258,22 +201,17 @@ async fn polls_until_complete_then_follows_every_page_and_reads_bytes_billed_fro
 
 #[tokio::test]
 async fn error_bodies_are_typed_and_failed_queries_bill_nothing() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": {
-                "code": 400,
-                "message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]",
-                "errors": [{"message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]", "domain": "global", "reason": "invalidQuery", "location": "q", "locationType": "parameter"}],
-                "status": "INVALID_ARGUMENT"
-            }
-        })))
-        .expect(1) // not retried
-        .mount(&server)
-        .await;
-    let (logger, logged) = support::capture();
-    let bq = client(&server, logger).await;
+    let body = json!({
+        "error": {
+            "code": 400,
+            "message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]",
+            "errors": [{"message": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]", "domain": "global", "reason": "invalidQuery", "location": "q", "locationType": "parameter"}],
+            "status": "INVALID_ARGUMENT"
+        }
+    });
+    // Expected once: a 400 is not retried.
+    let not_retried = on("POST", QUERIES).respond_with(reply(400, body)).expect(1);
+    let (_server, bq, logged) = support::fake_bigquery([not_retried]).await;
     let err = bq
         .query(Query::new("SELEC 1").resource("typo_report"))
         .await
@@ -294,37 +232,29 @@ async fn error_bodies_are_typed_and_failed_queries_bill_nothing() {
 
 #[tokio::test]
 async fn rate_limits_and_server_errors_are_retried_then_succeed() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
-            "error": {"code": 429, "message": "Exceeded rate limits: too many api requests per user per method",
-                      "errors": [{"message": "Exceeded rate limits", "domain": "usageLimits", "reason": "rateLimitExceeded"}],
-                      "status": "RESOURCE_EXHAUSTED"}
-        })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
-            "error": {"code": 500, "message": "An internal error occurred.",
-                      "errors": [{"message": "An internal error occurred.", "domain": "global", "reason": "backendError"}],
-                      "status": "INTERNAL"}
-        })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "schema": schema(), "jobReference": job_ref(), "totalRows": "1", "rows": [row("x", 1)],
-            "totalBytesProcessed": "0", "totalBytesBilled": "0", "jobComplete": true, "cacheHit": true
-        })))
-        .mount(&server)
-        .await;
-    let (logger, logged) = support::capture();
-    let bq = client(&server, logger).await;
+    let rate_limited = json!({
+        "error": {"code": 429, "message": "Exceeded rate limits: too many api requests per user per method",
+                  "errors": [{"message": "Exceeded rate limits", "domain": "usageLimits", "reason": "rateLimitExceeded"}],
+                  "status": "RESOURCE_EXHAUSTED"}
+    });
+    let internal = json!({
+        "error": {"code": 500, "message": "An internal error occurred.",
+                  "errors": [{"message": "An internal error occurred.", "domain": "global", "reason": "backendError"}],
+                  "status": "INTERNAL"}
+    });
+    let (server, bq, logged) = support::fake_bigquery([
+        on("POST", QUERIES)
+            .respond_with(reply(429, rate_limited))
+            .up_to_n_times(1),
+        on("POST", QUERIES)
+            .respond_with(reply(500, internal))
+            .up_to_n_times(1),
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "totalRows": "1", "rows": [row("x", 1)],
+            "totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": true
+        })))),
+    ])
+    .await;
     let result = bq.query("SELECT 1").await.unwrap();
     assert!(result.cache_hit);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -344,47 +274,30 @@ async fn rate_limits_and_server_errors_are_retried_then_succeed() {
 
 #[tokio::test]
 async fn retries_are_bounded() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .expect(4) // the first attempt and 3 retries
-        .mount(&server)
-        .await;
-    let (logger, _) = support::capture();
-    let err = client(&server, logger)
-        .await
-        .query("SELECT 1")
-        .await
-        .unwrap_err();
+    let unavailable = ResponseTemplate::new(503).set_body_string("Service Unavailable");
+    // The first attempt and 3 retries.
+    let (_server, bq, _logged) =
+        support::fake_bigquery([on("POST", QUERIES).respond_with(unavailable).expect(4)]).await;
+    let err = bq.query("SELECT 1").await.unwrap_err();
     assert_eq!(err.api().unwrap().status, 503);
 }
 
 #[tokio::test]
 async fn dry_run_reports_bytes_and_costs_nothing() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
+    let (_server, bq, logged) = support::fake_bigquery([on("POST", QUERIES)
         .and(body_partial_json(
             json!({"dryRun": true, "useLegacySql": false}),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(ok(complete(json!({
             "kind": "bigquery#queryResponse",
-            "schema": schema(),
             "jobReference": {"projectId": "test-project", "location": "US"},
             "totalBytesProcessed": "65536000",
-            "jobComplete": true,
             "cacheHit": false
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (logger, logged) = support::capture();
-    let result = client(&server, logger)
-        .await
-        .query(Query::new("SELECT * FROM t").dry_run(true))
-        .await
-        .unwrap();
+        }))))
+        .expect(1)])
+    .await;
+    let dry_run = Query::new("SELECT * FROM t").dry_run(true);
+    let result = bq.query(dry_run).await.unwrap();
     assert!(result.dry_run);
     assert_eq!(result.bytes_processed, 65_536_000);
     assert_eq!(result.bytes_billed, 0);
@@ -395,22 +308,13 @@ async fn dry_run_reports_bytes_and_costs_nothing() {
 
 #[tokio::test]
 async fn an_unpriced_location_bills_no_amount_and_says_why() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "schema": schema(),
+    let (_server, bq, logged) =
+        support::fake_bigquery([on("POST", QUERIES).respond_with(ok(complete(json!({
             "jobReference": {"projectId": "test-project", "jobId": "j", "location": "mars-north1"},
-            "totalBytesProcessed": "10485760", "totalBytesBilled": "10485760", "jobComplete": true, "cacheHit": false
-        })))
-        .mount(&server)
+            "totalBytesProcessed": "10485760", "totalBytesBilled": "10485760", "cacheHit": false
+        }))))])
         .await;
-    let (logger, logged) = support::capture();
-    let result = client(&server, logger)
-        .await
-        .query("SELECT 1")
-        .await
-        .unwrap();
+    let result = bq.query("SELECT 1").await.unwrap();
     assert_eq!(result.cost, None);
     let event = &logged.lock().unwrap()[0];
     assert_eq!(event.get("amount"), None);
@@ -419,25 +323,21 @@ async fn an_unpriced_location_bills_no_amount_and_says_why() {
 
 #[tokio::test]
 async fn the_token_from_the_oauth_fake_reaches_bigquery() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "ya29.fake-sa-token", "expires_in": 3600, "token_type": "Bearer"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .and(header("authorization", "Bearer ya29.fake-sa-token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "schema": schema(), "jobReference": job_ref(), "rows": [], "totalRows": "0",
-            "totalBytesProcessed": "0", "totalBytesBilled": "0", "jobComplete": true, "cacheHit": false
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let server = serve([
+        on("POST", "/token")
+            .respond_with(ok(json!({
+                "access_token": "ya29.fake-sa-token", "expires_in": 3600, "token_type": "Bearer"
+            })))
+            .expect(1),
+        on("POST", QUERIES)
+            .and(header("authorization", "Bearer ya29.fake-sa-token"))
+            .respond_with(ok(complete(json!({
+                "rows": [], "totalRows": "0",
+                "totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": false
+            }))))
+            .expect(2),
+    ])
+    .await;
     let tokens = support::service_account_tokens(&format!("{}/token", server.uri())).await;
     let (logger, _) = support::capture();
     let bq = BigQuery::builder("test-project")
@@ -452,15 +352,8 @@ async fn the_token_from_the_oauth_fake_reaches_bigquery() {
 
 #[tokio::test]
 async fn a_job_that_never_completes_times_out_at_the_deadline() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(QUERIES))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"jobReference": job_ref(), "jobComplete": false})),
-        )
-        .mount(&server)
-        .await;
+    let server =
+        serve([on("POST", QUERIES).respond_with(ok(running("bigquery#queryResponse")))]).await;
     let (logger, logged) = support::capture();
     let bq = BigQuery::builder("test-project")
         .base_url(format!("{}/bigquery/v2/", server.uri()))

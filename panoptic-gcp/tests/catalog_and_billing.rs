@@ -4,14 +4,14 @@
 mod support;
 
 use chrono::NaiveDate;
-use panoptic_gcp::bigquery::BigQuery;
 use panoptic_gcp::billing::BillingExport;
-use panoptic_gcp::catalog::{self, Catalog};
+use panoptic_gcp::billing_catalog::{self, Catalog};
 use panoptic_gcp::pricing::{Calculator, FreeTier, PriceTable};
 use rust_decimal::Decimal;
 use serde_json::{Value as Json, json};
-use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use support::{QUERIES, ok, on, reply, serve};
+use wiremock::MockServer;
+use wiremock::matchers::{header, query_param, query_param_is_missing};
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -28,34 +28,30 @@ async fn catalog(server: &MockServer) -> Catalog {
 
 #[tokio::test]
 async fn services_list_follows_next_page_token() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/services"))
-        .and(header("authorization", "Bearer catalog-token"))
-        .and(query_param("pageSize", "2"))
-        .and(query_param_is_missing("pageToken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "services": [
-                {"name": "services/24E6-581D-38E5", "serviceId": "24E6-581D-38E5", "displayName": "BigQuery", "businessEntityName": "businessEntities/GCP"},
-                {"name": "services/152E-C115-5142", "serviceId": "152E-C115-5142", "displayName": "Cloud Run", "businessEntityName": "businessEntities/GCP"}
-            ],
-            "nextPageToken": "svc-page-2"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/services"))
-        .and(query_param("pageToken", "svc-page-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "services": [
-                {"name": "services/95FF-2EF5-5EA1", "serviceId": "95FF-2EF5-5EA1", "displayName": "Cloud Storage", "businessEntityName": "businessEntities/GCP"}
-            ],
-            "nextPageToken": ""
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serve([
+        on("GET", "/v1/services")
+            .and(header("authorization", "Bearer catalog-token"))
+            .and(query_param("pageSize", "2"))
+            .and(query_param_is_missing("pageToken"))
+            .respond_with(ok(json!({
+                "services": [
+                    {"name": "services/24E6-581D-38E5", "serviceId": "24E6-581D-38E5", "displayName": "BigQuery", "businessEntityName": "businessEntities/GCP"},
+                    {"name": "services/152E-C115-5142", "serviceId": "152E-C115-5142", "displayName": "Cloud Run", "businessEntityName": "businessEntities/GCP"}
+                ],
+                "nextPageToken": "svc-page-2"
+            })))
+            .expect(1),
+        on("GET", "/v1/services")
+            .and(query_param("pageToken", "svc-page-2"))
+            .respond_with(ok(json!({
+                "services": [
+                    {"name": "services/95FF-2EF5-5EA1", "serviceId": "95FF-2EF5-5EA1", "displayName": "Cloud Storage", "businessEntityName": "businessEntities/GCP"}
+                ],
+                "nextPageToken": ""
+            })))
+            .expect(1),
+    ])
+    .await;
     let services = catalog(&server).await.services().await.unwrap();
     let names: Vec<&str> = services.iter().map(|s| s.display_name.as_str()).collect();
     assert_eq!(names, ["BigQuery", "Cloud Run", "Cloud Storage"]);
@@ -110,24 +106,20 @@ fn requests_sku() -> Json {
 
 #[tokio::test]
 async fn skus_list_follows_pages_and_converts_to_the_price_table() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/services/24E6-581D-38E5/skus"))
-        .and(query_param_is_missing("pageToken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "skus": [analysis_sku()],
-            "nextPageToken": "sku-page-2"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/services/24E6-581D-38E5/skus"))
-        .and(query_param("pageToken", "sku-page-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"skus": [requests_sku()]})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    const SKUS: &str = "/v1/services/24E6-581D-38E5/skus";
+    let server = serve([
+        on("GET", SKUS)
+            .and(query_param_is_missing("pageToken"))
+            .respond_with(ok(
+                json!({"skus": [analysis_sku()], "nextPageToken": "sku-page-2"}),
+            ))
+            .expect(1),
+        on("GET", SKUS)
+            .and(query_param("pageToken", "sku-page-2"))
+            .respond_with(ok(json!({"skus": [requests_sku()]})))
+            .expect(1),
+    ])
+    .await;
     let skus = catalog(&server).await.skus("24E6-581D-38E5").await.unwrap();
     assert_eq!(skus.len(), 2);
 
@@ -152,12 +144,12 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
         .get_mut("analysis")
         .unwrap()
         .catalog_sku_id = Some("3362-E469-6BEF".into());
-    let service = catalog::CatalogService {
+    let service = billing_catalog::CatalogService {
         service_id: "24E6-581D-38E5".into(),
         display_name: "BigQuery".into(),
         ..Default::default()
     };
-    let changed = catalog::refresh(
+    let changed = billing_catalog::refresh(
         &mut table,
         "bigquery",
         &service,
@@ -193,14 +185,11 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
 
 #[tokio::test]
 async fn catalog_errors_are_typed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/services/nope/skus"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "error": {"code": 404, "message": "Service not found: nope", "status": "NOT_FOUND"}
-        })))
-        .mount(&server)
-        .await;
+    let not_found = json!({
+        "error": {"code": 404, "message": "Service not found: nope", "status": "NOT_FOUND"}
+    });
+    let server =
+        serve([on("GET", "/v1/services/nope/skus").respond_with(reply(404, not_found))]).await;
     let err = catalog(&server).await.skus("nope").await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!((api.status, api.reason.as_str()), (404, "NOT_FOUND"));
@@ -208,10 +197,8 @@ async fn catalog_errors_are_typed() {
 
 #[tokio::test]
 async fn billing_export_costs_are_daily_per_service_with_credits() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/bigquery/v2/projects/test-project/queries"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let (server, bq, logged) = support::fake_bigquery([on("POST", QUERIES)
+        .respond_with(ok(json!({
             "kind": "bigquery#queryResponse",
             "schema": {"fields": [
                 {"name": "date", "type": "DATE", "mode": "NULLABLE"},
@@ -232,16 +219,7 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
             "jobComplete": true,
             "cacheHit": false
         })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (logger, logged) = support::capture();
-    let bq = BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .tokens(support::static_tokens("bq-token").await)
-        .logger(logger)
-        .build()
-        .unwrap();
+        .expect(1)]).await;
     let export = BillingExport::new(
         bq,
         "test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901",
@@ -283,4 +261,10 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
     let event = &logged.lock().unwrap()[0];
     assert_eq!(event.get("resource"), Some("billing_export_costs"));
     assert_eq!(event.get("bytes_billed"), Some("52428800"));
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_module_name_still_works_for_now() {
+    let _: fn() -> panoptic_gcp::catalog::CatalogBuilder = panoptic_gcp::catalog::Catalog::builder;
 }

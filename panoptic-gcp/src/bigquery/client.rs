@@ -7,20 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Utc};
-use reqwest::Url;
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, Error};
 use super::event::{self, QueryOutcome};
-use super::retry::RetryPolicy;
-use super::rows::{self, Row};
 use super::types::{
-    Job, JobReference, QueryParameter, QueryRequestBody, QueryResponse, TableRow, TableSchema,
+    Job, JobReference, QueryParameter, QueryRequestBody, QueryResponse, QueryResult,
 };
-use crate::auth::TokenSource;
-use crate::http::{self, Timeouts};
 use crate::pricing::{Calculator, FreeTier};
+use crate::rest::{ClientBuilder, Endpoint, Error};
 
 /// Google's endpoint; tests point [`BigQueryBuilder::base_url`] at a fake.
 pub const DEFAULT_BASE_URL: &str = "https://bigquery.googleapis.com/bigquery/v2/";
@@ -139,54 +133,16 @@ impl From<String> for Query {
     }
 }
 
-/// A finished query: BigQuery's rows as sent (every page), and its
-/// statistics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryResult {
-    /// The job; `None` for a dry run.
-    pub job: Option<JobReference>,
-    /// Result columns.
-    pub schema: TableSchema,
-    /// Every row of every page, in the API's f/v format.
-    pub rows: Vec<TableRow>,
-    /// `totalRows`.
-    pub total_rows: Option<u64>,
-    /// Bytes read (or that would be read, on a dry run).
-    pub bytes_processed: u64,
-    /// Bytes billed (0 for cached results and dry runs).
-    pub bytes_billed: u64,
-    /// Answered from the cache.
-    pub cache_hit: bool,
-    /// It was a dry run.
-    pub dry_run: bool,
-    /// Rows changed by a DML statement.
-    pub num_dml_affected_rows: Option<u64>,
-    /// Pages read.
-    pub pages: usize,
-    /// What it cost by the price table; `None` when the location has no price.
-    pub cost: Option<Decimal>,
-}
+/// Configures a [`BigQuery`] client: the settings every client takes
+/// (`base_url`, `tokens`, `timeouts`, `retry`), and the BigQuery options
+/// below.
+pub type BigQueryBuilder = ClientBuilder<BigQueryOptions>;
 
-impl QueryResult {
-    /// The rows decoded with the schema.
-    pub fn decode(&self) -> Result<Vec<Row>, Error> {
-        rows::decode_rows(&self.schema, &self.rows).map_err(|e| Error::Rows(e.0))
-    }
-
-    /// The rows as serde values, by column name.
-    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<Vec<T>, Error> {
-        rows::deserialize_rows(&self.schema, &self.rows).map_err(|e| Error::Rows(e.0))
-    }
-}
-
-/// Configures a [`BigQuery`] client.
+/// The options only a [`BigQuery`] client has. Set them through
+/// [`BigQueryBuilder`].
 #[derive(Debug, Clone)]
-pub struct BigQueryBuilder {
+pub struct BigQueryOptions {
     project: String,
-    base_url: String,
-    tokens: Option<TokenSource>,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
     query_deadline: Duration,
     poll_wait: Duration,
     page_size: Option<u32>,
@@ -197,105 +153,65 @@ pub struct BigQueryBuilder {
 }
 
 impl BigQueryBuilder {
-    /// The API root (default [`DEFAULT_BASE_URL`]); only this differs
-    /// between Google and a fake.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
-    }
-
-    /// Where tokens come from; without one, requests carry no
-    /// `Authorization` header (emulators).
-    pub fn tokens(mut self, tokens: TokenSource) -> Self {
-        self.tokens = Some(tokens);
-        self
-    }
-
-    /// HTTP timeouts of each request.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
-    /// Retries of 429, 5xx, `rateLimitExceeded` and `backendError`.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     /// How long a query may run before [`Error::Timeout`] (default 10 min).
     pub fn query_deadline(mut self, deadline: Duration) -> Self {
-        self.query_deadline = deadline;
+        self.options.query_deadline = deadline;
         self
     }
 
     /// How long BigQuery may hold each request waiting for the job
     /// (`timeoutMs`, default 10 s).
     pub fn poll_wait(mut self, wait: Duration) -> Self {
-        self.poll_wait = wait;
+        self.options.poll_wait = wait;
         self
     }
 
     /// Rows per page (`maxResults`); BigQuery's default otherwise.
     pub fn page_size(mut self, rows: u32) -> Self {
-        self.page_size = Some(rows);
+        self.options.page_size = Some(rows);
         self
     }
 
     /// Default job location.
     pub fn location(mut self, location: impl Into<String>) -> Self {
-        self.location = Some(location.into());
+        self.options.location = Some(location.into());
         self
     }
 
     /// The child logger billing events go through; by default the global
     /// panoptic instance's `gcp`/`BigQuery` logger, if one is installed.
     pub fn logger(mut self, logger: slog::Logger) -> Self {
-        self.logger = Some(logger);
+        self.options.logger = Some(logger);
         self
     }
 
     /// Prices (default: the shipped table).
     pub fn calculator(mut self, calculator: Calculator) -> Self {
-        self.calculator = Some(calculator);
+        self.options.calculator = Some(calculator);
         self
     }
 
     /// How the free tier shows in event amounts.
     pub fn free_tier(mut self, policy: FreeTierPolicy) -> Self {
-        self.free_tier = policy;
+        self.options.free_tier = policy;
         self
     }
 
     /// Builds the client; fails (never panics) when https is asked for on
     /// a machine without CA certificates.
-    pub fn build(self) -> Result<BigQuery, Error> {
-        let mut base: Url = self
-            .base_url
-            .parse()
-            .map_err(|e| Error::Invalid(format!("base URL `{}`: {e}", self.base_url)))?;
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        if self.project.trim().is_empty() {
+    pub fn build(mut self) -> Result<BigQuery, Error> {
+        let base = self.settings.base()?;
+        if self.options.project.trim().is_empty() {
             return Err(Error::Invalid("empty project id".to_owned()));
         }
-        let http = http::reqwest_client(&base, self.timeouts)?;
+        let endpoint = self.settings.connect(base)?;
+        // The shipped table is cloned only when no calculator was given.
+        let calculator = self.options.calculator.take().unwrap_or_default();
         Ok(BigQuery {
             inner: Arc::new(Inner {
-                http,
-                base,
-                project: self.project,
-                tokens: self.tokens,
-                retry: self.retry,
-                query_deadline: self.query_deadline,
-                poll_wait: self.poll_wait,
-                page_size: self.page_size,
-                location: self.location,
-                logger: self.logger,
-                calculator: self.calculator.unwrap_or_default(),
-                free_tier: self.free_tier,
+                endpoint,
+                options: self.options,
+                calculator,
                 month_usage: Mutex::new((0, 0)),
             }),
         })
@@ -321,18 +237,10 @@ pub struct BigQuery {
 }
 
 struct Inner {
-    http: reqwest::Client,
-    base: Url,
-    project: String,
-    tokens: Option<TokenSource>,
-    retry: RetryPolicy,
-    query_deadline: Duration,
-    poll_wait: Duration,
-    page_size: Option<u32>,
-    location: Option<String>,
-    logger: Option<slog::Logger>,
+    endpoint: Endpoint,
+    /// As built; its `calculator` was taken into the field below.
+    options: BigQueryOptions,
     calculator: Calculator,
-    free_tier: FreeTierPolicy,
     /// (year × 12 + month, bytes billed) for [`FreeTierPolicy::InProcess`].
     month_usage: Mutex<(i32, u64)>,
 }
@@ -340,9 +248,9 @@ struct Inner {
 impl std::fmt::Debug for BigQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BigQuery")
-            .field("project", &self.inner.project)
-            .field("base_url", &self.inner.base.as_str())
-            .field("tokens", &self.inner.tokens)
+            .field("project", &self.inner.options.project)
+            .field("base_url", &self.inner.endpoint.base.as_str())
+            .field("tokens", &self.inner.endpoint.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -356,25 +264,24 @@ pub(crate) struct Progress {
 impl BigQuery {
     /// Starts configuring a client for `project`.
     pub fn builder(project: impl Into<String>) -> BigQueryBuilder {
-        BigQueryBuilder {
-            project: project.into(),
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            tokens: None,
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-            query_deadline: Duration::from_secs(600),
-            poll_wait: Duration::from_secs(10),
-            page_size: None,
-            location: None,
-            logger: None,
-            calculator: None,
-            free_tier: FreeTierPolicy::default(),
-        }
+        ClientBuilder::new(
+            DEFAULT_BASE_URL,
+            BigQueryOptions {
+                project: project.into(),
+                query_deadline: Duration::from_secs(600),
+                poll_wait: Duration::from_secs(10),
+                page_size: None,
+                location: None,
+                logger: None,
+                calculator: None,
+                free_tier: FreeTierPolicy::default(),
+            },
+        )
     }
 
     /// The project jobs run in.
     pub fn project(&self) -> &str {
-        &self.inner.project
+        &self.inner.options.project
     }
 
     /// Runs a query to the end and reads every page. Emits one billing
@@ -395,7 +302,7 @@ impl BigQuery {
             .as_ref()
             .and_then(|j| j.location.clone())
             .or_else(|| query.location.clone())
-            .or_else(|| self.inner.location.clone())
+            .or_else(|| self.inner.options.location.clone())
             .unwrap_or_else(|| "US".to_owned());
         let priced = match &mut result {
             Ok(r) => {
@@ -421,7 +328,7 @@ impl BigQuery {
         query
             .logger
             .clone()
-            .or_else(|| self.inner.logger.clone())
+            .or_else(|| self.inner.options.logger.clone())
             .or_else(|| {
                 panoptic_core::global().map(|p| p.logger(panoptic_core::Provider::Gcp, "BigQuery"))
             })
@@ -431,7 +338,7 @@ impl BigQuery {
         if result.cache_hit || result.dry_run || result.bytes_billed == 0 {
             return (Some(Decimal::ZERO), None);
         }
-        let free = match self.inner.free_tier {
+        let free = match self.inner.options.free_tier {
             FreeTierPolicy::ListPrice => FreeTier::ListPrice,
             FreeTierPolicy::InProcess => {
                 let now = Utc::now();
@@ -461,7 +368,10 @@ impl BigQuery {
 
     async fn run(&self, query: &Query, progress: &mut Progress) -> Result<QueryResult, Error> {
         let started = Instant::now();
-        let location = query.location.as_deref().or(self.inner.location.as_deref());
+        let location = query
+            .location
+            .as_deref()
+            .or(self.inner.options.location.as_deref());
         let request_id = format!(
             "panoptic-{:016x}{:016x}",
             fastrand::u64(..),
@@ -477,13 +387,18 @@ impl BigQuery {
             labels: &query.labels,
             location,
             use_query_cache: query.use_query_cache,
-            max_results: self.inner.page_size,
-            timeout_ms: Some(millis(self.inner.poll_wait)),
+            max_results: self.inner.options.page_size,
+            timeout_ms: Some(millis(self.inner.options.poll_wait)),
             request_id: &request_id,
         };
-        let url = self.url(&["projects", &self.inner.project, "queries"]);
+        let url = self
+            .inner
+            .endpoint
+            .url(&["projects", &self.inner.options.project, "queries"]);
         let first: QueryResponse = self
-            .send(|| self.inner.http.post(url.clone()).json(&body), &url)
+            .inner
+            .endpoint
+            .send(&url, |http| http.post(url.clone()).json(&body))
             .await?;
         progress.job = first.job_reference.clone();
 
@@ -510,7 +425,7 @@ impl BigQuery {
                 url: url.to_string(),
                 message: "job not complete and no jobReference to poll".to_owned(),
             })?;
-            if started.elapsed() >= self.inner.query_deadline {
+            if started.elapsed() >= self.inner.options.query_deadline {
                 return Err(Error::Timeout {
                     job_id: job.job_id,
                     waited: started.elapsed(),
@@ -574,19 +489,21 @@ impl BigQuery {
     /// if that call fails, BigQuery's rule applied to the bytes processed,
     /// so that billing never fails a query that succeeded.
     async fn bytes_billed_of(&self, job: &JobReference, bytes_processed: u64) -> u64 {
-        let url = self.url(&["projects", &job.project_id, "jobs", &job.job_id]);
+        let url = self
+            .inner
+            .endpoint
+            .url(&["projects", &job.project_id, "jobs", &job.job_id]);
         let location = job.location.clone();
         let reply: Result<Job, Error> = self
-            .send(
-                || {
-                    let req = self.inner.http.get(url.clone());
-                    match &location {
-                        Some(l) => req.query(&[("location", l)]),
-                        None => req,
-                    }
-                },
-                &url,
-            )
+            .inner
+            .endpoint
+            .send(&url, |http| {
+                let req = http.get(url.clone());
+                match &location {
+                    Some(l) => req.query(&[("location", l)]),
+                    None => req,
+                }
+            })
             .await;
         reply
             .ok()
@@ -602,104 +519,28 @@ impl BigQuery {
         page_token: Option<&str>,
     ) -> Result<QueryResponse, Error> {
         let project = if job.project_id.is_empty() {
-            &self.inner.project
+            &self.inner.options.project
         } else {
             &job.project_id
         };
-        let url = self.url(&["projects", project, "queries", &job.job_id]);
-        let mut params: Vec<(&str, String)> =
-            vec![("timeoutMs", millis(self.inner.poll_wait).to_string())];
+        let url = self
+            .inner
+            .endpoint
+            .url(&["projects", project, "queries", &job.job_id]);
+        let mut params: Vec<(&str, String)> = vec![(
+            "timeoutMs",
+            millis(self.inner.options.poll_wait).to_string(),
+        )];
         if let Some(location) = &job.location {
             params.push(("location", location.clone()));
         }
-        if let Some(size) = self.inner.page_size {
+        if let Some(size) = self.inner.options.page_size {
             params.push(("maxResults", size.to_string()));
         }
         if let Some(token) = page_token {
             params.push(("pageToken", token.to_owned()));
         }
-        self.send(|| self.inner.http.get(url.clone()).query(&params), &url)
-            .await
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
-    }
-
-    /// Sends with a fresh token, retrying what may succeed later.
-    pub(crate) async fn send<T, F>(&self, request: F, url: &Url) -> Result<T, Error>
-    where
-        T: DeserializeOwned,
-        F: Fn() -> reqwest::RequestBuilder,
-    {
-        send_json(&self.inner.retry, self.inner.tokens.as_ref(), request, url).await
-    }
-}
-
-/// One JSON request with a bearer token and bounded retries.
-pub(crate) async fn send_json<T, F>(
-    retry: &RetryPolicy,
-    tokens: Option<&TokenSource>,
-    request: F,
-    url: &Url,
-) -> Result<T, Error>
-where
-    T: DeserializeOwned,
-    F: Fn() -> reqwest::RequestBuilder,
-{
-    let shown = || {
-        let mut u = url.clone();
-        u.set_query(None);
-        u.to_string()
-    };
-    retry
-        .run(
-            || async {
-                let mut req = request();
-                if let Some(tokens) = tokens {
-                    req = req.bearer_auth(tokens.token().await?.expose());
-                }
-                let resp = req.send().await.map_err(|e| Error::Http {
-                    url: shown(),
-                    message: error_chain(&e),
-                    timeout: e.is_timeout(),
-                })?;
-                let status = resp.status();
-                let text = resp.text().await.map_err(|e| Error::Http {
-                    url: shown(),
-                    message: error_chain(&e),
-                    timeout: e.is_timeout(),
-                })?;
-                if !status.is_success() {
-                    return Err(Error::Api(ApiError::from_body(status.as_u16(), &text)));
-                }
-                serde_json::from_str(&text).map_err(|e| Error::Decode {
-                    url: shown(),
-                    message: e.to_string(),
-                })
-            },
-            |_, _| {},
-        )
-        .await
-}
-
-/// An error with its causes, which reqwest keeps out of `Display`; the
-/// URL reqwest adds is dropped (it is reported separately).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut current = error.source();
-    while let Some(e) = current {
-        parts.push(e.to_string());
-        current = e.source();
-    }
-    if parts.is_empty() {
-        error.to_string()
-    } else {
-        parts.join(": ")
+        self.inner.endpoint.get(&url, &params).await
     }
 }
 

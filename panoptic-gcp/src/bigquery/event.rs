@@ -3,9 +3,8 @@
 //! `#[billable]` function around the query records no amount of its own,
 //! so nothing is billed twice.
 
-use super::client::QueryResult;
-use super::error::Error;
-use super::types::JobReference;
+use super::types::{JobReference, QueryResult};
+use crate::rest::Error;
 
 /// How a query ended, for its event.
 pub(crate) enum QueryOutcome<'a> {
@@ -33,35 +32,29 @@ pub(crate) fn emit(
         } => {
             let job_id = result.job.as_ref().map_or("", |j| j.job_id.as_str());
             let rows = result.rows.len() as u64;
-            // Decimal as text keeps the amount exact through slog.
-            match (result.cost, pricing_error) {
-                (Some(amount), _) => panoptic_core::invoice!(logger, "bigquery query";
-                    "resource" => resource,
-                    "quantity" => result.bytes_billed,
-                    "unit" => "bytes",
-                    "amount" => amount.to_string(),
-                    "outcome" => "ok",
-                    "bytes_processed" => result.bytes_processed,
-                    "bytes_billed" => result.bytes_billed,
-                    "rows_returned" => rows,
-                    "cache_hit" => result.cache_hit,
-                    "dry_run" => result.dry_run,
-                    "job_id" => job_id,
-                    "location" => location),
-                (None, error) => panoptic_core::invoice!(logger, "bigquery query";
-                    "resource" => resource,
-                    "quantity" => result.bytes_billed,
-                    "unit" => "bytes",
-                    "outcome" => "ok",
-                    "pricing_error" => error.as_deref().unwrap_or("no price"),
-                    "bytes_processed" => result.bytes_processed,
-                    "bytes_billed" => result.bytes_billed,
-                    "rows_returned" => rows,
-                    "cache_hit" => result.cache_hit,
-                    "dry_run" => result.dry_run,
-                    "job_id" => job_id,
-                    "location" => location),
-            }
+            // A priced query has an `amount` (a Decimal as text keeps it
+            // exact through slog). An unpriced one has no amount at all,
+            // and says why instead.
+            let price = match (result.cost, pricing_error) {
+                (Some(amount), _) => slog::SingleKV::from(("amount", amount.to_string())),
+                (None, error) => slog::SingleKV::from((
+                    "pricing_error",
+                    error.as_deref().unwrap_or("no price").to_owned(),
+                )),
+            };
+            panoptic_core::invoice!(logger, "bigquery query";
+                "resource" => resource,
+                "quantity" => result.bytes_billed,
+                "unit" => "bytes",
+                "outcome" => "ok",
+                price,
+                "bytes_processed" => result.bytes_processed,
+                "bytes_billed" => result.bytes_billed,
+                "rows_returned" => rows,
+                "cache_hit" => result.cache_hit,
+                "dry_run" => result.dry_run,
+                "job_id" => job_id,
+                "location" => location)
         }
         QueryOutcome::Failed { error, job } => {
             let job_id = job.map_or("", |j| j.job_id.as_str());

@@ -18,19 +18,16 @@
 //! ```
 
 mod client;
-mod error;
 mod event;
-mod retry;
 mod rows;
 mod types;
 
-pub use client::{BigQuery, BigQueryBuilder, DEFAULT_BASE_URL, FreeTierPolicy, Query, QueryResult};
-pub use error::{ApiError, Error, ErrorProto};
-pub use retry::RetryPolicy;
+pub use crate::rest::{ApiError, Error, ErrorProto, RetryPolicy};
+pub use client::{
+    BigQuery, BigQueryBuilder, BigQueryOptions, DEFAULT_BASE_URL, FreeTierPolicy, Query,
+};
 pub use rows::{Row, RowError, Value, decode_rows, deserialize_rows};
 pub use types::{
     FieldSchema, JobReference, ParameterType, ParameterValue, QueryParameter, QueryResponse,
-    TableCell, TableRow, TableSchema,
+    QueryResult, TableCell, TableRow, TableSchema,
 };
-
-pub(crate) use client::send_json;

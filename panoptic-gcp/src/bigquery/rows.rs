@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use super::types::{FieldSchema, TableRow, TableSchema};
+use super::types::{FieldSchema, QueryResult, TableRow, TableSchema};
+use crate::rest::Error;
 
 /// A decoded cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +149,18 @@ pub fn deserialize_rows<T: DeserializeOwned>(
         .iter()
         .map(Row::deserialize)
         .collect()
+}
+
+impl QueryResult {
+    /// The rows decoded with the schema.
+    pub fn decode(&self) -> Result<Vec<Row>, Error> {
+        decode_rows(&self.schema, &self.rows).map_err(|e| Error::Rows(e.0))
+    }
+
+    /// The rows as serde values, by column name.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<Vec<T>, Error> {
+        deserialize_rows(&self.schema, &self.rows).map_err(|e| Error::Rows(e.0))
+    }
 }
 
 /// A schema level with its names made once, so rows share them.

@@ -1,5 +1,6 @@
 //! The JSON shapes of BigQuery's REST API (v2) that the client sends and
-//! reads, field names as Google spells them.
+//! reads, field names as Google spells them, and the [`QueryResult`] the
+//! client makes of them.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::error::ErrorProto;
+use crate::rest::ErrorProto;
 
 /// `jobs.query` request body.
 #[derive(Debug, Serialize)]
@@ -235,57 +236,70 @@ pub struct TableCell {
 
 /// `jobs.query` and `jobs.getQueryResults` response.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct QueryResponse {
     /// Result columns (once the job is complete).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<TableSchema>,
     /// The job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_reference: Option<JobReference>,
     /// Rows in the whole result.
-    #[serde(
-        default,
-        deserialize_with = "opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
     pub total_rows: Option<u64>,
     /// The next page, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_token: Option<String>,
     /// This page's rows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<TableRow>,
     /// Bytes the query read (or would read, on a dry run).
-    #[serde(
-        default,
-        deserialize_with = "opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
     pub total_bytes_processed: Option<u64>,
     /// Bytes billed; only in `jobs.query` replies.
-    #[serde(
-        default,
-        deserialize_with = "opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
     pub total_bytes_billed: Option<u64>,
     /// False while the job runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_complete: Option<bool>,
     /// Answered from the cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit: Option<bool>,
     /// Rows a DML statement changed.
-    #[serde(
-        default,
-        deserialize_with = "opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
     pub num_dml_affected_rows: Option<u64>,
     /// Non-fatal errors.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorProto>,
+}
+
+/// A finished query: BigQuery's rows as sent (every page), and its
+/// statistics. [`QueryResult::decode`] and [`QueryResult::deserialize`]
+/// read the rows (they live in `rows.rs`, with the decoder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The job; `None` for a dry run.
+    pub job: Option<JobReference>,
+    /// Result columns.
+    pub schema: TableSchema,
+    /// Every row of every page, in the API's f/v format.
+    pub rows: Vec<TableRow>,
+    /// `totalRows`.
+    pub total_rows: Option<u64>,
+    /// Bytes read (or that would be read, on a dry run).
+    pub bytes_processed: u64,
+    /// Bytes billed (0 for cached results and dry runs).
+    pub bytes_billed: u64,
+    /// Answered from the cache.
+    pub cache_hit: bool,
+    /// It was a dry run.
+    pub dry_run: bool,
+    /// Rows changed by a DML statement.
+    pub num_dml_affected_rows: Option<u64>,
+    /// Pages read.
+    pub pages: usize,
+    /// What it cost by the price table; `None` when the location has no price.
+    pub cost: Option<Decimal>,
 }
 
 /// `jobs.get` response, the parts read here.

@@ -5,7 +5,7 @@
 //! and each figure's public source and the day it was checked. Load another
 //! with [`PriceTable::from_path`], merge overrides with [`PriceTable::merge`]
 //! (or name a file in `PANOPTIC_GCP_PRICES`, see [`PriceTable::from_env`]),
-//! and refresh it from Google with [`crate::catalog`].
+//! and refresh it from Google with [`crate::billing_catalog`].
 //!
 //! ```
 //! use panoptic_gcp::pricing::{Calculator, FreeTier, QueryUsage};

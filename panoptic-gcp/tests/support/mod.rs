@@ -1,13 +1,74 @@
-//! Shared by the panoptic-gcp integration tests: a service-account key
-//! pointing at a local fake, and a slog drain that keeps what is logged.
+//! Shared by the panoptic-gcp integration tests: local fakes of Google's
+//! APIs, a BigQuery client pointed at one, a service-account key whose
+//! token endpoint is a fake, and a slog drain that keeps what is logged.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use panoptic_gcp::auth::{AuthOptions, Credentials, Secret, TokenSource};
+use panoptic_gcp::bigquery::{BigQuery, RetryPolicy};
+use serde_json::Value as Json;
 use slog::{Drain, Key, Never, OwnedKVList, Record, Serializer, o};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+/// `jobs.query` of the project `test-project` on a fake.
+pub const QUERIES: &str = "/bigquery/v2/projects/test-project/queries";
+
+/// A fake Google API that answers with `mocks`, in this order of
+/// precedence. Each mock's `expect` is checked when the fake is dropped.
+pub async fn serve(mocks: impl IntoIterator<Item = Mock>) -> MockServer {
+    let server = MockServer::start().await;
+    for mock in mocks {
+        mock.mount(&server).await;
+    }
+    server
+}
+
+/// The requests of `verb` (`GET`, `POST`) to `route`.
+pub fn on(verb: &str, route: &str) -> MockBuilder {
+    Mock::given(method(verb)).and(path(route))
+}
+
+/// A reply of `status` with the JSON `body`.
+pub fn reply(status: u16, body: Json) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// A 200 reply with the JSON `body`.
+pub fn ok(body: Json) -> ResponseTemplate {
+    reply(200, body)
+}
+
+/// Retries quick enough for tests: 3, a few milliseconds apart.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
+}
+
+/// A fake BigQuery that answers with `mocks`, a client of it, and the
+/// records the client logs. The client works in `test-project` with the
+/// token `test-token` and quick retries.
+pub async fn fake_bigquery(
+    mocks: impl IntoIterator<Item = Mock>,
+) -> (MockServer, BigQuery, Records) {
+    let server = serve(mocks).await;
+    let (logger, logged) = capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .tokens(static_tokens("test-token").await)
+        .retry(fast_retry())
+        .logger(logger)
+        .build()
+        .unwrap();
+    (server, bq, logged)
+}
 
 /// An RSA key made with `openssl genpkey` for these tests only.
 pub const TEST_KEY_PEM: &str = include_str!("../fixtures/test-key.pem");
@@ -62,8 +123,11 @@ impl Logged {
     }
 }
 
+/// What a [`capture`] logger has logged.
+pub type Records = Arc<Mutex<Vec<Logged>>>;
+
 /// A logger whose records land in the returned list.
-pub fn capture() -> (slog::Logger, Arc<Mutex<Vec<Logged>>>) {
+pub fn capture() -> (slog::Logger, Records) {
     let records = Arc::new(Mutex::new(Vec::new()));
     let drain = Capture(Arc::clone(&records));
     let logger = slog::Logger::root(

@@ -12,9 +12,9 @@
 //! Errors are one line on stderr and a non-zero exit.
 
 mod args;
+mod commands;
 mod html;
 mod output;
-mod source;
 
 use std::process::ExitCode;
 
@@ -46,16 +46,20 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Report(ref report) => source::report(&cli.global, report).await,
-            Command::Export(ref export) => source::export(&cli.global, export).await,
-            Command::Replay(ref replay) => source::replay(&cli.global, replay).await,
-            Command::Stats => source::stats(&cli.global).await,
-            Command::Indexes => source::indexes(&cli.global).await,
+            Command::Report(ref report) => commands::report(&cli.global, report).await,
+            Command::Export(ref export) => commands::export(&cli.global, export).await,
+            Command::Replay(ref replay) => commands::replay(&cli.global, replay).await,
+            Command::Stats => commands::stats(&cli.global).await,
+            Command::Indexes => commands::indexes(&cli.global).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(&message),
+        // Driver errors may quote the URI or its password.
+        Err(message) => fail(&panoptic::config::redact_secrets(
+            &cli.global.mongodb_uri,
+            &message,
+        )),
     }
 }
 

@@ -2,6 +2,9 @@
 //! `services.skus.list`, every page, with prices converted into the
 //! [`pricing`](crate::pricing) table format so that the table can be
 //! refreshed from Google.
+//!
+//! This is Google's catalog of prices. It is not the `panoptic-catalog`
+//! crate, which lists the providers and services panoptic knows.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,11 +13,10 @@ use chrono::{DateTime, NaiveDate};
 use reqwest::Url;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use crate::auth::TokenSource;
-use crate::bigquery::{Error, RetryPolicy, send_json};
-use crate::http::{self, Timeouts};
 use crate::pricing::{PriceTable, RegionalPrice, ServicePrices, Sku, Tier};
+use crate::rest::{ClientBuilder, Endpoint, Error};
 
 /// Google's endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://cloudbilling.googleapis.com/v1/";
@@ -143,7 +145,7 @@ impl Money {
     /// The exact amount.
     ///
     /// ```
-    /// let m = panoptic_gcp::catalog::Money { currency_code: "USD".into(), units: Some("6".into()), nanos: 250_000_000 };
+    /// let m = panoptic_gcp::billing_catalog::Money { currency_code: "USD".into(), units: Some("6".into()), nanos: 250_000_000 };
     /// assert_eq!(m.to_decimal().unwrap().to_string(), "6.25");
     /// ```
     pub fn to_decimal(&self) -> Result<Decimal, Error> {
@@ -178,8 +180,8 @@ struct SkusPage {
 /// A Cloud Billing Catalog client. Cheap to clone.
 ///
 /// ```no_run
-/// use panoptic_gcp::catalog::Catalog;
-/// # async fn run(tokens: panoptic_gcp::auth::TokenSource) -> Result<(), panoptic_gcp::bigquery::Error> {
+/// use panoptic_gcp::billing_catalog::Catalog;
+/// # async fn run(tokens: panoptic_gcp::auth::TokenSource) -> Result<(), panoptic_gcp::rest::Error> {
 /// let catalog = Catalog::builder().tokens(tokens).build()?;
 /// let skus = catalog.skus("24E6-581D-38E5").await?; // BigQuery
 /// # Ok(()) }
@@ -191,81 +193,43 @@ pub struct Catalog {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
-    base: Url,
-    tokens: Option<TokenSource>,
-    retry: RetryPolicy,
-    page_size: u32,
-    currency: Option<String>,
+    endpoint: Endpoint,
+    options: CatalogOptions,
 }
 
-/// Configures a [`Catalog`].
+/// Configures a [`Catalog`]: the settings every client takes (`base_url`,
+/// `tokens`, `timeouts`, `retry`), and the Catalog options below.
+pub type CatalogBuilder = ClientBuilder<CatalogOptions>;
+
+/// The options only a [`Catalog`] client has. Set them through
+/// [`CatalogBuilder`].
 #[derive(Debug, Clone)]
-pub struct CatalogBuilder {
-    base_url: String,
-    tokens: Option<TokenSource>,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
+pub struct CatalogOptions {
     page_size: u32,
     currency: Option<String>,
 }
 
 impl CatalogBuilder {
-    /// The API root (default [`DEFAULT_BASE_URL`]).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
-    }
-
-    /// Where tokens come from.
-    pub fn tokens(mut self, tokens: TokenSource) -> Self {
-        self.tokens = Some(tokens);
-        self
-    }
-
-    /// HTTP timeouts.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
-    /// Retries of 429 and 5xx.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     /// Items per page (`pageSize`, default 5000).
     pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = size;
+        self.options.page_size = size;
         self
     }
 
     /// Prices in this currency (`currencyCode`) instead of USD.
     pub fn currency(mut self, code: impl Into<String>) -> Self {
-        self.currency = Some(code.into());
+        self.options.currency = Some(code.into());
         self
     }
 
-    /// Builds the client.
+    /// Builds the client; fails (never panics) when https is asked for on
+    /// a machine without CA certificates.
     pub fn build(self) -> Result<Catalog, Error> {
-        let mut base: Url = self
-            .base_url
-            .parse()
-            .map_err(|e| Error::Invalid(format!("base URL `{}`: {e}", self.base_url)))?;
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let http = http::reqwest_client(&base, self.timeouts)?;
+        let base = self.settings.base()?;
         Ok(Catalog {
             inner: Arc::new(Inner {
-                http,
-                base,
-                tokens: self.tokens,
-                retry: self.retry,
-                page_size: self.page_size,
-                currency: self.currency,
+                endpoint: self.settings.connect(base)?,
+                options: self.options,
             }),
         })
     }
@@ -274,54 +238,52 @@ impl CatalogBuilder {
 impl Catalog {
     /// Starts configuring a client.
     pub fn builder() -> CatalogBuilder {
-        CatalogBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            tokens: None,
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-            page_size: 5000,
-            currency: None,
-        }
+        ClientBuilder::new(
+            DEFAULT_BASE_URL,
+            CatalogOptions {
+                page_size: 5000,
+                currency: None,
+            },
+        )
     }
 
     /// Every public service (all pages).
     pub async fn services(&self) -> Result<Vec<CatalogService>, Error> {
-        let url = self.url(&["services"]);
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let params = self.params(token.as_deref(), false);
-            let page: ServicesPage = send_json(
-                &self.inner.retry,
-                self.inner.tokens.as_ref(),
-                || self.inner.http.get(url.clone()).query(&params),
-                &url,
-            )
-            .await?;
-            out.extend(page.services);
-            match next(token.as_deref(), page.next_page_token, &url)? {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
-            }
-        }
+        let url = self.inner.endpoint.url(&["services"]);
+        self.every_page(&url, false, |page: ServicesPage| {
+            (page.services, page.next_page_token)
+        })
+        .await
     }
 
     /// Every SKU of service `service_id` (all pages).
     pub async fn skus(&self, service_id: &str) -> Result<Vec<CatalogSku>, Error> {
-        let url = self.url(&["services", service_id, "skus"]);
+        let url = self.inner.endpoint.url(&["services", service_id, "skus"]);
+        self.every_page(&url, true, |page: SkusPage| {
+            (page.skus, page.next_page_token)
+        })
+        .await
+    }
+
+    /// The items of every page at `url`, in order. `split` takes a page
+    /// apart into its items and its `nextPageToken`; `currency` asks for
+    /// prices in the client's currency.
+    async fn every_page<P, T>(
+        &self,
+        url: &Url,
+        currency: bool,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>, Error>
+    where
+        P: DeserializeOwned,
+    {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let params = self.params(token.as_deref(), true);
-            let page: SkusPage = send_json(
-                &self.inner.retry,
-                self.inner.tokens.as_ref(),
-                || self.inner.http.get(url.clone()).query(&params),
-                &url,
-            )
-            .await?;
-            out.extend(page.skus);
-            match next(token.as_deref(), page.next_page_token, &url)? {
+            let params = self.params(token.as_deref(), currency);
+            let (items, next_token) = split(self.inner.endpoint.get(url, &params).await?);
+            out.extend(items);
+            match next(token.as_deref(), next_token, url)? {
                 Some(t) => token = Some(t),
                 None => return Ok(out),
             }
@@ -329,22 +291,14 @@ impl Catalog {
     }
 
     fn params(&self, token: Option<&str>, currency: bool) -> Vec<(&'static str, String)> {
-        let mut params = vec![("pageSize", self.inner.page_size.to_string())];
+        let mut params = vec![("pageSize", self.inner.options.page_size.to_string())];
         if let Some(token) = token {
             params.push(("pageToken", token.to_owned()));
         }
-        if currency && let Some(code) = &self.inner.currency {
+        if currency && let Some(code) = &self.inner.options.currency {
             params.push(("currencyCode", code.clone()));
         }
         params
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
     }
 }
 
@@ -367,7 +321,7 @@ impl CatalogSku {
     /// tier. `checked` is recorded as the day the price was read.
     ///
     /// ```
-    /// # use panoptic_gcp::catalog::CatalogSku;
+    /// # use panoptic_gcp::billing_catalog::CatalogSku;
     /// let sku: CatalogSku = serde_json::from_str(r#"{
     ///   "skuId": "F17B-412E-CB64", "description": "Analysis (US)", "serviceRegions": ["us"],
     ///   "pricingInfo": [{"effectiveTime": "2026-11-01T00:00:00Z", "pricingExpression": {

@@ -8,7 +8,11 @@ use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use panoptic::query::{CostQuery, GroupBy};
-use panoptic::{BillingEvent, Panoptic, Spool, config::redact_uri, naming::DATABASE_PREFIX};
+use panoptic::{
+    BillingEvent, Panoptic, Spool,
+    config::{redact_secrets, redact_uri},
+    naming::DATABASE_PREFIX,
+};
 
 use crate::args::{Export, ExportFormat, Filters, Global, Replay, Report};
 use crate::{html, output};
@@ -23,8 +27,9 @@ async fn connect(global: &Global) -> Option<mongodb::Client> {
         Ok(client) => Some(client),
         Err(reason) => {
             eprintln!(
-                "panoptic: MongoDB at {} did not answer ({reason}); reading the spool at {}",
+                "panoptic: MongoDB at {} did not answer ({}); reading the spool at {}",
                 redact_uri(&global.mongodb_uri),
+                redact_secrets(&global.mongodb_uri, &reason),
                 global.spool_dir.display()
             );
             None

@@ -3,12 +3,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::Error;
+use super::error::Error;
 
 /// How failed requests are retried.
 ///
 /// ```
-/// use panoptic_gcp::bigquery::RetryPolicy;
+/// use panoptic_gcp::rest::RetryPolicy;
 /// use std::time::Duration;
 ///
 /// let p = RetryPolicy { max_retries: 3, initial: Duration::from_millis(100), max_delay: Duration::from_secs(2) };
@@ -84,7 +84,7 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bigquery::ApiError;
+    use crate::rest::ApiError;
 
     #[test]
     fn delays_grow_within_their_ceiling() {
@@ -101,6 +101,23 @@ mod tests {
         assert_eq!(RetryPolicy::NONE.delay(3), Duration::ZERO);
     }
 
+    /// How many times `policy` runs an operation that always fails with
+    /// an API error of `status`.
+    async fn attempts(policy: RetryPolicy, status: u16) -> u32 {
+        let mut calls = 0;
+        let r: Result<(), Error> = policy
+            .run(
+                || {
+                    calls += 1;
+                    async move { Err(Error::Api(ApiError::from_body(status, ""))) }
+                },
+                |_, _| {},
+            )
+            .await;
+        assert!(r.is_err());
+        calls
+    }
+
     #[tokio::test]
     async fn retries_are_bounded_and_only_for_retryable_errors() {
         let p = RetryPolicy {
@@ -108,30 +125,7 @@ mod tests {
             initial: Duration::ZERO,
             max_delay: Duration::ZERO,
         };
-        let mut calls = 0;
-        let r: Result<(), Error> = p
-            .run(
-                || {
-                    calls += 1;
-                    async { Err(Error::Api(ApiError::from_body(503, ""))) }
-                },
-                |_, _| {},
-            )
-            .await;
-        assert!(r.is_err());
-        assert_eq!(calls, 3);
-
-        let mut calls = 0;
-        let r: Result<(), Error> = p
-            .run(
-                || {
-                    calls += 1;
-                    async { Err(Error::Api(ApiError::from_body(400, ""))) }
-                },
-                |_, _| {},
-            )
-            .await;
-        assert!(r.is_err());
-        assert_eq!(calls, 1);
+        assert_eq!(attempts(p, 503).await, 3);
+        assert_eq!(attempts(p, 400).await, 1);
     }
 }

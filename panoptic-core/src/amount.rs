@@ -1,0 +1,95 @@
+//! The values `quantity`, `amount` and their `_from` keys accept.
+
+use rust_decimal::Decimal;
+
+use crate::money::{amount_from_f64, parse_amount};
+
+/// Values accepted as a quantity.
+pub trait IntoQuantity {
+    /// The quantity as a float (quantities are measures, not money).
+    fn into_quantity(self) -> f64;
+}
+
+macro_rules! quantity_from_number {
+    ($($t:ty),*) => {$(
+        impl IntoQuantity for $t {
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            fn into_quantity(self) -> f64 { self as f64 }
+        }
+    )*};
+}
+quantity_from_number!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
+);
+
+impl IntoQuantity for Decimal {
+    fn into_quantity(self) -> f64 {
+        use rust_decimal::prelude::ToPrimitive;
+        self.to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+impl<T: IntoQuantity + Copy> IntoQuantity for &T {
+    fn into_quantity(self) -> f64 {
+        (*self).into_quantity()
+    }
+}
+
+/// Values accepted as an amount of money. Floats are taken as the decimal
+/// they print as (`0.42` is exactly 0.42).
+pub trait IntoAmount {
+    /// The amount, or `None` when it is not a finite number.
+    fn into_amount(self) -> Option<Decimal>;
+}
+
+impl IntoAmount for Decimal {
+    fn into_amount(self) -> Option<Decimal> {
+        Some(self)
+    }
+}
+
+impl IntoAmount for f64 {
+    fn into_amount(self) -> Option<Decimal> {
+        amount_from_f64(self)
+    }
+}
+
+impl IntoAmount for f32 {
+    fn into_amount(self) -> Option<Decimal> {
+        // Through the f32's own shortest text, not its widened f64 value.
+        parse_amount(&self.to_string())
+    }
+}
+
+macro_rules! amount_from_integer {
+    ($($t:ty),*) => {$(
+        impl IntoAmount for $t {
+            fn into_amount(self) -> Option<Decimal> { Some(Decimal::from(self)) }
+        }
+    )*};
+}
+amount_from_integer!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T: IntoAmount + Copy> IntoAmount for &T {
+    fn into_amount(self) -> Option<Decimal> {
+        (*self).into_amount()
+    }
+}
+
+impl<T: IntoAmount> IntoAmount for Option<T> {
+    fn into_amount(self) -> Option<Decimal> {
+        self.and_then(IntoAmount::into_amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_amounts_are_the_written_decimal() {
+        assert_eq!(0.42f64.into_amount().unwrap().to_string(), "0.42");
+        assert_eq!(0.1f32.into_amount().unwrap().to_string(), "0.1");
+        assert_eq!(f64::NAN.into_amount(), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! Configuring a [`Panoptic`]: the builder's setters and `build`, which
+//! starts the pipeline. Where each value comes from is `config`'s job.
+
+use std::fmt;
+use std::panic::RefUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slog::{Drain, Logger, Never};
+
+use crate::config::{Credentials, Given, redact_uri};
+use crate::context::Context;
+use crate::document::Owner;
+use crate::drain::{BoxedDrain, Fanout, MongoDrain};
+use crate::error::Error;
+use crate::handle::{InstallGuard, Panoptic, Parts};
+use crate::pipeline::{Overflow, Pipeline};
+use crate::report::ErrorReporter;
+use crate::writer::WriterSettings;
+
+impl Panoptic {
+    /// Starts configuring an instance.
+    pub fn builder() -> PanopticBuilder {
+        PanopticBuilder::default()
+    }
+}
+
+/// Configures a [`Panoptic`]. Values not set here come from the environment
+/// (`PANOPTIC_USERNAME`, `PANOPTIC_ENV` or `NODE_ENV`, `MONGODB_URI`,
+/// `MONGODB_USER`, `MONGODB_PASSWORD`, `PANOPTIC_LOG_LEVEL`), then from a
+/// `.env` file, then from defaults.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use panoptic_core::{Overflow, Panoptic};
+///
+/// let panoptic = Panoptic::builder()
+///     .username("john_doe")
+///     .project("my-project")
+///     .env("production")                       // stored as "prod"
+///     .mongodb_uri("mongodb://db.internal:27017/")
+///     .credentials("billing", "secret")        // never printed
+///     .batch_size(1_000)
+///     .flush_interval(Duration::from_millis(250))
+///     .queue_capacity(100_000)
+///     .overflow(Overflow::Spill)
+///     .spool_dir("/var/lib/myapp/panoptic-spool")
+///     .write_ahead(true)
+///     .shutdown_deadline(Duration::from_secs(5))
+///     .drain(slog::Discard)                    // e.g. slog-term to stderr
+///     .build()?;
+/// assert_eq!(panoptic.env(), "prod");
+/// # Ok::<(), panoptic_core::Error>(())
+/// ```
+#[must_use]
+#[derive(Default)]
+pub struct PanopticBuilder {
+    given: Given,
+    drains: Vec<BoxedDrain>,
+    batch_size: Option<usize>,
+    flush_interval: Option<Duration>,
+    queue_capacity: Option<usize>,
+    server_timeout: Option<Duration>,
+    shutdown_deadline: Option<Duration>,
+    retry_interval: Option<Duration>,
+    write_ahead: bool,
+    fsync: bool,
+    overflow: Overflow,
+}
+
+impl fmt::Debug for PanopticBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanopticBuilder")
+            .field("username", &self.given.username)
+            .field("project", &self.given.project)
+            .field("env", &self.given.env)
+            .field(
+                "mongodb_uri",
+                &self.given.mongodb_uri.as_deref().map(redact_uri),
+            )
+            .field("credentials", &self.given.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PanopticBuilder {
+    /// Who the events belong to (required; the collection is
+    /// `{provider}_{username}`).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.given.username = Some(username.into());
+        self
+    }
+
+    /// The project id stored as `projectId`.
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.given.project = Some(project.into());
+        self
+    }
+
+    /// The environment: `prod`, `dev`, `staging` (`production` and
+    /// `development` are mapped), or any name, sanitized.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.given.env = Some(env.into());
+        self
+    }
+
+    /// The MongoDB connection string.
+    pub fn mongodb_uri(mut self, uri: impl Into<String>) -> Self {
+        self.given.mongodb_uri = Some(uri.into());
+        self
+    }
+
+    /// MongoDB credentials, when they are not in the URI.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.given.credentials = Some(Credentials {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Lowest slog level passed to the drains added with
+    /// [`drain`](Self::drain) (default `info`). Billing records reach
+    /// MongoDB whatever the level: it filters diagnostics only.
+    pub fn log_level(mut self, level: slog::Level) -> Self {
+        self.given.level = Some(level);
+        self
+    }
+
+    /// Adds a drain beside the MongoDB one (e.g. slog-term to stderr). It
+    /// sees every record of every child logger, billing or not.
+    pub fn drain<D>(mut self, drain: D) -> Self
+    where
+        D: Drain<Ok = (), Err = Never> + Send + Sync + RefUnwindSafe + 'static,
+    {
+        self.drains.push(Arc::new(drain));
+        self
+    }
+
+    /// Events per `insert_many` (default 500).
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = Some(size.max(1));
+        self
+    }
+
+    /// Longest an event waits before its batch is written (default 100 ms).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = Some(interval);
+        self
+    }
+
+    /// Events that may wait in memory (default 65 536); beyond that the
+    /// [`overflow`](Self::overflow) policy applies.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity.max(1));
+        self
+    }
+
+    /// How long to look for a MongoDB server before a write fails (default 2 s).
+    pub fn server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+
+    /// How long dropping the guard (or `flush`) may wait (default 10 s).
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = Some(deadline);
+        self
+    }
+
+    /// How long to wait before asking MongoDB again after it failed; doubles
+    /// on each failure up to 10 s (default 500 ms).
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = Some(interval);
+        self
+    }
+
+    /// Where events wait while MongoDB cannot take them (default
+    /// `PANOPTIC_SPOOL_DIR`, else `./.panoptic/spool`). Segments left by an
+    /// earlier process are delivered by the next one that uses the folder.
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.given.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Write-ahead: append every batch to the spool before inserting it, so
+    /// a crash loses at most the events still in the in-memory queue (not
+    /// yet taken by the writer). Costs one buffered file append per batch;
+    /// off by default, when a crash can also lose the batch being written
+    /// (at most `batch_size` events, or one `flush_interval` of them).
+    pub fn write_ahead(mut self, enabled: bool) -> Self {
+        self.write_ahead = enabled;
+        self
+    }
+
+    /// `fsync` each spool append, so spooled events survive a power loss,
+    /// not only a process crash. Costs a disk flush per batch.
+    pub fn fsync(mut self, enabled: bool) -> Self {
+        self.fsync = enabled;
+        self
+    }
+
+    /// What happens when the in-memory queue is full (default: spill to
+    /// the spool).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// Builds the instance and starts its writer.
+    ///
+    /// ```
+    /// let error = panoptic_core::Panoptic::builder().username("  ").build().unwrap_err();
+    /// assert!(error.to_string().contains("username"));
+    /// ```
+    pub fn build(self) -> Result<Panoptic, Error> {
+        let config = self.given.resolve()?;
+        let reporter = Arc::new(ErrorReporter::new(Duration::from_secs(30), config.secrets));
+        let owner = Arc::new(Owner::new(Context {
+            username: config.username.clone(),
+            project_id: config.project_id.clone(),
+            env: config.env.clone(),
+            ..Context::default()
+        }));
+        let settings = WriterSettings {
+            uri: config.uri,
+            credentials: config.credentials,
+            batch_size: self.batch_size.unwrap_or(500),
+            // At least 1 ms: the writer sleeps this long between rounds.
+            flush_interval: self
+                .flush_interval
+                .unwrap_or(Duration::from_millis(100))
+                .max(Duration::from_millis(1)),
+            queue_capacity: self.queue_capacity.unwrap_or(65_536),
+            server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
+            retry_interval: self.retry_interval.unwrap_or(Duration::from_millis(500)),
+            spool_dir: config.spool_dir.clone(),
+            segment_bytes: 8 * 1024 * 1024,
+            write_ahead: self.write_ahead,
+            fsync: self.fsync,
+            owner,
+        };
+        let pipeline =
+            Arc::new(Pipeline::start(settings, self.overflow, reporter).map_err(Error::Writer)?);
+        let fanout = Fanout {
+            mongo: MongoDrain::new(Arc::clone(&pipeline)),
+            others: self.drains,
+            level: config.level,
+        };
+        let root = Logger::root(fanout, slog::o!());
+        Ok(Panoptic::from_parts(Parts {
+            username: config.username,
+            project_id: config.project_id,
+            env: config.env,
+            uri_redacted: config.uri_redacted,
+            spool_dir: config.spool_dir,
+            root,
+            pipeline,
+            shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(10)),
+        }))
+    }
+
+    /// Builds the instance and installs it globally; see [`Panoptic::install`].
+    pub fn install(self) -> Result<InstallGuard, Error> {
+        Ok(self.build()?.install())
+    }
+}

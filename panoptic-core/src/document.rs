@@ -1,0 +1,143 @@
+//! From an event to the document MongoDB stores and where it goes: the
+//! writer's half of a call's journey (the caller's half is `call`).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bson::Document;
+use bson::oid::ObjectId;
+use chrono::{DateTime, Utc};
+
+use crate::call_event::{CallContext, CallEvent};
+use crate::context::Context;
+use crate::event::{BillingEvent, Metadata};
+use crate::naming::{canonical_env, collection_name, database_name};
+use panoptic_catalog::Provider;
+
+/// Where a document goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Route {
+    /// `panoptic-{env}`.
+    pub database: String,
+    /// `{provider}_{username}`.
+    pub collection: String,
+}
+
+impl Route {
+    /// The route of events of `provider` for `username` in `env`.
+    pub fn new(env: &str, provider: &str, username: &str) -> Route {
+        Route {
+            database: database_name(env),
+            collection: collection_name(provider, username),
+        }
+    }
+
+    /// The route of an event built from a slog record.
+    pub fn of_event(event: &BillingEvent) -> Route {
+        Route::new(&event.env, &event.provider, &event.username)
+    }
+}
+
+/// The handle's own context and, per provider, where its events go: worked
+/// out once instead of per event.
+pub(crate) struct Owner {
+    pub context: Context,
+    routes: [Route; Provider::ALL.len()],
+}
+
+impl Owner {
+    pub fn new(context: Context) -> Owner {
+        let routes = Provider::ALL.map(|p| Route::new(&context.env, p.as_str(), &context.username));
+        Owner { context, routes }
+    }
+}
+
+/// The document of a finished call: static facts from the site, who and
+/// where from the logger context, numbers from the call.
+pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document) {
+    let site = call.site;
+    let names = site.names();
+    let (context, route) = match &call.context {
+        CallContext::Given(context) => {
+            let env = canonical_env(&context.env);
+            let route = Route::new(&env, site.provider.as_str(), &context.username);
+            (context.as_ref(), route)
+        }
+        CallContext::Handle | CallContext::FromLogger => {
+            (&owner.context, owner.routes[site.provider.index()].clone())
+        }
+    };
+    let extras = call.extras.as_deref();
+    let event = BillingEvent {
+        id: ObjectId::new(),
+        ts: wall_clock(call.ended),
+        project_id: context.project_id.clone(),
+        env: canonical_env(&context.env),
+        username: context.username.clone(),
+        category: site.category(),
+        provider: site.provider.as_str().to_owned(),
+        service: site.service.to_owned(),
+        resource: names.resource.clone(),
+        kind: site.kind,
+        outcome: call.outcome,
+        quantity: extras.and_then(|e| e.quantity).unwrap_or(1.0),
+        unit: site.unit.to_owned(),
+        amount: extras.and_then(|e| e.amount).unwrap_or_default(),
+        currency: site.currency.to_owned(),
+        metadata: Metadata {
+            function_name: Some(names.function_name.clone()),
+            qualified_name: Some(names.qualified_name.clone()),
+            module_path: Some(site.location.module.to_owned()),
+            duration_ms: Some(call.duration.as_secs_f64() * 1000.0),
+            args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
+            user: extras.and_then(|e| e.user.clone()),
+            request_id: extras.and_then(|e| e.request_id.clone()),
+            tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
+            error: call.error.as_deref().map(str::to_owned),
+            extra: Document::new(),
+        },
+    };
+    (route, event.into_document())
+}
+
+/// The UTC time of an `Instant`, against an anchor (a wall-clock and a
+/// monotonic reading taken together) renewed every second, so the two
+/// clocks cannot drift apart noticeably. Called by the writer, not the
+/// caller, which saves every annotated call a wall-clock read.
+pub(crate) fn wall_clock(at: Instant) -> DateTime<Utc> {
+    static ANCHOR: Mutex<Option<(DateTime<Utc>, Instant)>> = Mutex::new(None);
+    let mut anchor = ANCHOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let now = Instant::now();
+    let (wall, mono) = match *anchor {
+        Some((wall, mono)) if now.duration_since(mono) < Duration::from_secs(1) => (wall, mono),
+        _ => {
+            let fresh = (Utc::now(), now);
+            *anchor = Some(fresh);
+            fresh
+        }
+    };
+    let offset = |d: Duration| chrono::Duration::from_std(d).unwrap_or_default();
+    if at >= mono {
+        wall + offset(at - mono)
+    } else {
+        wall - offset(mono - at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_of_an_instant() {
+        let before = Utc::now();
+        let at = Instant::now();
+        let wall = wall_clock(at);
+        let after = Utc::now();
+        assert!(before <= wall && wall <= after, "{before} {wall} {after}");
+        let earlier = wall_clock(at - Duration::from_millis(250));
+        assert_eq!(wall - earlier, chrono::Duration::milliseconds(250));
+    }
+}

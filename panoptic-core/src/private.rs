@@ -1,0 +1,31 @@
+//! What generated code calls, and nothing else. Not a public API: it changes
+//! without notice. The facade re-exports this module as it is, so
+//! `crate = "panoptic_core"` works as well as the default `::panoptic`.
+
+pub use crate::active::InSite;
+pub use crate::call::Call;
+pub use crate::event::{Category, Kind};
+pub use crate::site::{CallSite, SiteCache};
+pub use panoptic_catalog::Provider;
+pub use slog::RecordLocation;
+pub use std::sync::OnceLock;
+
+/// How a return value is judged (see the `probe` module of this crate).
+pub mod probe {
+    pub use crate::probe::{
+        OutcomeProbe, ProbeAny, ProbeDebug, ProbeDisplay, ProbeResult, result_outcome,
+    };
+}
+
+/// Runs the body of a synchronous `#[billable]` function.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Applies `f` to the return value (`quantity_from`, `amount_from`),
+/// giving a closure its argument type.
+#[inline]
+pub fn apply<R: ?Sized, T>(value: &R, f: impl FnOnce(&R) -> T) -> T {
+    f(value)
+}

@@ -1,0 +1,207 @@
+//! What the macros know at compile time about one annotated function or
+//! block: a `static` [`CallSite`] per site, and the names worked out from it.
+
+use std::sync::OnceLock;
+
+use arc_swap::ArcSwapOption;
+
+use crate::event::{Category, Kind};
+use panoptic_catalog::Provider;
+
+/// Compile-time facts about one annotated function or block.
+///
+/// Built by the macros; the fields are public only so generated code can
+/// write a `static` of it.
+#[doc(hidden)]
+pub struct CallSite {
+    pub provider: Provider,
+    pub service: &'static str,
+    /// `category = "…"` when given, else the catalog's.
+    pub category: Option<Category>,
+    /// `resource = "…"` when given.
+    pub resource: Option<&'static str>,
+    /// The function's identifier as written; empty for `billable_block!`,
+    /// whose enclosing function is found through `locate`.
+    pub function_name: &'static str,
+    /// Returns the type name of an item declared inside the annotated
+    /// function, which spells the function's full path (impl type included).
+    pub locate: fn() -> &'static str,
+    pub args_types: &'static [&'static str],
+    pub kind: Kind,
+    pub unit: &'static str,
+    pub currency: &'static str,
+    pub tags: &'static [&'static str],
+    pub location: slog::RecordLocation,
+    pub names: OnceLock<SiteNames>,
+    /// The child logger this site used last, so a call skips the handle's
+    /// logger table.
+    pub cache: SiteCache,
+}
+
+/// A call site's cached child logger, tagged with the handle it belongs to.
+#[doc(hidden)]
+pub struct SiteCache(pub(crate) ArcSwapOption<CachedLogger>);
+
+impl SiteCache {
+    /// Empty; filled on the first call.
+    pub const fn new() -> SiteCache {
+        SiteCache(ArcSwapOption::const_empty())
+    }
+}
+
+impl Default for SiteCache {
+    fn default() -> Self {
+        SiteCache::new()
+    }
+}
+
+/// A child logger and the handle it belongs to.
+pub(crate) struct CachedLogger {
+    pub handle: u64,
+    pub logger: slog::Logger,
+}
+
+/// Names of a call site resolved from its path.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteNames {
+    /// `resource`: the explicit one, else the function's identifier.
+    pub resource: String,
+    /// The identifier as written (for blocks: the enclosing function's).
+    pub function_name: String,
+    /// `Type::method` for methods, `<Type as Trait>::method` for trait
+    /// methods, else the identifier.
+    pub qualified_name: String,
+}
+
+impl CallSite {
+    /// The names of this site, computed on first use.
+    pub fn names(&self) -> &SiteNames {
+        self.names.get_or_init(|| {
+            let path = (self.locate)();
+            resolve_names(
+                path,
+                self.location.module,
+                self.function_name,
+                self.resource,
+            )
+        })
+    }
+
+    /// The category: explicit, else the catalog's for provider and service.
+    pub fn category(&self) -> Category {
+        self.category
+            .unwrap_or_else(|| self.provider.category_of(self.service))
+    }
+}
+
+/// Turns `crate::m::Foo::method::__panoptic_locate` (the probe's type name)
+/// into the function's names. Closures and async blocks (`{{closure}}`)
+/// between the function and the probe are skipped.
+pub(crate) fn resolve_names(
+    probe_path: &str,
+    module_path: &str,
+    function_name: &str,
+    resource: Option<&str>,
+) -> SiteNames {
+    let mut path = probe_path
+        .rsplit_once("::")
+        .map_or(probe_path, |(head, _)| head);
+    while let Some(head) = path.strip_suffix("::{{closure}}") {
+        path = head;
+    }
+    let qualified = path
+        .strip_prefix(module_path)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .unwrap_or(path);
+    let qualified = shorten_paths(qualified);
+    let last = qualified
+        .rsplit("::")
+        .next()
+        .unwrap_or(&qualified)
+        .to_owned();
+    let function_name = if function_name.is_empty() {
+        last
+    } else {
+        function_name.to_owned()
+    };
+    SiteNames {
+        resource: resource.map_or_else(|| function_name.clone(), str::to_owned),
+        qualified_name: if qualified.is_empty() {
+            function_name.clone()
+        } else {
+            qualified
+        },
+        function_name,
+    }
+}
+
+/// `<a::b::Foo as c::Trait>::run` → `<Foo as Trait>::run`: inside angle
+/// brackets, keep only the last segment of each path.
+fn shorten_paths(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut segment = String::new();
+    let mut depth = 0usize;
+    let mut chars = path.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            ':' if depth > 0 && chars.peek() == Some(&':') => {
+                chars.next();
+                segment.clear();
+            }
+            '<' | '>' | ' ' | ',' | '&' | '(' | ')' | '[' | ']' | ';' => {
+                out.push_str(&segment);
+                segment.clear();
+                depth = match ch {
+                    '<' => depth + 1,
+                    '>' => depth.saturating_sub(1),
+                    _ => depth,
+                };
+                out.push(ch);
+            }
+            _ => segment.push(ch),
+        }
+    }
+    out.push_str(&segment);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_probe_paths() {
+        let n = resolve_names(
+            "app::jobs::daily_report::__panoptic_locate",
+            "app::jobs",
+            "daily_report",
+            None,
+        );
+        assert_eq!(n.qualified_name, "daily_report");
+        assert_eq!(n.resource, "daily_report");
+        let n = resolve_names(
+            "app::Reports::daily::{{closure}}::__panoptic_locate",
+            "app",
+            "daily",
+            Some("nightly"),
+        );
+        assert_eq!(n.qualified_name, "Reports::daily");
+        assert_eq!(n.resource, "nightly");
+        let n = resolve_names(
+            "<app::m::Foo as app::Job>::run::__panoptic_locate",
+            "app::m",
+            "run",
+            None,
+        );
+        assert_eq!(n.qualified_name, "<Foo as Job>::run");
+        let n = resolve_names(
+            "app::main::{{closure}}::{{closure}}::__panoptic_locate",
+            "app",
+            "",
+            None,
+        );
+        assert_eq!(n.function_name, "main");
+        assert_eq!(n.resource, "main");
+    }
+}

@@ -1,0 +1,165 @@
+//! The bytes on disk: segment magics, record framing and the small BSON
+//! wrappers (spool record, dead letter) written by hand so that an event is
+//! serialized once, straight into the output buffer, without being cloned.
+
+use bson::{Bson, Document};
+
+use super::SpooledEvent;
+
+/// First bytes of a segment in today's format.
+pub(super) const MAGIC_V2: &[u8; 8] = b"PANSPL02";
+/// First bytes of a segment written before the sync marker existed.
+pub(super) const MAGIC_V1: &[u8; 8] = b"PANSPL01";
+/// Length of either magic.
+pub(super) const MAGIC_LEN: usize = 8;
+
+/// Starts every v2 record, so that a reader that lost its place finds the
+/// next record. `0xFF` and `0xFE` never occur in UTF-8, so no string in an
+/// event (and no BSON key) can contain the marker; numbers and binary data
+/// can, which is why a marker is only a candidate until its checksum holds.
+pub(super) const SYNC: [u8; 4] = [0xFF, b'P', b'S', 0xFE];
+/// `[sync][length][crc32]`.
+pub(super) const HEADER_V2: usize = 12;
+/// `[length][crc32]`.
+pub(super) const HEADER_V1: usize = 8;
+
+/// The largest payload a reader accepts and a writer produces: MongoDB's
+/// 16 MiB document plus room for the `{d, c, e}` wrapper. A longer length
+/// field is corruption, not an event.
+pub const MAX_RECORD: usize = 16 * 1024 * 1024 + 64 * 1024;
+/// The smallest BSON document (`{}`): a length and the terminating NUL.
+pub(super) const MIN_BSON: usize = 5;
+
+/// Appends one v2 record `[sync][length][crc32 of length + payload][payload]`
+/// to `out`, payload `{d: database, c: collection, e: document}`. On error
+/// (the event cannot be serialized, or its record would be larger than
+/// [`MAX_RECORD`]) `out` is left as it was and the reason returned.
+pub(super) fn encode_v2(
+    database: &str,
+    collection: &str,
+    document: &Document,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let start = out.len();
+    let result = (|| {
+        out.extend_from_slice(&SYNC);
+        out.extend_from_slice(&[0; 8]);
+        let payload_start = out.len();
+        let bson = begin_document(out);
+        put_str(out, "d", database)?;
+        put_str(out, "c", collection)?;
+        put_document(out, "e", document)?;
+        let length = end_document(out, bson)?;
+        if length > MAX_RECORD {
+            return Err(format!(
+                "its spool record would be {length} bytes, over the {MAX_RECORD}-byte limit \
+                 (MongoDB's 16 MiB document and the record's wrapper)"
+            ));
+        }
+        let length = u32::try_from(length).map_err(|e| e.to_string())?;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&length.to_le_bytes());
+        crc.update(&out[payload_start..]);
+        let crc = crc.finalize();
+        out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
+        out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+        Ok(())
+    })();
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// The event in a record's payload, or `None` when the payload is not a
+/// well-formed `{d: string, c: string, e: document}`.
+pub(super) fn decode_payload(payload: &[u8]) -> Option<SpooledEvent> {
+    if declared_length(payload) != Some(payload.len()) {
+        return None;
+    }
+    let mut record = Document::from_reader(payload).ok()?;
+    let Bson::String(database) = record.remove("d")? else {
+        return None;
+    };
+    let Bson::String(collection) = record.remove("c")? else {
+        return None;
+    };
+    let Bson::Document(document) = record.remove("e")? else {
+        return None;
+    };
+    Some(SpooledEvent {
+        database,
+        collection,
+        document,
+    })
+}
+
+/// The length a BSON document claims for itself (its first four bytes),
+/// checked against the smallest possible document.
+pub(super) fn declared_length(bytes: &[u8]) -> Option<usize> {
+    let length = i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+    usize::try_from(length).ok().filter(|&n| n >= MIN_BSON)
+}
+
+/// Starts a BSON document in `out`; returns where, for [`end_document`].
+pub(super) fn begin_document(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    start
+}
+
+/// Appends a string element.
+pub(super) fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), String> {
+    let length = i32::try_from(value.len() + 1).map_err(|_| format!("{key} is too long"))?;
+    out.push(0x02);
+    put_key(out, key);
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(value.as_bytes());
+    out.push(0);
+    Ok(())
+}
+
+/// Appends an embedded document element.
+pub(super) fn put_document(out: &mut Vec<u8>, key: &str, value: &Document) -> Result<(), String> {
+    out.push(0x03);
+    put_key(out, key);
+    value.to_writer(&mut *out).map_err(|e| e.to_string())
+}
+
+/// Closes the document begun at `start`; returns its length.
+pub(super) fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, String> {
+    out.push(0);
+    let length = out.len() - start;
+    let declared = i32::try_from(length).map_err(|_| "document too large for BSON".to_owned())?;
+    out[start..start + 4].copy_from_slice(&declared.to_le_bytes());
+    Ok(length)
+}
+
+/// Keys are ours and fixed; none contains a NUL.
+fn put_key(out: &mut Vec<u8>, key: &str) {
+    debug_assert!(!key.contains('\0'));
+    out.extend_from_slice(key.as_bytes());
+    out.push(0);
+}
+
+/// The v1 encoder, kept to write test segments in the old format:
+/// `[length][crc32 of payload][payload]`, no marker.
+#[cfg(test)]
+pub(super) fn encode_v1(
+    database: &str,
+    collection: &str,
+    document: &Document,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let record = bson::doc! { "d": database, "c": collection, "e": document };
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    record.to_writer(&mut *out).map_err(std::io::Error::other)?;
+    let payload = &out[start + 8..];
+    let length =
+        u32::try_from(payload.len()).map_err(|_| std::io::Error::other("event too large"))?;
+    let checksum = crc32fast::hash(payload);
+    out[start..start + 4].copy_from_slice(&length.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&checksum.to_le_bytes());
+    Ok(())
+}
