@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
@@ -103,6 +105,19 @@ async fn server_absent_at_start_then_all_events_arrive_once() {
     drop(server);
 }
 
+/// Waits until `check` holds on the handle's stats, up to `DEADLINE`.
+async fn until(panoptic: &Panoptic, what: &str, check: impl Fn(&panoptic::Stats) -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !check(&panoptic.stats()) {
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened; stats: {:?}",
+            panoptic.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_three_times_under_four_threads() {
     let port = common::free_port();
@@ -114,33 +129,51 @@ async fn server_killed_three_times_under_four_threads() {
     let mut server = TestServer::start_with(port, store.clone(), &flags);
     let panoptic = resilient(&fast_uri(port), &env, &spool).build().unwrap();
 
+    // Each thread emits up to its share of `allowed`, so every server's life
+    // and every outage sees writes.
+    let allowed = Arc::new(AtomicI64::new(0));
     let emitters: Vec<_> = (0..4i64)
         .map(|thread| {
             let log = panoptic.logger(Provider::Gcp, "BigQuery");
+            let allowed = Arc::clone(&allowed);
             std::thread::spawn(move || {
                 for seq in 0..5_000i64 {
-                    panoptic::invoice!(log, "ingest"; "thread" => thread, "seq" => seq);
-                    if seq % 250 == 0 {
-                        // Spread the run over the outages below.
-                        std::thread::sleep(Duration::from_millis(25));
+                    while seq >= allowed.load(Ordering::Relaxed) / 4 {
+                        std::thread::sleep(Duration::from_millis(1));
                     }
+                    panoptic::invoice!(log, "ingest"; "thread" => thread, "seq" => seq);
                 }
             })
         })
         .collect();
-    for _ in 0..3 {
-        // Kill once some events of this round have gone through.
-        let emitted_before = panoptic.stats().emitted;
-        let deadline = Instant::now() + DEADLINE;
-        while panoptic.stats().emitted < (emitted_before + 2_000).min(20_000)
-            && Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    for round in 0..3 {
+        // Live: events go in while this server lives.
+        let written = panoptic.stats().written;
+        allowed.fetch_add(2_000, Ordering::Relaxed);
+        until(&panoptic, "a write to the live server", |s| {
+            s.written > written
+        })
+        .await;
         server.kill();
+        assert!(
+            !server.is_alive(),
+            "round {round}: the kill did not take effect"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "round {round}: the port still answers after the kill"
+        );
+        // Down: events emitted now must go to the spool.
+        let spooled = panoptic.stats().spooled;
+        allowed.fetch_add(2_000, Ordering::Relaxed);
+        until(&panoptic, "spooling while the server is down", |s| {
+            s.spooled > spooled
+        })
+        .await;
         drop(server);
         server = TestServer::start_with(port, store.clone(), &flags);
     }
+    allowed.store(i64::MAX, Ordering::Relaxed);
     for emitter in emitters {
         emitter.join().unwrap();
     }
@@ -300,11 +333,18 @@ fn wrong_password_is_one_clear_line_and_events_are_spooled() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("AUTH-CHILD-OK"), "{stdout}");
-    let lines: Vec<_> = stderr
+    let (shutdown, lines): (Vec<_>, Vec<_>) = stderr
         .lines()
         .filter(|l| l.starts_with("panoptic:"))
-        .collect();
+        .partition(|l| l.starts_with("panoptic: shutdown:"));
     assert_eq!(lines.len(), 1, "{lines:#?}");
+    // At exit, one line counts what is not in MongoDB: all of it on disk.
+    assert_eq!(shutdown.len(), 1, "{shutdown:#?}");
+    assert!(
+        shutdown[0].contains(" 0 event(s) not durable; 300 wait in the spool"),
+        "{}",
+        shutdown[0]
+    );
     assert!(
         lines[0].to_lowercase().contains("auth"),
         "the line should say authentication failed: {}",
@@ -436,4 +476,130 @@ fn shutdown_deadline_leaves_undelivered_events_in_the_spool() {
     // As if the process exited now: every event is on disk.
     assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 100);
     drop(held);
+}
+
+/// The child of the crash-window tests: emits 100 events every 10 ms to the
+/// server at `PANOPTIC_CHILD_URI`, printing how many after each hundred,
+/// and waits to be killed.
+#[test]
+fn crash_child() {
+    let Ok(spool) = std::env::var("PANOPTIC_CRASH_CHILD") else {
+        return;
+    };
+    let env = std::env::var("PANOPTIC_CHILD_ENV").unwrap();
+    let uri = std::env::var("PANOPTIC_CHILD_URI").unwrap();
+    let write_ahead = std::env::var("PANOPTIC_CHILD_WRITE_AHEAD").is_ok();
+    // A small queue bounds what waits in memory; beyond it events spill to
+    // the spool on the caller's thread.
+    let panoptic = resilient(&uri, &env, Path::new(&spool))
+        .batch_size(100)
+        .queue_capacity(200)
+        .flush_interval(Duration::from_millis(50))
+        .write_ahead(write_ahead)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    let mut out = std::io::stdout();
+    for chunk in 0..30i64 {
+        for i in 0..100 {
+            panoptic::invoice!(log, "crash"; "seq" => chunk * 100 + i);
+        }
+        use std::io::Write;
+        writeln!(out, "EMITTED {}", (chunk + 1) * 100).unwrap();
+        out.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+/// Runs `crash_child` until it has emitted `kill_after` events, SIGKILLs
+/// it, and returns how many it had emitted at most.
+fn crash_child_run(uri: &str, env: &str, spool: &Path, write_ahead: bool, kill_after: i64) -> i64 {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env("PANOPTIC_CRASH_CHILD", spool)
+        .env("PANOPTIC_CHILD_ENV", env)
+        .env("PANOPTIC_CHILD_URI", uri)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if write_ahead {
+        command.env("PANOPTIC_CHILD_WRITE_AHEAD", "1");
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut emitted = 0;
+    for line in stdout.lines().map_while(Result::ok) {
+        if let Some(n) = line.strip_prefix("EMITTED ") {
+            emitted = n.parse().unwrap();
+            if emitted >= kill_after {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // It may have emitted one more hundred before the signal landed.
+    emitted + 100
+}
+
+/// SIGKILL with events in memory, with and without write-ahead: what is
+/// lost stays within the window the README states (the queue, the batches
+/// being built — at most `batch_size` per collection — and, without
+/// write-ahead, the batch in flight), and nothing arrives twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_more_than_the_stated_window() {
+    let uri = common::mongodb_uri();
+    for write_ahead in [false, true] {
+        let env = common::unique_env("crash");
+        let spool = common::temp_dir("crash");
+        let emitted = crash_child_run(&uri, &env, &spool, write_ahead, 1_500);
+        // The next process delivers what the dead one spooled.
+        let next = resilient(&uri, &common::unique_env("crash-next"), &spool)
+            .build()
+            .unwrap();
+        assert!(next.flush());
+        let stored = keys(&uri, &env).await;
+        let unique: HashSet<_> = stored.iter().collect();
+        assert_eq!(unique.len(), stored.len(), "an event was stored twice");
+        let lost = emitted - stored.len() as i64;
+        assert!(
+            stored.len() >= 1_000,
+            "write_ahead={write_ahead}: only {} stored",
+            stored.len()
+        );
+        // Queue + batch being built + batch in flight, plus the hundred the
+        // child may have emitted after its last line.
+        assert!(
+            lost <= 3 * 100 + 100,
+            "write_ahead={write_ahead}: lost {lost} of {emitted}"
+        );
+    }
+}
+
+/// With write-ahead, the batch whose insert hangs when the process dies is
+/// on disk: once the frozen server thaws, the next process delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_hung_insert_keeps_the_write_ahead_batch() {
+    let server = TestServer::start();
+    let uri = format!("{}?serverSelectionTimeoutMS=1000", server.uri());
+    let env = common::unique_env("crash-frozen");
+    let spool = common::temp_dir("crash-frozen");
+    server.freeze();
+    crash_child_run(&uri, &env, &spool, true, 1_000);
+    let on_disk = panoptic::Spool::open(&spool).events().unwrap().len();
+    assert!(on_disk >= 100, "the batch in flight is on disk: {on_disk}");
+    server.thaw();
+    let next = resilient(&uri, &common::unique_env("crash-frozen-next"), &spool)
+        .build()
+        .unwrap();
+    let arrived = common::eventually(Duration::from_secs(60), || async {
+        keys(&uri, &env).await.len() >= on_disk
+    })
+    .await;
+    assert!(arrived, "stats: {:?}", next.stats());
+    assert!(next.flush());
+    let stored = keys(&uri, &env).await;
+    let unique: HashSet<_> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "an event was stored twice");
 }

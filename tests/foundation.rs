@@ -263,11 +263,18 @@ fn server_down_reports_once_and_never_panics() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("CHILD-OK"), "{stdout}");
-    let lines: Vec<_> = stderr
+    let (shutdown, lines): (Vec<_>, Vec<_>) = stderr
         .lines()
         .filter(|l| l.starts_with("panoptic:"))
-        .collect();
+        .partition(|l| l.starts_with("panoptic: shutdown:"));
     assert_eq!(lines.len(), 1, "expected one error line, got: {lines:#?}");
+    // At exit, one more line: nothing only in memory, the rest spooled.
+    assert_eq!(shutdown.len(), 1, "{shutdown:#?}");
+    assert!(
+        shutdown[0].contains(" 0 event(s) not durable;"),
+        "{}",
+        shutdown[0]
+    );
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
     assert!(!stdout.contains("hunter2"), "password leaked: {stdout}");
 }

@@ -15,8 +15,10 @@ use crate::document::Owner;
 use crate::drain::{BoxedDrain, Fanout, MongoDrain};
 use crate::error::Error;
 use crate::handle::{InstallGuard, Panoptic, Parts};
+use crate::mongo::{Durability, MongoSettings};
 use crate::pipeline::{Overflow, Pipeline};
 use crate::report::ErrorReporter;
+use crate::spool::SpoolOptions;
 use crate::writer::WriterSettings;
 
 impl Panoptic {
@@ -67,6 +69,9 @@ pub struct PanopticBuilder {
     write_ahead: bool,
     fsync: bool,
     overflow: Overflow,
+    operation_timeout: Option<Duration>,
+    durability: Durability,
+    spool_max_bytes: Option<u64>,
 }
 
 impl fmt::Debug for PanopticBuilder {
@@ -163,7 +168,34 @@ impl PanopticBuilder {
         self
     }
 
+    /// Longest one MongoDB operation (an insert, a ping, creating indexes)
+    /// may take before the writer gives up on it and spools its events
+    /// (default 10 s). A server that froze cannot hold the writer longer.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// What MongoDB must have done before a write counts as delivered
+    /// (default [`Durability::Journaled`]; see there what each choice
+    /// risks).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Cap on the spool's size on disk (default 1 GiB). At the cap, or when
+    /// the disk is full, events that MongoDB cannot take either are dropped,
+    /// counted in `Stats::dropped` and reported on stderr; once replayed
+    /// segments free space, events are spooled again.
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_max_bytes = Some(bytes);
+        self
+    }
+
     /// How long dropping the guard (or `flush`) may wait (default 10 s).
+    /// Dropping the guard returns within this plus one second, whatever
+    /// MongoDB does: what it has not acknowledged by then is in the spool.
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = Some(deadline);
         self
@@ -224,8 +256,16 @@ impl PanopticBuilder {
             ..Context::default()
         }));
         let settings = WriterSettings {
-            uri: config.uri,
-            credentials: config.credentials,
+            mongo: MongoSettings {
+                uri: config.uri,
+                credentials: config.credentials,
+                server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
+                operation_timeout: self
+                    .operation_timeout
+                    .unwrap_or(Duration::from_secs(10))
+                    .max(Duration::from_millis(1)),
+                durability: self.durability,
+            },
             batch_size: self.batch_size.unwrap_or(500),
             // At least 1 ms: the writer sleeps this long between rounds.
             flush_interval: self
@@ -233,12 +273,14 @@ impl PanopticBuilder {
                 .unwrap_or(Duration::from_millis(100))
                 .max(Duration::from_millis(1)),
             queue_capacity: self.queue_capacity.unwrap_or(65_536),
-            server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
             retry_interval: self.retry_interval.unwrap_or(Duration::from_millis(500)),
             spool_dir: config.spool_dir.clone(),
-            segment_bytes: 8 * 1024 * 1024,
+            spool: SpoolOptions {
+                segment_bytes: 8 * 1024 * 1024,
+                fsync: self.fsync,
+                max_bytes: Some(self.spool_max_bytes.unwrap_or(1 << 30)),
+            },
             write_ahead: self.write_ahead,
-            fsync: self.fsync,
             owner,
         };
         let pipeline =

@@ -178,9 +178,9 @@ static NOT_INSTALLED_WARNED: AtomicBool = AtomicBool::new(false);
 #[cold]
 fn warn_not_installed() {
     if !NOT_INSTALLED_WARNED.swap(true, Ordering::Relaxed) {
-        eprintln!(
+        crate::report::write_line(
             "panoptic: a #[billable] call ran with no Panoptic installed; \
-             no events are recorded until `Panoptic::builder()…install()` runs"
+             no events are recorded until `Panoptic::builder()…install()` runs",
         );
     }
 }

@@ -306,14 +306,8 @@ impl Drop for InstallGuard {
             Some(installed) if Arc::ptr_eq(installed, mine) => None,
             other => other.clone(),
         });
-        let inner = &self.panoptic.inner;
-        if !inner.pipeline.shutdown(inner.shutdown_deadline) {
-            inner.pipeline.reporter.report(&format!(
-                "shutdown deadline of {:?} passed; {} event(s) not written",
-                inner.shutdown_deadline,
-                self.panoptic.stats().pending()
-            ));
-        }
+        // Reports on stderr what is not in MongoDB; runs once per handle.
+        mine.pipeline.shutdown(mine.shutdown_deadline);
     }
 }
 

@@ -27,6 +27,7 @@ mod event;
 mod handle;
 pub mod keys;
 pub mod money;
+mod mongo;
 pub mod naming;
 mod pipeline;
 mod probe;
@@ -49,11 +50,14 @@ pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
 pub use handle::{InstallGuard, Panoptic, global};
 #[doc(hidden)]
 pub use keys as context_keys;
+pub use mongo::{Durability, index_keys, index_models};
 pub use panoptic_catalog::{self as catalog, Provider, Service};
 pub use pipeline::Overflow;
-pub use spool::{DEFAULT_SPOOL_DIR, Spool, SpoolSummary, SpooledEvent};
+pub use spool::{
+    DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolSummary,
+    SpooledEvent,
+};
 pub use stats::Stats;
-pub use writer::{index_keys, index_models};
 
 #[doc(hidden)]
 #[path = "private.rs"]

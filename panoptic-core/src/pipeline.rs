@@ -2,6 +2,7 @@
 //! thread, and applies the overflow policy when the queue is full. Nothing
 //! here blocks the caller (unless `Overflow::Block` says so) or reports to it.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -9,9 +10,9 @@ use std::time::Duration;
 use crate::document::{Owner, Route, call_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
-use crate::spool::SpoolWriter;
+use crate::spool::{RefusedEvent, SpoolWriter, dead_letter};
 use crate::stats::Counters;
-use crate::writer::{Writer, WriterSettings};
+use crate::writer::{Writer, WriterSettings, later};
 
 /// What happens to an event when the in-memory queue is full.
 ///
@@ -41,8 +42,15 @@ pub(crate) struct Pipeline {
     spool: Arc<Mutex<SpoolWriter>>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
+    spool_dir: PathBuf,
     worker: Mutex<Option<JoinHandle<()>>>,
+    /// The result of the one shutdown, once it ran.
+    shut_down: Mutex<Option<bool>>,
 }
+
+/// How long a shutdown waits for the writer past its deadline: the writer
+/// stops every operation at the deadline, then seals the spool.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 impl Pipeline {
     pub fn start(
@@ -55,11 +63,11 @@ impl Pipeline {
             settings.batch_size,
         ));
         let counters = Arc::new(Counters::default());
-        let spool = Arc::new(Mutex::new(SpoolWriter::new(
+        let spool = Arc::new(Mutex::new(SpoolWriter::with_options(
             settings.spool_dir.clone(),
-            settings.segment_bytes,
-            settings.fsync,
+            settings.spool,
         )));
+        let spool_dir = settings.spool_dir.clone();
         let owner = Arc::clone(&settings.owner);
         let writer = Writer::new(
             settings,
@@ -78,7 +86,9 @@ impl Pipeline {
             spool,
             counters,
             reporter,
+            spool_dir,
             worker: Mutex::new(Some(worker)),
+            shut_down: Mutex::new(None),
         })
     }
 
@@ -131,13 +141,36 @@ impl Pipeline {
                 std::slice::from_ref(&document),
                 false,
             );
-        match result {
-            Ok(()) => Counters::add(&self.counters.spooled, 1),
-            Err(error) => {
-                Counters::add(&self.counters.dropped, 1);
-                self.note_error(&format!("{why} and the spool refused the event: {error}"));
+        let error = match result {
+            Ok(()) => return Counters::add(&self.counters.spooled, 1),
+            Err(error) => error,
+        };
+        if let Some(refused) = RefusedEvent::of(&error) {
+            // It can never be spooled (too large): keep it apart.
+            Counters::add(&self.counters.failed, 1);
+            let reason = format!("cannot be spooled: {}", refused.reason);
+            match dead_letter(
+                &self.spool_dir,
+                &route.database,
+                &route.collection,
+                &document,
+                &reason,
+            ) {
+                Ok(path) => {
+                    Counters::add(&self.counters.dead_lettered, 1);
+                    self.note_error(&format!(
+                        "{why}; an event {reason}; kept in {}",
+                        path.display()
+                    ));
+                }
+                Err(e) => {
+                    self.note_error(&format!("{why}; an event {reason} and cannot be kept: {e}"))
+                }
             }
+            return;
         }
+        Counters::add(&self.counters.dropped, 1);
+        self.note_error(&format!("{why} and the spool refused the event: {error}"));
     }
 
     fn note_error(&self, message: &str) {
@@ -147,27 +180,67 @@ impl Pipeline {
     /// Waits until everything queued before this call is written (or
     /// spooled), at most `deadline`. Returns false on time-out.
     pub fn flush(&self, deadline: Duration) -> bool {
-        self.request(Control::Flush, deadline)
+        let (ack, done) = std::sync::mpsc::channel();
+        self.queue.control(Control::Flush(ack)) && done.recv_timeout(deadline).is_ok()
     }
 
-    /// Flushes and stops the writer thread.
+    /// Puts everything accepted in MongoDB or the spool and stops the
+    /// writer, returning within `deadline` plus a second whatever the
+    /// server does. Runs once: a later call returns the first result.
     pub fn shutdown(&self, deadline: Duration) -> bool {
-        let done = self.request(Control::Shutdown, deadline);
-        if done
+        let mut state = self
+            .shut_down
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(done) = *state {
+            return done;
+        }
+        // From here no push succeeds: callers blocked by `Overflow::Block`
+        // are released, and later events go to the spool.
+        self.queue.close();
+        let (ack, done) = std::sync::mpsc::channel();
+        let asked = self.queue.control(Control::Shutdown(ack, later(deadline)));
+        let answered = asked
+            && done
+                .recv_timeout(deadline.saturating_add(SHUTDOWN_GRACE))
+                .is_ok();
+        if answered
             && let Ok(mut worker) = self.worker.lock()
             && let Some(worker) = worker.take()
         {
             let _ = worker.join();
         }
-        done
+        if answered {
+            // Pushes that passed the closed check just before it was set.
+            while let Some(event) = self.queue.pop() {
+                self.spill(event, "panoptic was shut down");
+            }
+        }
+        self.report_shutdown(answered, deadline);
+        *state = Some(answered);
+        answered
     }
 
-    fn request(
-        &self,
-        make: fn(std::sync::mpsc::Sender<()>) -> Control,
-        deadline: Duration,
-    ) -> bool {
-        let (ack, done) = std::sync::mpsc::channel();
-        self.queue.control(make(ack)) && done.recv_timeout(deadline).is_ok()
+    /// One line on stderr when anything is not in MongoDB: how many events
+    /// are not durable (only in memory), and how many wait in the spool.
+    fn report_shutdown(&self, answered: bool, deadline: Duration) {
+        let stats = self.counters.snapshot();
+        let in_memory = if answered {
+            0
+        } else {
+            self.queue.len() as u64 + stats.held
+        };
+        let waiting = stats.pending().saturating_sub(in_memory);
+        if answered && waiting == 0 {
+            return;
+        }
+        let mut line = format!(
+            "shutdown: {in_memory} event(s) not durable; {waiting} wait in the spool at {} for the next process",
+            self.spool_dir.display()
+        );
+        if !answered {
+            line.push_str(&format!(" (the deadline of {deadline:?} passed first)"));
+        }
+        self.reporter.always(&line);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Mutex, OnceLock};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
@@ -28,8 +28,8 @@ pub(crate) enum Event {
 pub(crate) enum Control {
     /// Deliver everything queued before the request.
     Flush(Sender<()>),
-    /// Deliver everything, then stop.
-    Shutdown(Sender<()>),
+    /// Put everything in MongoDB or the spool by the deadline, then stop.
+    Shutdown(Sender<()>, Instant),
 }
 
 thread_local! {
@@ -40,8 +40,10 @@ pub(crate) struct EventQueue {
     events: ArrayQueue<Event>,
     controls: Mutex<Vec<Control>>,
     writer: OnceLock<Thread>,
-    /// Set by the writer when it stops taking events.
+    /// Set at shutdown: no push succeeds after it.
     closed: AtomicBool,
+    /// Set when the writer has stopped: no request is answered after it.
+    stopped: AtomicBool,
     /// Queue length at which a push wakes the writer.
     wake_at: usize,
 }
@@ -53,6 +55,7 @@ impl EventQueue {
             controls: Mutex::new(Vec::new()),
             writer: OnceLock::new(),
             closed: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
             wake_at: wake_at.clamp(1, capacity.max(1)),
         }
     }
@@ -106,9 +109,10 @@ impl EventQueue {
         self.events.is_empty()
     }
 
-    /// Asks the writer for something and wakes it.
+    /// Asks the writer for something and wakes it; false when the writer
+    /// has stopped (nobody would answer).
     pub fn control(&self, control: Control) -> bool {
-        if self.is_closed() {
+        if self.stopped.load(Ordering::Acquire) {
             return false;
         }
         self.controls
@@ -139,6 +143,18 @@ impl EventQueue {
     /// No more pushes succeed; requests already made are still answered.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+    }
+
+    /// The writer has stopped: later requests fail at once.
+    pub fn stop(&self) {
+        self.close();
+        self.stopped.store(true, Ordering::Release);
+        // Dropping the answer channels of late requests wakes their callers.
+        drop(self.take_controls());
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
     }
 
     pub fn is_closed(&self) -> bool {

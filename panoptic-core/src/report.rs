@@ -51,15 +51,30 @@ impl ErrorReporter {
             return message;
         }
         if state.suppressed > 0 {
-            eprintln!(
+            write_line(&format!(
                 "panoptic: {message} ({} similar errors since the last report)",
                 state.suppressed
-            );
+            ));
         } else {
-            eprintln!("panoptic: {message}");
+            write_line(&format!("panoptic: {message}"));
         }
         state.last_line = Some(now);
         state.suppressed = 0;
         message
     }
+}
+
+impl ErrorReporter {
+    /// Prints `message` whatever the interval: for the one line a shutdown
+    /// owes the user.
+    pub fn always(&self, message: &str) {
+        write_line(&format!("panoptic: {}", self.redact(message)));
+    }
+}
+
+/// One line on stderr. A closed stderr (EPIPE) is ignored: `eprintln!`
+/// would panic, and reporting must never stop the writer.
+pub(crate) fn write_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

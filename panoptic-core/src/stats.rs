@@ -38,6 +38,22 @@ pub struct Stats {
     pub failed: u64,
     /// Events dropped by `Overflow::Drop`, or when even the spool refused them.
     pub dropped: u64,
+    /// Events kept in a dead-letter file because MongoDB (or the spool)
+    /// can never take them: too large, refused as invalid, or bound for a
+    /// place panoptic does not write to. A subset of `failed`.
+    pub dead_lettered: u64,
+    /// Spool segments set aside (intact, with the reason beside them) for a
+    /// reason a retry will not fix: unreadable bytes, a collection MongoDB
+    /// refuses. `panoptic replay --retry-set-aside` tries them again.
+    pub set_aside: u64,
+    /// Unreadable regions skipped while replaying the spool (a torn write,
+    /// a flipped bit); the records around them were delivered.
+    pub corrupt_regions: u64,
+    /// Panics inside the writer, caught: it went on.
+    pub writer_panics: u64,
+    /// Events the writer holds in memory right now, not yet in MongoDB or
+    /// the spool.
+    pub held: u64,
     /// The last error reported, with any password removed.
     pub last_error: Option<String>,
 }
@@ -67,12 +83,21 @@ pub(crate) struct Counters {
     pub duplicates: AtomicU64,
     pub failed: AtomicU64,
     pub dropped: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub set_aside: AtomicU64,
+    pub corrupt_regions: AtomicU64,
+    pub writer_panics: AtomicU64,
+    pub held: AtomicU64,
     pub last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn set(counter: &AtomicU64, n: u64) {
+        counter.store(n, Ordering::Relaxed);
     }
 
     /// Keeps `message` (already redacted) as the last error.
@@ -93,6 +118,11 @@ impl Counters {
             duplicates: get(&self.duplicates),
             failed: get(&self.failed),
             dropped: get(&self.dropped),
+            dead_lettered: get(&self.dead_lettered),
+            set_aside: get(&self.set_aside),
+            corrupt_regions: get(&self.corrupt_regions),
+            writer_panics: get(&self.writer_panics),
+            held: get(&self.held),
             emitted: get(&self.emitted),
             last_error: self
                 .last_error

@@ -3,50 +3,49 @@
 //! has not acknowledged for longer than it must.
 //!
 //! While MongoDB answers, batches go straight in (in write-ahead mode they
-//! are appended to the spool first). When a write fails for any reason but
-//! a refused document, the writer goes offline: batches go to the spool,
-//! and a ping is tried with growing intervals. Once MongoDB answers again,
-//! spooled segments are replayed oldest first, one per tick, and deleted
-//! only after every event in them is acknowledged. A duplicate `_id`
-//! (error 11000) means MongoDB already had the event: delivered, counted
-//! once.
+//! are appended to the spool first). When MongoDB cannot be reached, the
+//! writer goes offline: batches go to the spool, and a ping is tried with
+//! growing intervals. Once MongoDB answers again, spooled segments are
+//! replayed oldest first, one per tick, and deleted only when every record
+//! in them is delivered or accounted for. A duplicate `_id` (error 11000 on
+//! the `_id` index) means MongoDB already had the event: delivered, counted
+//! once. An event MongoDB can never take goes to a dead-letter file.
+//!
+//! Every MongoDB operation has a timeout, and a shutdown request cuts an
+//! operation short: from then on, everything the writer holds is put in the
+//! spool first, then delivered while the deadline allows.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bson::{Document, doc};
-use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, Credential};
-use mongodb::{Client, IndexModel};
-
-use std::path::PathBuf;
-
-use mongodb::options::ConnectionString;
+use bson::Document;
 
 use crate::call_event::CallEvent;
-use crate::config::Credentials;
 use crate::document::{Owner, Route, call_document};
 use crate::event::BillingEvent;
+use crate::mongo::{InsertOutcome, Mongo, MongoSettings};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
-use crate::spool::{SpoolWriter, claim_oldest, read_segment};
+use crate::spool::{
+    RefusedEvent, SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest, dead_letter,
+    set_aside,
+};
 use crate::stats::Counters;
 
 /// Settings of the writer.
 #[derive(Clone)]
 pub(crate) struct WriterSettings {
-    pub uri: ConnectionString,
-    pub credentials: Option<Credentials>,
+    pub mongo: MongoSettings,
     pub batch_size: usize,
     pub flush_interval: Duration,
     pub queue_capacity: usize,
-    pub server_timeout: Duration,
     pub retry_interval: Duration,
     pub spool_dir: PathBuf,
-    pub segment_bytes: u64,
+    pub spool: SpoolOptions,
     pub write_ahead: bool,
-    pub fsync: bool,
     /// The handle's own username, project and env, for calls logged through
     /// its child loggers.
     pub owner: Arc<Owner>,
@@ -55,14 +54,22 @@ pub(crate) struct WriterSettings {
 /// Longest wait between two pings while MongoDB is unreachable.
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
+/// `now + duration`, or far in the future when that does not fit: a huge
+/// configured duration means "a long time", never a panic.
+pub(crate) fn later(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 pub(crate) struct Writer {
-    pub settings: WriterSettings,
-    pub queue: Arc<EventQueue>,
-    pub counters: Arc<Counters>,
-    pub reporter: Arc<ErrorReporter>,
-    pub spool: Arc<std::sync::Mutex<SpoolWriter>>,
-    client: Option<Client>,
-    indexed: HashSet<Route>,
+    settings: WriterSettings,
+    queue: Arc<EventQueue>,
+    counters: Arc<Counters>,
+    reporter: Arc<ErrorReporter>,
+    spool: Arc<Mutex<SpoolWriter>>,
+    mongo: Mongo,
     batches: HashMap<Route, Vec<Document>>,
     buffered: usize,
     online: bool,
@@ -70,17 +77,21 @@ pub(crate) struct Writer {
     next_ping: Instant,
     /// Whether the spool folder may hold segments to replay.
     replay_pending: bool,
-    /// Set by a shutdown request: batches are spooled before they are sent.
-    shutting_down: bool,
+    /// Set by a shutdown request: no operation may outlast it.
+    deadline: Option<Instant>,
 }
 
-/// How one insert ended.
-enum WriteOutcome {
-    /// Every document is in MongoDB (written now or already there).
-    Delivered,
-    /// MongoDB could not be reached or refused the whole operation (the
-    /// reason, if a write was tried): retry later.
-    Unreachable(Option<String>),
+/// How a batch fared.
+enum Delivery {
+    /// Every document is accounted for, but these (indices) must be sent
+    /// again later.
+    Done { retry: Vec<usize> },
+    /// Nothing is known written; MongoDB is away.
+    Unreachable(String),
+    /// MongoDB refuses this collection for good (authorization, name).
+    Refused(String),
+    /// Cut short by a shutdown request.
+    Interrupted,
 }
 
 impl Writer {
@@ -89,26 +100,28 @@ impl Writer {
         queue: Arc<EventQueue>,
         counters: Arc<Counters>,
         reporter: Arc<ErrorReporter>,
-        spool: Arc<std::sync::Mutex<SpoolWriter>>,
+        spool: Arc<Mutex<SpoolWriter>>,
     ) -> Writer {
         Writer {
             retry_interval: settings.retry_interval,
+            mongo: Mongo::new(settings.mongo.clone()),
             settings,
             queue,
             counters,
             reporter,
             spool,
-            client: None,
-            indexed: HashSet::new(),
             batches: HashMap::new(),
             buffered: 0,
             online: true,
             next_ping: Instant::now(),
             replay_pending: true,
-            shutting_down: false,
+            deadline: None,
         }
     }
 
+    /// Runs until shut down. A panic inside is caught, counted and
+    /// reported, what the writer held is put in the spool, and the writer
+    /// goes on: callers are never left waiting for a dead thread.
     pub fn run(mut self) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -117,15 +130,35 @@ impl Writer {
             Ok(runtime) => runtime,
             Err(error) => {
                 self.report(&format!("cannot start the writer runtime: {error}"));
+                self.queue.stop();
                 return;
             }
         };
-        runtime.block_on(self.serve());
+        self.queue.register_writer();
+        loop {
+            let served = catch_unwind(AssertUnwindSafe(|| runtime.block_on(self.serve())));
+            let Err(panic) = served else {
+                self.queue.stop();
+                return;
+            };
+            Counters::add(&self.counters.writer_panics, 1);
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            self.report(&format!("the writer panicked ({message}); it goes on"));
+            let saved = catch_unwind(AssertUnwindSafe(|| self.spool_held()));
+            if saved.is_err() {
+                Counters::add(&self.counters.failed, self.buffered as u64);
+                self.batches.clear();
+                self.buffered = 0;
+            }
+        }
     }
 
     async fn serve(&mut self) {
-        self.queue.register_writer();
-        let mut next_flush = Instant::now() + self.settings.flush_interval;
+        let mut next_flush = later(self.settings.flush_interval);
         loop {
             // Take what is queued, writing full batches as they fill; a
             // bounded amount per round, so requests are not kept waiting.
@@ -140,6 +173,7 @@ impl Writer {
                     break;
                 }
             }
+            self.publish_held();
             let controls = self.queue.take_controls();
             if !controls.is_empty() {
                 if self.answer(controls).await {
@@ -150,7 +184,7 @@ impl Writer {
             if Instant::now() >= next_flush {
                 self.flush().await;
                 self.maintain().await;
-                next_flush = Instant::now() + self.settings.flush_interval;
+                next_flush = later(self.settings.flush_interval);
             }
             if self.queue.is_empty() && !self.queue.has_controls() {
                 // Woken early by a full batch or a request (`EventQueue`).
@@ -164,43 +198,99 @@ impl Writer {
     /// answers, then acknowledges. Returns whether the writer must stop.
     async fn answer(&mut self, controls: Vec<Control>) -> bool {
         let mut acks = Vec::with_capacity(controls.len());
-        let mut stop = false;
+        let mut deadline = None;
         for control in controls {
             match control {
                 Control::Flush(ack) => acks.push(ack),
-                Control::Shutdown(ack) => {
+                Control::Shutdown(ack, until) => {
                     acks.push(ack);
-                    stop = true;
+                    deadline = Some(deadline.map_or(until, |d: Instant| d.min(until)));
                 }
             }
-        }
-        if stop {
-            self.queue.close();
-            // A push that saw the queue open may land just after closing.
-            std::thread::yield_now();
-            // The caller may give up waiting (its deadline) and exit while an
-            // insert hangs: from here on every batch is on disk first.
-            self.shutting_down = true;
         }
         while let Some(event) = self.queue.pop() {
             self.take(event);
         }
-        self.flush().await;
-        self.note_spilled();
-        while self.online && self.replay_pending && self.replay_one().await {}
-        if stop {
-            self.close_spool();
+        if let Some(deadline) = deadline {
+            self.deadline = Some(deadline);
+            self.shut_down().await;
             // Requests that raced with closing are answered too.
             for control in self.queue.take_controls() {
                 match control {
-                    Control::Flush(ack) | Control::Shutdown(ack) => acks.push(ack),
+                    Control::Flush(ack) | Control::Shutdown(ack, _) => acks.push(ack),
                 }
             }
+        } else {
+            self.flush().await;
+            self.note_spilled();
+            while self.online && self.replay_pending && self.replay_one().await {}
         }
+        self.publish_held();
         for ack in acks {
             let _ = ack.send(());
         }
-        stop
+        deadline.is_some()
+    }
+
+    /// Everything held goes to disk first, whatever the server does; then
+    /// it is delivered, and older segments replayed, while the deadline
+    /// allows. What MongoDB did not acknowledge stays in the spool for the
+    /// next process.
+    async fn shut_down(&mut self) {
+        let batches: Vec<(Route, Vec<Document>)> =
+            std::mem::take(&mut self.batches).into_iter().collect();
+        self.buffered = 0;
+        let mut on_disk = Vec::with_capacity(batches.len());
+        for (route, documents) in batches {
+            // Marked acknowledged: a batch MongoDB takes below is not
+            // replayed; one it does not take marks the segment.
+            let kept = self.append(&route, documents, true);
+            on_disk.push((route, kept));
+        }
+        self.publish_held();
+        for (route, documents) in on_disk {
+            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
+                let delivered = self.online
+                    && matches!(
+                        self.insert_batch(&route, chunk, false).await,
+                        Delivery::Done { ref retry } if retry.is_empty()
+                    );
+                if !delivered {
+                    self.lock_spool().mark_unacknowledged();
+                    Counters::add(&self.counters.spooled, chunk.len() as u64);
+                    self.replay_pending = true;
+                }
+            }
+        }
+        self.note_spilled();
+        while self.online && self.replay_pending && self.time_left() && self.replay_one().await {}
+        let sealed = self.lock_spool().seal();
+        if let Err(error) = sealed {
+            self.report(&format!("cannot close the spool segment: {error}"));
+        }
+    }
+
+    fn time_left(&self) -> bool {
+        self.deadline.is_none_or(|d| Instant::now() < d)
+    }
+
+    /// After a panic: what the writer held goes to the spool.
+    fn spool_held(&mut self) {
+        let batches = std::mem::take(&mut self.batches);
+        self.buffered = 0;
+        for (route, documents) in batches {
+            let count = documents.len() as u64;
+            let kept = self.append(&route, documents, false);
+            Counters::add(&self.counters.spooled, kept.len() as u64);
+            Counters::add(&self.counters.dropped, count - kept.len() as u64);
+        }
+        self.replay_pending = true;
+        self.publish_held();
+    }
+
+    /// Tells the handle how many events live only in the writer's memory.
+    fn publish_held(&self) {
+        Counters::set(&self.counters.held, self.buffered as u64);
     }
 
     /// Events spilled to the spool by callers (queue full) are replayed like
@@ -240,38 +330,61 @@ impl Writer {
         }
         let batches = std::mem::take(&mut self.batches);
         self.buffered = 0;
-        for (route, documents) in batches {
-            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
-                self.deliver(&route, chunk).await;
+        for (route, mut documents) in batches {
+            while !documents.is_empty() {
+                let rest =
+                    documents.split_off(documents.len().min(self.settings.batch_size.max(1)));
+                self.deliver(&route, documents).await;
+                documents = rest;
             }
         }
     }
 
     /// One batch: appended to the spool first in write-ahead mode, inserted
     /// when online, spooled when that cannot be done.
-    async fn deliver(&mut self, route: &Route, documents: &[Document]) {
-        let count = documents.len() as u64;
-        let ahead = (self.settings.write_ahead || self.shutting_down)
-            && self.append(route, documents, true);
-        let outcome = if self.online {
-            self.insert(route, documents, false).await
+    async fn deliver(&mut self, route: &Route, documents: Vec<Document>) {
+        let documents = if self.settings.write_ahead {
+            let kept = self.append(route, documents, true);
+            Ahead::Spooled(kept)
         } else {
-            WriteOutcome::Unreachable(None)
+            Ahead::InMemory(documents)
         };
-        if let WriteOutcome::Unreachable(reason) = outcome {
-            if let Some(reason) = reason {
-                self.go_offline(&reason);
+        let outcome = if self.online {
+            self.insert_batch(route, documents.as_slice(), false).await
+        } else {
+            Delivery::Unreachable(String::new())
+        };
+        let retry: Vec<usize> = match outcome {
+            Delivery::Done { retry } => retry,
+            Delivery::Unreachable(reason) => {
+                if !reason.is_empty() {
+                    self.go_offline(&reason);
+                }
+                (0..documents.as_slice().len()).collect()
             }
-            if ahead {
-                self.lock_spool().mark_unacknowledged();
-                Counters::add(&self.counters.spooled, count);
-                self.replay_pending = true;
-            } else if self.append(route, documents, false) {
-                Counters::add(&self.counters.spooled, count);
-                self.replay_pending = true;
-            } else {
-                Counters::add(&self.counters.failed, count);
+            Delivery::Refused(reason) => {
+                // Kept in the spool; its replay sets the segment aside with
+                // the reason, without holding up other collections.
+                self.report(&reason);
+                (0..documents.as_slice().len()).collect()
             }
+            Delivery::Interrupted => (0..documents.as_slice().len()).collect(),
+        };
+        if !retry.is_empty() {
+            let mut retry = retry;
+            retry.sort_unstable();
+            match documents {
+                Ahead::Spooled(_) => {
+                    self.lock_spool().mark_unacknowledged();
+                    Counters::add(&self.counters.spooled, retry.len() as u64);
+                }
+                Ahead::InMemory(documents) => {
+                    let again = pick(documents, &retry);
+                    let kept = self.append(route, again, false);
+                    Counters::add(&self.counters.spooled, kept.len() as u64);
+                }
+            }
+            self.replay_pending = true;
         }
         let sealed = self.lock_spool().seal_if_full();
         if let Err(error) = sealed {
@@ -279,21 +392,65 @@ impl Writer {
         }
     }
 
-    /// Appends a batch to the spool; false when the disk refuses.
-    fn append(&mut self, route: &Route, documents: &[Document], acknowledged: bool) -> bool {
-        let result =
-            self.lock_spool()
-                .append(&route.database, &route.collection, documents, acknowledged);
-        match result {
-            Ok(()) => true,
-            Err(error) => {
-                self.report(&format!("cannot write to the spool: {error}"));
-                false
+    /// Appends a batch to the spool and returns what it holds now. An event
+    /// the spool can never hold (too large) goes to a dead letter instead;
+    /// events refused for lack of room (cap, full disk) are dropped,
+    /// counted and reported.
+    fn append(
+        &mut self,
+        route: &Route,
+        mut documents: Vec<Document>,
+        acknowledged: bool,
+    ) -> Vec<Document> {
+        loop {
+            let result = self.lock_spool().append(
+                &route.database,
+                &route.collection,
+                &documents,
+                acknowledged,
+            );
+            let error = match result {
+                Ok(()) => return documents,
+                Err(error) => error,
+            };
+            if let Some(refused) = RefusedEvent::of(&error) {
+                let index = refused.index;
+                let reason = refused.reason.clone();
+                let document = documents.remove(index);
+                self.dead_letter(route, &document, &format!("cannot be spooled: {reason}"));
+                continue;
             }
+            Counters::add(&self.counters.dropped, documents.len() as u64);
+            self.report(&format!(
+                "cannot write to the spool ({error}); {} event(s) dropped",
+                documents.len()
+            ));
+            return Vec::new();
         }
     }
 
-    fn lock_spool(&self) -> std::sync::MutexGuard<'_, SpoolWriter> {
+    /// Keeps an event MongoDB can never take in a dead-letter file.
+    fn dead_letter(&mut self, route: &Route, document: &Document, reason: &str) {
+        Counters::add(&self.counters.failed, 1);
+        let dir = self.settings.spool_dir.clone();
+        match dead_letter(&dir, &route.database, &route.collection, document, reason) {
+            Ok(path) => {
+                Counters::add(&self.counters.dead_lettered, 1);
+                self.report(&format!(
+                    "an event for {}.{} was refused for good ({reason}); kept in {}",
+                    route.database,
+                    route.collection,
+                    path.display()
+                ));
+            }
+            Err(error) => self.report(&format!(
+                "an event for {}.{} was refused for good ({reason}) and cannot be kept: {error}",
+                route.database, route.collection
+            )),
+        }
+    }
+
+    fn lock_spool(&self) -> MutexGuard<'_, SpoolWriter> {
         self.spool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -303,17 +460,22 @@ impl Writer {
         if self.online {
             self.report(&format!(
                 "MongoDB unavailable ({reason}); events go to the spool at {} until it answers",
-                self.lock_spool().dir().display()
+                self.settings.spool_dir.display()
             ));
         }
         self.online = false;
-        self.client = None;
+        self.mongo.disconnect();
         self.schedule_ping();
     }
 
+    /// The next ping, each one further away (exponential back-off); only a
+    /// delivered batch resets the interval.
     fn schedule_ping(&mut self) {
-        self.next_ping = Instant::now() + self.retry_interval;
-        self.retry_interval = (self.retry_interval * 2).min(MAX_RETRY_INTERVAL);
+        self.next_ping = later(self.retry_interval);
+        self.retry_interval = self
+            .retry_interval
+            .saturating_mul(2)
+            .min(MAX_RETRY_INTERVAL);
     }
 
     /// Between flushes: ping while offline, replay one segment while online.
@@ -323,16 +485,16 @@ impl Writer {
             if Instant::now() < self.next_ping {
                 return;
             }
-            match self.ping().await {
+            let limit = self.mongo.operation_timeout();
+            match self.mongo.ping(limit).await {
                 Ok(()) => {
                     self.online = true;
-                    self.retry_interval = self.settings.retry_interval;
                     self.replay_pending = true;
                 }
                 Err(reason) => {
                     // Still down: no new line on stderr, just try later.
                     self.counters.set_last_error(self.reporter.redact(&reason));
-                    self.client = None;
+                    self.mongo.disconnect();
                     self.schedule_ping();
                     return;
                 }
@@ -343,19 +505,10 @@ impl Writer {
         }
     }
 
-    async fn ping(&mut self) -> Result<(), String> {
-        let client = self.client().await.map_err(|e| describe(&e))?;
-        client
-            .database("admin")
-            .run_command(doc! { "ping": 1 })
-            .await
-            .map(|_| ())
-            .map_err(|e| describe(&e))
-    }
-
-    /// Replays the oldest unclaimed segment. The active segment is sealed
-    /// first when it holds events MongoDB lacks, so they are replayed too.
-    /// Returns whether a segment was delivered (so a caller may go on).
+    /// Replays the oldest unclaimed segment, streaming it record by record.
+    /// The active segment is sealed first when it holds events MongoDB
+    /// lacks, so they are replayed too. Returns whether the segment is done
+    /// with (so a caller may go on).
     async fn replay_one(&mut self) -> bool {
         let claimed = {
             let mut spool = self.lock_spool();
@@ -382,157 +535,228 @@ impl Writer {
                 return false;
             }
         };
-        let contents = match read_segment(&segment.path) {
-            Ok(contents) => contents,
+        let path = segment.path.clone();
+        let reader = match SegmentReader::open(&path) {
+            Ok(reader) => reader,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                return self.set_aside(&path, "not a spool segment");
+            }
             Err(error) => {
-                self.report(&format!("cannot read {}: {error}", segment.path.display()));
+                self.report(&format!("cannot read {}: {error}", path.display()));
                 return false;
             }
         };
-        if contents.events.is_empty() && contents.torn_at == Some(0) {
-            // Not a segment we wrote: set it aside rather than delete it.
-            let aside = segment.path.with_extension("corrupt");
-            if let Err(error) = std::fs::rename(&segment.path, &aside) {
-                self.report(&format!(
-                    "cannot set aside {}: {error}",
-                    segment.path.display()
-                ));
-                return false;
+        let mut pending: HashMap<Route, Vec<Document>> = HashMap::new();
+        let mut refused: HashMap<Route, String> = HashMap::new();
+        let mut damage = Vec::new();
+        for item in reader {
+            let event = match item {
+                Ok(SegmentItem::Record(event)) => event,
+                Ok(SegmentItem::Corrupt { offset, bytes }) => {
+                    Counters::add(&self.counters.corrupt_regions, 1);
+                    damage.push(format!("{bytes} unreadable byte(s) at {offset}"));
+                    continue;
+                }
+                Ok(SegmentItem::Invalid { event, reason }) => {
+                    let route = Route {
+                        database: event.database,
+                        collection: event.collection,
+                    };
+                    self.dead_letter(
+                        &route,
+                        &event.document,
+                        &format!("not replayable: {reason}"),
+                    );
+                    continue;
+                }
+                Err(error) => {
+                    self.report(&format!("cannot read {}: {error}", path.display()));
+                    return false;
+                }
+            };
+            let route = Route {
+                database: event.database,
+                collection: event.collection,
+            };
+            if refused.contains_key(&route) {
+                continue;
             }
-            return true;
-        }
-        let mut by_route: HashMap<Route, Vec<Document>> = HashMap::new();
-        for event in contents.events {
-            by_route
-                .entry(Route {
-                    database: event.database,
-                    collection: event.collection,
-                })
-                .or_default()
-                .push(event.document);
-        }
-        for (route, documents) in &by_route {
-            for chunk in documents.chunks(self.settings.batch_size.max(1)) {
-                if let WriteOutcome::Unreachable(reason) = self.insert(route, chunk, true).await {
-                    // Keep the segment; it is replayed again, whole, later.
-                    self.go_offline(reason.as_deref().unwrap_or("unreachable"));
+            let batch = pending.entry(route.clone()).or_default();
+            batch.push(event.document);
+            if batch.len() >= self.settings.batch_size.max(1) {
+                let batch = std::mem::take(batch);
+                if !self.replay_batch(&route, &batch, &mut refused).await {
                     return false;
                 }
             }
         }
-        if let Err(error) = std::fs::remove_file(&segment.path) {
+        for (route, batch) in pending {
+            if !batch.is_empty()
+                && !refused.contains_key(&route)
+                && !self.replay_batch(&route, &batch, &mut refused).await
+            {
+                return false;
+            }
+        }
+        let mut reasons: Vec<String> = refused
+            .into_iter()
+            .map(|(route, reason)| format!("{}.{}: {reason}", route.database, route.collection))
+            .collect();
+        reasons.extend(damage);
+        if !reasons.is_empty() {
+            return self.set_aside(&path, &reasons.join("; "));
+        }
+        if let Err(error) = std::fs::remove_file(&path) {
             self.report(&format!(
                 "replayed {} but cannot delete it: {error}",
-                segment.path.display()
+                path.display()
             ));
             return false;
         }
         true
     }
 
-    /// Inserts one batch, creating the collection's indexes on its first
-    /// write. Refused documents are counted failed; the rest delivered.
-    async fn insert(
+    /// One batch of a segment being replayed. False when the replay must
+    /// stop and the segment be kept for later (MongoDB away).
+    async fn replay_batch(
+        &mut self,
+        route: &Route,
+        batch: &[Document],
+        refused: &mut HashMap<Route, String>,
+    ) -> bool {
+        match self.insert_batch(route, batch, true).await {
+            Delivery::Done { retry } if retry.is_empty() => true,
+            Delivery::Done { .. } => {
+                self.go_offline("MongoDB asked to retry some writes later");
+                false
+            }
+            Delivery::Unreachable(reason) => {
+                self.go_offline(&reason);
+                false
+            }
+            Delivery::Refused(reason) => {
+                refused.insert(route.clone(), reason);
+                true
+            }
+            Delivery::Interrupted => false,
+        }
+    }
+
+    fn set_aside(&mut self, path: &std::path::Path, reason: &str) -> bool {
+        match set_aside(path, reason) {
+            Ok(aside) => {
+                Counters::add(&self.counters.set_aside, 1);
+                self.report(&format!(
+                    "spool segment set aside as {} ({reason}); `panoptic replay --retry-set-aside` tries it again",
+                    aside.display()
+                ));
+                true
+            }
+            Err(error) => {
+                self.report(&format!("cannot set aside {}: {error}", path.display()));
+                false
+            }
+        }
+    }
+
+    /// Inserts one batch within the operation timeout (or what is left of
+    /// the shutdown deadline), counting what MongoDB took and keeping what
+    /// it refuses for good in dead letters.
+    async fn insert_batch(
         &mut self,
         route: &Route,
         documents: &[Document],
         replay: bool,
-    ) -> WriteOutcome {
-        let count = documents.len() as u64;
-        let client = match self.client().await {
-            Ok(client) => client,
-            Err(error) => return WriteOutcome::Unreachable(Some(describe(&error))),
-        };
-        let Route {
-            database,
-            collection: collection_name,
-        } = route;
-        let collection = client
-            .database(database)
-            .collection::<Document>(collection_name);
-        if !self.indexed.contains(route) {
-            if let Err(error) = collection.create_indexes(index_models()).await {
-                return WriteOutcome::Unreachable(Some(format!(
-                    "cannot create indexes on {database}.{collection_name}: {}",
-                    describe(&error)
-                )));
+    ) -> Delivery {
+        let outcome = self.insert_once(route, documents).await;
+        let (written, duplicates, retry, rejected) = match outcome {
+            InsertOutcome::Answered {
+                written,
+                duplicates,
+                retry,
+                rejected,
+            } => (written, duplicates, retry, rejected),
+            InsertOutcome::Unreachable(reason) => return Delivery::Unreachable(reason),
+            InsertOutcome::Refused(reason) => return Delivery::Refused(reason),
+            InsertOutcome::Interrupted => return Delivery::Interrupted,
+            InsertOutcome::NotSent(reason) if documents.len() > 1 => {
+                // One document spoils the batch: find it by sending them
+                // one by one.
+                return self
+                    .insert_one_by_one(route, documents, replay, &reason)
+                    .await;
             }
-            self.indexed.insert(route.clone());
+            InsertOutcome::NotSent(reason) => {
+                self.dead_letter(route, &documents[0], &reason);
+                return Delivery::Done { retry: Vec::new() };
+            }
+        };
+        self.count_delivered(written, duplicates, replay);
+        for (index, reason) in rejected {
+            self.dead_letter(route, &documents[index], &reason);
         }
-        let counters = Arc::clone(&self.counters);
-        let delivered = |written: u64, duplicates: u64| {
-            Counters::add(&counters.written, written);
-            Counters::add(&counters.duplicates, duplicates);
-            if replay {
-                Counters::add(&counters.replayed, written + duplicates);
-            }
-        };
-        let error = match collection.insert_many(documents).ordered(false).await {
-            Ok(_) => {
-                delivered(count, 0);
-                return WriteOutcome::Delivered;
-            }
-            Err(error) => error,
-        };
-        match error.kind.as_ref() {
-            ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
-                // Unordered: every document without a write error was written.
-                let write_errors = failure.write_errors.as_deref().unwrap_or_default();
-                let duplicates = write_errors.iter().filter(|e| e.code == 11000).count() as u64;
-                let refused = write_errors.len() as u64 - duplicates;
-                delivered(count.saturating_sub(duplicates + refused), duplicates);
-                if refused > 0 {
-                    Counters::add(&self.counters.failed, refused);
-                    if let Some(first) = write_errors.iter().find(|e| e.code != 11000) {
-                        self.report(&format!(
-                            "MongoDB refused {refused} event(s) in {database}.{collection_name}: {}",
-                            first.message
-                        ));
+        Delivery::Done { retry }
+    }
+
+    async fn insert_one_by_one(
+        &mut self,
+        route: &Route,
+        documents: &[Document],
+        replay: bool,
+        reason: &str,
+    ) -> Delivery {
+        let mut retry = Vec::new();
+        for (index, document) in documents.iter().enumerate() {
+            match self
+                .insert_once(route, std::slice::from_ref(document))
+                .await
+            {
+                InsertOutcome::Answered {
+                    written,
+                    duplicates,
+                    retry: again,
+                    rejected,
+                } => {
+                    self.count_delivered(written, duplicates, replay);
+                    if !again.is_empty() {
+                        retry.push(index);
+                    }
+                    for (_, why) in rejected {
+                        self.dead_letter(route, document, &why);
                     }
                 }
-                WriteOutcome::Delivered
+                InsertOutcome::NotSent(why) => {
+                    self.dead_letter(route, document, &format!("{reason}; {why}"));
+                }
+                InsertOutcome::Refused(why) => return Delivery::Refused(why),
+                InsertOutcome::Unreachable(_) | InsertOutcome::Interrupted => retry.push(index),
             }
-            ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == 11000 => {
-                delivered(0, count);
-                WriteOutcome::Delivered
-            }
-            _ => WriteOutcome::Unreachable(Some(describe(&error))),
         }
+        Delivery::Done { retry }
     }
 
-    async fn client(&mut self) -> Result<Client, mongodb::error::Error> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
+    async fn insert_once(&mut self, route: &Route, documents: &[Document]) -> InsertOutcome {
+        let mut limit = self.mongo.operation_timeout();
+        if let Some(deadline) = self.deadline {
+            limit = limit.min(deadline.saturating_duration_since(Instant::now()));
         }
-        let mut options = ClientOptions::parse(self.settings.uri.clone()).await?;
-        options
-            .app_name
-            .get_or_insert_with(|| "panoptic".to_owned());
-        options.server_selection_timeout = Some(self.settings.server_timeout);
-        options
-            .connect_timeout
-            .get_or_insert(self.settings.server_timeout);
-        if let Some(credentials) = &self.settings.credentials
-            && options.credential.is_none()
-        {
-            options.credential = Some(
-                Credential::builder()
-                    .username(credentials.user.clone())
-                    .password(credentials.password.clone())
-                    .build(),
-            );
-        }
-        let client = Client::with_options(options)?;
-        self.client = Some(client.clone());
-        Ok(client)
+        // Until shutdown, a shutdown request cuts the wait short; during
+        // shutdown, the deadline does.
+        let queue = Arc::clone(&self.queue);
+        let stopping = self.deadline.is_none();
+        let interrupt = move || stopping && queue.is_closed();
+        self.mongo.insert(route, documents, limit, &interrupt).await
     }
 
-    /// On shutdown: events MongoDB lacks stay in a sealed segment for the
-    /// next process; a fully acknowledged write-ahead segment is deleted.
-    fn close_spool(&mut self) {
-        let result = self.lock_spool().seal();
-        if let Err(error) = result {
-            self.report(&format!("cannot close the spool segment: {error}"));
+    fn count_delivered(&mut self, written: u64, duplicates: u64, replay: bool) {
+        Counters::add(&self.counters.written, written);
+        Counters::add(&self.counters.duplicates, duplicates);
+        if replay {
+            Counters::add(&self.counters.replayed, written + duplicates);
+        }
+        if written + duplicates > 0 {
+            self.retry_interval = self.settings.retry_interval;
         }
     }
 
@@ -541,47 +765,29 @@ impl Writer {
     }
 }
 
-/// One short line for a driver error: its Display carries debug dumps of
-/// nested errors, too much for a log line.
-fn describe(error: &mongodb::error::Error) -> String {
-    let text = match error.kind.as_ref() {
-        ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
-        ErrorKind::ServerSelection { message, .. } => {
-            let first = message.split(". ").next().unwrap_or(message);
-            format!("no server answered: {first}")
+/// A batch, either already in the spool (write-ahead) or only in memory.
+enum Ahead {
+    Spooled(Vec<Document>),
+    InMemory(Vec<Document>),
+}
+
+impl Ahead {
+    fn as_slice(&self) -> &[Document] {
+        match self {
+            Ahead::Spooled(documents) | Ahead::InMemory(documents) => documents,
         }
-        ErrorKind::Io(e) => format!("I/O error: {e}"),
-        ErrorKind::Command(e) => format!("{} ({}): {}", e.code_name, e.code, e.message),
-        ErrorKind::InvalidArgument { message, .. } => format!("invalid argument: {message}"),
-        ErrorKind::DnsResolve { message, .. } => format!("DNS resolution failed: {message}"),
-        _ => error.to_string(),
-    };
-    const LIMIT: usize = 300;
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
     }
 }
 
-/// The keys of the indexes every event collection gets on its first write:
-/// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}`.
-///
-/// ```
-/// assert_eq!(panoptic_core::index_keys().len(), 4);
-/// ```
-pub fn index_keys() -> [Document; 4] {
-    [
-        doc! { "ts": -1 },
-        doc! { "service": 1 },
-        doc! { "env": 1 },
-        doc! { "ts": -1, "service": 1 },
-    ]
-}
-
-/// The index models for `create_indexes`.
-pub fn index_models() -> Vec<IndexModel> {
-    index_keys()
+/// The documents at `indices` (ascending), moved out of `documents`.
+fn pick(documents: Vec<Document>, indices: &[usize]) -> Vec<Document> {
+    if indices.len() == documents.len() {
+        return documents;
+    }
+    documents
         .into_iter()
-        .map(|keys| IndexModel::builder().keys(keys).build())
+        .enumerate()
+        .filter(|(i, _)| indices.binary_search(i).is_ok())
+        .map(|(_, d)| d)
         .collect()
 }

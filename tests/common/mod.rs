@@ -137,6 +137,36 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// SIGSTOP: the server keeps its port open and answers nothing, as a
+    /// frozen or partitioned host does.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`freeze`](Self::freeze).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Whether the server process still exists (a kill took effect when
+    /// it does not).
+    pub fn is_alive(&self) -> bool {
+        Command::new("kill")
+            .args(["-0", &self.pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {} failed", self.pid);
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();

@@ -17,7 +17,6 @@ const WHY: &str = "why";
 /// name (a numbered one if that is taken), and writes the reason, on one
 /// line, to `{name}.why`. Returns the new path. Nothing is deleted: a
 /// person, or `panoptic replay --retry-set-aside`, decides later.
-#[allow(dead_code, reason = "for the writer's migration")] // TODO(lead): drop once used
 pub fn set_aside(path: &Path, reason: &str) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(

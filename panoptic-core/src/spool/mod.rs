@@ -108,20 +108,11 @@ use bson::Document;
 use crate::event::{BillingEvent, DocumentError};
 use crate::naming::{DATABASE_PREFIX, is_valid_collection_name, is_valid_database_name};
 
-pub use dead_letter::{DeadLetter, dead_letter};
-pub use reader::{SegmentItem, SegmentReader};
-pub(crate) use segment::{SpoolWriter, claim_oldest};
-
-// TODO(lead): drop this `allow` once writer.rs, pipeline.rs and lib.rs use
-// these (set_aside, RefusedEvent and SpoolOptions in the writer; lib.rs may
-// re-export the lot).
-#[allow(unused_imports, reason = "for the writer's migration")]
-pub use {
-    aside::set_aside,
-    format::MAX_RECORD,
-    reader::SegmentFormat,
-    segment::{RefusedEvent, SpoolOptions},
-};
+pub(crate) use aside::set_aside;
+pub use dead_letter::DeadLetter;
+pub(crate) use dead_letter::dead_letter;
+pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
+pub(crate) use segment::{RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
 
 /// Extension of segment files.
 const EXTENSION: &str = "seg";
@@ -186,62 +177,6 @@ pub(crate) fn replayable(event: &SpooledEvent) -> Result<(), String> {
         return Err("the event has no _id, so replaying it could store it twice".to_owned());
     }
     Ok(())
-}
-
-/// The records of one segment, and whether it was damaged.
-// TODO(lead): old API — replay with `SegmentReader`, which also reports
-// every corrupt region and the invalid records.
-#[derive(Debug, Default)]
-pub(crate) struct SegmentContents {
-    /// The replayable records.
-    pub events: Vec<SpooledEvent>,
-    /// Byte offset of the first corrupt region (0 for a file that is not a
-    /// segment).
-    pub torn_at: Option<u64>,
-}
-
-/// Reads every replayable record of a segment, resuming after damage.
-/// Invalid records are written to dead letters here, so that deleting the
-/// segment after replay loses nothing (a segment replayed twice gives them
-/// twice). A file without magic gives no events and `torn_at == Some(0)`.
-// TODO(lead): old API — use `SegmentReader` and `dead_letter`/`set_aside`.
-pub(crate) fn read_segment(path: &Path) -> io::Result<SegmentContents> {
-    let mut contents = SegmentContents::default();
-    let reader = match SegmentReader::open(path) {
-        Ok(reader) => reader,
-        // Replayed and deleted by someone else meanwhile.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(contents),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            eprintln!("panoptic: {e}; skipped");
-            contents.torn_at = Some(0);
-            return Ok(contents);
-        }
-        Err(e) => return Err(e),
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    for item in reader {
-        match item? {
-            SegmentItem::Record(event) => contents.events.push(event),
-            SegmentItem::Corrupt { offset, bytes } => {
-                eprintln!(
-                    "panoptic: spool segment {} has {bytes} corrupt byte(s) at {offset}; \
-                     skipped, the records around them are kept",
-                    path.display()
-                );
-                contents.torn_at.get_or_insert(offset);
-            }
-            SegmentItem::Invalid { event, reason } => {
-                dead_letter(
-                    dir,
-                    &event.database,
-                    &event.collection,
-                    &event.document,
-                    &reason,
-                )?;
-            }
-        }
-    }
-    Ok(contents)
 }
 
 /// Read access to a spool folder: what is waiting, for reports and tests.

@@ -112,7 +112,6 @@ impl SegmentReader {
     }
 
     /// The segment's framing; `None` when the file ends inside its magic.
-    #[allow(dead_code, reason = "for the writer's migration")] // TODO(lead): drop once used
     pub fn format(&self) -> Option<SegmentFormat> {
         self.format
     }

@@ -56,7 +56,6 @@ pub struct RefusedEvent {
 
 impl RefusedEvent {
     /// The refused event an append error names, if it names one.
-    #[allow(dead_code, reason = "for the writer's migration")] // TODO(lead): drop once used
     pub fn of(error: &io::Error) -> Option<&RefusedEvent> {
         error.get_ref()?.downcast_ref()
     }
@@ -129,7 +128,7 @@ struct ActiveSegment {
 
 impl SpoolWriter {
     /// A writer without a size cap.
-    // TODO(lead): old API — use `with_options`, which carries `max_bytes`.
+    #[cfg(test)]
     pub fn new(dir: PathBuf, segment_bytes: u64, fsync: bool) -> SpoolWriter {
         SpoolWriter::with_options(
             dir,

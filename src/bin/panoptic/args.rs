@@ -43,7 +43,7 @@ pub enum Command {
     Export(Export),
     /// Deliver the spool to MongoDB now.
     Replay(Replay),
-    /// What waits in the spool.
+    /// What waits in the spool, what was set aside, and the dead letters.
     Stats,
     /// Check (and create) the indexes of every panoptic-* database.
     Indexes,
@@ -131,6 +131,10 @@ pub struct Replay {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub deadline: u64,
+    /// First put back the segments set aside (unreadable bytes, a
+    /// collection MongoDB refused) to try them again.
+    #[arg(long)]
+    pub retry_set_aside: bool,
 }
 
 fn parse_group(text: &str) -> Result<GroupBy, String> {

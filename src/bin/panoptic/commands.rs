@@ -237,6 +237,12 @@ pub async fn export(global: &Global, export: &Export) -> Result<(), String> {
 
 pub async fn replay(global: &Global, replay: &Replay) -> Result<(), String> {
     let spool = Spool::open(&global.spool_dir);
+    if replay.retry_set_aside {
+        let restored = spool
+            .restore_set_aside()
+            .map_err(|e| format!("cannot restore set-aside segments: {e}"))?;
+        eprintln!("panoptic: {restored} set-aside segment(s) put back for replay");
+    }
     let waiting = spool.summary().map_err(|e| e.to_string())?.events as u64;
     if waiting == 0 {
         eprintln!(
@@ -311,6 +317,26 @@ pub async fn stats(global: &Global) -> Result<(), String> {
     }
     for (route, count) in routes {
         println!("  {route:<50} {count:>8} pending");
+    }
+    let aside = spool
+        .set_aside()
+        .map_err(|e| format!("cannot read the spool: {e}"))?;
+    println!("set aside  {}", aside.len());
+    for (path, reason) in &aside {
+        println!("  {}  {reason}", path.display());
+    }
+    let letters = spool
+        .dead_letters()
+        .map_err(|e| format!("cannot read the spool: {e}"))?;
+    println!("dead letters {}", letters.len());
+    for letter in &letters {
+        println!(
+            "  {}  {}.{}  {}",
+            letter.path.display(),
+            letter.database,
+            letter.collection,
+            letter.reason
+        );
     }
     Ok(())
 }

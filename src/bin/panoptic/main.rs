@@ -5,7 +5,8 @@
 //! panoptic report --since 30d --html report.html
 //! panoptic export --format jsonl --since 1d --output events.jsonl
 //! panoptic replay            # deliver the spool now
-//! panoptic stats             # what waits in the spool
+//! panoptic replay --retry-set-aside   # also segments set aside earlier
+//! panoptic stats             # what waits in the spool, set aside, dead letters
 //! panoptic indexes           # check/create the indexes of every panoptic-* database
 //! ```
 //!

@@ -1,0 +1,481 @@
+//! The writer's MongoDB side: one client, every operation bounded by a
+//! timeout (a frozen server cannot hold the writer), and every error sorted
+//! into what to do next: delivered, retry later, or never.
+
+use std::collections::HashSet;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use bson::{Document, doc};
+use futures_util::future::{Either, select};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{Acknowledgment, ClientOptions, ConnectionString, Credential, WriteConcern};
+use mongodb::{Client, IndexModel};
+
+use crate::config::Credentials;
+use crate::document::Route;
+
+/// What MongoDB must have done before an insert counts as delivered.
+///
+/// ```
+/// use panoptic_core::{Durability, Panoptic};
+/// let builder = Panoptic::builder().username("ann").durability(Durability::Majority);
+/// assert_eq!(Durability::default(), Durability::Journaled);
+/// # drop(builder);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `{w: 1, j: true}`: the server wrote the event to its journal before
+    /// answering, so a crash of the server right after loses nothing. On a
+    /// replica set, a failover can still roll back a write that only the
+    /// old primary had.
+    #[default]
+    Journaled,
+    /// `{w: "majority", j: true}`: a majority of a replica set has it in
+    /// its journal; survives a failover. On a standalone server it is the
+    /// same as `Journaled`.
+    Majority,
+    /// `{w: 1}`: the server accepted the event in memory. A server crash
+    /// within its journal interval (100 ms by default) can lose events it
+    /// acknowledged, and panoptic will not send them again.
+    Acknowledged,
+}
+
+impl Durability {
+    fn write_concern(self) -> WriteConcern {
+        match self {
+            Durability::Journaled => WriteConcern::builder()
+                .w(Acknowledgment::Nodes(1))
+                .journal(true)
+                .build(),
+            Durability::Majority => WriteConcern::builder()
+                .w(Acknowledgment::Majority)
+                .journal(true)
+                .build(),
+            Durability::Acknowledged => WriteConcern::builder().w(Acknowledgment::Nodes(1)).build(),
+        }
+    }
+}
+
+/// How to reach MongoDB.
+#[derive(Clone)]
+pub(crate) struct MongoSettings {
+    pub uri: ConnectionString,
+    pub credentials: Option<Credentials>,
+    /// How long to look for a server.
+    pub server_timeout: Duration,
+    /// Longest any one operation (insert, index creation, ping) may take.
+    pub operation_timeout: Duration,
+    pub durability: Durability,
+}
+
+/// Why an operation gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// The operation's timeout passed.
+    TimedOut,
+    /// The writer was asked to stop.
+    Interrupted,
+}
+
+/// How one insert of a batch ended, per document where it matters.
+#[derive(Debug)]
+pub(crate) enum InsertOutcome {
+    /// The server answered for every document.
+    Answered {
+        /// Written now.
+        written: u64,
+        /// Already there (same `_id`): delivered before.
+        duplicates: u64,
+        /// Refused for a reason that may pass: send again later.
+        retry: Vec<usize>,
+        /// Refused for good, with the reason.
+        rejected: Vec<(usize, String)>,
+    },
+    /// No answer, or an error of the connection or the server as a whole:
+    /// nothing is known written. Retry later.
+    Unreachable(String),
+    /// The whole batch was refused for a reason that will not pass by
+    /// retrying: not authorized on this database, a name the server
+    /// refuses.
+    Refused(String),
+    /// The driver would not send the batch: a document is too large or
+    /// cannot be encoded.
+    NotSent(String),
+    /// Stopped waiting: the writer was asked to stop.
+    Interrupted,
+}
+
+/// Server error codes that say "try again": the server is stepping down,
+/// shutting down, overloaded, or lost a race.
+const RETRYABLE_CODES: &[i32] = &[
+    6, 7, 24, 46, 50, 63, 64, 89, 91, 112, 150, 189, 234, 262, 9001, 10107, 11600, 11602, 13435,
+    13436, 16500,
+];
+
+/// Codes that refuse a whole operation for good on this namespace.
+const REFUSING_CODES: &[i32] = &[13, 73, 8000, 10334, 17419];
+
+/// A duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// One client, made when first needed, and the collections whose indexes
+/// exist.
+pub(crate) struct Mongo {
+    settings: MongoSettings,
+    client: Option<Client>,
+    indexed: HashSet<Route>,
+}
+
+impl Mongo {
+    pub fn new(settings: MongoSettings) -> Mongo {
+        Mongo {
+            settings,
+            client: None,
+            indexed: HashSet::new(),
+        }
+    }
+
+    /// Forgets the client, so the next operation connects anew.
+    pub fn disconnect(&mut self) {
+        self.client = None;
+    }
+
+    /// The longest one operation may take.
+    pub fn operation_timeout(&self) -> Duration {
+        self.settings.operation_timeout
+    }
+
+    async fn client(&mut self) -> Result<Client, String> {
+        if let Some(client) = &self.client {
+            return Ok(client.clone());
+        }
+        // Parsing may resolve DNS (`mongodb+srv`): bounded too.
+        let uri = self.settings.uri.clone();
+        let parse = async move { ClientOptions::parse(uri).await };
+        let mut options = match bounded(parse, self.settings.server_timeout, &|| false).await {
+            Ok(Ok(options)) => options,
+            Ok(Err(error)) => return Err(describe(&error)),
+            Err(_) => return Err("the MongoDB URI could not be resolved in time".to_owned()),
+        };
+        options
+            .app_name
+            .get_or_insert_with(|| "panoptic".to_owned());
+        options.server_selection_timeout = Some(self.settings.server_timeout);
+        options
+            .connect_timeout
+            .get_or_insert(self.settings.server_timeout);
+        options.write_concern = Some(self.settings.durability.write_concern());
+        if let Some(credentials) = &self.settings.credentials
+            && options.credential.is_none()
+        {
+            options.credential = Some(
+                Credential::builder()
+                    .username(credentials.user.clone())
+                    .password(credentials.password.clone())
+                    .build(),
+            );
+        }
+        let client = Client::with_options(options).map_err(|e| describe(&e))?;
+        self.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// Asks the server whether it answers, within `limit`.
+    pub async fn ping(&mut self, limit: Duration) -> Result<(), String> {
+        let client = self.client().await?;
+        let admin = client.database("admin");
+        let ping = admin.run_command(doc! { "ping": 1 });
+        match bounded(ping, limit, &|| false).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(describe(&error)),
+            Err(_) => Err(format!("no answer to a ping within {limit:?}")),
+        }
+    }
+
+    /// Inserts one batch (unordered), creating the collection's indexes on
+    /// its first write. Gives up after `limit`, or as soon as `interrupt`
+    /// says so.
+    pub async fn insert(
+        &mut self,
+        route: &Route,
+        documents: &[Document],
+        limit: Duration,
+        interrupt: &(dyn Fn() -> bool + Sync),
+    ) -> InsertOutcome {
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(reason) => return InsertOutcome::Unreachable(reason),
+        };
+        let collection = client
+            .database(&route.database)
+            .collection::<Document>(&route.collection);
+        if !self.indexed.contains(route) {
+            let created =
+                bounded(collection.create_indexes(index_models()), limit, interrupt).await;
+            match created {
+                Ok(Ok(_)) => {
+                    self.indexed.insert(route.clone());
+                }
+                Ok(Err(error)) => {
+                    let reason = format!(
+                        "cannot create indexes on {}.{}: {}",
+                        route.database,
+                        route.collection,
+                        describe(&error)
+                    );
+                    return match classify(&error) {
+                        ErrorClass::Refusing => InsertOutcome::Refused(reason),
+                        _ => InsertOutcome::Unreachable(reason),
+                    };
+                }
+                Err(cut) => return cut_outcome(cut, limit),
+            }
+        }
+        let inserted = bounded(
+            collection.insert_many(documents).ordered(false),
+            limit,
+            interrupt,
+        )
+        .await;
+        match inserted {
+            Ok(Ok(_)) => InsertOutcome::Answered {
+                written: documents.len() as u64,
+                duplicates: 0,
+                retry: Vec::new(),
+                rejected: Vec::new(),
+            },
+            Ok(Err(error)) => sort_insert_error(&error, documents.len()),
+            Err(cut) => cut_outcome(cut, limit),
+        }
+    }
+}
+
+fn cut_outcome(cut: Cut, limit: Duration) -> InsertOutcome {
+    match cut {
+        Cut::TimedOut => InsertOutcome::Unreachable(format!("no answer within {limit:?}")),
+        Cut::Interrupted => InsertOutcome::Interrupted,
+    }
+}
+
+/// Runs `operation` for at most `limit`, stopping early when `interrupt`
+/// turns true (checked every 10 ms).
+pub(crate) async fn bounded<T>(
+    operation: impl IntoFuture<Output = T>,
+    limit: Duration,
+    interrupt: &(dyn Fn() -> bool + Sync),
+) -> Result<T, Cut> {
+    let watch = async {
+        while !interrupt() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let timed = tokio::time::timeout(limit, operation);
+    futures_util::pin_mut!(timed, watch);
+    match select(timed, watch).await {
+        Either::Left((Ok(value), _)) => Ok(value),
+        Either::Left((Err(_), _)) => Err(Cut::TimedOut),
+        Either::Right(_) => Err(Cut::Interrupted),
+    }
+}
+
+enum ErrorClass {
+    /// Connection, selection, timeouts, retryable codes.
+    Transient,
+    /// Refuses the operation for good.
+    Refusing,
+    /// The driver did not send it.
+    ClientSide,
+}
+
+fn classify(error: &mongodb::error::Error) -> ErrorClass {
+    match error.kind.as_ref() {
+        ErrorKind::Command(e) if REFUSING_CODES.contains(&e.code) => ErrorClass::Refusing,
+        ErrorKind::InvalidArgument { .. }
+        | ErrorKind::BsonSerialization(_)
+        | ErrorKind::InvalidResponse { .. } => ErrorClass::ClientSide,
+        _ => ErrorClass::Transient,
+    }
+}
+
+/// Sorts the failure of an unordered `insert_many` by document.
+fn sort_insert_error(error: &mongodb::error::Error, count: usize) -> InsertOutcome {
+    let failure = match error.kind.as_ref() {
+        ErrorKind::InsertMany(failure) => failure,
+        ErrorKind::Write(WriteFailure::WriteError(e)) if count == 1 => {
+            return sort_write_errors(count, [(0, e.code, e.message.as_str())], None);
+        }
+        _ => {
+            let reason = describe(error);
+            return match classify(error) {
+                ErrorClass::Refusing => InsertOutcome::Refused(reason),
+                ErrorClass::ClientSide => InsertOutcome::NotSent(reason),
+                ErrorClass::Transient => InsertOutcome::Unreachable(reason),
+            };
+        }
+    };
+    let write_errors = failure.write_errors.as_deref().unwrap_or_default();
+    // The server wrote what has no write error, but not as durably as
+    // asked: send everything again (what is there comes back duplicate).
+    let concern = failure
+        .write_concern_error
+        .as_ref()
+        .map(|e| format!("write concern not met: {} ({})", e.message, e.code));
+    sort_write_errors(
+        count,
+        write_errors
+            .iter()
+            .map(|e| (e.index, e.code, e.message.as_str())),
+        concern,
+    )
+}
+
+fn sort_write_errors<'a>(
+    count: usize,
+    errors: impl IntoIterator<Item = (usize, i32, &'a str)>,
+    concern: Option<String>,
+) -> InsertOutcome {
+    if let Some(reason) = concern {
+        return InsertOutcome::Unreachable(reason);
+    }
+    let mut duplicates = 0;
+    let mut retry = Vec::new();
+    let mut rejected = Vec::new();
+    let mut failed = 0;
+    for (index, code, message) in errors {
+        failed += 1;
+        if code == DUPLICATE_KEY && is_id_duplicate(message) {
+            duplicates += 1;
+        } else if RETRYABLE_CODES.contains(&code) {
+            retry.push(index);
+        } else {
+            rejected.push((
+                index,
+                format!("MongoDB refused the event ({code}): {message}"),
+            ));
+        }
+    }
+    InsertOutcome::Answered {
+        written: (count - failed) as u64,
+        duplicates,
+        retry,
+        rejected,
+    }
+}
+
+/// Whether a duplicate-key error is on `_id` (the event is already there),
+/// not on some other unique index a user added.
+fn is_id_duplicate(message: &str) -> bool {
+    message.contains("index: _id_ ") || message.contains("_id_ dup key") || {
+        // Servers that name the key pattern instead of the index.
+        let key = message.split("dup key").nth(1).unwrap_or("");
+        key.trim_start_matches([':', ' ']).starts_with("{ _id:") && !message.contains("index: ")
+    }
+}
+
+/// One short line for a driver error: its Display carries debug dumps of
+/// nested errors, too much for a log line.
+pub(crate) fn describe(error: &mongodb::error::Error) -> String {
+    let text = match error.kind.as_ref() {
+        ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
+        ErrorKind::ServerSelection { message, .. } => {
+            let first = message.split(". ").next().unwrap_or(message);
+            format!("no server answered: {first}")
+        }
+        ErrorKind::Io(e) => format!("I/O error: {e}"),
+        ErrorKind::Command(e) => format!("{} ({}): {}", e.code_name, e.code, e.message),
+        ErrorKind::InvalidArgument { message, .. } => format!("invalid argument: {message}"),
+        ErrorKind::DnsResolve { message, .. } => format!("DNS resolution failed: {message}"),
+        _ => error.to_string(),
+    };
+    const LIMIT: usize = 300;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// The keys of the indexes every event collection gets on its first write:
+/// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}`.
+///
+/// ```
+/// assert_eq!(panoptic_core::index_keys().len(), 4);
+/// ```
+pub fn index_keys() -> [Document; 4] {
+    [
+        doc! { "ts": -1 },
+        doc! { "service": 1 },
+        doc! { "env": 1 },
+        doc! { "ts": -1, "service": 1 },
+    ]
+}
+
+/// The index models for `create_indexes`.
+pub fn index_models() -> Vec<IndexModel> {
+    index_keys()
+        .into_iter()
+        .map(|keys| IndexModel::builder().keys(keys).build())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_on_id_only() {
+        assert!(is_id_duplicate(
+            "E11000 duplicate key error collection: panoptic-dev.gcp_ann index: _id_ dup key: { _id: ObjectId('65a') }"
+        ));
+        assert!(!is_id_duplicate(
+            "E11000 duplicate key error collection: panoptic-dev.gcp_ann index: resource_1 dup key: { resource: \"x\" }"
+        ));
+    }
+
+    #[test]
+    fn write_errors_are_sorted() {
+        let id_dup = "E11000 duplicate key error collection: d.c index: _id_ dup key: { _id: 1 }";
+        let other_dup = "E11000 duplicate key error collection: d.c index: u_1 dup key: { u: 1 }";
+        let outcome = sort_write_errors(
+            5,
+            [
+                (0, 11000, id_dup),
+                (1, 11000, other_dup),
+                (2, 91, "shutting down"),
+                (3, 2, "bad value"),
+            ],
+            None,
+        );
+        let InsertOutcome::Answered {
+            written,
+            duplicates,
+            retry,
+            rejected,
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!((written, duplicates), (1, 1));
+        assert_eq!(retry, [2]);
+        assert_eq!(rejected.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1, 3]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn bounded_operations_stop() {
+        let forever = std::future::pending::<()>();
+        let cut = bounded(forever, Duration::from_millis(30), &|| false).await;
+        assert_eq!(cut, Err(Cut::TimedOut));
+        let stop = std::sync::atomic::AtomicBool::new(true);
+        let cut = bounded(
+            std::future::pending::<()>(),
+            Duration::from_secs(60),
+            &|| stop.load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .await;
+        assert_eq!(cut, Err(Cut::Interrupted));
+        assert_eq!(
+            bounded(async { 7 }, Duration::from_secs(1), &|| true).await,
+            Ok(7)
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Trying to lose an event: a diagnostic log level, a server frozen during
+//! shutdown, an event too large for MongoDB, a corrupt record in the middle
+//! of a spool segment, and a password that redaction used to miss. Each
+//! runs against real server processes the test starts, freezes and kills,
+//! and counts exactly what arrived.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bson::{Document, doc};
+use common::TestServer;
+use futures_util::TryStreamExt;
+use panoptic::{Panoptic, Provider, billable};
+use slog::{Drain, Never, OwnedKVList, Record};
+
+/// A handle with short timeouts and quick retries, for servers that fail.
+fn resilient(uri: &str, env: &str, spool: &Path) -> panoptic::PanopticBuilder {
+    Panoptic::builder()
+        .username("Loss Tester")
+        .env(env)
+        .mongodb_uri(uri)
+        .spool_dir(spool)
+        .server_timeout(Duration::from_millis(500))
+        .retry_interval(Duration::from_millis(100))
+        .flush_interval(Duration::from_millis(20))
+}
+
+/// The `seq` of every document in `collection` of `panoptic-{env}`.
+async fn seqs(uri: &str, env: &str, collection: &str) -> Vec<i64> {
+    let docs: Vec<Document> = common::client_for(uri)
+        .await
+        .database(&panoptic::naming::database_name(env))
+        .collection::<Document>(collection)
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.iter()
+        .map(|d| d.get_document("metadata").unwrap().get_i64("seq").unwrap())
+        .collect()
+}
+
+fn assert_each_once(seqs: &[i64], expected: impl IntoIterator<Item = i64>) {
+    let unique: HashSet<i64> = seqs.iter().copied().collect();
+    assert_eq!(unique.len(), seqs.len(), "an event was stored twice");
+    let expected: HashSet<i64> = expected.into_iter().collect();
+    assert_eq!(unique, expected, "events missing or unexpected");
+}
+
+/// Counts the records a user drain receives, by level.
+#[derive(Default)]
+struct Counting {
+    seen: AtomicU64,
+    below_warning: AtomicU64,
+}
+
+struct CountingDrain(Arc<Counting>);
+
+impl Drain for CountingDrain {
+    type Ok = ();
+    type Err = Never;
+    fn log(&self, record: &Record, _: &OwnedKVList) -> Result<(), Never> {
+        self.0.seen.fetch_add(1, Ordering::Relaxed);
+        if !record.level().is_at_least(slog::Level::Warning) {
+            self.0.below_warning.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[billable(provider = "gcp", service = "BigQuery")]
+fn quiet_query(n: i64) -> i64 {
+    n
+}
+
+#[billable(provider = "gcp", service = "BigQuery")]
+fn failing_query(n: i64) -> Result<i64, std::io::Error> {
+    Err(std::io::Error::other(format!("query {n} failed")))
+}
+
+/// Loss path 1: A diagnostic level of `warning` used to store 100 of 2,100 records:
+/// the level filter sat in front of MongoDB. It applies to the user's
+/// drains only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diagnostic_log_level_never_drops_billing_records() {
+    let env = common::unique_env("level");
+    let counting = Arc::new(Counting::default());
+    // The only test of this binary that installs a global instance.
+    let guard = common::builder(&env)
+        .username("Loss Tester")
+        .log_level(slog::Level::Warning)
+        .drain(CountingDrain(Arc::clone(&counting)))
+        .install()
+        .unwrap();
+    for n in 0..1_000 {
+        assert_eq!(quiet_query(n), n);
+    }
+    for n in 0..100 {
+        assert!(failing_query(n).is_err());
+    }
+    let log = guard.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..1_000i64 {
+        panoptic::invoice!(log, "manual"; "seq" => seq);
+    }
+    assert!(guard.flush());
+    let stats = guard.stats();
+    assert_eq!(stats.emitted, 2_100, "{stats:?}");
+    assert_eq!(stats.written, 2_100, "{stats:?}");
+    let db = panoptic::naming::database_name(&env);
+    let stored = common::count_at(&common::mongodb_uri(), &db, "gcp_loss_tester").await;
+    assert_eq!(stored, 2_100);
+    // The user's drain got the failing calls (error level) and nothing
+    // below warning.
+    assert_eq!(counting.seen.load(Ordering::Relaxed), 100);
+    assert_eq!(counting.below_warning.load(Ordering::Relaxed), 0);
+}
+
+/// Loss path 2: A server that froze (SIGSTOP) while batches of two collections were
+/// in flight: dropping the handle returns within its deadline plus one
+/// second, every accepted event is on disk by then, and once the server
+/// thaws a new process delivers each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_against_a_frozen_server_keeps_every_event() {
+    let server = TestServer::start();
+    let uri = format!("{}?serverSelectionTimeoutMS=2000", server.uri());
+    let env = common::unique_env("frozen");
+    let spool = common::temp_dir("frozen");
+    let panoptic = resilient(&uri, &env, &spool)
+        .batch_size(50)
+        .shutdown_deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let gcp = panoptic.logger(Provider::Gcp, "BigQuery");
+    let aws = panoptic.logger(Provider::Aws, "S3");
+    for seq in 0..100i64 {
+        panoptic::invoice!(gcp, "before"; "seq" => seq);
+        panoptic::invoice!(aws, "before"; "seq" => seq);
+    }
+    assert!(panoptic.flush());
+    assert_eq!(panoptic.stats().written, 200);
+
+    server.freeze();
+    for seq in 100..300i64 {
+        panoptic::invoice!(gcp, "frozen"; "seq" => seq);
+        panoptic::invoice!(aws, "frozen"; "seq" => seq);
+    }
+    // Let the writer start inserts that hang.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    drop(panoptic);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    // As if the process exited now: all 400 are on disk.
+    let waiting = panoptic::Spool::open(&spool).events().unwrap();
+    assert_eq!(waiting.len(), 400, "events on disk at exit");
+
+    server.thaw();
+    let next = resilient(&uri, &common::unique_env("frozen-next"), &spool)
+        .build()
+        .unwrap();
+    let delivered = common::eventually(Duration::from_secs(60), || async {
+        seqs(&uri, &env, "gcp_loss_tester").await.len() == 300
+            && seqs(&uri, &env, "aws_loss_tester").await.len() == 300
+    })
+    .await;
+    assert!(delivered, "stats: {:?}", next.stats());
+    assert!(next.flush());
+    assert_each_once(&seqs(&uri, &env, "gcp_loss_tester").await, 0..300);
+    assert_each_once(&seqs(&uri, &env, "aws_loss_tester").await, 0..300);
+    assert_eq!(next.spool().summary().unwrap().segments, 0);
+}
+
+/// Loss path 3: One event over MongoDB's 16 MiB limit among 30 in batches of 10 used
+/// to take its batch-mates and the rest of its spool segment with it. It is
+/// kept in a dead-letter file, counted failed, and the 29 others arrive,
+/// whether MongoDB is up or the events go through the spool first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_event_is_dead_lettered_and_spares_the_others() {
+    let huge = "x".repeat(17 * 1024 * 1024);
+    for server_up in [true, false] {
+        let env = common::unique_env("oversize");
+        let spool = common::temp_dir("oversize");
+        let port = common::free_port();
+        let uri = if server_up {
+            common::mongodb_uri()
+        } else {
+            format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=300")
+        };
+        let panoptic = resilient(&uri, &env, &spool)
+            .batch_size(10)
+            .build()
+            .unwrap();
+        let log = panoptic.logger(Provider::Gcp, "BigQuery");
+        for seq in 0..30i64 {
+            if seq == 14 {
+                panoptic::invoice!(log, "huge"; "seq" => seq, "blob" => huge.as_str());
+            } else {
+                panoptic::invoice!(log, "small"; "seq" => seq);
+            }
+        }
+        assert!(panoptic.flush());
+        let mut server = None;
+        let read_uri = if server_up {
+            uri.clone()
+        } else {
+            // The server comes up where the handle looks for it.
+            let s = TestServer::start_at(port, common::temp_dir("oversize-store"));
+            let u = s.uri();
+            server = Some(s);
+            u
+        };
+        let delivered = common::eventually(Duration::from_secs(60), || async {
+            seqs(&read_uri, &env, "gcp_loss_tester").await.len() == 29
+        })
+        .await;
+        assert!(delivered, "up={server_up} stats: {:?}", panoptic.stats());
+        assert!(panoptic.flush());
+        assert_each_once(
+            &seqs(&read_uri, &env, "gcp_loss_tester").await,
+            (0..30).filter(|s| *s != 14),
+        );
+        let stats = panoptic.stats();
+        assert_eq!((stats.failed, stats.dead_lettered), (1, 1), "{stats:?}");
+        let letters = panoptic.spool().dead_letters().unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            letters[0]
+                .document
+                .get_document("metadata")
+                .unwrap()
+                .get_i64("seq")
+                .unwrap(),
+            14
+        );
+        assert!(!letters[0].reason.is_empty());
+        assert_eq!(panoptic.spool().summary().unwrap().segments, 0);
+        drop(panoptic);
+        drop(server);
+    }
+}
+
+/// Loss path 4: A flipped byte in the middle of a spool segment used to cost every
+/// record after it (the whole segment was deleted). Now it costs that
+/// record only: the others are delivered, the damage is counted, and the
+/// segment is set aside intact with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_record_mid_segment_costs_only_itself() {
+    let env = common::unique_env("corrupt");
+    let spool = common::temp_dir("corrupt");
+    let dead = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=200",
+        common::free_port()
+    );
+    let offline = resilient(&dead, &env, &spool).build().unwrap();
+    let log = offline.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..300i64 {
+        panoptic::invoice!(log, "spooled"; "seq" => seq);
+    }
+    assert!(offline.flush());
+    assert_eq!(offline.stats().spooled, 300);
+    drop(offline);
+
+    let segments: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    assert_eq!(segments.len(), 1);
+    // Flip one byte in the middle of the file: inside one record.
+    let mut bytes = std::fs::read(&segments[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&segments[0], &bytes).unwrap();
+
+    let uri = common::mongodb_uri();
+    let online = resilient(&uri, &common::unique_env("corrupt-next"), &spool)
+        .build()
+        .unwrap();
+    let delivered = common::eventually(Duration::from_secs(60), || async {
+        seqs(&uri, &env, "gcp_loss_tester").await.len() == 299
+    })
+    .await;
+    assert!(delivered, "stats: {:?}", online.stats());
+    assert!(online.flush());
+    let stored = seqs(&uri, &env, "gcp_loss_tester").await;
+    let missing: Vec<i64> = (0..300).filter(|s| !stored.contains(s)).collect();
+    assert_eq!(missing.len(), 1, "exactly the damaged record is missing");
+    assert_each_once(&stored, (0..300).filter(|s| *s != missing[0]));
+    let stats = online.stats();
+    assert_eq!(
+        (stats.corrupt_regions, stats.set_aside),
+        (1, 1),
+        "{stats:?}"
+    );
+    let aside = online.spool().set_aside().unwrap();
+    assert_eq!(aside.len(), 1);
+    assert!(aside[0].1.contains("unreadable"), "{}", aside[0].1);
+    assert_eq!(std::fs::read(&aside[0].0).unwrap(), bytes, "kept intact");
+}
+
+/// Loss path 5: A password holding `/` was printed whole by the builder's Debug and
+/// by the invalid-URI error: redaction cut at the first `/`, the driver
+/// splits at the last `@`.
+#[test]
+fn a_password_with_a_slash_is_never_printed() {
+    for password in ["se/cr@t", "a/b/c", "p%2Fw/x"] {
+        let uri = format!("mongodb://bob:{password}@127.0.0.1:1/panoptic?w=1");
+        let builder = Panoptic::builder().username("ann").mongodb_uri(&uri);
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains(password), "{debug}");
+        assert!(debug.contains("bob:*****@127.0.0.1:1"), "{debug}");
+        let shown = match builder.build() {
+            Err(error) => error.to_string(),
+            Ok(panoptic) => format!("{panoptic:?}"),
+        };
+        assert!(!shown.contains(password), "{shown}");
+        assert!(
+            !shown.contains("se/cr") && !shown.contains("a/b"),
+            "{shown}"
+        );
+    }
+}
