@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use futures_util::TryStreamExt;
 use mongodb::{Client, Collection, IndexModel};
 use panoptic::{Panoptic, billable};
 
@@ -80,17 +79,10 @@ impl Bench {
         // One run to have the documents panoptic writes.
         let (env, _) = bench.panoptic_run(EVENTS as usize + 1, false);
         bench.documents = bench.runtime.block_on(async {
+            let documents = common::documents(&env, "gcp_bench").await;
             let database = bench
                 .client
                 .database(&panoptic::naming::database_name(&env));
-            let documents: Vec<Document> = database
-                .collection::<Document>("gcp_bench")
-                .find(doc! {})
-                .await
-                .expect("find")
-                .try_collect()
-                .await
-                .expect("documents");
             database.drop().await.expect("drop");
             documents
         });

@@ -14,17 +14,12 @@ use proptest::prelude::*;
 /// What the drain stores for a metadata key: `$` at the start, `.` and NUL
 /// become `_` (MongoDB would refuse or misread them), nothing else changes.
 fn stored_key(key: &str) -> String {
-    let mut out: String = key
-        .chars()
-        .map(|c| if c == '.' || c == '\0' { '_' } else { c })
-        .collect();
-    if out.starts_with('$') {
-        out.replace_range(0..1, "_");
+    let replaced = key.replace(['.', '\0'], "_");
+    match replaced.strip_prefix('$') {
+        Some(rest) => format!("_{rest}"),
+        None if replaced.is_empty() => "_".to_owned(),
+        None => replaced,
     }
-    if out.is_empty() {
-        out.push('_');
-    }
-    out
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -91,20 +91,17 @@ fn report_stats_replay_export_and_indexes() {
     assert_eq!(rows[0]["count"], 30);
     assert_eq!(rows[1]["service"], "CloudRun");
     assert_eq!(rows[1]["errors"], 2);
-    let csv = succeed(panoptic(
-        &[
-            "report",
-            "--spool",
-            "--env",
-            &env,
-            "--by",
-            "resource,service",
-            "--format",
-            "csv",
-        ],
-        &dead,
-        &spool,
-    ));
+    let csv_by_resource = |env: &str, spool_only: bool| {
+        let mut args = vec!["report", "--env", env];
+        if spool_only {
+            args.push("--spool");
+        }
+        args.extend(["--by", "resource,service", "--format", "csv"]);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let args = csv_by_resource(&env, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let csv = succeed(panoptic(&args, &dead, &spool));
     let lines: Vec<_> = csv.lines().collect();
     assert_eq!(
         lines[0],
@@ -139,19 +136,9 @@ fn report_stats_replay_export_and_indexes() {
     let output = panoptic(&["replay"], &uri, &spool);
     succeed(output);
     assert_eq!(panoptic::Spool::open(&spool).summary().unwrap().events, 0);
-    let from_mongodb = succeed(panoptic(
-        &[
-            "report",
-            "--env",
-            &env,
-            "--by",
-            "resource,service",
-            "--format",
-            "csv",
-        ],
-        &uri,
-        &spool,
-    ));
+    let args = csv_by_resource(&env, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let from_mongodb = succeed(panoptic(&args, &uri, &spool));
     assert_eq!(
         from_mongodb, csv,
         "same report from MongoDB as from the spool"

@@ -7,29 +7,20 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use bson::{Document, doc};
+use bson::doc;
 use common::TestServer;
-use futures_util::TryStreamExt;
 use panoptic::{Panoptic, Provider};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A handle for a server that may be down: short timeouts, quick retries.
 fn resilient(uri: &str, env: &str, spool: &Path) -> panoptic::PanopticBuilder {
-    Panoptic::builder()
-        .username("Fault Tester")
-        .env(env)
-        .mongodb_uri(uri)
-        .spool_dir(spool)
-        .server_timeout(Duration::from_millis(300))
-        .retry_interval(Duration::from_millis(100))
-        .flush_interval(Duration::from_millis(20))
-        .batch_size(200)
+    common::resilient(uri, env, spool, "Fault Tester").batch_size(200)
 }
 
 fn fast_uri(port: u16) -> String {
@@ -38,21 +29,10 @@ fn fast_uri(port: u16) -> String {
 
 /// Every document of the fault tester's collection, as (thread, seq) keys.
 async fn keys(uri: &str, env: &str) -> Vec<(i64, i64)> {
-    let docs: Vec<Document> = common::client_for(uri)
+    common::metadata_at(uri, env, "gcp_fault_tester")
         .await
-        .database(&panoptic::naming::database_name(env))
-        .collection::<Document>("gcp_fault_tester")
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    docs.iter()
-        .map(|d| {
-            let m = d.get_document("metadata").unwrap();
-            (m.get_i64("thread").unwrap_or(0), m.get_i64("seq").unwrap())
-        })
+        .iter()
+        .map(|m| (m.get_i64("thread").unwrap_or(0), m.get_i64("seq").unwrap()))
         .collect()
 }
 
@@ -210,13 +190,7 @@ fn spooling_child() {
 async fn application_killed_after_spooling_is_replayed_by_the_next_process() {
     let env = common::unique_env("appkill");
     let spool = common::temp_dir("appkill");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "spooling_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = common::child_test("spooling_child")
         .env("PANOPTIC_SPOOLING_CHILD", &spool)
         .env("PANOPTIC_CHILD_ENV", &env)
         .stdout(Stdio::piped())
@@ -317,39 +291,21 @@ fn wrong_password_is_one_clear_line_and_events_are_spooled() {
     let port = common::free_port();
     let server = TestServer::start_with(port, common::temp_dir("auth-store"), &["--auth"]);
     let spool = common::temp_dir("auth");
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "wrong_password_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test("wrong_password_child")
         .env("PANOPTIC_AUTH_CHILD_PORT", port.to_string())
         .env("PANOPTIC_AUTH_CHILD_SPOOL", &spool)
         .output()
         .unwrap();
     drop(server);
+    let (error, shutdown) = common::child_lines(&output, "AUTH-CHILD-OK");
+    // At exit, one line counts what is not in MongoDB: all of it on disk.
+    assert!(shutdown.contains("300 wait in the spool"), "{shutdown}");
+    assert!(
+        error.to_lowercase().contains("auth"),
+        "the line should say authentication failed: {error}"
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("AUTH-CHILD-OK"), "{stdout}");
-    let (shutdown, lines): (Vec<_>, Vec<_>) = stderr
-        .lines()
-        .filter(|l| l.starts_with("panoptic:"))
-        .partition(|l| l.starts_with("panoptic: shutdown:"));
-    assert_eq!(lines.len(), 1, "{lines:#?}");
-    // At exit, one line counts what is not in MongoDB: all of it on disk.
-    assert_eq!(shutdown.len(), 1, "{shutdown:#?}");
-    assert!(
-        shutdown[0].contains(" 0 event(s) not durable; 300 wait in the spool"),
-        "{}",
-        shutdown[0]
-    );
-    assert!(
-        lines[0].to_lowercase().contains("auth"),
-        "the line should say authentication failed: {}",
-        lines[0]
-    );
     for text in [&*stdout, &*stderr] {
         assert!(!text.contains("s3cr3t-Pa55"), "password leaked: {text}");
     }
@@ -515,9 +471,8 @@ fn crash_child() {
 /// Runs `crash_child` until it has emitted `kill_after` events, SIGKILLs
 /// it, and returns how many it had emitted at most.
 fn crash_child_run(uri: &str, env: &str, spool: &Path, write_ahead: bool, kill_after: i64) -> i64 {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = common::child_test("crash_child");
     command
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env("PANOPTIC_CRASH_CHILD", spool)
         .env("PANOPTIC_CHILD_ENV", env)
         .env("PANOPTIC_CHILD_URI", uri)

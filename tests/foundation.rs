@@ -248,33 +248,14 @@ fn server_down_child() {
 
 #[test]
 fn server_down_reports_once_and_never_panics() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "server_down_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test("server_down_child")
         .env("PANOPTIC_SERVER_DOWN_CHILD", "1")
         .env_remove("MONGODB_URI")
         .output()
         .unwrap();
+    common::child_lines(&output, "CHILD-OK");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("CHILD-OK"), "{stdout}");
-    let (shutdown, lines): (Vec<_>, Vec<_>) = stderr
-        .lines()
-        .filter(|l| l.starts_with("panoptic:"))
-        .partition(|l| l.starts_with("panoptic: shutdown:"));
-    assert_eq!(lines.len(), 1, "expected one error line, got: {lines:#?}");
-    // At exit, one more line: nothing only in memory, the rest spooled.
-    assert_eq!(shutdown.len(), 1, "{shutdown:#?}");
-    assert!(
-        shutdown[0].contains(" 0 event(s) not durable;"),
-        "{}",
-        shutdown[0]
-    );
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
     assert!(!stdout.contains("hunter2"), "password leaked: {stdout}");
 }
@@ -359,8 +340,7 @@ fn dotenv_file_supplies_defaults_without_touching_the_environment() {
         "PANOPTIC_USERNAME=from_dotenv\nPANOPTIC_ENV=production\nPANOPTIC_PROJECT=dotenv-project\n",
     )
     .unwrap();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "dotenv_child", "--nocapture"])
+    let output = common::child_test("dotenv_child")
         .current_dir(&dir)
         .env("PANOPTIC_DOTENV_CHILD", "1")
         .env("PANOPTIC_SPOOL_DIR", dir.join("spool"))

@@ -12,38 +12,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bson::{Document, doc};
 use common::TestServer;
-use futures_util::TryStreamExt;
 use panoptic::{Panoptic, Provider, billable};
 use slog::{Drain, Never, OwnedKVList, Record};
 
 /// A handle with short timeouts and quick retries, for servers that fail.
 fn resilient(uri: &str, env: &str, spool: &Path) -> panoptic::PanopticBuilder {
-    Panoptic::builder()
-        .username("Loss Tester")
-        .env(env)
-        .mongodb_uri(uri)
-        .spool_dir(spool)
-        .server_timeout(Duration::from_millis(500))
-        .retry_interval(Duration::from_millis(100))
-        .flush_interval(Duration::from_millis(20))
+    common::resilient(uri, env, spool, "Loss Tester")
 }
 
 /// The `seq` of every document in `collection` of `panoptic-{env}`.
 async fn seqs(uri: &str, env: &str, collection: &str) -> Vec<i64> {
-    let docs: Vec<Document> = common::client_for(uri)
+    common::metadata_at(uri, env, collection)
         .await
-        .database(&panoptic::naming::database_name(env))
-        .collection::<Document>(collection)
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    docs.iter()
-        .map(|d| d.get_document("metadata").unwrap().get_i64("seq").unwrap())
+        .iter()
+        .map(|m| m.get_i64("seq").unwrap())
         .collect()
 }
 

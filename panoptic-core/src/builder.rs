@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::document::Owner;
 use crate::drain::{BoxedDrain, Fanout, MongoDrain};
 use crate::error::Error;
-use crate::handle::{InstallGuard, Panoptic, Parts};
+use crate::handle::{Inner, InstallGuard, Panoptic};
 use crate::mongo::{Durability, MongoSettings};
 use crate::pipeline::{Overflow, Pipeline};
 use crate::report::ErrorReporter;
@@ -291,7 +291,9 @@ impl PanopticBuilder {
             level: config.level,
         };
         let root = Logger::root(fanout, slog::o!());
-        Ok(Panoptic::from_parts(Parts {
+        Ok(Panoptic::from_inner(Inner {
+            id: Inner::next_id(),
+            children: Default::default(),
             username: config.username,
             project_id: config.project_id,
             env: config.env,

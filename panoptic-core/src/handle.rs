@@ -38,18 +38,20 @@ pub struct Panoptic {
     inner: Arc<Inner>,
 }
 
+/// What a handle is made of; built by the builder.
 pub(crate) struct Inner {
-    /// Unique per instance, for call-site caches.
-    id: u64,
-    username: String,
-    project_id: Option<String>,
-    env: String,
-    uri_redacted: String,
-    spool_dir: PathBuf,
-    root: Logger,
-    children: [RwLock<HashMap<Box<str>, Logger>>; Provider::ALL.len()],
-    pipeline: Arc<Pipeline>,
-    shutdown_deadline: Duration,
+    /// Unique per instance, for call-site caches ([`Inner::next_id`]).
+    pub id: u64,
+    pub username: String,
+    pub project_id: Option<String>,
+    pub env: String,
+    pub uri_redacted: String,
+    pub spool_dir: PathBuf,
+    pub root: Logger,
+    /// Child loggers made so far, per provider and service.
+    pub children: [RwLock<HashMap<Box<str>, Logger>>; Provider::ALL.len()],
+    pub pipeline: Arc<Pipeline>,
+    pub shutdown_deadline: Duration,
 }
 
 impl fmt::Debug for Panoptic {
@@ -63,48 +65,15 @@ impl fmt::Debug for Panoptic {
     }
 }
 
-/// Everything a handle is made of, as the builder hands it over.
-pub(crate) struct Parts {
-    pub username: String,
-    pub project_id: Option<String>,
-    pub env: String,
-    pub uri_redacted: String,
-    pub spool_dir: PathBuf,
-    pub root: Logger,
-    pub pipeline: Arc<Pipeline>,
-    pub shutdown_deadline: Duration,
-}
-
 /// True once any `Panoptic` has been installed: lets an annotated call with
 /// nothing installed skip everything but one relaxed load.
 pub(crate) static EVER_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 impl Panoptic {
-    pub(crate) fn from_parts(parts: Parts) -> Panoptic {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let Parts {
-            username,
-            project_id,
-            env,
-            uri_redacted,
-            spool_dir,
-            root,
-            pipeline,
-            shutdown_deadline,
-        } = parts;
+    /// Wraps what the builder made.
+    pub(crate) fn from_inner(inner: Inner) -> Panoptic {
         Panoptic {
-            inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                username,
-                project_id,
-                env,
-                uri_redacted,
-                spool_dir,
-                root,
-                children: Default::default(),
-                pipeline,
-                shutdown_deadline,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -187,6 +156,12 @@ impl Panoptic {
 }
 
 impl Inner {
+    /// A new instance id.
+    pub fn next_id() -> u64 {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// The child logger of `provider` and `service`, made once.
     fn child(&self, provider: Provider, service: &str) -> Logger {
         let cache = &self.children[provider.index()];

@@ -172,36 +172,56 @@ mod tests {
 
     #[test]
     fn names_from_probe_paths() {
-        let n = resolve_names(
-            "app::jobs::daily_report::__panoptic_locate",
-            "app::jobs",
-            "daily_report",
-            None,
-        );
-        assert_eq!(n.qualified_name, "daily_report");
-        assert_eq!(n.resource, "daily_report");
-        let n = resolve_names(
-            "app::Reports::daily::{{closure}}::__panoptic_locate",
-            "app",
-            "daily",
-            Some("nightly"),
-        );
-        assert_eq!(n.qualified_name, "Reports::daily");
-        assert_eq!(n.resource, "nightly");
-        let n = resolve_names(
-            "<app::m::Foo as app::Job>::run::__panoptic_locate",
-            "app::m",
-            "run",
-            None,
-        );
-        assert_eq!(n.qualified_name, "<Foo as Job>::run");
-        let n = resolve_names(
-            "app::main::{{closure}}::{{closure}}::__panoptic_locate",
-            "app",
-            "",
-            None,
-        );
-        assert_eq!(n.function_name, "main");
-        assert_eq!(n.resource, "main");
+        // (probe path, module, identifier, resource) → (function, qualified, resource)
+        let cases = [
+            (
+                (
+                    "app::jobs::daily_report::__panoptic_locate",
+                    "app::jobs",
+                    "daily_report",
+                    None,
+                ),
+                ("daily_report", "daily_report", "daily_report"),
+            ),
+            (
+                (
+                    "app::Reports::daily::{{closure}}::__panoptic_locate",
+                    "app",
+                    "daily",
+                    Some("nightly"),
+                ),
+                ("daily", "Reports::daily", "nightly"),
+            ),
+            (
+                (
+                    "<app::m::Foo as app::Job>::run::__panoptic_locate",
+                    "app::m",
+                    "run",
+                    None,
+                ),
+                ("run", "<Foo as Job>::run", "run"),
+            ),
+            (
+                (
+                    "app::main::{{closure}}::{{closure}}::__panoptic_locate",
+                    "app",
+                    "",
+                    None,
+                ),
+                ("main", "main", "main"),
+            ),
+        ];
+        for ((path, module, function, resource), (name, qualified, billed)) in cases {
+            let names = resolve_names(path, module, function, resource);
+            assert_eq!(
+                (
+                    names.function_name.as_str(),
+                    names.qualified_name.as_str(),
+                    names.resource.as_str()
+                ),
+                (name, qualified, billed),
+                "{path}"
+            );
+        }
     }
 }

@@ -225,8 +225,13 @@ pub async fn count_at(uri: &str, database: &str, collection: &str) -> u64 {
 
 /// Every document of `collection` in `panoptic-{env}`.
 pub async fn documents(env: &str, collection: &str) -> Vec<Document> {
+    documents_at(&mongodb_uri(), env, collection).await
+}
+
+/// Every document of `collection` in `panoptic-{env}` at `uri`.
+pub async fn documents_at(uri: &str, env: &str, collection: &str) -> Vec<Document> {
     use futures_util::TryStreamExt;
-    client()
+    client_for(uri)
         .await
         .database(&panoptic::naming::database_name(env))
         .collection::<Document>(collection)
@@ -283,4 +288,65 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A handle for a server that may fail: short timeouts, quick retries.
+pub fn resilient(uri: &str, env: &str, spool: &Path, username: &str) -> panoptic::PanopticBuilder {
+    panoptic::Panoptic::builder()
+        .username(username)
+        .env(env)
+        .mongodb_uri(uri)
+        .spool_dir(spool)
+        .server_timeout(Duration::from_millis(300))
+        .retry_interval(Duration::from_millis(100))
+        .flush_interval(Duration::from_millis(20))
+}
+
+/// The `metadata` of every document of `collection` in `panoptic-{env}`
+/// at `uri`.
+pub async fn metadata_at(uri: &str, env: &str, collection: &str) -> Vec<Document> {
+    documents_at(uri, env, collection)
+        .await
+        .iter()
+        .map(|d| d.get_document("metadata").expect("metadata").clone())
+        .collect()
+}
+
+/// The `panoptic:` lines of a child's stderr: (errors, shutdown lines).
+pub fn panoptic_lines(stderr: &str) -> (Vec<&str>, Vec<&str>) {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("panoptic:"))
+        .partition(|l| !l.starts_with("panoptic: shutdown:"))
+}
+
+/// This test binary, run for the one test `name` (a child process that a
+/// test kills, or whose output it reads).
+pub fn child_test(name: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    command
+}
+
+/// Checks a child test's output: it passed, printed `marker`, and its
+/// stderr holds exactly one error line plus the shutdown line, which must
+/// say that no event was left only in memory. Returns (error, shutdown).
+pub fn child_lines(output: &std::process::Output, marker: &str) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(marker), "{stdout}");
+    let (errors, shutdown) = panoptic_lines(&stderr);
+    assert_eq!(errors.len(), 1, "expected one error line, got: {errors:#?}");
+    assert_eq!(
+        shutdown.len(),
+        1,
+        "expected one shutdown line: {shutdown:#?}"
+    );
+    assert!(
+        shutdown[0].contains(" 0 event(s) not durable;"),
+        "{}",
+        shutdown[0]
+    );
+    (errors[0].to_owned(), shutdown[0].to_owned())
 }

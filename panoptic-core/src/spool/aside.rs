@@ -94,19 +94,9 @@ pub(super) fn restore(dir: &Path) -> io::Result<usize> {
 
 /// The files of `aside/` other than reasons, sorted by name.
 fn set_aside_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir.join(ASIDE_DIR)) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_none_or(|e| e != WHY))
-        .collect();
-    paths.sort();
-    Ok(paths)
+    super::files_where(&dir.join(ASIDE_DIR), |p| {
+        p.extension().is_none_or(|e| e != WHY)
+    })
 }
 
 /// `{path}.why`.

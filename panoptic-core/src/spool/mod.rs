@@ -300,6 +300,12 @@ pub(crate) fn segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// The files of `dir` with extension `extension`, sorted by name. A
 /// missing folder has none.
 fn files_ending(dir: &Path, extension: &str) -> io::Result<Vec<PathBuf>> {
+    files_where(dir, |p| p.extension().is_some_and(|e| e == extension))
+}
+
+/// The files of `dir` that `keep` accepts, sorted by name. A missing
+/// folder has none.
+fn files_where(dir: &Path, keep: impl Fn(&Path) -> bool) -> io::Result<Vec<PathBuf>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -309,7 +315,7 @@ fn files_ending(dir: &Path, extension: &str) -> io::Result<Vec<PathBuf>> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .filter(|p| keep(p))
         .collect();
     paths.sort();
     Ok(paths)
