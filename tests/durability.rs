@@ -176,11 +176,7 @@ fn spooling_child() {
     let panoptic = resilient(&fast_uri(port), &env, Path::new(&spool))
         .build()
         .unwrap();
-    let log = panoptic.logger(Provider::Gcp, "BigQuery");
-    for seq in 0..1_000i64 {
-        panoptic::invoice!(log, "before_crash"; "seq" => seq);
-    }
-    assert!(panoptic.flush());
+    common::invoices(&panoptic, 0..1_000);
     assert_eq!(panoptic.stats().spooled, 1_000);
     println!("SPOOLED");
     std::thread::sleep(Duration::from_secs(300));

@@ -242,11 +242,7 @@ async fn a_corrupt_record_mid_segment_costs_only_itself() {
         common::free_port()
     );
     let offline = resilient(&dead, &env, &spool).build().unwrap();
-    let log = offline.logger(Provider::Gcp, "BigQuery");
-    for seq in 0..300i64 {
-        panoptic::invoice!(log, "spooled"; "seq" => seq);
-    }
-    assert!(offline.flush());
+    common::invoices(&offline, 0..300);
     assert_eq!(offline.stats().spooled, 300);
     drop(offline);
 
@@ -309,4 +305,201 @@ fn a_password_with_a_slash_is_never_printed() {
             "{shown}"
         );
     }
+}
+
+/// CRC-32 (IEEE), as spool records carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A file dropped into the spool folder cannot make panoptic write
+/// anywhere but a panoptic database: a well-formed record bound for
+/// `admin` goes to a dead letter, a file that is not a segment is set
+/// aside, and the genuine record beside them is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_dropped_into_the_spool_cannot_redirect_writes() {
+    let env = common::unique_env("dropped");
+    let spool = common::temp_dir("dropped");
+    let record = |database: &str, collection: &str, event: bson::Document| {
+        let payload =
+            bson::to_vec(&bson::doc! { "d": database, "c": collection, "e": event }).unwrap();
+        let mut bytes = (payload.len() as u32).to_le_bytes().to_vec();
+        bytes.extend(crc32(&payload).to_le_bytes());
+        bytes.extend(payload);
+        bytes
+    };
+    // Written in the first segment format, which every version reads.
+    let mut segment = b"PANSPL01".to_vec();
+    segment.extend(record(
+        "admin",
+        "evil_target",
+        bson::doc! { "_id": 1, "user": "evil" },
+    ));
+    let genuine = panoptic::BillingEvent {
+        id: bson::oid::ObjectId::new(),
+        ts: chrono::Utc::now(),
+        project_id: None,
+        env: env.clone(),
+        username: "Loss Tester".into(),
+        category: panoptic::Category::Infra,
+        provider: "gcp".into(),
+        service: "BigQuery".into(),
+        resource: "genuine".into(),
+        kind: panoptic::Kind::Invoice,
+        outcome: panoptic::Outcome::Ok,
+        quantity: 1.0,
+        unit: "call".into(),
+        amount: panoptic::Decimal::ONE,
+        currency: "USD".into(),
+        metadata: panoptic::Metadata {
+            extra: bson::doc! { "seq": 7i64 },
+            ..Default::default()
+        },
+    };
+    segment.extend(record(
+        &panoptic::naming::database_name(&env),
+        "gcp_loss_tester",
+        genuine.to_document(),
+    ));
+    std::fs::write(spool.join("000000000000001-dropped.seg"), &segment).unwrap();
+    std::fs::write(spool.join("000000000000002-junk.seg"), b"not a segment").unwrap();
+
+    let uri = common::mongodb_uri();
+    let panoptic = resilient(&uri, &common::unique_env("dropped-next"), &spool)
+        .build()
+        .unwrap();
+    let delivered = common::eventually(Duration::from_secs(30), || async {
+        seqs(&uri, &env, "gcp_loss_tester").await == [7]
+    })
+    .await;
+    assert!(delivered, "stats: {:?}", panoptic.stats());
+    assert!(panoptic.flush());
+    assert_eq!(common::count_at(&uri, "admin", "evil_target").await, 0);
+    let letters = panoptic.spool().dead_letters().unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].database, "admin");
+    let aside = panoptic.spool().set_aside().unwrap();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(
+        aside[0].0.ends_with("000000000000002-junk.seg"),
+        "{aside:?}"
+    );
+    assert_eq!(panoptic.spool().summary().unwrap().segments, 0);
+}
+
+/// Durations too large to add to a clock saturate: no panic, events flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_configured_durations_saturate() {
+    let env = common::unique_env("huge");
+    let panoptic = common::builder(&env)
+        .username("Loss Tester")
+        .flush_interval(Duration::MAX)
+        .retry_interval(Duration::MAX)
+        .operation_timeout(Duration::MAX)
+        .shutdown_deadline(Duration::MAX)
+        .build()
+        .unwrap();
+    common::invoices(&panoptic, 0..10);
+    assert_eq!(panoptic.stats().written, 10);
+    drop(panoptic);
+    assert_each_once(
+        &seqs(&common::mongodb_uri(), &env, "gcp_loss_tester").await,
+        0..10,
+    );
+}
+
+/// Callers blocked by `Overflow::Block` behind a frozen server are released
+/// by the shutdown, and what they emit goes to the spool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_blocked_callers() {
+    let server = TestServer::start();
+    let uri = format!("{}?serverSelectionTimeoutMS=2000", server.uri());
+    let spool = common::temp_dir("blocked");
+    let panoptic = resilient(&uri, &common::unique_env("blocked"), &spool)
+        .batch_size(5)
+        .queue_capacity(10)
+        .overflow(panoptic::Overflow::Block)
+        .shutdown_deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "warm"; "seq" => -1i64);
+    assert!(panoptic.flush());
+    server.freeze();
+    let emitter = std::thread::spawn(move || {
+        for seq in 0..100i64 {
+            panoptic::invoice!(log, "blocked"; "seq" => seq);
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !emitter.is_finished(),
+        "the caller should be blocked by now"
+    );
+    let started = Instant::now();
+    drop(panoptic);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let released = Instant::now();
+    while !emitter.is_finished() {
+        assert!(
+            released.elapsed() < Duration::from_secs(10),
+            "still blocked"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    emitter.join().unwrap();
+    let on_disk = panoptic::Spool::open(&spool).events().unwrap();
+    assert_eq!(
+        on_disk.len(),
+        100,
+        "every event of the blocked caller is on disk"
+    );
+    server.thaw();
+}
+
+/// The child of the closed-stderr test: errors to report, a stderr that
+/// cannot be written.
+#[test]
+fn closed_stderr_child() {
+    if std::env::var("PANOPTIC_CLOSED_STDERR_CHILD").is_err() {
+        return;
+    }
+    let spool = common::temp_dir("epipe");
+    let dead = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=100",
+        common::free_port()
+    );
+    let panoptic = resilient(&dead, "epipe", &spool).build().unwrap();
+    common::invoices(&panoptic, 0..50);
+    let spooled = panoptic.stats().spooled;
+    drop(panoptic);
+    println!("EPIPE-CHILD-OK {spooled}");
+}
+
+/// A closed stderr (EPIPE) makes `eprintln!` panic; the writer's reports
+/// must not, and events still go where they should.
+#[test]
+fn a_closed_stderr_stops_nothing() {
+    let mut child = common::child_test("closed_stderr_child")
+        .env("PANOPTIC_CLOSED_STDERR_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take()); // the read end is gone: writes fail with EPIPE
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("EPIPE-CHILD-OK 50"), "{stdout}");
 }

@@ -680,12 +680,10 @@ impl Writer {
             InsertOutcome::Unreachable(reason) => return Delivery::Unreachable(reason),
             InsertOutcome::Refused(reason) => return Delivery::Refused(reason),
             InsertOutcome::Interrupted => return Delivery::Interrupted,
-            InsertOutcome::NotSent(reason) if documents.len() > 1 => {
+            InsertOutcome::NotSent(_) if documents.len() > 1 => {
                 // One document spoils the batch: find it by sending them
                 // one by one.
-                return self
-                    .insert_one_by_one(route, documents, replay, &reason)
-                    .await;
+                return self.insert_one_by_one(route, documents, replay).await;
             }
             InsertOutcome::NotSent(reason) => {
                 self.dead_letter(route, &documents[0], &reason);
@@ -704,7 +702,6 @@ impl Writer {
         route: &Route,
         documents: &[Document],
         replay: bool,
-        reason: &str,
     ) -> Delivery {
         let mut retry = Vec::new();
         for (index, document) in documents.iter().enumerate() {
@@ -727,7 +724,7 @@ impl Writer {
                     }
                 }
                 InsertOutcome::NotSent(why) => {
-                    self.dead_letter(route, document, &format!("{reason}; {why}"));
+                    self.dead_letter(route, document, &why);
                 }
                 InsertOutcome::Refused(why) => return Delivery::Refused(why),
                 InsertOutcome::Unreachable(_) | InsertOutcome::Interrupted => retry.push(index),

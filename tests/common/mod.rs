@@ -350,3 +350,13 @@ pub fn child_lines(output: &std::process::Output, marker: &str) -> (String, Stri
     );
     (errors[0].to_owned(), shutdown[0].to_owned())
 }
+
+/// Logs one `invoice` per number of `seqs` (key `seq`) through the handle's
+/// Google BigQuery logger, then flushes.
+pub fn invoices(panoptic: &panoptic::Panoptic, seqs: std::ops::Range<i64>) {
+    let log = panoptic.logger(panoptic::Provider::Gcp, "BigQuery");
+    for seq in seqs {
+        panoptic::invoice!(log, "invoice"; "seq" => seq);
+    }
+    assert!(panoptic.flush(), "flush timed out");
+}
