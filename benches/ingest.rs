@@ -10,9 +10,9 @@
 //! - `driver_insert_many`: the same 100,000 documents (read back from the
 //!   first run) inserted with the driver's unordered `insert_many`, in
 //!   batches of the same size (500), into a collection with the same
-//!   indexes: the ceiling.
-//! - `driver_insert_one`: one awaited `insert_one` per event (the original
-//!   plan's approach), on the first 10,000 of them; compare per event.
+//!   indexes and the same write concern (journaled): the ceiling.
+//! - `driver_insert_one`: one awaited `insert_one` per event (the naive
+//!   approach), on the first 10,000 of them; compare per event.
 //!
 //! Every run writes into a fresh database or collection, dropped afterwards
 //! (untimed).
@@ -148,10 +148,23 @@ impl Bench {
         });
     }
 
-    /// A new collection with panoptic's indexes.
+    /// A new collection with panoptic's indexes, written with panoptic's
+    /// default write concern (`{w: 1, j: true}`), so both wait for the
+    /// same durability.
     fn fresh_collection(&self) -> Collection<Document> {
         let name = common::unique_env("driver");
-        let collection = self.client.database("bench-driver").collection(&name);
+        let journaled = mongodb::options::CollectionOptions::builder()
+            .write_concern(
+                mongodb::options::WriteConcern::builder()
+                    .w(mongodb::options::Acknowledgment::Nodes(1))
+                    .journal(true)
+                    .build(),
+            )
+            .build();
+        let collection = self
+            .client
+            .database("bench-driver")
+            .collection_with_options(&name, journaled);
         self.runtime.block_on(async {
             collection.create_indexes(indexes()).await.expect("indexes");
         });

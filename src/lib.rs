@@ -33,10 +33,11 @@
 //! attribute and a function-like macro cannot share one name in Rust.
 
 pub use panoptic_core::{
-    BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DocumentError, Error, InstallGuard, Kind,
-    Metadata, MongoDrain, Outcome, Overflow, Panoptic, PanopticBuilder, Provider, Service, Spool,
+    BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
+    Error, InstallGuard, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow,
+    Panoptic, PanopticBuilder, Provider, SegmentFormat, SegmentItem, SegmentReader, Service, Spool,
     SpoolSummary, SpooledEvent, Stats, active_resource, billing, catalog, charge, config, global,
-    index_keys, index_models, invoice, money, naming, query, quota, token_usage,
+    index_keys, index_models, invoice, keys, money, naming, query, quota, token_usage,
 };
 pub use panoptic_macros::{billable, billable_block};
 

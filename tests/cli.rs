@@ -206,3 +206,37 @@ fn errors_are_one_line_and_a_non_zero_exit() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("panoptic: MongoDB at"), "{stderr}");
 }
+
+/// `panoptic stats` lists set-aside segments with their reason and the
+/// dead letters; `panoptic replay --retry-set-aside` puts the segments back.
+#[test]
+fn stats_lists_what_was_set_aside_and_replay_retries_it() {
+    let spool = common::temp_dir("cli-aside");
+    std::fs::write(spool.join("000000000000001-junk.seg"), b"not a segment").unwrap();
+    // A handle on a live server replays the folder and sets the junk aside.
+    let uri = common::mongodb_uri();
+    let handle = Panoptic::builder()
+        .username("cli user")
+        .env(common::unique_env("cli-aside"))
+        .mongodb_uri(&uri)
+        .spool_dir(&spool)
+        .build()
+        .unwrap();
+    assert!(handle.flush());
+    assert_eq!(handle.stats().set_aside, 1, "{:?}", handle.stats());
+    drop(handle);
+
+    let stats = succeed(panoptic(&["stats"], &uri, &spool));
+    assert!(stats.contains("set aside  1"), "{stats}");
+    assert!(stats.contains("not a spool segment"), "{stats}");
+    assert!(stats.contains("dead letters 0"), "{stats}");
+
+    let output = panoptic(&["replay", "--retry-set-aside"], &uri, &spool);
+    let stderr = text(&output.stderr);
+    succeed(output);
+    assert!(
+        stderr.contains("1 set-aside segment(s) put back"),
+        "{stderr}"
+    );
+    assert!(spool.join("000000000000001-junk.seg").exists());
+}

@@ -503,3 +503,83 @@ fn a_closed_stderr_stops_nothing() {
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("EPIPE-CHILD-OK 50"), "{stdout}");
 }
+
+/// A collection MongoDB refuses to this user (not authorized on that
+/// database) must not block every later segment: its records are set aside
+/// with the reason, and events for the databases the user may write keep
+/// flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_database_is_set_aside_and_blocks_nothing() {
+    let port = common::free_port();
+    let server = TestServer::start_with(port, common::temp_dir("authz-store"), &["--auth"]);
+    let env = common::unique_env("authz");
+    let allowed_db = panoptic::naming::database_name(&env);
+    // The first user through the localhost exception, then a billing user
+    // that may write one panoptic database only.
+    let open = common::client_for(&server.uri()).await;
+    open.database("admin")
+        .run_command(bson::doc! { "createUser": "root", "pwd": "rootpw", "roles": ["root"] })
+        .await
+        .expect("first user");
+    let root_uri = format!("mongodb://root:rootpw@127.0.0.1:{port}/?authSource=admin");
+    let root = common::client_for(&root_uri).await;
+    root.database("admin")
+        .run_command(bson::doc! {
+            "createUser": "billing",
+            "pwd": "billing-pw",
+            "roles": [{ "role": "readWrite", "db": &allowed_db }],
+        })
+        .await
+        .expect("billing user");
+
+    let spool = common::temp_dir("authz");
+    let uri = format!(
+        "mongodb://billing:billing-pw@127.0.0.1:{port}/?authSource=admin&serverSelectionTimeoutMS=1000"
+    );
+    let panoptic = resilient(&uri, &env, &spool).build().unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..50i64 {
+        panoptic::invoice!(log, "allowed"; "seq" => seq);
+        // The record's own env wins over the logger's: another database.
+        panoptic::invoice!(log, "forbidden"; "seq" => seq, "env" => "forbidden");
+    }
+    assert!(panoptic.flush());
+    let set_aside = common::eventually(Duration::from_secs(30), || async {
+        panoptic.stats().set_aside >= 1
+    })
+    .await;
+    assert!(set_aside, "stats: {:?}", panoptic.stats());
+    // Later events still flow to the database the user may write.
+    common::invoices(&panoptic, 50..100);
+    let delivered = common::eventually(Duration::from_secs(30), || async {
+        seqs(&root_uri, &env, "gcp_loss_tester").await.len() == 100
+    })
+    .await;
+    assert!(delivered, "stats: {:?}", panoptic.stats());
+    assert_each_once(&seqs(&root_uri, &env, "gcp_loss_tester").await, 0..100);
+    assert_eq!(
+        common::count_at(&root_uri, "panoptic-forbidden", "gcp_loss_tester").await,
+        0
+    );
+    let aside = panoptic.spool().set_aside().unwrap();
+    assert!(!aside.is_empty());
+    assert!(
+        aside
+            .iter()
+            .all(|(_, why)| why.contains("panoptic-forbidden")),
+        "{aside:?}"
+    );
+    // Nothing of the forbidden database was lost: every record is in a
+    // set-aside segment.
+    let kept: usize = aside
+        .iter()
+        .map(|(path, _)| {
+            panoptic::SegmentReader::open(path)
+                .unwrap()
+                .filter(|item| matches!(item, Ok(panoptic::SegmentItem::Record(_))))
+                .count()
+        })
+        .sum();
+    assert!(kept >= 50, "{kept} forbidden records kept");
+    drop(server);
+}
