@@ -583,3 +583,53 @@ async fn a_refused_database_is_set_aside_and_blocks_nothing() {
     assert!(kept >= 50, "{kept} forbidden records kept");
     drop(server);
 }
+
+/// At the spool's cap, events MongoDB cannot take either are dropped,
+/// counted and reported — never more than the cap on disk — and once
+/// replay frees the space, the next outage spools again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spool_cap_turns_events_away_counted_and_recovers() {
+    let port = common::free_port();
+    let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=300");
+    let env = common::unique_env("cap");
+    let spool = common::temp_dir("cap");
+    const CAP: u64 = 32 * 1024;
+    let panoptic = resilient(&uri, &env, &spool)
+        .spool_max_bytes(CAP)
+        .build()
+        .unwrap();
+    common::invoices(&panoptic, 0..400);
+    let stats = panoptic.stats();
+    assert!(stats.dropped > 0, "the cap turned nothing away: {stats:?}");
+    assert_eq!(stats.spooled + stats.dropped, 400, "{stats:?}");
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("dropped")),
+        "{stats:?}"
+    );
+    let summary = panoptic.spool().summary().unwrap();
+    assert!(summary.bytes <= CAP, "{summary:?}");
+    assert_eq!(summary.events as u64, stats.spooled);
+
+    // The server comes back: replay frees the space.
+    let server = TestServer::start_at(port, common::temp_dir("cap-store"));
+    let replayed = common::eventually(Duration::from_secs(60), || async {
+        panoptic.spool().summary().unwrap().events == 0
+    })
+    .await;
+    assert!(replayed, "stats: {:?}", panoptic.stats());
+    assert_eq!(
+        seqs(&server.uri(), &env, "gcp_loss_tester").await.len() as u64,
+        stats.spooled
+    );
+    // The next outage spools again, nothing turned away.
+    server.kill();
+    drop(server);
+    let dropped = panoptic.stats().dropped;
+    common::invoices(&panoptic, 400..420);
+    let after = panoptic.stats();
+    assert_eq!(after.dropped, dropped, "{after:?}");
+    assert_eq!(panoptic.spool().summary().unwrap().events, 20);
+}

@@ -181,12 +181,17 @@ impl Mongo {
         Ok(client)
     }
 
-    /// Asks the server whether it answers, within `limit`.
-    pub async fn ping(&mut self, limit: Duration) -> Result<(), String> {
+    /// Asks the server whether it answers, within `limit`, or until
+    /// `interrupt` says to stop.
+    pub async fn ping(
+        &mut self,
+        limit: Duration,
+        interrupt: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), String> {
         let client = self.client().await?;
         let admin = client.database("admin");
         let ping = admin.run_command(doc! { "ping": 1 });
-        match bounded(ping, limit, &|| false).await {
+        match bounded(ping, limit, interrupt).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(describe(&error)),
             Err(_) => Err(format!("no answer to a ping within {limit:?}")),

@@ -240,25 +240,35 @@ impl Writer {
         let batches: Vec<(Route, Vec<Document>)> =
             std::mem::take(&mut self.batches).into_iter().collect();
         self.buffered = 0;
-        let mut on_disk = Vec::with_capacity(batches.len());
-        for (route, documents) in batches {
+        let mut held = Vec::with_capacity(batches.len());
+        for (route, mut documents) in batches {
             // Marked acknowledged: a batch MongoDB takes below is not
             // replayed; one it does not take marks the segment.
-            let kept = self.append(&route, documents, true);
-            on_disk.push((route, kept));
+            let on_disk = self.try_append(&route, &mut documents, true).is_ok();
+            held.push((route, documents, on_disk));
         }
         self.publish_held();
-        for (route, documents) in on_disk {
+        for (route, documents, on_disk) in held {
             for chunk in documents.chunks(self.settings.batch_size.max(1)) {
                 let delivered = self.online
                     && matches!(
                         self.insert_batch(&route, chunk, false).await,
                         Delivery::Done { ref retry } if retry.is_empty()
                     );
-                if !delivered {
+                if delivered {
+                    continue;
+                }
+                if on_disk {
                     self.lock_spool().mark_unacknowledged();
                     Counters::add(&self.counters.spooled, chunk.len() as u64);
                     self.replay_pending = true;
+                } else {
+                    // No room on disk and MongoDB did not take it.
+                    Counters::add(&self.counters.dropped, chunk.len() as u64);
+                    self.report(&format!(
+                        "at shutdown, {} event(s) fit neither MongoDB nor the spool: dropped",
+                        chunk.len()
+                    ));
                 }
             }
         }
@@ -279,10 +289,8 @@ impl Writer {
         let batches = std::mem::take(&mut self.batches);
         self.buffered = 0;
         for (route, documents) in batches {
-            let count = documents.len() as u64;
-            let kept = self.append(&route, documents, false);
-            Counters::add(&self.counters.spooled, kept.len() as u64);
-            Counters::add(&self.counters.dropped, count - kept.len() as u64);
+            let kept = self.append_or_drop(&route, documents, false);
+            Counters::add(&self.counters.spooled, kept as u64);
         }
         self.replay_pending = true;
         self.publish_held();
@@ -342,47 +350,44 @@ impl Writer {
 
     /// One batch: appended to the spool first in write-ahead mode, inserted
     /// when online, spooled when that cannot be done.
-    async fn deliver(&mut self, route: &Route, documents: Vec<Document>) {
-        let documents = if self.settings.write_ahead {
-            let kept = self.append(route, documents, true);
-            Ahead::Spooled(kept)
-        } else {
-            Ahead::InMemory(documents)
-        };
+    async fn deliver(&mut self, route: &Route, mut documents: Vec<Document>) {
+        // In write-ahead mode a spool without room only loses the
+        // write-ahead: the batch is still inserted.
+        let on_disk =
+            self.settings.write_ahead && self.try_append(route, &mut documents, true).is_ok();
+        if documents.is_empty() {
+            return;
+        }
         let outcome = if self.online {
-            self.insert_batch(route, documents.as_slice(), false).await
+            self.insert_batch(route, &documents, false).await
         } else {
             Delivery::Unreachable(String::new())
         };
-        let retry: Vec<usize> = match outcome {
+        let mut retry: Vec<usize> = match outcome {
             Delivery::Done { retry } => retry,
             Delivery::Unreachable(reason) => {
                 if !reason.is_empty() {
                     self.go_offline(&reason);
                 }
-                (0..documents.as_slice().len()).collect()
+                (0..documents.len()).collect()
             }
             Delivery::Refused(reason) => {
                 // Kept in the spool; its replay sets the segment aside with
                 // the reason, without holding up other collections.
                 self.report(&reason);
-                (0..documents.as_slice().len()).collect()
+                (0..documents.len()).collect()
             }
-            Delivery::Interrupted => (0..documents.as_slice().len()).collect(),
+            Delivery::Interrupted => (0..documents.len()).collect(),
         };
         if !retry.is_empty() {
-            let mut retry = retry;
             retry.sort_unstable();
-            match documents {
-                Ahead::Spooled(_) => {
-                    self.lock_spool().mark_unacknowledged();
-                    Counters::add(&self.counters.spooled, retry.len() as u64);
-                }
-                Ahead::InMemory(documents) => {
-                    let again = pick(documents, &retry);
-                    let kept = self.append(route, again, false);
-                    Counters::add(&self.counters.spooled, kept.len() as u64);
-                }
+            if on_disk {
+                self.lock_spool().mark_unacknowledged();
+                Counters::add(&self.counters.spooled, retry.len() as u64);
+            } else {
+                let again = pick(documents, &retry);
+                let kept = self.append_or_drop(route, again, false);
+                Counters::add(&self.counters.spooled, kept as u64);
             }
             self.replay_pending = true;
         }
@@ -392,40 +397,54 @@ impl Writer {
         }
     }
 
-    /// Appends a batch to the spool and returns what it holds now. An event
-    /// the spool can never hold (too large) goes to a dead letter instead;
-    /// events refused for lack of room (cap, full disk) are dropped,
-    /// counted and reported.
-    fn append(
+    /// Appends a batch to the spool, all or nothing. An event the spool can
+    /// never hold (too large) is taken out of `documents` into a dead
+    /// letter first. Fails, writing nothing, when there is no room (the
+    /// cap, a full disk) or the disk refuses.
+    fn try_append(
         &mut self,
         route: &Route,
-        mut documents: Vec<Document>,
+        documents: &mut Vec<Document>,
         acknowledged: bool,
-    ) -> Vec<Document> {
+    ) -> Result<(), std::io::Error> {
         loop {
             let result = self.lock_spool().append(
                 &route.database,
                 &route.collection,
-                &documents,
+                documents,
                 acknowledged,
             );
             let error = match result {
-                Ok(()) => return documents,
+                Ok(()) => return Ok(()),
                 Err(error) => error,
             };
-            if let Some(refused) = RefusedEvent::of(&error) {
-                let index = refused.index;
-                let reason = refused.reason.clone();
-                let document = documents.remove(index);
-                self.dead_letter(route, &document, &format!("cannot be spooled: {reason}"));
-                continue;
+            let Some(refused) = RefusedEvent::of(&error) else {
+                return Err(error);
+            };
+            let (index, reason) = (refused.index, refused.reason.clone());
+            let document = documents.remove(index);
+            self.dead_letter(route, &document, &format!("cannot be spooled: {reason}"));
+        }
+    }
+
+    /// Appends a batch the writer cannot deliver; returns how many events
+    /// the spool took. What had no room is dropped, counted and reported.
+    fn append_or_drop(
+        &mut self,
+        route: &Route,
+        mut documents: Vec<Document>,
+        acknowledged: bool,
+    ) -> usize {
+        match self.try_append(route, &mut documents, acknowledged) {
+            Ok(()) => documents.len(),
+            Err(error) => {
+                Counters::add(&self.counters.dropped, documents.len() as u64);
+                self.report(&format!(
+                    "cannot write to the spool ({error}); {} event(s) dropped",
+                    documents.len()
+                ));
+                0
             }
-            Counters::add(&self.counters.dropped, documents.len() as u64);
-            self.report(&format!(
-                "cannot write to the spool ({error}); {} event(s) dropped",
-                documents.len()
-            ));
-            return Vec::new();
         }
     }
 
@@ -486,7 +505,10 @@ impl Writer {
                 return;
             }
             let limit = self.mongo.operation_timeout();
-            match self.mongo.ping(limit).await {
+            // A shutdown request does not wait for a ping to a frozen server.
+            let queue = Arc::clone(&self.queue);
+            let interrupt = move || queue.is_closed();
+            match self.mongo.ping(limit, &interrupt).await {
                 Ok(()) => {
                     self.online = true;
                     self.replay_pending = true;
@@ -669,6 +691,9 @@ impl Writer {
         documents: &[Document],
         replay: bool,
     ) -> Delivery {
+        if documents.is_empty() {
+            return Delivery::Done { retry: Vec::new() };
+        }
         let outcome = self.insert_once(route, documents).await;
         let (written, duplicates, retry, rejected) = match outcome {
             InsertOutcome::Answered {
@@ -759,20 +784,6 @@ impl Writer {
 
     fn report(&self, message: &str) {
         self.counters.set_last_error(self.reporter.report(message));
-    }
-}
-
-/// A batch, either already in the spool (write-ahead) or only in memory.
-enum Ahead {
-    Spooled(Vec<Document>),
-    InMemory(Vec<Document>),
-}
-
-impl Ahead {
-    fn as_slice(&self) -> &[Document] {
-        match self {
-            Ahead::Spooled(documents) | Ahead::InMemory(documents) => documents,
-        }
     }
 }
 
