@@ -117,8 +117,14 @@ pub fn redact_uri(uri: &str) -> String {
 /// assert_eq!(redact_secrets(uri, "bad password p/w/x in p%2Fw/x"), "bad password ***** in *****");
 /// ```
 pub fn redact_secrets(uri: &str, message: &str) -> String {
-    uri_passwords(uri)
+    scrub(message, &uri_passwords(uri))
+}
+
+/// `message` with every non-empty secret replaced by `*****`.
+pub(crate) fn scrub(message: &str, secrets: &[String]) -> String {
+    secrets
         .iter()
+        .filter(|secret| !secret.is_empty())
         .fold(message.to_owned(), |m, secret| {
             m.replace(secret.as_str(), "*****")
         })
@@ -237,9 +243,7 @@ impl Given {
         secrets.extend(credentials.as_ref().map(|c| c.password.clone()));
         let connection = ConnectionString::parse(&uri).map_err(|error| Error::InvalidMongoUri {
             uri: uri_redacted.clone(),
-            reason: secrets
-                .iter()
-                .fold(error.to_string(), |m, s| m.replace(s.as_str(), "*****")),
+            reason: scrub(&error.to_string(), &secrets),
         })?;
         let spool_dir = self
             .spool_dir

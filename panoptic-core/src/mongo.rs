@@ -194,7 +194,8 @@ impl Mongo {
         match bounded(ping, limit, interrupt).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(describe(&error)),
-            Err(_) => Err(format!("no answer to a ping within {limit:?}")),
+            Err(Cut::TimedOut) => Err(format!("no answer to a ping within {limit:?}")),
+            Err(Cut::Interrupted) => Err("ping cut short by a shutdown request".to_owned()),
         }
     }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::document::{Owner, Route, call_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
-use crate::spool::{RefusedEvent, SpoolWriter, dead_letter};
+use crate::spool::{RefusedEvent, SpoolWriter};
 use crate::stats::Counters;
-use crate::writer::{Writer, WriterSettings, later};
+use crate::writer::{Writer, WriterSettings, keep_dead_letter, later};
 
 /// What happens to an event when the in-memory queue is full.
 ///
@@ -147,27 +147,10 @@ impl Pipeline {
         };
         if let Some(refused) = RefusedEvent::of(&error) {
             // It can never be spooled (too large): keep it apart.
-            Counters::add(&self.counters.failed, 1);
             let reason = format!("cannot be spooled: {}", refused.reason);
-            match dead_letter(
-                &self.spool_dir,
-                &route.database,
-                &route.collection,
-                &document,
-                &reason,
-            ) {
-                Ok(path) => {
-                    Counters::add(&self.counters.dead_lettered, 1);
-                    self.note_error(&format!(
-                        "{why}; an event {reason}; kept in {}",
-                        path.display()
-                    ));
-                }
-                Err(e) => {
-                    self.note_error(&format!("{why}; an event {reason} and cannot be kept: {e}"))
-                }
-            }
-            return;
+            let message =
+                keep_dead_letter(&self.spool_dir, &self.counters, &route, &document, &reason);
+            return self.note_error(&format!("{why}; {message}"));
         }
         Counters::add(&self.counters.dropped, 1);
         self.note_error(&format!("{why} and the spool refused the event: {error}"));

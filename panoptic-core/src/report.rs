@@ -20,7 +20,6 @@ struct ReporterState {
 
 impl ErrorReporter {
     pub fn new(interval: Duration, secrets: Vec<String>) -> Self {
-        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
         Self {
             interval,
             secrets,
@@ -30,9 +29,7 @@ impl ErrorReporter {
 
     /// Removes every secret from `message`.
     pub fn redact(&self, message: &str) -> String {
-        self.secrets.iter().fold(message.to_owned(), |m, secret| {
-            m.replace(secret.as_str(), "*****")
-        })
+        crate::config::scrub(message, &self.secrets)
     }
 
     /// Prints `message` unless a line was printed less than `interval` ago;

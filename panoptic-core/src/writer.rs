@@ -148,9 +148,19 @@ impl Writer {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             self.report(&format!("the writer panicked ({message}); it goes on"));
+            let held = self.buffered as u64;
+            let settled = |c: &Counters| {
+                [&c.spooled, &c.dropped, &c.failed]
+                    .iter()
+                    .map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
+                    .sum::<u64>()
+            };
+            let before = settled(&self.counters);
             let saved = catch_unwind(AssertUnwindSafe(|| self.spool_held()));
             if saved.is_err() {
-                Counters::add(&self.counters.failed, self.buffered as u64);
+                // Whatever spooling did not account for is lost: counted.
+                let accounted = settled(&self.counters) - before;
+                Counters::add(&self.counters.failed, held.saturating_sub(accounted));
                 self.batches.clear();
                 self.buffered = 0;
             }
@@ -450,23 +460,14 @@ impl Writer {
 
     /// Keeps an event MongoDB can never take in a dead-letter file.
     fn dead_letter(&mut self, route: &Route, document: &Document, reason: &str) {
-        Counters::add(&self.counters.failed, 1);
-        let dir = self.settings.spool_dir.clone();
-        match dead_letter(&dir, &route.database, &route.collection, document, reason) {
-            Ok(path) => {
-                Counters::add(&self.counters.dead_lettered, 1);
-                self.report(&format!(
-                    "an event for {}.{} was refused for good ({reason}); kept in {}",
-                    route.database,
-                    route.collection,
-                    path.display()
-                ));
-            }
-            Err(error) => self.report(&format!(
-                "an event for {}.{} was refused for good ({reason}) and cannot be kept: {error}",
-                route.database, route.collection
-            )),
-        }
+        let message = keep_dead_letter(
+            &self.settings.spool_dir,
+            &self.counters,
+            route,
+            document,
+            reason,
+        );
+        self.report(&message);
     }
 
     fn lock_spool(&self) -> MutexGuard<'_, SpoolWriter> {
@@ -798,4 +799,33 @@ fn pick(documents: Vec<Document>, indices: &[usize]) -> Vec<Document> {
         .filter(|(i, _)| indices.binary_search(i).is_ok())
         .map(|(_, d)| d)
         .collect()
+}
+
+/// Writes an event that MongoDB (or the spool) can never take to a
+/// dead-letter file in `spool_dir`, counting it failed (and dead-lettered
+/// when the file was written). Returns the line to report.
+pub(crate) fn keep_dead_letter(
+    spool_dir: &std::path::Path,
+    counters: &Counters,
+    route: &Route,
+    document: &Document,
+    reason: &str,
+) -> String {
+    Counters::add(&counters.failed, 1);
+    let Route {
+        database,
+        collection,
+    } = route;
+    match dead_letter(spool_dir, database, collection, document, reason) {
+        Ok(path) => {
+            Counters::add(&counters.dead_lettered, 1);
+            format!(
+                "an event for {database}.{collection} was refused for good ({reason}); kept in {}",
+                path.display()
+            )
+        }
+        Err(error) => format!(
+            "an event for {database}.{collection} was refused for good ({reason}) and cannot be kept: {error}"
+        ),
+    }
 }
