@@ -24,6 +24,8 @@ mod document;
 mod drain;
 mod error;
 mod event;
+#[doc(hidden)]
+pub mod fault;
 mod handle;
 pub mod keys;
 pub mod money;

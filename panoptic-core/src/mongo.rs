@@ -429,6 +429,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durable_by_default_and_each_choice_says_what_it_asks() {
+        let concern = |d: Durability| bson::to_document(&d.write_concern()).unwrap();
+        assert_eq!(Durability::default(), Durability::Journaled);
+        assert_eq!(concern(Durability::Journaled), doc! { "w": 1, "j": true });
+        assert_eq!(
+            concern(Durability::Majority),
+            doc! { "w": "majority", "j": true }
+        );
+        assert_eq!(concern(Durability::Acknowledged), doc! { "w": 1 });
+    }
+
+    #[test]
     fn duplicates_on_id_only() {
         assert!(is_id_duplicate(
             "E11000 duplicate key error collection: panoptic-dev.gcp_ann index: _id_ dup key: { _id: ObjectId('65a') }"

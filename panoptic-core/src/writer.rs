@@ -15,6 +15,7 @@
 //! operation short: from then on, everything the writer holds is put in the
 //! spool first, then delivered while the deadline allows.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -79,6 +80,27 @@ pub(crate) struct Writer {
     replay_pending: bool,
     /// Set by a shutdown request: no operation may outlast it.
     deadline: Option<Instant>,
+}
+
+thread_local! {
+    /// Batches the writer was delivering when it panicked, put here by
+    /// `Unsent` as the panic unwinds; `Writer::run` spools them.
+    static RESCUED: RefCell<Vec<(Route, Vec<Document>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Batches on their way to MongoDB. A panic in their handling drops this
+/// while unwinding, and what it still holds is rescued for the spool
+/// instead of vanishing with the stack frame. A batch rescued after
+/// MongoDB took it is replayed as a duplicate `_id`: counted once.
+struct Unsent(Vec<(Route, Vec<Document>)>);
+
+impl Drop for Unsent {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.0.is_empty() {
+            let batches = std::mem::take(&mut self.0);
+            let _ = RESCUED.try_with(|rescued| rescued.borrow_mut().extend(batches));
+        }
+    }
 }
 
 /// How a batch fared.
@@ -148,6 +170,10 @@ impl Writer {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             self.report(&format!("the writer panicked ({message}); it goes on"));
+            for (route, documents) in RESCUED.with(|rescued| rescued.take()) {
+                self.buffered += documents.len();
+                self.batches.entry(route).or_default().extend(documents);
+            }
             let held = self.buffered as u64;
             let settled = |c: &Counters| {
                 [&c.spooled, &c.dropped, &c.failed]
@@ -346,30 +372,38 @@ impl Writer {
         if self.buffered == 0 {
             return;
         }
-        let batches = std::mem::take(&mut self.batches);
-        self.buffered = 0;
-        for (route, mut documents) in batches {
-            while !documents.is_empty() {
-                let rest =
-                    documents.split_off(documents.len().min(self.settings.batch_size.max(1)));
-                self.deliver(&route, documents).await;
+        let size = self.settings.batch_size.max(1);
+        let mut unsent = Unsent(Vec::with_capacity(self.batches.len()));
+        for (route, mut documents) in std::mem::take(&mut self.batches) {
+            while documents.len() > size {
+                let rest = documents.split_off(size);
+                unsent.0.push((route.clone(), documents));
                 documents = rest;
             }
+            unsent.0.push((route, documents));
+        }
+        self.buffered = 0;
+        // Delivered from the back: reversed, so each collection's events
+        // go in the order they came.
+        unsent.0.reverse();
+        while let Some((route, documents)) = unsent.0.last_mut() {
+            self.deliver(route, documents).await;
+            unsent.0.pop();
         }
     }
 
     /// One batch: appended to the spool first in write-ahead mode, inserted
     /// when online, spooled when that cannot be done.
-    async fn deliver(&mut self, route: &Route, mut documents: Vec<Document>) {
+    async fn deliver(&mut self, route: &Route, documents: &mut Vec<Document>) {
+        crate::fault::check(documents);
         // In write-ahead mode a spool without room only loses the
         // write-ahead: the batch is still inserted.
-        let on_disk =
-            self.settings.write_ahead && self.try_append(route, &mut documents, true).is_ok();
+        let on_disk = self.settings.write_ahead && self.try_append(route, documents, true).is_ok();
         if documents.is_empty() {
             return;
         }
         let outcome = if self.online {
-            self.insert_batch(route, &documents, false).await
+            self.insert_batch(route, documents, false).await
         } else {
             Delivery::Unreachable(String::new())
         };
@@ -395,7 +429,7 @@ impl Writer {
                 self.lock_spool().mark_unacknowledged();
                 Counters::add(&self.counters.spooled, retry.len() as u64);
             } else {
-                let again = pick(documents, &retry);
+                let again = pick(std::mem::take(documents), &retry);
                 let kept = self.append_or_drop(route, again, false);
                 Counters::add(&self.counters.spooled, kept as u64);
             }
