@@ -39,6 +39,13 @@ pub use panoptic_core::{
     SpoolSummary, SpooledEvent, Stats, active_resource, billing, catalog, charge, config, global,
     index_keys, index_models, invoice, keys, money, naming, query, quota, token_usage,
 };
+/// The price book and what a call used: priced without an `amount` key.
+pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
+
+/// OpenAI: async-openai responses priced from their usage, and streams
+/// billed when they end (feature `openai`).
+#[cfg(feature = "openai")]
+pub use panoptic_core::openai;
 pub use panoptic_macros::{billable, billable_block};
 
 /// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).

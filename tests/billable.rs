@@ -71,7 +71,13 @@ async fn free_function_is_billed_under_its_identifier() {
     assert_eq!(e.outcome, Outcome::Ok);
     assert_eq!(e.unit, "call");
     assert_eq!(e.quantity, 1.0);
-    assert!(e.amount.is_zero());
+    // No amount and no usage: no amount at all, and the reason, never a
+    // silent zero.
+    assert_eq!(e.amount, None);
+    assert_eq!(
+        e.metadata.unpriced(),
+        Some("no amount given, and the return value reports no usage")
+    );
     assert_eq!(e.username, "John Doe");
 }
 
@@ -357,7 +363,8 @@ async fn every_key_reaches_the_document() {
     );
     assert_eq!(e.metadata.function_name.as_deref(), Some("keyed"));
     assert_eq!((e.unit.as_str(), e.quantity), ("tokens", 10.0));
-    assert_eq!(e.amount.to_string(), "0.0025");
+    assert_eq!(e.amount.unwrap().to_string(), "0.0025");
+    assert_eq!(e.metadata.priced_by(), Some("given"));
     assert_eq!(e.currency, "EUR");
     assert_eq!(e.category, Category::Ai);
     assert_eq!(e.kind, Kind::TokenUsage);
@@ -369,7 +376,7 @@ async fn every_key_reaches_the_document() {
     assert_eq!(measured_from_return(), [1000, 24]);
     let e = only_event_of("measured_from_return").await;
     assert_eq!((e.quantity, e.unit.as_str()), (1024.0, "bytes"));
-    assert_eq!(e.amount.to_string(), "0.02");
+    assert_eq!(e.amount.unwrap().to_string(), "0.02");
 }
 
 fn tagged_logger() -> slog::Logger {

@@ -37,7 +37,7 @@ async fn routes_to_env_database_and_provider_user_collection() {
     assert_eq!(event.env, "prod");
     assert_eq!(event.username, username, "username stored as given");
     assert_eq!(event.resource, "nightly_export");
-    assert_eq!(event.amount.to_string(), "0.42");
+    assert_eq!(event.amount.unwrap().to_string(), "0.42");
     assert_eq!(event.quantity, 3.0);
     assert_eq!(event.kind, Kind::Invoice);
     common::client()
@@ -133,7 +133,7 @@ async fn child_logger_context_reaches_the_document() {
         .find(|e| e.resource == "fine_tune_fee")
         .unwrap();
     assert_eq!(fee.kind, Kind::Charge);
-    assert_eq!(fee.amount.to_string(), "15.00");
+    assert_eq!(fee.amount.unwrap().to_string(), "15.00");
     assert_eq!(fee.metadata.user.as_deref(), Some("acme"));
     assert_eq!(fee.metadata.request_id.as_deref(), Some("r-1"));
 }

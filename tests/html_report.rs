@@ -26,7 +26,7 @@ fn event(days_ago: i64, service: &str, resource: &str, amount: &str) -> BillingE
         outcome: Outcome::Ok,
         quantity: 1.0,
         unit: "call".into(),
-        amount: amount.parse().unwrap(),
+        amount: Some(amount.parse().unwrap()),
         currency: "USD".into(),
         metadata: Metadata {
             duration_ms: Some(12.5),

@@ -360,7 +360,7 @@ async fn files_dropped_into_the_spool_cannot_redirect_writes() {
         outcome: panoptic::Outcome::Ok,
         quantity: 1.0,
         unit: "call".into(),
-        amount: panoptic::Decimal::ONE,
+        amount: Some(panoptic::Decimal::ONE),
         currency: "USD".into(),
         metadata: panoptic::Metadata {
             extra: bson::doc! { "seq": 7i64 },

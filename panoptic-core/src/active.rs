@@ -74,3 +74,15 @@ impl<F: Future> Future for InSite<F> {
         this.inner.poll(cx)
     }
 }
+
+/// How many `#[billable]` AWS Lambda calls are running on this thread or
+/// task: an inner one does not pay the per-invocation request fee again.
+pub(crate) fn lambda_calls_running() -> usize {
+    ACTIVE.with(|active| {
+        active
+            .borrow()
+            .iter()
+            .filter(|site| site.is_aws_lambda())
+            .count()
+    })
+}

@@ -99,6 +99,39 @@ impl Call {
         self
     }
 
+    /// What the call will use (`usage = …`), priced from the book.
+    pub fn with_usage(mut self, usage: impl Into<Option<panoptic_prices::Usage>>) -> Call {
+        self.options().extras.usage = usage.into();
+        self
+    }
+
+    /// Sets the usage from the return value (`usage_from = …`).
+    pub fn set_usage(&mut self, usage: impl Into<Option<panoptic_prices::Usage>>) {
+        self.options().extras.usage = usage.into();
+    }
+
+    /// Records the call, judging its outcome and reading the usage its
+    /// return value reports only if it is being recorded. A usage given
+    /// by a key wins over the return value's.
+    #[inline]
+    pub fn finish_metered(
+        mut self,
+        outcome: impl FnOnce() -> (Outcome, Option<String>),
+        usage: impl FnOnce() -> Option<panoptic_prices::Usage>,
+    ) {
+        if self.started.is_some() {
+            let (outcome, error) = outcome();
+            let given = self
+                .options
+                .as_ref()
+                .is_some_and(|o| o.extras.usage.is_some());
+            if !given && let Some(usage) = usage() {
+                self.options().extras.usage = Some(usage);
+            }
+            self.record(outcome, error);
+        }
+    }
+
     /// Sets the quantity from the return value (`quantity_from = …`).
     pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
         self.options().extras.quantity = Some(quantity.into_quantity());
@@ -125,7 +158,14 @@ impl Call {
     }
 
     fn record(&mut self, outcome: Outcome, error: Option<String>) {
-        self.active = None;
+        let sync = self.active.take().is_some();
+        if self.site.is_aws_lambda() {
+            // An async call's own site is on the stack while it is polled.
+            let own = usize::from(!sync);
+            if crate::active::lambda_calls_running() > own {
+                self.options().extras.inside_lambda = true;
+            }
+        }
         let Some(started) = self.started.take() else {
             return;
         };

@@ -20,6 +20,10 @@ pub struct CallExtras {
     pub amount: Option<Decimal>,
     pub user: Option<String>,
     pub request_id: Option<String>,
+    /// What the call used, priced by the writer from the price book.
+    pub usage: Option<panoptic_prices::Usage>,
+    /// An AWS Lambda call inside another: it pays no request fee.
+    pub inside_lambda: bool,
 }
 
 impl CallExtras {

@@ -12,6 +12,7 @@ use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
 use crate::event::{BillingEvent, Metadata};
 use crate::naming::{canonical_env, collection_name, database_name};
+use crate::pricing::price_call;
 use panoptic_catalog::Provider;
 
 /// Where a document goes.
@@ -54,7 +55,9 @@ impl Owner {
 
 /// The document of a finished call: static facts from the site, who and
 /// where from the logger context, numbers from the call.
-pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document) {
+/// The document of a finished call, and a warning to report once when the
+/// price book does not know what it used.
+pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document, Option<String>) {
     let site = call.site;
     let names = site.names();
     let (context, route) = match &call.context {
@@ -68,9 +71,16 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
         }
     };
     let extras = call.extras.as_deref();
+    let ts = wall_clock(call.ended);
+    let pricing = price_call(site, extras, call.duration, ts.date_naive());
+    let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity) {
+        (Some(given), _) => (given, site.unit.to_owned()),
+        (None, Some((total, unit))) => (total, unit),
+        (None, None) => (1.0, site.unit.to_owned()),
+    };
     let event = BillingEvent {
         id: ObjectId::new(),
-        ts: wall_clock(call.ended),
+        ts,
         project_id: context.project_id.clone(),
         env: canonical_env(&context.env),
         username: context.username.clone(),
@@ -80,9 +90,9 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
         resource: names.resource.clone(),
         kind: site.kind,
         outcome: call.outcome,
-        quantity: extras.and_then(|e| e.quantity).unwrap_or(1.0),
-        unit: site.unit.to_owned(),
-        amount: extras.and_then(|e| e.amount).unwrap_or_default(),
+        quantity,
+        unit,
+        amount: pricing.amount,
         currency: site.currency.to_owned(),
         metadata: Metadata {
             function_name: Some(names.function_name.clone()),
@@ -94,10 +104,10 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
             request_id: extras.and_then(|e| e.request_id.clone()),
             tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
             error: call.error.as_deref().map(str::to_owned),
-            extra: Document::new(),
+            extra: pricing.metadata,
         },
     };
-    (route, event.into_document())
+    (route, event.into_document(), pricing.warning)
 }
 
 /// The UTC time of an `Instant`, against an anchor (a wall-clock and a

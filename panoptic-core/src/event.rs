@@ -94,8 +94,10 @@ pub struct BillingEvent {
     pub quantity: f64,
     /// Unit of `quantity` (`call`, `bytes`, `tokens`, …).
     pub unit: String,
-    /// What it cost, in `currency`. Stored as Decimal128.
-    pub amount: Decimal,
+    /// What it cost, in `currency`, at list price. Stored as Decimal128;
+    /// `None` (no `amount` field) when the call could not be priced:
+    /// `metadata.unpriced` then says why. Never a silent zero.
+    pub amount: Option<Decimal>,
     /// ISO 4217 code, `USD` by default.
     pub currency: String,
     /// Everything else.
@@ -134,8 +136,38 @@ pub struct Metadata {
     /// The error's `Display` when the outcome is `error` (or the panic
     /// message when it is `panic`).
     pub error: Option<String>,
-    /// Any other key logged with the record.
+    /// Any other key logged with the record. Pricing lives here too, under
+    /// the keys of [`keys::metadata`](crate::keys::metadata): `price`,
+    /// `usage`, `unpriced`, `estimated`, `priced_by` (see the accessors).
     pub extra: Document,
+}
+
+impl Metadata {
+    /// Why the event has no amount, when it has none.
+    pub fn unpriced(&self) -> Option<&str> {
+        self.extra.get_str(meta_keys::UNPRICED).ok()
+    }
+
+    /// The prices the amount was computed with (`metadata.price`).
+    pub fn price(&self) -> Option<&Document> {
+        self.extra.get_document(meta_keys::PRICE).ok()
+    }
+
+    /// What the call used, as the provider reported it (`metadata.usage`).
+    pub fn usage(&self) -> Option<&Document> {
+        self.extra.get_document(meta_keys::USAGE).ok()
+    }
+
+    /// Who set the amount: `price_book`, `given` (an `amount` key), or a
+    /// provider crate's calculator.
+    pub fn priced_by(&self) -> Option<&str> {
+        self.extra.get_str(meta_keys::PRICED_BY).ok()
+    }
+
+    /// Whether some figure is an estimate (a stream cut short).
+    pub fn is_estimated(&self) -> bool {
+        self.extra.get_bool(meta_keys::ESTIMATED).unwrap_or(false)
+    }
 }
 
 /// A stored document that is not a valid [`BillingEvent`].
@@ -174,7 +206,7 @@ impl BillingEvent {
     ///     outcome: Outcome::Ok,
     ///     quantity: 1.0,
     ///     unit: "call".into(),
-    ///     amount: "0.42".parse().unwrap(),
+    ///     amount: Some("0.42".parse().unwrap()),
     ///     currency: "USD".into(),
     ///     metadata: Metadata::default(),
     /// };
@@ -231,7 +263,9 @@ impl BillingEvent {
         document.insert(keys::OUTCOME, self.outcome.as_str());
         document.insert(keys::QUANTITY, self.quantity);
         document.insert(keys::UNIT, self.unit);
-        document.insert(keys::AMOUNT, to_decimal128(self.amount));
+        if let Some(amount) = self.amount {
+            document.insert(keys::AMOUNT, to_decimal128(amount));
+        }
         document.insert(keys::CURRENCY, self.currency);
         document.insert(keys::METADATA, metadata);
         document
@@ -264,9 +298,10 @@ impl BillingEvent {
             other => return Err(DocumentError::new(keys::QUANTITY, format!("is {other:?}"))),
         };
         let amount = match doc.get(keys::AMOUNT) {
-            Some(Bson::Decimal128(d)) => {
-                from_decimal128(*d).map_err(|e| DocumentError::new(keys::AMOUNT, e.to_string()))?
-            }
+            Some(Bson::Decimal128(d)) => Some(
+                from_decimal128(*d).map_err(|e| DocumentError::new(keys::AMOUNT, e.to_string()))?,
+            ),
+            None | Some(Bson::Null) => None,
             other => return Err(DocumentError::new(keys::AMOUNT, format!("is {other:?}"))),
         };
         let project_id = match doc.get(keys::PROJECT_ID) {

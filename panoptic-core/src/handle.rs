@@ -9,13 +9,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use chrono::Utc;
+use panoptic_prices::Usage;
 use slog::Logger;
 
 use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
 use crate::drain::log_call;
+use crate::event::{BillingEvent, Kind, Metadata, Outcome};
 use crate::naming::database_name;
 use crate::pipeline::Pipeline;
+use crate::queue::Event;
 use crate::site::CachedLogger;
 use crate::spool::Spool;
 use crate::stats::Stats;
@@ -132,6 +136,51 @@ impl Panoptic {
         &self.inner.uri_redacted
     }
 
+    /// Records what a call used, priced from the price book, as one event
+    /// of `provider`'s `service` for `resource`: for usage known only
+    /// after the call returned (a stream that ends later). The event goes
+    /// to MongoDB directly, not through the slog drains.
+    pub fn emit_usage(&self, usage: UsageEvent) {
+        let pricing = crate::pricing::price_usage(
+            usage.provider.as_str(),
+            &usage.service,
+            None,
+            Some(&usage.usage),
+            "",
+            Utc::now().date_naive(),
+        );
+        if let Some(warning) = pricing.warning {
+            crate::report::write_line(&format!("panoptic: warning: {warning}"));
+        }
+        let (quantity, unit) = pricing.quantity.unwrap_or((1.0, "call".to_owned()));
+        let event = BillingEvent {
+            id: bson::oid::ObjectId::new(),
+            ts: Utc::now(),
+            project_id: self.inner.project_id.clone(),
+            env: self.inner.env.clone(),
+            username: self.inner.username.clone(),
+            category: usage.provider.category_of(&usage.service),
+            provider: usage.provider.as_str().to_owned(),
+            service: usage.service,
+            resource: usage.resource.clone(),
+            kind: Kind::TokenUsage,
+            outcome: usage.outcome,
+            quantity,
+            unit,
+            amount: pricing.amount,
+            currency: "USD".to_owned(),
+            metadata: Metadata {
+                function_name: Some(usage.resource),
+                duration_ms: Some(usage.duration.as_secs_f64() * 1000.0),
+                user: usage.user,
+                error: usage.error,
+                extra: pricing.metadata,
+                ..Metadata::default()
+            },
+        };
+        self.inner.pipeline.send(Event::Record(Box::new(event)));
+    }
+
     /// What happened to the events so far.
     pub fn stats(&self) -> Stats {
         self.inner.pipeline.counters.snapshot()
@@ -209,6 +258,27 @@ impl Inner {
         })));
         log_call(&child, event);
     }
+}
+
+/// A usage known after its call returned, for [`Panoptic::emit_usage`].
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    /// Whose price book prices it.
+    pub provider: Provider,
+    /// The service (`ChatCompletions`).
+    pub service: String,
+    /// What is billed: usually the function that started the call.
+    pub resource: String,
+    /// What was used.
+    pub usage: Usage,
+    /// How the call ended (`cancelled` for a stream dropped early).
+    pub outcome: Outcome,
+    /// The error's text, when it ended in one.
+    pub error: Option<String>,
+    /// How long it ran.
+    pub duration: std::time::Duration,
+    /// The end user it was for.
+    pub user: Option<String>,
 }
 
 impl Drop for Inner {

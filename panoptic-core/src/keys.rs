@@ -58,6 +58,20 @@ pub mod metadata {
     /// The record's message, kept when an explicit resource replaced it.
     pub const MESSAGE: &str = "message";
 
+    /// The prices an amount was computed with: entry, currency and, per
+    /// component, quantity, unit price, per, unit, amount, source, checked
+    /// and effective dates.
+    pub const PRICE: &str = "price";
+    /// Raw usage as the provider reported it (tokens: input, cached_input,
+    /// output, reasoning).
+    pub const USAGE: &str = "usage";
+    /// Why there is no amount.
+    pub const UNPRICED: &str = "unpriced";
+    /// `true` when some figure is an estimate.
+    pub const ESTIMATED: &str = "estimated";
+    /// Who set the amount: `price_book`, `given`, or a provider calculator.
+    pub const PRICED_BY: &str = "priced_by";
+
     /// The keys [`Metadata`](crate::Metadata) has a field for.
     pub const KNOWN: [&str; 9] = [
         FUNCTION_NAME,

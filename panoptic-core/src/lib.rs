@@ -32,6 +32,16 @@ pub mod money;
 mod mongo;
 pub mod naming;
 mod pipeline;
+mod pricing;
+/// OpenAI streams billed when they end (feature `openai`).
+#[cfg(feature = "openai")]
+pub mod openai {
+    pub use crate::openai_stream::{MeteredChatStream, ask_for_usage};
+    pub use panoptic_prices::openai::*;
+}
+mod meter;
+#[cfg(feature = "openai")]
+mod openai_stream;
 mod probe;
 pub mod query;
 mod queue;
@@ -49,12 +59,16 @@ pub use context::Context;
 pub use drain::MongoDrain;
 pub use error::Error;
 pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
-pub use handle::{InstallGuard, Panoptic, global};
+pub use handle::{InstallGuard, Panoptic, UsageEvent, global};
 #[doc(hidden)]
 pub use keys as context_keys;
 pub use mongo::{Durability, index_keys, index_models};
 pub use panoptic_catalog::{self as catalog, Provider, Service};
+/// The price book and the usage a call reports (`panoptic-prices`).
+pub use panoptic_prices as prices;
+pub use panoptic_prices::{Metered, Usage};
 pub use pipeline::Overflow;
+pub use pricing::{price_book, price_document};
 pub use spool::{
     DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolSummary,
     SpooledEvent,

@@ -127,7 +127,13 @@ impl Pipeline {
     /// The writer notices unacknowledged events in the spool and replays them.
     fn spill(&self, event: Event, why: &str) {
         let (route, document) = match event {
-            Event::Call(call) => call_document(&call, &self.owner),
+            Event::Call(call) => {
+                let (route, document, warning) = call_document(&call, &self.owner);
+                if let Some(warning) = warning {
+                    crate::report::write_line(&format!("panoptic: warning: {warning}"));
+                }
+                (route, document)
+            }
             Event::Record(event) => (Route::of_event(&event), event.into_document()),
         };
         Counters::add(&self.counters.emitted, 1);

@@ -17,6 +17,11 @@ pub mod probe {
     };
 }
 
+/// How a return value reports its usage (see the `meter` module).
+pub mod meter {
+    pub use crate::meter::{MeterNone, MeterOk, MeterValue, UsageProbe};
+}
+
 /// Runs the body of a synchronous `#[billable]` function.
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {

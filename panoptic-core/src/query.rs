@@ -148,8 +148,11 @@ pub struct CostQuery {
 pub struct CostRow {
     /// The group's value for each `group_by` dimension, in order.
     pub key: Vec<String>,
-    /// Sum of `amount`.
+    /// Sum of `amount` over the priced events.
     pub amount: Decimal,
+    /// Events with no amount (`metadata.unpriced` says why): never
+    /// counted as zero in silence.
+    pub unpriced: u64,
     /// Sum of `quantity`.
     pub quantity: f64,
     /// Events.
@@ -171,6 +174,7 @@ pub struct QueryError(String);
 #[derive(Debug, Default, Clone)]
 struct Partial {
     amount: Decimal,
+    unpriced: u64,
     quantity: f64,
     count: u64,
     errors: u64,
@@ -321,6 +325,8 @@ impl CostQuery {
                 "quantity": { "$sum": "$quantity" },
                 "count": { "$sum": 1 },
                 "errors": { "$sum": { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] } },
+                // A missing amount compares below null; any number above.
+                "unpriced": { "$sum": { "$cond": [{ "$gt": ["$amount", Bson::Null] }, 0, 1] } },
             } },
         ]
     }
@@ -371,7 +377,10 @@ impl CostQuery {
         for event in events.into_iter().filter(|e| self.matches(e)) {
             let key = self.group_by.iter().map(|g| g.value_of(event)).collect();
             let group = groups.entry(key).or_default();
-            group.amount += event.amount;
+            match event.amount {
+                Some(amount) => group.amount += amount,
+                None => group.unpriced += 1,
+            }
             group.quantity += event.quantity;
             group.count += 1;
             group.errors += u64::from(event.outcome != Outcome::Ok);
@@ -457,6 +466,7 @@ impl CostQuery {
                 quantity: number("quantity"),
                 count,
                 errors: number("errors") as u64,
+                unpriced: number("unpriced") as u64,
                 durations,
             },
         ))
@@ -468,6 +478,7 @@ fn merge(into: &mut Partial, from: Partial) {
     into.quantity += from.quantity;
     into.count += from.count;
     into.errors += from.errors;
+    into.unpriced += from.unpriced;
     for (bucket, events) in from.durations {
         *into.durations.entry(bucket).or_default() += events;
     }
@@ -480,6 +491,7 @@ fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
         .map(|(key, partial)| CostRow {
             key,
             amount: partial.amount.normalize(),
+            unpriced: partial.unpriced,
             quantity: partial.quantity,
             count: partial.count,
             errors: partial.errors,

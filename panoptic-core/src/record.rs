@@ -69,6 +69,16 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
     if !message.is_empty() && text(Field::Resource).is_some() {
         metadata.extra.insert(meta_keys::MESSAGE, message.clone());
     }
+    let amount = f(Field::Amount).and_then(Value::to_amount);
+    match (amount.is_some(), f(Field::Amount).is_some()) {
+        (true, _) => metadata.extra.insert(meta_keys::PRICED_BY, "given"),
+        (false, true) => metadata
+            .extra
+            .insert(meta_keys::UNPRICED, "the `amount` given is not a number"),
+        (false, false) => metadata
+            .extra
+            .insert(meta_keys::UNPRICED, "no amount given"),
+    };
     BillingEvent {
         id: ObjectId::new(),
         ts: Utc::now(),
@@ -85,9 +95,7 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
             .unwrap_or(Outcome::Ok),
         quantity: f(Field::Quantity).and_then(Value::to_f64).unwrap_or(1.0),
         unit: text(Field::Unit).unwrap_or_else(|| "event".to_owned()),
-        amount: f(Field::Amount)
-            .and_then(Value::to_amount)
-            .unwrap_or_default(),
+        amount,
         currency: text(Field::Currency).unwrap_or_else(|| "USD".to_owned()),
         metadata,
     }

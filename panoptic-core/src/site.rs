@@ -75,6 +75,12 @@ pub struct SiteNames {
 }
 
 impl CallSite {
+    /// Whether calls of this site are AWS Lambda invocations, priced from
+    /// their measured duration.
+    pub(crate) fn is_aws_lambda(&self) -> bool {
+        self.provider == Provider::Aws && self.service == "Lambda"
+    }
+
     /// The names of this site, computed on first use.
     pub fn names(&self) -> &SiteNames {
         self.names.get_or_init(|| {

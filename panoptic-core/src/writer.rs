@@ -354,7 +354,11 @@ impl Writer {
 
     fn take_call(&mut self, call: &CallEvent) {
         Counters::add(&self.counters.emitted, 1);
-        let (route, document) = call_document(call, &self.settings.owner);
+        let (route, document, warning) = call_document(call, &self.settings.owner);
+        if let Some(warning) = warning {
+            // A warning, not a delivery error: not kept as `last_error`.
+            crate::report::write_line(&format!("panoptic: warning: {warning}"));
+        }
         self.push(route, document);
     }
 

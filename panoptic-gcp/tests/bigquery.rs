@@ -369,3 +369,261 @@ async fn a_job_that_never_completes_times_out_at_the_deadline() {
     assert_eq!(event.get("outcome"), Some("error"));
     assert_eq!(event.get("job_id"), Some("job_abc"));
 }
+
+fn request_ids(requests: &[Request]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.url.path() == QUERIES)
+        .map(|r| {
+            serde_json::from_slice::<Json>(&r.body).unwrap()["requestId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_request_id_is_a_36_character_uuid_and_timestamps_come_as_microseconds() {
+    let (server, bq, _logged) = support::fake_bigquery([on("POST", QUERIES)
+        .and(body_partial_json(
+            json!({"formatOptions": {"useInt64Timestamp": true}}),
+        ))
+        .respond_with(ok(json!({
+            "kind": "bigquery#queryResponse",
+            "schema": {"fields": [{"name": "at", "type": "TIMESTAMP", "mode": "NULLABLE"}]},
+            "jobReference": job_ref(), "jobComplete": true, "totalRows": "1",
+            "rows": [{"f": [{"v": "1700000000123456"}]}],
+            "totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": false
+        })))
+        .expect(1)])
+    .await;
+    let result = bq.query("SELECT CURRENT_TIMESTAMP() AS at").await.unwrap();
+    let ids = request_ids(&server.received_requests().await.unwrap());
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0].len(), 36, "{}", ids[0]);
+    assert_eq!(ids[0].matches('-').count(), 4, "{}", ids[0]);
+    let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+    assert_eq!(
+        result.decode().unwrap()[0].get("at"),
+        Some(&Value::Timestamp(at))
+    );
+}
+
+#[tokio::test]
+async fn not_implemented_is_not_retried() {
+    let body =
+        json!({"error": {"code": 501, "message": "Not implemented", "status": "UNIMPLEMENTED"}});
+    let (_server, bq, _logged) =
+        support::fake_bigquery([on("POST", QUERIES).respond_with(reply(501, body)).expect(1)])
+            .await;
+    assert_eq!(
+        bq.query("SELECT 1")
+            .await
+            .unwrap_err()
+            .api()
+            .unwrap()
+            .status,
+        501
+    );
+}
+
+#[tokio::test]
+async fn a_job_backend_error_reruns_the_job_with_a_new_request_id_and_bills_both_runs() {
+    let job_backend_error = json!({"error": {
+        "code": 400, "message": "The job encountered an internal error during execution.",
+        "errors": [{"message": "The job encountered an internal error during execution.", "domain": "global", "reason": "jobBackendError"}],
+        "status": "INVALID_ARGUMENT"}});
+    let (server, bq, logged) = support::fake_bigquery([
+        // Run 1: created, then fails while running, having billed 10 MiB.
+        on("POST", QUERIES)
+            .respond_with(ok(running("bigquery#queryResponse")))
+            .up_to_n_times(1)
+            .expect(1),
+        on("GET", JOB_RESULTS)
+            .respond_with(reply(400, job_backend_error))
+            .expect(1),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "id": "test-project:US.job_abc", "jobReference": job_ref(),
+                "status": {"state": "DONE",
+                           "errorResult": {"reason": "jobBackendError", "message": "internal error"},
+                           "errors": [{"reason": "jobBackendError", "message": "internal error"}]},
+                "statistics": {"creationTime": "1700000000000", "totalBytesProcessed": "1000", "totalSlotMs": "1200",
+                               "query": {"totalBytesProcessed": "1000", "totalBytesBilled": "10485760", "totalSlotMs": "1200"}}
+            })))
+            .expect(1),
+        // Run 2: a new job that succeeds.
+        on("POST", QUERIES)
+            .respond_with(ok(json!({
+                "kind": "bigquery#queryResponse", "schema": schema(),
+                "jobReference": {"projectId": "test-project", "jobId": "job_def", "location": "US"},
+                "jobComplete": true, "totalRows": "1", "rows": [row("a", 1)],
+                "totalBytesProcessed": "1000", "totalBytesBilled": "10485760", "cacheHit": false
+            })))
+            .expect(1),
+    ])
+    .await;
+    let result = bq.query("SELECT word, n FROM t").await.unwrap();
+    assert_eq!(result.retried_attempts, 1);
+    let ids = request_ids(&server.received_requests().await.unwrap());
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "a rerun is a new request");
+    let logged = logged.lock().unwrap();
+    assert_eq!(logged.len(), 2, "one event per billed run");
+    let (first, second) = (&logged[0], &logged[1]);
+    assert_eq!(first.get("outcome"), Some("error"));
+    assert_eq!(first.get("error_reason"), Some("jobBackendError"));
+    assert_eq!(first.get("retried"), Some("true"));
+    assert_eq!(first.get("attempt"), Some("1"));
+    assert_eq!(first.get("job_id"), Some("job_abc"));
+    assert_eq!(first.get("bytes_billed"), Some("10485760"));
+    assert_eq!(first.get("amount"), Some("0.000059604644775390625"));
+    assert_eq!(second.get("outcome"), Some("ok"));
+    assert_eq!(second.get("attempt"), Some("2"));
+    assert_eq!(second.get("job_id"), Some("job_def"));
+}
+
+#[tokio::test]
+async fn a_timed_out_job_is_cancelled_and_billed_what_it_billed() {
+    let cancel = "/bigquery/v2/projects/test-project/jobs/job_abc/cancel";
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(running("bigquery#queryResponse"))),
+        on("POST", cancel)
+            .and(query_param("location", "US"))
+            .respond_with(ok(json!({
+                "kind": "bigquery#jobCancelResponse",
+                "job": {"kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "RUNNING"}}
+            })))
+            .expect(1),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": job_ref(),
+                "status": {"state": "DONE", "errorResult": {"reason": "stopped", "message": "Job execution was cancelled: User requested cancellation"}},
+                "statistics": {"totalBytesProcessed": "1099511627776",
+                               "query": {"totalBytesProcessed": "1099511627776", "totalBytesBilled": "1099511627776"}}
+            })))
+            .expect(1),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .query_deadline(Duration::ZERO)
+        .retry(support::fast_retry())
+        .logger(logger)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        bq.query("SELECT SLEEP()").await,
+        Err(Error::Timeout { .. })
+    ));
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("outcome"), Some("error"));
+    assert_eq!(event.get("bytes_billed"), Some("1099511627776"));
+    assert_eq!(event.get("amount"), Some("6.25"));
+    assert_eq!(event.get("estimated"), Some("false"));
+}
+
+#[tokio::test]
+async fn a_failure_while_reading_pages_bills_the_finished_job() {
+    let gone = json!({"error": {"code": 404, "message": "Not found: Job test-project:US.job_abc",
+        "errors": [{"message": "Not found: Job", "domain": "global", "reason": "notFound"}], "status": "NOT_FOUND"}});
+    let (_server, bq, logged) = support::fake_bigquery([
+        on("POST", QUERIES)
+            .respond_with(ok(complete(json!({
+                "kind": "bigquery#queryResponse", "totalRows": "4", "rows": [row("a", 1)],
+                "pageToken": "page-2", "totalBytesProcessed": "2199023255552",
+                "totalBytesBilled": "2199023255552", "cacheHit": false
+            })))),
+        on("GET", JOB_RESULTS).respond_with(reply(404, gone)),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+                "statistics": {"query": {"totalBytesProcessed": "2199023255552", "totalBytesBilled": "2199023255552"}}
+            })))
+            .expect(1),
+    ])
+    .await;
+    assert!(bq.query("SELECT word, n FROM big").await.is_err());
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("outcome"), Some("error"));
+    assert_eq!(event.get("amount"), Some("12.5"));
+}
+
+#[tokio::test]
+async fn editions_price_slot_time_and_say_so() {
+    use panoptic_gcp::pricing::{Edition, PricingModel};
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1099511627776", "totalBytesBilled": "1099511627776", "cacheHit": false
+        })))),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+                "statistics": {"totalSlotMs": "7200000",
+                               "query": {"totalBytesBilled": "1099511627776", "totalSlotMs": "7200000"}}
+            })))
+            .expect(1),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .pricing_model(PricingModel::Editions {
+            edition: Edition::Enterprise,
+            rate_per_slot_hour: "0.06".parse().unwrap(),
+        })
+        .logger(logger)
+        .build()
+        .unwrap();
+    let result = bq.query("SELECT 1").await.unwrap();
+    // 2 slot-hours at $0.06; the TiB billed is informational.
+    assert_eq!(result.cost.unwrap().to_string(), "0.12");
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("pricing_model"), Some("editions"));
+    assert_eq!(event.get("edition"), Some("ENTERPRISE"));
+    assert_eq!(event.get("unit"), Some("slot_ms"));
+    assert_eq!(event.get("quantity"), Some("7200000"));
+    assert_eq!(event.get("bytes_billed"), Some("1099511627776"));
+}
+
+#[tokio::test]
+async fn every_job_carries_the_panoptic_labels() {
+    let server = serve([on("POST", QUERIES).respond_with(ok(complete(json!({
+        "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+        "totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": false
+    }))))])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .env("Staging")
+        .user("John.Doe@Example.com")
+        .logger(logger)
+        .build()
+        .unwrap();
+    let long = "Nightly Report ".repeat(6);
+    bq.query(
+        Query::new("SELECT 1")
+            .resource(long)
+            .label("Team", "Growth"),
+    )
+    .await
+    .unwrap();
+    let body: Json =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    let labels = body["labels"].as_object().unwrap();
+    assert_eq!(labels["panoptic_env"], "staging");
+    assert_eq!(labels["panoptic_user"], "john_doe_example_com");
+    assert_eq!(labels["team"], "growth");
+    let resource = labels["panoptic_resource"].as_str().unwrap();
+    assert_eq!(resource.len(), 63);
+    assert!(resource.starts_with("nightly_report_nightly_report_"));
+    assert_eq!(event_count(&logged), 1);
+}
+
+fn event_count(logged: &support::Records) -> usize {
+    logged.lock().unwrap().len()
+}

@@ -184,6 +184,89 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
 }
 
 #[tokio::test]
+async fn a_refresh_plans_changes_by_sku_id_checking_units_and_currency() {
+    const SKUS: &str = "/v1/services/24E6-581D-38E5/skus";
+    let mut eur = analysis_sku();
+    eur["skuId"] = json!("EEEE-0000-0001");
+    eur["pricingInfo"][0]["pricingExpression"]["tieredRates"][1]["unitPrice"]["currencyCode"] =
+        json!("EUR");
+    let mut gib = analysis_sku();
+    gib["skuId"] = json!("GGGG-0000-0002");
+    gib["pricingInfo"][0]["pricingExpression"]["usageUnit"] = json!("GiBy");
+    let server = serve([on("GET", SKUS)
+        .respond_with(ok(
+            json!({"skus": [analysis_sku(), eur, gib], "nextPageToken": ""}),
+        ))
+        .expect(1)])
+    .await;
+    let skus = catalog(&server).await.skus("24E6-581D-38E5").await.unwrap();
+
+    let mut table = PriceTable::embedded().clone();
+    let analysis = table
+        .services
+        .get_mut("bigquery")
+        .unwrap()
+        .skus
+        .get_mut("analysis")
+        .unwrap();
+    analysis.prices[0].catalog_sku_id = Some("3362-E469-6BEF".into());
+    let mut eu = analysis.prices[0].clone();
+    eu.regions = vec!["eu".into()];
+    eu.catalog_sku_id = Some("EEEE-0000-0001".into());
+    let mut other = eu.clone();
+    other.regions = vec!["us-west1".into()];
+    other.catalog_sku_id = Some("GGGG-0000-0002".into());
+    analysis.prices.extend([eu, other]);
+    let before = table.clone();
+
+    let plan = billing_catalog::plan_refresh(&table, "bigquery", &skus, day("2026-11-26")).unwrap();
+    // Planning writes nothing.
+    assert_eq!(table, before);
+    assert_eq!(plan.changes.len(), 1, "{plan:?}");
+    let change = &plan.changes[0];
+    assert_eq!(change.catalog_sku_id, "3362-E469-6BEF");
+    // The Catalog SKU names `us`: only that region of the shipped list changes.
+    assert_eq!(change.regions, ["us"]);
+    assert_eq!(change.new.0[0].rate.to_string(), "7.5");
+    assert_eq!(change.new.1, Decimal::ONE);
+    assert!(change.to_string().contains("6.25") && change.to_string().contains("7.5"));
+    let reasons: Vec<&str> = plan.skipped.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("EUR")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("`GiBy`")), "{reasons:?}");
+
+    plan.apply(&mut table, "src", day("2026-11-26"));
+    let tib = 1u64 << 40;
+    let now = Calculator::new(table.clone()).on(day("2026-11-26"));
+    let list = |region: &str| {
+        now.bigquery_bytes(region, tib, FreeTier::ListPrice)
+            .unwrap()
+            .amount
+            .to_string()
+    };
+    assert_eq!(list("US"), "7.5");
+    assert_eq!(list("us-central1"), "6.25");
+    assert_eq!(list("EU"), "6.25");
+    // Same price again: nothing to do.
+    let again =
+        billing_catalog::plan_refresh(&table, "bigquery", &skus, day("2026-11-27")).unwrap();
+    assert!(again.changes.is_empty(), "{again:?}");
+}
+
+#[test]
+fn a_first_tier_above_zero_is_free_usage() {
+    let sku: billing_catalog::CatalogSku = serde_json::from_value(json!({
+        "skuId": "AAAA-BBBB-CCCC", "description": "Requests", "serviceRegions": ["global"],
+        "pricingInfo": [{"effectiveTime": "2026-01-01T08:00:00Z", "pricingExpression": {
+            "usageUnit": "count", "displayQuantity": 1000000,
+            "tieredRates": [{"startUsageAmount": 2000000, "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 400}}]}}]
+    }))
+    .unwrap();
+    let entry = sku.to_sku("src", day("2026-11-26")).unwrap();
+    assert_eq!(entry.prices[0].free_per_month, Decimal::from(2_000_000));
+    assert_eq!(entry.prices[0].tiers[0].rate.to_string(), "0.0000004");
+}
+
+#[tokio::test]
 async fn catalog_errors_are_typed() {
     let not_found = json!({
         "error": {"code": 404, "message": "Service not found: nope", "status": "NOT_FOUND"}
@@ -197,22 +280,35 @@ async fn catalog_errors_are_typed() {
 
 #[tokio::test]
 async fn billing_export_costs_are_daily_per_service_with_credits() {
+    let credit = |kind: &str, amount: &str| json!({"v": {"f": [{"v": kind}, {"v": amount}]}});
     let (server, bq, logged) = support::fake_bigquery([on("POST", QUERIES)
         .respond_with(ok(json!({
             "kind": "bigquery#queryResponse",
             "schema": {"fields": [
                 {"name": "date", "type": "DATE", "mode": "NULLABLE"},
+                {"name": "invoice_month", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "cost_type", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "service_id", "type": "STRING", "mode": "NULLABLE"},
                 {"name": "service", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "sku_id", "type": "STRING", "mode": "NULLABLE"},
                 {"name": "sku", "type": "STRING", "mode": "NULLABLE"},
                 {"name": "cost", "type": "NUMERIC", "mode": "NULLABLE"},
+                {"name": "cost_at_list", "type": "NUMERIC", "mode": "NULLABLE"},
                 {"name": "credits", "type": "NUMERIC", "mode": "NULLABLE"},
+                {"name": "credits_by_type", "type": "RECORD", "mode": "REPEATED", "fields": [
+                    {"name": "type", "type": "STRING", "mode": "NULLABLE"},
+                    {"name": "amount", "type": "NUMERIC", "mode": "NULLABLE"}
+                ]},
                 {"name": "currency", "type": "STRING", "mode": "NULLABLE"}
             ]},
             "jobReference": {"projectId": "test-project", "jobId": "job_bill", "location": "US"},
             "totalRows": "2",
             "rows": [
-                {"f": [{"v": "2026-11-01"}, {"v": "BigQuery"}, {"v": "Analysis"}, {"v": "12.5"}, {"v": "-2.25"}, {"v": "USD"}]},
-                {"f": [{"v": "2026-11-01"}, {"v": "Cloud Run"}, {"v": null}, {"v": "0.000024"}, {"v": "0"}, {"v": "USD"}]}
+                {"f": [{"v": "2026-11-01"}, {"v": "202611"}, {"v": "regular"}, {"v": "24E6-581D-38E5"}, {"v": "BigQuery"},
+                       {"v": "3362-E469-6BEF"}, {"v": "Analysis"}, {"v": "12.5"}, {"v": "13"}, {"v": "-2.25"},
+                       {"v": [credit("FREE_TIER", "-2"), credit("PROMOTION", "-0.25")]}, {"v": "USD"}]},
+                {"f": [{"v": "2026-11-01"}, {"v": "202611"}, {"v": "regular"}, {"v": "152E-C115-5142"}, {"v": "Cloud Run"},
+                       {"v": null}, {"v": null}, {"v": "0.000024"}, {"v": "0.000024"}, {"v": "0"}, {"v": []}, {"v": "USD"}]}
             ],
             "totalBytesProcessed": "52428800",
             "totalBytesBilled": "52428800",
@@ -233,10 +329,17 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
         .unwrap();
     assert_eq!(costs.len(), 2);
     assert_eq!(costs[0].service, "BigQuery");
-    assert_eq!(costs[0].sku.as_deref(), Some("Analysis"));
+    assert_eq!(costs[0].service_id, "24E6-581D-38E5");
+    assert_eq!(costs[0].sku_id.as_deref(), Some("3362-E469-6BEF"));
+    assert_eq!(costs[0].invoice_month, "202611");
+    assert_eq!(costs[0].cost_type, "regular");
     assert_eq!(costs[0].cost.to_string(), "12.5");
+    assert_eq!(costs[0].cost_at_list.to_string(), "13");
+    assert_eq!(costs[0].credit("FREE_TIER").to_string(), "-2");
+    assert_eq!(costs[0].credit("PROMOTION").to_string(), "-0.25");
     assert_eq!(costs[0].net().to_string(), "10.25");
     assert_eq!(costs[1].sku, None);
+    assert!(costs[1].credits_by_type.is_empty());
     assert_eq!(costs[1].date, day("2026-11-01"));
 
     let request = &server.received_requests().await.unwrap()[0];
@@ -246,16 +349,50 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
         sql.contains("FROM `test-project.billing.gcp_billing_export_v1_01AB23_CD45EF_678901`"),
         "{sql}"
     );
+    // Only the partitions that can hold the days (and late rows) are read.
     assert!(
-        sql.contains("@start") && sql.contains("@end") && !sql.contains("2026-11-01"),
+        sql.contains("_PARTITIONTIME >= TIMESTAMP(DATE_SUB(@start"),
         "{sql}"
     );
+    assert!(
+        sql.contains("_PARTITIONTIME < TIMESTAMP(DATE_ADD(@end, INTERVAL @late_days"),
+        "{sql}"
+    );
+    // Pacific-time days, invoice month, cost type, list cost, credit types, SKU ids.
+    assert!(
+        sql.contains("DATE(usage_start_time, 'America/Los_Angeles')"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("TIMESTAMP(@start, 'America/Los_Angeles')"),
+        "{sql}"
+    );
+    for part in [
+        "invoice.month",
+        "cost_type",
+        "cost_at_list",
+        "c.type",
+        "sku.id AS sku_id",
+        "service.id AS service_id",
+    ] {
+        assert!(sql.contains(part), "{part}: {sql}");
+    }
+    for group_by in sql.split("GROUP BY").skip(1) {
+        let keys = group_by.split(')').next().unwrap();
+        assert!(
+            !keys.contains("description") && !keys.contains(" sku,"),
+            "{keys}"
+        );
+    }
+    assert!(!sql.contains("2026-11-01"), "{sql}");
     assert_eq!(body["parameterMode"], "NAMED");
     assert_eq!(
         body["queryParameters"][0]["parameterValue"]["value"],
         "2026-11-01"
     );
     assert_eq!(body["queryParameters"][1]["parameterType"]["type"], "DATE");
+    assert_eq!(body["queryParameters"][2]["name"], "late_days");
+    assert_eq!(body["queryParameters"][2]["parameterValue"]["value"], "3");
     assert_eq!(body["location"], "US");
     // The export query is itself billed, under its own resource name.
     let event = &logged.lock().unwrap()[0];

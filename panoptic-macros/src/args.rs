@@ -20,6 +20,8 @@ pub(crate) const KEYS: &[&str] = &[
     "quantity_from",
     "amount",
     "amount_from",
+    "usage",
+    "usage_from",
     "currency",
     "category",
     "user",
@@ -42,6 +44,8 @@ pub(crate) struct Args {
     pub quantity_from: Option<Expr>,
     pub amount: Option<Expr>,
     pub amount_from: Option<Expr>,
+    pub usage: Option<Expr>,
+    pub usage_from: Option<Expr>,
     pub currency: Option<LitStr>,
     pub category: Option<Category>,
     pub user: Option<Expr>,
@@ -123,6 +127,8 @@ impl Args {
             quantity_from: None,
             amount: None,
             amount_from: None,
+            usage: None,
+            usage_from: None,
             currency: None,
             category: None,
             user: None,
@@ -205,6 +211,8 @@ impl Args {
                 "quantity_from" => expression(item).map(|e| args.quantity_from = Some(e)),
                 "amount" => expression(item).map(|e| args.amount = Some(e)),
                 "amount_from" => expression(item).map(|e| args.amount_from = Some(e)),
+                "usage" => expression(item).map(|e| args.usage = Some(e)),
+                "usage_from" => expression(item).map(|e| args.usage_from = Some(e)),
                 "user" => expression(item).map(|e| args.user = Some(e)),
                 "request_id" => expression(item).map(|e| args.request_id = Some(e)),
                 "logger" => expression(item).map(|e| args.logger = Some(e)),
@@ -228,6 +236,12 @@ impl Args {
             push(syn::Error::new(
                 what,
                 "give `amount` or `amount_from`, not both",
+            ));
+        }
+        if seen.iter().any(|k| k == "usage") && seen.iter().any(|k| k == "usage_from") {
+            push(syn::Error::new(
+                what,
+                "give `usage` or `usage_from`, not both",
             ));
         }
         match (provider, service) {

@@ -240,6 +240,9 @@ fn start(args: &Args, names: &Names, is_async: bool) -> TokenStream {
     if let Some(a) = &args.amount {
         chain = quote_spanned!(expr_span(a)=> #chain.with_amount(#a));
     }
+    if let Some(u) = &args.usage {
+        chain = quote_spanned!(expr_span(u)=> #chain.with_usage(#u));
+    }
     chain
 }
 
@@ -255,6 +258,9 @@ fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
     if let Some(f) = &args.amount_from {
         out.extend(quote_spanned!(expr_span(f)=> #call.set_amount(#private::apply(&#ret, #f));));
     }
+    if let Some(f) = &args.usage_from {
+        out.extend(quote_spanned!(expr_span(f)=> #call.set_usage(#private::apply(&#ret, #f));));
+    }
     let outcome = if args.err {
         // Spanned at the return type: that is what must be a Result.
         quote_spanned!(output_span=> #private::probe::result_outcome(&#ret))
@@ -268,9 +274,17 @@ fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
     };
     // Judged only when the call is being recorded (an error's text costs an
     // allocation); the probe's borrows are needless once the type is known.
+    // The usage the return value reports (a `Metered` type, bare or in
+    // `Ok`), read only when the call is recorded.
+    let usage = quote! {
+        {
+            use #private::meter::{MeterNone as _, MeterOk as _, MeterValue as _};
+            (&&&#private::meter::UsageProbe(&#ret)).panoptic_usage()
+        }
+    };
     out.extend(quote! {
         #[allow(clippy::needless_borrow)]
-        #call.finish_with(|| #outcome);
+        #call.finish_metered(|| #outcome, || #usage);
     });
     out
 }
@@ -278,7 +292,8 @@ fn finish(args: &Args, names: &Names, output_span: Span) -> TokenStream {
 /// `mut` only when a `_from` key sets a value after the call, so the
 /// generated code never trips `unused_mut`.
 fn call_mutability(args: &Args) -> Option<syn::Token![mut]> {
-    (args.quantity_from.is_some() || args.amount_from.is_some()).then(Default::default)
+    (args.quantity_from.is_some() || args.amount_from.is_some() || args.usage_from.is_some())
+        .then(Default::default)
 }
 
 fn expr_span(expr: &Expr) -> Span {

@@ -47,6 +47,8 @@ use args::Args;
 /// | `unit`, `currency` | strings (default `"call"`, `"USD"`) |
 /// | `quantity`, `amount` | expressions evaluated at entry (arguments borrowed) |
 /// | `quantity_from`, `amount_from` | closure or fn taking `&ReturnType` |
+/// | `usage` | a `panoptic::Usage` known at entry, priced from the price book |
+/// | `usage_from` | closure or fn taking `&ReturnType`, giving a `Usage` (or `Option<Usage>`) |
 /// | `category` | `"INFRA"` or `"AI"` (default from the catalog) |
 /// | `user`, `request_id` | `Display` expressions |
 /// | `tags("a", "b")` | string literals |
@@ -54,6 +56,13 @@ use args::Args;
 /// | `logger` | expression giving the `slog::Logger` to log through |
 /// | `err` | flag: the function must return a `Result` (compile error otherwise) |
 /// | `crate` | path of the runtime when panoptic is re-exported, e.g. `"my_sdk::panoptic"` |
+///
+/// Pricing: an `amount`/`amount_from` wins (`metadata.priced_by: "given"`);
+/// else the usage (`usage`, `usage_from`, or a return value that implements
+/// `panoptic::Metered`, bare or in `Ok` — async-openai responses with the
+/// `openai` feature) is priced from the price book, with the prices kept
+/// in `metadata.price`; else the event has no amount and
+/// `metadata.unpriced` says why. Never a silent zero.
 ///
 /// A returned `Err` is recorded as outcome `error` (its `Display` in
 /// `metadata.error`) and returned unchanged; type aliases of `Result` are

@@ -1,34 +1,50 @@
 //! The BigQuery REST client: `jobs.query`, polling `getQueryResults` until
-//! the job is complete, following `pageToken`, and one billing event per
-//! query.
+//! the job is complete, following `pageToken`, running failed jobs again
+//! as new jobs, and one billing event per run.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Utc};
-use rust_decimal::Decimal;
-
-use super::event::{self, QueryOutcome};
+use super::event::{self, Priced, QueryOutcome, Usage};
+use super::labels::job_labels;
 use super::types::{
-    Job, JobReference, QueryParameter, QueryRequestBody, QueryResponse, QueryResult,
+    FormatOptions, Job, JobReference, QueryParameter, QueryRequestBody, QueryResponse, QueryResult,
 };
-use crate::pricing::{Calculator, FreeTier};
+use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
 use crate::rest::{ClientBuilder, Endpoint, Error};
 
 /// Google's endpoint; tests point [`BigQueryBuilder::base_url`] at a fake.
 pub const DEFAULT_BASE_URL: &str = "https://bigquery.googleapis.com/bigquery/v2/";
 
 /// How the monthly free TiB is reflected in the amounts of billing events.
+///
+/// Events are always at list price now: the free tier belongs to a billing
+/// account and a month, and is applied when aggregating
+/// ([`Calculator::free_tier_credits`]). Kept so that old code builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FreeTierPolicy {
-    /// Every query at list price (the free tier belongs to the billing
-    /// account, which this process cannot see).
+    /// Every query at list price.
     #[default]
     ListPrice,
-    /// Count bytes billed by this client since the start of the UTC month
-    /// and charge only what lies beyond the free tier.
+    /// Formerly: a per-process count of the month's bytes. Now priced at
+    /// list price like [`FreeTierPolicy::ListPrice`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "events are list price; apply the free tier with Calculator::free_tier_credits"
+    )]
     InProcess,
+}
+
+/// What to do with a job still running when the query deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeoutAction {
+    /// Cancel it (`jobs.cancel`), then bill what it used until it stopped.
+    #[default]
+    Cancel,
+    /// Leave it running; bill what its statistics say so far, marked
+    /// as an estimate.
+    Detach,
 }
 
 /// One query and its options.
@@ -55,6 +71,7 @@ pub struct Query {
     use_query_cache: Option<bool>,
     resource: Option<String>,
     logger: Option<slog::Logger>,
+    on_timeout: Option<TimeoutAction>,
 }
 
 impl Query {
@@ -119,6 +136,13 @@ impl Query {
         self.logger = Some(logger);
         self
     }
+
+    /// What to do with the job if it outlives the query deadline (by
+    /// default the client's choice, see [`BigQueryBuilder::on_timeout`]).
+    pub fn on_timeout(mut self, action: TimeoutAction) -> Query {
+        self.on_timeout = Some(action);
+        self
+    }
 }
 
 impl From<&str> for Query {
@@ -149,7 +173,10 @@ pub struct BigQueryOptions {
     location: Option<String>,
     logger: Option<slog::Logger>,
     calculator: Option<Calculator>,
-    free_tier: FreeTierPolicy,
+    pricing_model: PricingModel,
+    on_timeout: TimeoutAction,
+    env: Option<String>,
+    user: Option<String>,
 }
 
 impl BigQueryBuilder {
@@ -191,9 +218,41 @@ impl BigQueryBuilder {
         self
     }
 
-    /// How the free tier shows in event amounts.
-    pub fn free_tier(mut self, policy: FreeTierPolicy) -> Self {
-        self.options.free_tier = policy;
+    /// Formerly: how the free tier shows in event amounts. Events are
+    /// list price whatever the policy.
+    #[deprecated(
+        since = "0.2.0",
+        note = "events are list price; apply the free tier with Calculator::free_tier_credits"
+    )]
+    pub fn free_tier(self, _policy: FreeTierPolicy) -> Self {
+        self
+    }
+
+    /// How the project's queries are billed: on demand (default) or by
+    /// slot time under an edition.
+    pub fn pricing_model(mut self, model: PricingModel) -> Self {
+        self.options.pricing_model = model;
+        self
+    }
+
+    /// What to do with a job that outlives the query deadline (default:
+    /// cancel it).
+    pub fn on_timeout(mut self, action: TimeoutAction) -> Self {
+        self.options.on_timeout = action;
+        self
+    }
+
+    /// The `panoptic_env` job label; by default the global panoptic
+    /// instance's environment, if one is installed.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.options.env = Some(env.into());
+        self
+    }
+
+    /// The `panoptic_user` job label; by default the global panoptic
+    /// instance's username, if one is installed.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.options.user = Some(user.into());
         self
     }
 
@@ -212,7 +271,6 @@ impl BigQueryBuilder {
                 endpoint,
                 options: self.options,
                 calculator,
-                month_usage: Mutex::new((0, 0)),
             }),
         })
     }
@@ -233,16 +291,14 @@ impl BigQueryBuilder {
 /// ```
 #[derive(Clone)]
 pub struct BigQuery {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    endpoint: Endpoint,
+pub(super) struct Inner {
+    pub(super) endpoint: Endpoint,
     /// As built; its `calculator` was taken into the field below.
-    options: BigQueryOptions,
+    pub(super) options: BigQueryOptions,
     calculator: Calculator,
-    /// (year × 12 + month, bytes billed) for [`FreeTierPolicy::InProcess`].
-    month_usage: Mutex<(i32, u64)>,
 }
 
 impl std::fmt::Debug for BigQuery {
@@ -274,7 +330,10 @@ impl BigQuery {
                 location: None,
                 logger: None,
                 calculator: None,
-                free_tier: FreeTierPolicy::default(),
+                pricing_model: PricingModel::default(),
+                on_timeout: TimeoutAction::default(),
+                env: None,
+                user: None,
             },
         )
     }
@@ -285,8 +344,14 @@ impl BigQuery {
     }
 
     /// Runs a query to the end and reads every page. Emits one billing
-    /// event (kind `invoice`) for it, failed or not; the result or error is
-    /// returned as BigQuery gave it.
+    /// event (kind `invoice`) per run of the job, failed or not; the
+    /// result or error is returned as BigQuery gave it.
+    ///
+    /// A job that failed in a way a new job may fix
+    /// ([`Error::is_job_retryable`]) runs again with a new request id, as
+    /// often as the retry policy allows; each run that billed has its own
+    /// event. A job that outlives the deadline, or whose pages cannot be
+    /// read, is billed what its final statistics (`jobs.get`) say.
     pub async fn query(&self, query: impl Into<Query>) -> Result<QueryResult, Error> {
         let query = query.into();
         // Read now: the innermost #[billable] is active while this future is polled.
@@ -295,33 +360,97 @@ impl BigQuery {
             .clone()
             .or_else(panoptic_core::active_resource)
             .unwrap_or_else(|| "bigquery_query".to_owned());
-        let mut progress = Progress::default();
-        let mut result = self.run(&query, &mut progress).await;
-        let location = progress
-            .job
-            .as_ref()
-            .and_then(|j| j.location.clone())
-            .or_else(|| query.location.clone())
-            .or_else(|| self.inner.options.location.clone())
-            .unwrap_or_else(|| "US".to_owned());
-        let priced = match &mut result {
-            Ok(r) => {
-                let (cost, pricing_error) = self.price(r, &location);
-                r.cost = cost;
-                QueryOutcome::Done {
-                    result: r,
-                    pricing_error,
+        let labels = self.labels_for(&query, &resource);
+        let logger = self.logger_for(&query);
+        let policy = self.inner.endpoint.retry;
+        let mut retries = 0;
+        loop {
+            let mut progress = Progress::default();
+            let result = self.run(&query, &labels, &mut progress).await;
+            let location = progress
+                .job
+                .as_ref()
+                .and_then(|j| j.location.clone())
+                .or_else(|| query.location.clone())
+                .or_else(|| self.inner.options.location.clone())
+                .unwrap_or_else(|| "US".to_owned());
+            match result {
+                Ok(mut r) => {
+                    r.retried_attempts = retries;
+                    let priced = self.price(
+                        &location,
+                        Usage {
+                            bytes_processed: r.bytes_processed,
+                            bytes_billed: r.bytes_billed,
+                            slot_ms: r.slot_ms,
+                        },
+                        r.cache_hit || r.dry_run,
+                        false,
+                    );
+                    r.cost = priced.amount;
+                    if let Some(logger) = &logger {
+                        let outcome = QueryOutcome::Done { result: &r };
+                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                    }
+                    return Ok(r);
+                }
+                Err(error) => {
+                    let settled = match &progress.job {
+                        Some(job) if !query.dry_run => Some(self.settle(job, &error, &query).await),
+                        _ => None,
+                    };
+                    // A job that failed with `backendError` in its status
+                    // is retried as a new job, like the `job…` reasons.
+                    let error = match settled.as_ref().and_then(|s| s.failure.clone()) {
+                        Some(failure)
+                            if failure.is_job_retryable() && !error.is_job_retryable() =>
+                        {
+                            failure
+                        }
+                        _ => error,
+                    };
+                    let retried = error.is_job_retryable() && retries < policy.max_retries;
+                    let (usage, priced) = match &settled {
+                        Some(s) => (s.usage, self.price(&location, s.usage, false, s.estimated)),
+                        None => {
+                            // No job ran (refused before it started): nothing billed.
+                            let usage = Usage::default();
+                            (usage, self.price(&location, usage, true, false))
+                        }
+                    };
+                    if let Some(logger) = &logger {
+                        let outcome = QueryOutcome::Failed {
+                            error: &error,
+                            job: progress.job.as_ref(),
+                            usage,
+                            retried,
+                        };
+                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                    }
+                    if !retried {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(policy.delay(retries)).await;
+                    retries += 1;
                 }
             }
-            Err(e) => QueryOutcome::Failed {
-                error: e,
-                job: progress.job.as_ref(),
-            },
-        };
-        if let Some(logger) = self.logger_for(&query) {
-            event::emit(&logger, &resource, &location, &priced);
         }
-        result
+    }
+
+    /// The caller's labels and panoptic's (`panoptic_resource`,
+    /// `panoptic_env`, `panoptic_user`), sanitized to BigQuery's rules.
+    fn labels_for(&self, query: &Query, resource: &str) -> BTreeMap<String, String> {
+        let global = panoptic_core::global();
+        let options = &self.inner.options;
+        let env = options
+            .env
+            .clone()
+            .or_else(|| global.as_ref().map(|p| p.env().to_owned()));
+        let user = options
+            .user
+            .clone()
+            .or_else(|| global.as_ref().map(|p| p.username().to_owned()));
+        job_labels(&query.labels, resource, env.as_deref(), user.as_deref())
     }
 
     fn logger_for(&self, query: &Query) -> Option<slog::Logger> {
@@ -334,49 +463,58 @@ impl BigQuery {
             })
     }
 
-    fn price(&self, result: &QueryResult, location: &str) -> (Option<Decimal>, Option<String>) {
-        if result.cache_hit || result.dry_run || result.bytes_billed == 0 {
-            return (Some(Decimal::ZERO), None);
-        }
-        let free = match self.inner.options.free_tier {
-            FreeTierPolicy::ListPrice => FreeTier::ListPrice,
-            FreeTierPolicy::InProcess => {
-                let now = Utc::now();
-                let month = now.year() * 12 + now.month0() as i32;
-                let mut usage = self
-                    .inner
-                    .month_usage
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                if usage.0 != month {
-                    *usage = (month, 0);
-                }
-                let before = usage.1;
-                usage.1 = usage.1.saturating_add(result.bytes_billed);
-                FreeTier::After(Decimal::from(before) / Decimal::from(crate::pricing::TIB))
-            }
+    /// The list price of one run under the client's pricing model.
+    fn price(&self, location: &str, usage: Usage, free: bool, estimated: bool) -> Priced {
+        let model = self.inner.options.pricing_model;
+        let priced = |amount, reason| Priced {
+            model,
+            amount,
+            reason,
+            estimated,
         };
-        match self
-            .inner
-            .calculator
-            .bigquery_bytes(location, result.bytes_billed, free)
-        {
-            Ok(charge) => (Some(charge.amount), None),
-            Err(e) => (None, Some(e.to_string())),
+        match model {
+            _ if free => priced(Some(rust_decimal::Decimal::ZERO), None),
+            PricingModel::Editions {
+                rate_per_slot_hour, ..
+            } => match usage.slot_ms {
+                Some(ms) => priced(Some(slot_cost(ms, rate_per_slot_hour)), None),
+                None => priced(
+                    None,
+                    Some("no totalSlotMs in the job statistics".to_owned()),
+                ),
+            },
+            PricingModel::OnDemand if usage.bytes_billed == 0 => {
+                priced(Some(rust_decimal::Decimal::ZERO), None)
+            }
+            PricingModel::OnDemand => match self.inner.calculator.bigquery_bytes(
+                location,
+                usage.bytes_billed,
+                FreeTier::ListPrice,
+            ) {
+                Ok(charge) => priced(Some(charge.amount), None),
+                Err(e) => priced(None, Some(e.to_string())),
+            },
         }
     }
 
-    async fn run(&self, query: &Query, progress: &mut Progress) -> Result<QueryResult, Error> {
+    pub(super) fn timeout_action(&self, query: &Query) -> TimeoutAction {
+        query.on_timeout.unwrap_or(self.inner.options.on_timeout)
+    }
+
+    async fn run(
+        &self,
+        query: &Query,
+        labels: &BTreeMap<String, String>,
+        progress: &mut Progress,
+    ) -> Result<QueryResult, Error> {
         let started = Instant::now();
         let location = query
             .location
             .as_deref()
             .or(self.inner.options.location.as_deref());
-        let request_id = format!(
-            "panoptic-{:016x}{:016x}",
-            fastrand::u64(..),
-            fastrand::u64(..)
-        );
+        // A new id per run: a retried job must not be taken for the
+        // failed one.
+        let request_id = request_id();
         let body = QueryRequestBody {
             query: &query.sql,
             use_legacy_sql: false,
@@ -384,11 +522,14 @@ impl BigQuery {
             query_parameters: &query.params,
             dry_run: query.dry_run,
             maximum_bytes_billed: query.maximum_bytes_billed.map(|b| b.to_string()),
-            labels: &query.labels,
+            labels,
             location,
             use_query_cache: query.use_query_cache,
             max_results: self.inner.options.page_size,
             timeout_ms: Some(millis(self.inner.options.poll_wait)),
+            format_options: FormatOptions {
+                use_int64_timestamp: true,
+            },
             request_id: &request_id,
         };
         let url = self
@@ -415,10 +556,14 @@ impl BigQuery {
                 num_dml_affected_rows: None,
                 pages: 0,
                 cost: None,
+                slot_ms: None,
+                referenced_tables: None,
+                retried_attempts: 0,
             });
         }
 
         let billed_in_reply = first.total_bytes_billed;
+        let slot_ms_in_reply = first.total_slot_ms;
         let mut page = first;
         while page.job_complete == Some(false) {
             let job = progress.job.clone().ok_or_else(|| Error::Decode {
@@ -462,13 +607,38 @@ impl BigQuery {
 
         let cache_hit = complete.cache_hit.unwrap_or(false);
         let bytes_processed = complete.total_bytes_processed.unwrap_or(0);
+        let editions = matches!(
+            self.inner.options.pricing_model,
+            PricingModel::Editions { .. }
+        );
+        // getQueryResults never has the billed figures: jobs.get does,
+        // when the first reply did not carry what the pricing model needs.
+        let needs_stats =
+            !cache_hit && (billed_in_reply.is_none() || (editions && slot_ms_in_reply.is_none()));
+        let stats = match (&job, needs_stats) {
+            (Some(job), true) => self.job(job).await.ok(),
+            _ => None,
+        };
+        let referenced_tables = stats.as_ref().and_then(Job::referenced_tables);
         let bytes_billed = match billed_in_reply {
             Some(b) => b,
             None if cache_hit => 0,
-            None => match &job {
-                Some(job) => self.bytes_billed_of(job, bytes_processed).await,
-                None => crate::pricing::bigquery_bytes_billed(bytes_processed),
-            },
+            // Billing never fails a query that succeeded: without the
+            // statistics, BigQuery's minimums applied to the bytes read.
+            None => stats
+                .as_ref()
+                .and_then(Job::bytes_billed)
+                .unwrap_or_else(|| {
+                    crate::pricing::bigquery_bytes_billed_with_tables(
+                        bytes_processed,
+                        referenced_tables.unwrap_or(0),
+                    )
+                }),
+        };
+        let slot_ms = match slot_ms_in_reply {
+            Some(ms) => Some(ms),
+            None if cache_hit => Some(0),
+            None => stats.as_ref().and_then(Job::slot_ms),
         };
         Ok(QueryResult {
             job,
@@ -482,35 +652,10 @@ impl BigQuery {
             num_dml_affected_rows: complete.num_dml_affected_rows,
             pages,
             cost: None,
+            slot_ms,
+            referenced_tables,
+            retried_attempts: 0,
         })
-    }
-
-    /// `totalBytesBilled` from `jobs.get` (getQueryResults never has it);
-    /// if that call fails, BigQuery's rule applied to the bytes processed,
-    /// so that billing never fails a query that succeeded.
-    async fn bytes_billed_of(&self, job: &JobReference, bytes_processed: u64) -> u64 {
-        let url = self
-            .inner
-            .endpoint
-            .url(&["projects", &job.project_id, "jobs", &job.job_id]);
-        let location = job.location.clone();
-        let reply: Result<Job, Error> = self
-            .inner
-            .endpoint
-            .send(&url, |http| {
-                let req = http.get(url.clone());
-                match &location {
-                    Some(l) => req.query(&[("location", l)]),
-                    None => req,
-                }
-            })
-            .await;
-        reply
-            .ok()
-            .and_then(|job| job.statistics)
-            .and_then(|s| s.query)
-            .and_then(|q| q.total_bytes_billed)
-            .unwrap_or_else(|| crate::pricing::bigquery_bytes_billed(bytes_processed))
     }
 
     async fn get_query_results(
@@ -540,10 +685,47 @@ impl BigQuery {
         if let Some(token) = page_token {
             params.push(("pageToken", token.to_owned()));
         }
+        // The same exact TIMESTAMP form as asked of jobs.query.
+        params.push(("formatOptions.useInt64Timestamp", "true".to_owned()));
         self.inner.endpoint.get(&url, &params).await
     }
 }
 
+/// A random (version 4) UUID: `jobs.query` takes a `requestId` of at
+/// most 36 characters and recommends a UUID.
+fn request_id() -> String {
+    let mut bits = fastrand::u128(..);
+    bits = (bits & !(0xF << 76)) | (0x4 << 76); // version 4
+    bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        bits >> 96,
+        (bits >> 80) & 0xFFFF,
+        (bits >> 64) & 0xFFFF,
+        (bits >> 48) & 0xFFFF,
+        bits & 0xFFFF_FFFF_FFFF
+    )
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuids() {
+        let id = request_id();
+        assert_eq!(id.len(), 36, "{id}");
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(request_id(), id);
+    }
 }

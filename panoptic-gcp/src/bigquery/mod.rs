@@ -1,6 +1,8 @@
 //! BigQuery over REST: queries with parameters, dry runs, byte limits,
 //! labels and locations; polling, paging, f/v row decoding; typed errors
-//! and bounded retries; one billing event per query.
+//! and bounded retries (of requests, and of failed jobs as new jobs); one
+//! billing event per run of a job; every job labelled with the panoptic
+//! resource, environment and user.
 //!
 //! ```no_run
 //! use panoptic_gcp::bigquery::{BigQuery, Query, QueryParameter};
@@ -19,13 +21,17 @@
 
 mod client;
 mod event;
+mod jobs;
+mod labels;
 mod rows;
 mod types;
 
 pub use crate::rest::{ApiError, Error, ErrorProto, RetryPolicy};
 pub use client::{
     BigQuery, BigQueryBuilder, BigQueryOptions, DEFAULT_BASE_URL, FreeTierPolicy, Query,
+    TimeoutAction,
 };
+pub use labels::{ENV_LABEL, RESOURCE_LABEL, USER_LABEL, label_key, label_value};
 pub use rows::{Row, RowError, Value, decode_rows, deserialize_rows};
 pub use types::{
     FieldSchema, JobReference, ParameterType, ParameterValue, QueryParameter, QueryResponse,

@@ -317,12 +317,19 @@ fn parse_decimal(text: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(text).ok())
 }
 
-/// TIMESTAMP cells are seconds since the epoch as a float in text
-/// (`"1.7001234567E9"`); newer API versions may send microseconds as an
-/// integer string or RFC 3339.
+/// TIMESTAMP cells come in the form the request asked for
+/// (`formatOptions.useInt64Timestamp`, which this client always sets):
+/// with it, int64 microseconds since the epoch as text
+/// (`"1700000000123456"`); without it, BigQuery's default float seconds
+/// (`"1.700000000123456E9"`, always with a `.` or an exponent). An
+/// RFC 3339 text is accepted too.
 fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return DateTime::from_timestamp_micros(text.parse().ok()?);
     }
     let seconds = parse_decimal(text)?;
     let micros = (seconds * Decimal::from(1_000_000)).round();
@@ -333,6 +340,27 @@ fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_decode_in_both_api_forms() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        // useInt64Timestamp: microseconds.
+        assert_eq!(parse_timestamp("1700000000123456"), Some(at));
+        // Default: float seconds.
+        assert_eq!(parse_timestamp("1.700000000123456E9"), Some(at));
+        assert_eq!(
+            parse_timestamp("1700000000.123456"),
+            Some(at),
+            "plain decimal seconds"
+        );
+        assert_eq!(
+            parse_timestamp("-1000000"),
+            DateTime::from_timestamp(-1, 0),
+            "before 1970, in microseconds"
+        );
+        assert_eq!(parse_timestamp("2023-11-14T22:13:20.123456Z"), Some(at));
+        assert_eq!(parse_timestamp("soon"), None);
+    }
     use serde::Deserialize;
 
     fn schema(json: &str) -> TableSchema {

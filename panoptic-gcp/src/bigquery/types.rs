@@ -36,8 +36,19 @@ pub(crate) struct QueryRequestBody<'a> {
     pub max_results: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
-    /// Makes a retried `jobs.query` idempotent.
+    /// TIMESTAMP cells as int64 microseconds, which are exact (the
+    /// default float seconds are not).
+    pub format_options: FormatOptions,
+    /// Makes a retried `jobs.query` idempotent: a UUID, as the reference
+    /// asks (at most 36 characters).
     pub request_id: &'a str,
+}
+
+/// `DataFormatOptions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FormatOptions {
+    pub use_int64_timestamp: bool,
 }
 
 /// A named query parameter (`@name` in the SQL).
@@ -259,6 +270,9 @@ pub struct QueryResponse {
     /// Bytes billed; only in `jobs.query` replies.
     #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
     pub total_bytes_billed: Option<u64>,
+    /// Slot-milliseconds; only in `jobs.query` replies, and not always.
+    #[serde(deserialize_with = "opt_u64", skip_serializing_if = "Option::is_none")]
+    pub total_slot_ms: Option<u64>,
     /// False while the job runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_complete: Option<bool>,
@@ -300,14 +314,41 @@ pub struct QueryResult {
     pub pages: usize,
     /// What it cost by the price table; `None` when the location has no price.
     pub cost: Option<Decimal>,
+    /// Slot-milliseconds the job used (`statistics.totalSlotMs`), when read.
+    pub slot_ms: Option<u64>,
+    /// Tables the query read (`statistics.query.referencedTables`), when read.
+    pub referenced_tables: Option<usize>,
+    /// Runs of the job before this one that failed and were retried with a
+    /// new request id; each was billed by its own event.
+    pub retried_attempts: u32,
 }
 
-/// `jobs.get` response, the parts read here.
+/// `jobs.get` response (and the `job` of `jobs.cancel`), the parts read here.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Job {
     #[serde(default)]
+    pub status: Option<JobStatus>,
+    #[serde(default)]
     pub statistics: Option<JobStatistics>,
+}
+
+/// `jobs.cancel` response.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub(crate) struct JobCancelResponse {
+    #[serde(default)]
+    pub job: Option<Job>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobStatus {
+    /// `PENDING`, `RUNNING` or `DONE`.
+    #[serde(default)]
+    pub state: String,
+    /// Set when the job failed.
+    #[serde(default)]
+    pub error_result: Option<ErrorProto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -315,6 +356,8 @@ pub(crate) struct Job {
 pub(crate) struct JobStatistics {
     #[serde(default, deserialize_with = "opt_u64")]
     pub total_bytes_processed: Option<u64>,
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub total_slot_ms: Option<u64>,
     #[serde(default)]
     pub query: Option<QueryStatistics>,
 }
@@ -326,8 +369,53 @@ pub(crate) struct QueryStatistics {
     pub total_bytes_processed: Option<u64>,
     #[serde(default, deserialize_with = "opt_u64")]
     pub total_bytes_billed: Option<u64>,
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub total_slot_ms: Option<u64>,
     #[serde(default)]
     pub cache_hit: Option<bool>,
+    #[serde(default)]
+    pub referenced_tables: Vec<serde_json::Value>,
+}
+
+impl Job {
+    /// Whether the job has finished (failed or not).
+    pub(crate) fn is_done(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.state == "DONE")
+    }
+
+    /// `statistics.query.totalBytesBilled`.
+    pub(crate) fn bytes_billed(&self) -> Option<u64> {
+        self.statistics
+            .as_ref()
+            .and_then(|s| s.query.as_ref())
+            .and_then(|q| q.total_bytes_billed)
+    }
+
+    /// Bytes processed, from the query statistics or the job's.
+    pub(crate) fn bytes_processed(&self) -> Option<u64> {
+        let stats = self.statistics.as_ref()?;
+        stats
+            .query
+            .as_ref()
+            .and_then(|q| q.total_bytes_processed)
+            .or(stats.total_bytes_processed)
+    }
+
+    /// `statistics.totalSlotMs` (or the query statistics' copy).
+    pub(crate) fn slot_ms(&self) -> Option<u64> {
+        let stats = self.statistics.as_ref()?;
+        stats
+            .total_slot_ms
+            .or_else(|| stats.query.as_ref().and_then(|q| q.total_slot_ms))
+    }
+
+    /// How many tables the query referenced, when the statistics say.
+    pub(crate) fn referenced_tables(&self) -> Option<usize> {
+        self.statistics
+            .as_ref()
+            .and_then(|s| s.query.as_ref())
+            .map(|q| q.referenced_tables.len())
+    }
 }
 
 /// int64 fields arrive as JSON strings; accept numbers too.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{PriceTable, PricingError, RegionalPrice};
@@ -15,7 +15,8 @@ use super::{PriceTable, PricingError, RegionalPrice};
 pub const MIB: u64 = 1 << 20;
 /// One tebibyte: BigQuery's "TiB" on-demand unit.
 pub const TIB: u64 = 1 << 40;
-/// The least a BigQuery query that reads data bills: 10 MB.
+/// The least a BigQuery query that reads data bills: 10 MB per query,
+/// and 10 MB for each table it references.
 pub const BIGQUERY_MIN_BYTES_BILLED: u64 = 10 * MIB;
 
 /// How a monthly free tier is applied to one usage.
@@ -112,7 +113,7 @@ impl Calculator {
         Calculator { table, date: None }
     }
 
-    /// Prices as of `date` instead of today (UTC).
+    /// Prices as of `date` instead of today's billing day (Pacific time).
     pub fn on(mut self, date: NaiveDate) -> Calculator {
         self.date = Some(date);
         self
@@ -123,8 +124,18 @@ impl Calculator {
         &self.table
     }
 
+    pub(crate) fn date_given(&self) -> Option<NaiveDate> {
+        self.date
+    }
+
     fn date(&self) -> NaiveDate {
-        self.date.unwrap_or_else(|| Utc::now().date_naive())
+        self.date.unwrap_or_else(super::billing_today)
+    }
+
+    /// The day prices are read for: the one given to [`Calculator::on`],
+    /// else today's billing day.
+    pub fn price_date(&self) -> NaiveDate {
+        self.date()
     }
 
     /// The cost of `quantity` units (in the SKU's unit) of any SKU.
@@ -365,7 +376,8 @@ pub fn tiered_cost(price: &RegionalPrice, quantity: Decimal, free: FreeTier) -> 
 /// Bytes BigQuery bills for a query that processed `bytes_processed`:
 /// rounded up to the MB, at least 10 MB; a query that read nothing bills
 /// nothing. (MB here is 2^20 bytes: BigQuery reports 10485760 for the
-/// minimum.)
+/// minimum.) With the tables it referenced known, see
+/// [`bigquery_bytes_billed_with_tables`].
 ///
 /// ```
 /// use panoptic_gcp::pricing::bigquery_bytes_billed;
@@ -380,6 +392,25 @@ pub fn bigquery_bytes_billed(bytes_processed: u64) -> u64 {
         .div_ceil(MIB)
         .saturating_mul(MIB)
         .max(BIGQUERY_MIN_BYTES_BILLED)
+}
+
+/// Bytes billed under both on-demand minimums: 10 MB per query and 10 MB
+/// per referenced table. Per-table bytes are not in the job statistics, so
+/// this is a floor: what BigQuery reports (`totalBytesBilled`) wins.
+///
+/// ```
+/// use panoptic_gcp::pricing::bigquery_bytes_billed_with_tables;
+/// // 1 KB read across a join of 3 tables bills 3 × 10 MB.
+/// assert_eq!(bigquery_bytes_billed_with_tables(1024, 3), 30 * 1024 * 1024);
+/// assert_eq!(bigquery_bytes_billed_with_tables(1024, 0), 10 * 1024 * 1024);
+/// ```
+pub fn bigquery_bytes_billed_with_tables(bytes_processed: u64, referenced_tables: usize) -> u64 {
+    let per_query = bigquery_bytes_billed(bytes_processed);
+    if per_query == 0 {
+        return 0;
+    }
+    let tables = u64::try_from(referenced_tables).unwrap_or(u64::MAX);
+    per_query.max(BIGQUERY_MIN_BYTES_BILLED.saturating_mul(tables))
 }
 
 /// One BigQuery query, for pricing.
@@ -397,6 +428,9 @@ pub struct QueryUsage {
     pub failed: bool,
     /// A dry run (free: nothing ran).
     pub dry_run: bool,
+    /// Tables referenced (`statistics.query.referencedTables`), each
+    /// billed at least 10 MB; 0 when unknown.
+    pub referenced_tables: usize,
 }
 
 impl QueryUsage {
@@ -405,10 +439,12 @@ impl QueryUsage {
         self.cache_hit || self.failed || self.dry_run
     }
 
-    /// Bytes billed: as reported, else by the 10 MB / round-up rule.
+    /// Bytes billed: as reported, else by the round-up rule and the
+    /// 10 MB minimums per query and per referenced table.
     pub fn billed(&self) -> u64 {
-        self.bytes_billed
-            .unwrap_or_else(|| bigquery_bytes_billed(self.bytes_processed))
+        self.bytes_billed.unwrap_or_else(|| {
+            bigquery_bytes_billed_with_tables(self.bytes_processed, self.referenced_tables)
+        })
     }
 }
 
@@ -597,6 +633,16 @@ mod tests {
         let c = calc().bigquery_query(&q, FreeTier::ListPrice).unwrap();
         // 10 MiB = 10/2^20 TiB; × 6.25 = 0.000059604644775390625 exactly.
         assert_eq!(c.amount, d("0.000059604644775390625"));
+        // The same read across two tables: 10 MB for each.
+        let two = QueryUsage {
+            referenced_tables: 2,
+            ..q
+        };
+        assert_eq!(two.billed(), 20 * MIB);
+        let c = calc().bigquery_query(&two, FreeTier::ListPrice).unwrap();
+        assert_eq!(c.amount, d("0.00011920928955078125"));
+        assert_eq!(bigquery_bytes_billed_with_tables(50 * MIB, 2), 50 * MIB);
+        assert_eq!(bigquery_bytes_billed_with_tables(0, 2), 0);
     }
 
     #[test]
@@ -760,6 +806,7 @@ mod tests {
             ],
             source: String::new(),
             checked: "2020-01-01".parse().unwrap(),
+            catalog_sku_id: None,
         };
         // 0..1100 from month start: free 0..10, 90 × 1, 900 × 0.5, 100 × 0.1.
         assert_eq!(

@@ -79,6 +79,11 @@ pub struct RegionalPrice {
     pub source: String,
     /// The day the figures were compared with `source`.
     pub checked: NaiveDate,
+    /// The Cloud Billing Catalog SKU id of these regions' price, when it
+    /// differs from the SKU's `catalog_sku_id` (one Catalog SKU per
+    /// region group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_sku_id: Option<String>,
 }
 
 /// One price tier: from `from` units of monthly usage on, `rate` per `per` units.

@@ -7,6 +7,10 @@
 //! (or name a file in `PANOPTIC_GCP_PRICES`, see [`PriceTable::from_env`]),
 //! and refresh it from Google with [`crate::billing_catalog`].
 //!
+//! Billing events are priced at list price. Monthly free tiers belong to a
+//! billing account and a billing month (Pacific time) and are applied when
+//! aggregating: [`Calculator::free_tier_credits`].
+//!
 //! ```
 //! use panoptic_gcp::pricing::{Calculator, FreeTier, QueryUsage};
 //!
@@ -18,13 +22,19 @@
 
 mod calc;
 mod data;
+mod editions;
+mod free_tier;
+mod pacific;
 
 pub use calc::{
     BIGQUERY_MIN_BYTES_BILLED, Calculator, Charge, CloudRunUsage, Estimate, FreeTier,
-    FunctionsUsage, MIB, QueryUsage, StorageClass, TIB, bigquery_bytes_billed, functions_cpu_ghz,
-    seconds_rounded_up_100ms, tiered_cost,
+    FunctionsUsage, MIB, QueryUsage, StorageClass, TIB, bigquery_bytes_billed,
+    bigquery_bytes_billed_with_tables, functions_cpu_ghz, seconds_rounded_up_100ms, tiered_cost,
 };
 pub use data::{PriceTable, RegionalPrice, ServicePrices, Sku, Tier};
+pub use editions::{Edition, PricingModel, slot_cost};
+pub use free_tier::{FreeTierCredit, MonthlyUsage};
+pub use pacific::{BILLING_TIME_ZONE, BillingMonth, billing_day, billing_today};
 
 use chrono::NaiveDate;
 

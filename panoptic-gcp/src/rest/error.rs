@@ -47,6 +47,14 @@ pub enum Error {
         /// How long it was polled.
         waited: Duration,
     },
+    /// The job ran and ended in error (its `status.errorResult`).
+    #[error("query job {job_id} failed: {} {}", error.reason, error.message)]
+    JobFailed {
+        /// The failed job.
+        job_id: String,
+        /// Its `errorResult`.
+        error: ErrorProto,
+    },
     /// Rows could not be turned into the requested values.
     #[error("row decoding: {0}")]
     Rows(String),
@@ -56,12 +64,27 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether retrying the same request may succeed: 429, 5xx, the
-    /// `rateLimitExceeded` / `backendError` reasons, and transport failures.
+    /// Whether retrying the same request may succeed: 429, 5xx but 501
+    /// (not implemented: it never will), the `rateLimitExceeded` /
+    /// `backendError` / `internalError` reasons, and transport failures.
+    /// A job that failed (see [`Error::is_job_retryable`]) is not: asking
+    /// again only reads the same failure.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => api.is_retryable(),
             Error::Http { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the BigQuery job failed in a way that running it again,
+    /// as a new job with a new job id / request id, may fix:
+    /// `jobBackendError`, `jobInternalError`, `jobRateLimitExceeded`, or
+    /// a job whose `status.errorResult` says `backendError`.
+    pub fn is_job_retryable(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_job_retryable(),
+            Error::JobFailed { error, .. } => is_job_retry_reason(&error.reason, true),
             _ => false,
         }
     }
@@ -151,8 +174,11 @@ impl ApiError {
         }
     }
 
-    /// Whether a retry may succeed.
+    /// Whether sending the same request again may succeed.
     pub fn is_retryable(&self) -> bool {
+        if self.status == 501 || self.is_job_retryable() {
+            return false;
+        }
         self.status == 429
             || self.status >= 500
             || self.errors.iter().any(|e| {
@@ -162,6 +188,26 @@ impl ApiError {
                 )
             })
     }
+
+    /// Whether the error reports a failed job that a new job may fix
+    /// (the `job…` reasons of BigQuery's error table).
+    pub fn is_job_retryable(&self) -> bool {
+        self.errors
+            .iter()
+            .map(|e| e.reason.as_str())
+            .chain(std::iter::once(self.reason.as_str()))
+            .any(|r| is_job_retry_reason(r, false))
+    }
+}
+
+/// The reasons that mean "run the job again". `backendError` counts only
+/// inside a job's `errorResult`: in an HTTP reply it means "send the
+/// request again".
+fn is_job_retry_reason(reason: &str, in_job_status: bool) -> bool {
+    matches!(
+        reason,
+        "jobBackendError" | "jobInternalError" | "jobRateLimitExceeded"
+    ) || (in_job_status && reason == "backendError")
 }
 
 #[cfg(test)]
@@ -186,5 +232,37 @@ mod tests {
             r#"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#,
         );
         assert_eq!(e.reason, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn not_implemented_is_final_and_job_errors_ask_for_a_new_job() {
+        let e = ApiError::from_body(
+            501,
+            r#"{"error":{"code":501,"message":"no","status":"UNIMPLEMENTED"}}"#,
+        );
+        assert!(!e.is_retryable());
+        assert!(ApiError::from_body(502, "").is_retryable());
+        for reason in [
+            "jobBackendError",
+            "jobInternalError",
+            "jobRateLimitExceeded",
+        ] {
+            let body = format!(
+                r#"{{"error":{{"code":400,"message":"m","errors":[{{"reason":"{reason}","message":"m"}}]}}}}"#
+            );
+            let e = Error::Api(ApiError::from_body(400, &body));
+            assert!(e.is_job_retryable() && !e.is_retryable(), "{reason}");
+        }
+        let body = r#"{"error":{"code":503,"message":"m","errors":[{"reason":"backendError"}]}}"#;
+        let e = Error::Api(ApiError::from_body(503, body));
+        assert!(e.is_retryable() && !e.is_job_retryable());
+        let failed = Error::JobFailed {
+            job_id: "j".into(),
+            error: ErrorProto {
+                reason: "backendError".into(),
+                ..ErrorProto::default()
+            },
+        };
+        assert!(failed.is_job_retryable());
     }
 }

@@ -67,8 +67,11 @@ impl<O> ClientBuilder<O> {
         self
     }
 
-    /// How failed requests are retried: 429, 5xx, `rateLimitExceeded`,
-    /// `backendError` and transport failures (see [`Error::is_retryable`]).
+    /// How failed requests are retried: 429, 5xx but 501,
+    /// `rateLimitExceeded`, `backendError` and transport failures (see
+    /// [`Error::is_retryable`]). BigQuery jobs that failed in a retryable
+    /// way run again as new jobs under the same bound
+    /// ([`Error::is_job_retryable`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.settings.retry = retry;
         self

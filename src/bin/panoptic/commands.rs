@@ -111,7 +111,7 @@ pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 16] = [
+const CSV_COLUMNS: [&str; 17] = [
     "_id",
     "ts",
     "env",
@@ -126,6 +126,7 @@ const CSV_COLUMNS: [&str; 16] = [
     "unit",
     "amount",
     "currency",
+    "unpriced",
     "duration_ms",
     "error",
 ];
@@ -146,8 +147,9 @@ fn csv_row(event: &BillingEvent) -> String {
         event.outcome.to_string(),
         event.quantity.to_string(),
         event.unit.clone(),
-        event.amount.to_string(),
+        event.amount.map(|a| a.to_string()).unwrap_or_default(),
         event.currency.clone(),
+        event.metadata.unpriced().unwrap_or_default().to_owned(),
         event
             .metadata
             .duration_ms

@@ -13,12 +13,18 @@ pub fn report(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut header: Vec<String> = by.iter().map(|g| g.as_str().to_owned()).collect();
-    header.extend(["amount", "quantity", "count", "errors", "p50_ms", "p95_ms"].map(String::from));
+    header.extend(
+        [
+            "amount", "unpriced", "quantity", "count", "errors", "p50_ms", "p95_ms",
+        ]
+        .map(String::from),
+    );
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
             let mut cells = row.key.clone();
             cells.push(row.amount.to_string());
+            cells.push(row.unpriced.to_string());
             cells.push(trim_float(row.quantity));
             cells.push(row.count.to_string());
             cells.push(row.errors.to_string());
@@ -46,6 +52,7 @@ pub fn report(
                     }
                     // Money as a string: JSON numbers are floats to most readers.
                     object.insert("amount".into(), row.amount.to_string().into());
+                    object.insert("unpriced".into(), row.unpriced.into());
                     object.insert("quantity".into(), row.quantity.into());
                     object.insert("count".into(), row.count.into());
                     object.insert("errors".into(), row.errors.into());

@@ -1,0 +1,203 @@
+//! Prices a finished call on the writer thread, never the caller's: an
+//! amount the user gave wins; else the price book prices the usage the
+//! call reported; else the event has no amount and says why.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bson::{Bson, Document, doc};
+use chrono::NaiveDate;
+use panoptic_prices::{PriceBook, Priced, Usage};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::call_event::CallExtras;
+use crate::keys::metadata as meta_keys;
+use crate::money::to_decimal128;
+use crate::site::CallSite;
+
+/// The book calls are priced with: the shipped tables, overridden by the
+/// file named in `PANOPTIC_PRICES` when there is one.
+pub fn price_book() -> &'static PriceBook {
+    static BOOK: OnceLock<PriceBook> = OnceLock::new();
+    BOOK.get_or_init(|| match PriceBook::with_overrides_from_env() {
+        Ok(book) => book,
+        Err(error) => {
+            crate::report::write_line(&format!("panoptic: {error}; using the shipped price book"));
+            PriceBook::shipped().clone()
+        }
+    })
+}
+
+/// What pricing decided for one call.
+pub(crate) struct Pricing {
+    pub amount: Option<Decimal>,
+    /// The usage's total (tokens, GB-seconds), when it has one.
+    pub quantity: Option<(f64, String)>,
+    /// `price`, `usage`, `unpriced`, `estimated`, `priced_by`.
+    pub metadata: Document,
+    /// Set the first time a name the book does not know is seen: the
+    /// writer reports it once.
+    pub warning: Option<String>,
+}
+
+/// Prices one call of `site` that ended on `day` (UTC).
+pub(crate) fn price_call(
+    site: &CallSite,
+    extras: Option<&CallExtras>,
+    duration: Duration,
+    day: NaiveDate,
+) -> Pricing {
+    let usage = match extras.and_then(|e| e.usage.clone()) {
+        Some(usage) => Some(usage),
+        None if site.is_aws_lambda() => lambda_usage(extras, duration),
+        None => None,
+    };
+    let no_usage = if site.is_aws_lambda() {
+        "not running in AWS Lambda (AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set) and no amount given"
+    } else {
+        "no amount given, and the return value reports no usage"
+    };
+    price_usage(
+        site.provider.as_str(),
+        site.service,
+        extras.and_then(|e| e.amount),
+        usage.as_ref(),
+        no_usage,
+        day,
+    )
+}
+
+/// Prices what `provider`'s `service` used on `day`: a `given` amount
+/// wins, else the book prices `usage`, else the event is unpriced with
+/// `no_usage` as the reason.
+pub(crate) fn price_usage(
+    provider: &str,
+    service: &str,
+    given: Option<Decimal>,
+    usage: Option<&Usage>,
+    no_usage: &str,
+    day: NaiveDate,
+) -> Pricing {
+    let mut pricing = Pricing {
+        amount: given,
+        quantity: None,
+        metadata: Document::new(),
+        warning: None,
+    };
+    if let Some(usage) = usage {
+        pricing.quantity = usage
+            .total
+            .as_ref()
+            .and_then(|(q, unit)| Some((q.to_f64()?, unit.clone())));
+        if !usage.details.is_empty() {
+            pricing
+                .metadata
+                .insert(meta_keys::USAGE, usage_document(usage));
+        }
+        if usage.estimated {
+            pricing.metadata.insert(meta_keys::ESTIMATED, true);
+        }
+    }
+    if pricing.amount.is_some() {
+        pricing.metadata.insert(meta_keys::PRICED_BY, "given");
+        return pricing;
+    }
+    let Some(usage) = usage else {
+        pricing.metadata.insert(meta_keys::UNPRICED, no_usage);
+        return pricing;
+    };
+    let book = price_book();
+    match book.price(provider, service, usage, day) {
+        Ok(priced) => {
+            pricing.amount = Some(priced.amount);
+            pricing.metadata.insert(meta_keys::PRICED_BY, "price_book");
+            pricing
+                .metadata
+                .insert(meta_keys::PRICE, price_document(&priced));
+        }
+        Err(unpriced) => {
+            pricing
+                .metadata
+                .insert(meta_keys::UNPRICED, unpriced.to_string());
+            if book.has_provider(provider) && first_time(&unpriced.subject()) {
+                pricing.warning = Some(format!(
+                    "{unpriced}: such calls are stored with no amount (metadata.unpriced); \
+                     add the price with PANOPTIC_PRICES or give `amount`"
+                ));
+            }
+        }
+    }
+    pricing
+}
+
+/// Whether `subject` is warned about for the first time in this process.
+fn first_time(subject: &str) -> bool {
+    static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    warned
+        .get_or_insert_with(HashSet::new)
+        .insert(subject.to_owned())
+}
+
+/// A Lambda invocation's usage from its measured duration, when running
+/// inside Lambda (which sets the memory size in the environment).
+fn lambda_usage(extras: Option<&CallExtras>, duration: Duration) -> Option<Usage> {
+    let memory = panoptic_prices::aws::lambda_memory_from_env()?;
+    let first = extras.is_none_or(|e| !e.inside_lambda);
+    Some(
+        panoptic_prices::aws::lambda_invocation(
+            memory,
+            duration,
+            panoptic_prices::aws::Architecture::of_build_target(),
+            first,
+        )
+        .in_region(panoptic_prices::aws::region_from_env()),
+    )
+}
+
+/// `metadata.price`: the entry, the currency and each component's figures,
+/// so the amount can be checked and is never re-priced.
+pub fn price_document(priced: &Priced) -> Document {
+    let mut components = Document::new();
+    for c in &priced.components {
+        components.insert(
+            c.component.clone(),
+            doc! {
+                "quantity": to_decimal128(c.quantity),
+                "unit_price": to_decimal128(c.unit_price),
+                "per": to_decimal128(c.per),
+                "unit": c.unit.clone(),
+                "amount": to_decimal128(c.amount),
+                "source": c.source.clone(),
+                "checked": c.checked.to_string(),
+                "effective": c.effective.to_string(),
+            },
+        );
+    }
+    let mut document = doc! {
+        "entry": priced.entry.clone(),
+        "currency": priced.currency.clone(),
+    };
+    if let Some(variant) = &priced.variant {
+        document.insert("variant", variant.clone());
+    }
+    document.insert("components", components);
+    document
+}
+
+/// `metadata.usage`: whole counts as integers, anything else as Decimal128.
+fn usage_document(usage: &Usage) -> Document {
+    usage
+        .details
+        .iter()
+        .map(|(name, value)| {
+            let value = match value.to_i64() {
+                Some(whole) if Decimal::from(whole) == *value => Bson::Int64(whole),
+                _ => Bson::Decimal128(to_decimal128(*value)),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
