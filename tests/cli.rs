@@ -53,8 +53,12 @@ fn spooled_events(env: &str, spool: &Path) {
     for i in 0..10 {
         panoptic::invoice!(run, "render"; "amount" => "0.1", "outcome" => if i < 2 { "error" } else { "ok" });
     }
+    // No amount: unpriced, in a column of their own, never a silent 0.
+    for _ in 0..3 {
+        panoptic::invoice!(bq, "adhoc_export");
+    }
     assert!(panoptic.flush());
-    assert_eq!(panoptic.stats().spooled, 40);
+    assert_eq!(panoptic.stats().spooled, 43);
 }
 
 #[test]
@@ -88,7 +92,8 @@ fn report_stats_replay_export_and_indexes() {
     let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
     assert_eq!(rows[0]["service"], "BigQuery");
     assert_eq!(rows[0]["amount"], "7.5");
-    assert_eq!(rows[0]["count"], 30);
+    assert_eq!(rows[0]["count"], 33);
+    assert_eq!(rows[0]["unpriced"], 3);
     assert_eq!(rows[1]["service"], "CloudRun");
     assert_eq!(rows[1]["errors"], 2);
     let csv_by_resource = |env: &str, spool_only: bool| {
@@ -105,15 +110,23 @@ fn report_stats_replay_export_and_indexes() {
     let lines: Vec<_> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "resource,service,amount,quantity,count,errors,p50_ms,p95_ms"
+        "resource,service,amount,unpriced,quantity,count,errors,p50_ms,p95_ms"
     );
     let cells: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(
-        cells[..6],
-        ["daily_report", "BigQuery", "7.5", "30", "30", "0"]
+        cells[..7],
+        ["daily_report", "BigQuery", "7.5", "0", "30", "30", "0"]
+    );
+    let unpriced = lines
+        .iter()
+        .find(|l| l.starts_with("adhoc_export,"))
+        .unwrap();
+    assert!(
+        unpriced.starts_with("adhoc_export,BigQuery,0,3,3,3,0"),
+        "{unpriced}"
     );
     // p50 and p95 of 0..29 ms are 14 and 28, read off 2 %-wide buckets.
-    for (cell, exact) in [(cells[6], 14.0), (cells[7], 28.0)] {
+    for (cell, exact) in [(cells[7], 14.0), (cells[8], 28.0)] {
         let value: f64 = cell.parse().unwrap();
         assert!((value / exact - 1.0).abs() < 0.01, "{cell} vs {exact}");
     }
@@ -129,7 +142,7 @@ fn report_stats_replay_export_and_indexes() {
     assert!(table.contains("CloudRun"), "{table}");
 
     let stats = succeed(panoptic(&["stats"], &dead, &spool));
-    assert!(stats.contains("events     40"), "{stats}");
+    assert!(stats.contains("events     43"), "{stats}");
 
     // Replay into the test database, then report from MongoDB.
     let uri = common::mongodb_uri();
@@ -149,11 +162,16 @@ fn report_stats_replay_export_and_indexes() {
         &uri,
         &spool,
     ));
-    assert_eq!(jsonl.lines().count(), 40);
+    assert_eq!(jsonl.lines().count(), 43);
     for line in jsonl.lines() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(event["username"], "cli user");
-        assert!(event["amount"]["$numberDecimal"].is_string(), "{line}");
+        if event["resource"] == "adhoc_export" {
+            assert!(event.get("amount").is_none(), "{line}");
+            assert_eq!(event["metadata"]["unpriced"], "no amount given", "{line}");
+        } else {
+            assert!(event["amount"]["$numberDecimal"].is_string(), "{line}");
+        }
     }
     let file = spool.join("export.csv");
     succeed(panoptic(
@@ -170,7 +188,7 @@ fn report_stats_replay_export_and_indexes() {
         &spool,
     ));
     let exported = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(exported.lines().count(), 41, "header + 40 events");
+    assert_eq!(exported.lines().count(), 44, "header + 43 events");
     assert!(exported.starts_with("_id,ts,env,username"));
 
     let indexes = succeed(panoptic(&["indexes"], &uri, &spool));
