@@ -47,6 +47,14 @@ pub enum Command {
     Stats,
     /// Check (and create) the indexes of every panoptic-* database.
     Indexes,
+    /// The price book: every table with its age; `update` refreshes it.
+    Prices(crate::prices::PricesArgs),
+    /// panoptic's estimates beside the provider's bill.
+    Reconcile(crate::reconcile::ReconcileArgs),
+    /// Budgets: set, remove, list.
+    Budgets(crate::budgets::BudgetsArgs),
+    /// A live cost dashboard in the browser.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Filters shared by report and export.

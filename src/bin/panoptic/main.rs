@@ -13,9 +13,13 @@
 //! Errors are one line on stderr and a non-zero exit.
 
 mod args;
+mod budgets;
 mod commands;
 mod html;
 mod output;
+mod prices;
+mod reconcile;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -52,6 +56,10 @@ fn main() -> ExitCode {
             Command::Replay(ref replay) => commands::replay(&cli.global, replay).await,
             Command::Stats => commands::stats(&cli.global).await,
             Command::Indexes => commands::indexes(&cli.global).await,
+            Command::Prices(ref args) => prices::run(&cli.global, args).await,
+            Command::Reconcile(ref args) => reconcile::run(&cli.global, args).await,
+            Command::Budgets(ref args) => budgets::run(&cli.global, args).await,
+            Command::Serve(ref args) => serve::run(&cli.global, args).await,
         }
     });
     match result {
