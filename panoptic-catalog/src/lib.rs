@@ -278,7 +278,8 @@ impl fmt::Display for Provider {
 ///
 /// ```
 /// use panoptic_catalog::Kind;
-/// assert_eq!(Kind::ALL.map(Kind::as_str), ["invoice", "charge", "billing", "quota", "token_usage"]);
+/// assert_eq!(Kind::FOR_CALLS.map(Kind::as_str), ["invoice", "charge", "billing", "quota", "token_usage"]);
+/// assert_eq!(Kind::parse("adjustment"), Some(Kind::Adjustment));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -292,11 +293,25 @@ pub enum Kind {
     Quota,
     /// Tokens consumed by an AI model.
     TokenUsage,
+    /// Written by `panoptic reconcile --apply`: a share of the difference
+    /// between the estimates and the provider's bill. Never emitted by a
+    /// call; reports show it in a column of its own.
+    Adjustment,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
+        Kind::Invoice,
+        Kind::Charge,
+        Kind::Billing,
+        Kind::Quota,
+        Kind::TokenUsage,
+        Kind::Adjustment,
+    ];
+
+    /// The kinds a call or a record may carry (`kind = "…"`).
+    pub const FOR_CALLS: [Kind; 5] = [
         Kind::Invoice,
         Kind::Charge,
         Kind::Billing,
@@ -316,6 +331,7 @@ impl Kind {
             Kind::Billing => "billing",
             Kind::Quota => "quota",
             Kind::TokenUsage => "token_usage",
+            Kind::Adjustment => "adjustment",
         }
     }
 

@@ -28,6 +28,8 @@ pub enum Outcome {
     Panic,
     /// An async call whose future was dropped before it completed.
     Cancelled,
+    /// Not run: its budget could not cover the reservation.
+    Refused,
 }
 
 impl Outcome {
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::Panic => "panic",
             Outcome::Cancelled => "cancelled",
+            Outcome::Refused => "refused",
         }
     }
 
@@ -52,6 +55,7 @@ impl Outcome {
             Outcome::Error,
             Outcome::Panic,
             Outcome::Cancelled,
+            Outcome::Refused,
         ]
         .into_iter()
         .find(|o| o.as_str() == name)

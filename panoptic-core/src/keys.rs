@@ -71,6 +71,9 @@ pub mod metadata {
     pub const ESTIMATED: &str = "estimated";
     /// Who set the amount: `price_book`, `given`, or a provider calculator.
     pub const PRICED_BY: &str = "priced_by";
+    /// Links a start record (a budget reservation) to the call's final
+    /// event.
+    pub const CALL_ID: &str = "call_id";
 
     /// The keys [`Metadata`](crate::Metadata) has a field for.
     pub const KNOWN: [&str; 9] = [

@@ -68,8 +68,9 @@ pub(crate) fn category(lit: &LitStr) -> syn::Result<Category> {
 
 pub(crate) fn kind(lit: &LitStr) -> syn::Result<Kind> {
     let name = lit.value();
-    Kind::parse(&name).ok_or_else(|| {
-        let names = Kind::ALL.map(Kind::as_str);
+    let for_calls = Kind::parse(&name).filter(|k| Kind::FOR_CALLS.contains(k));
+    for_calls.ok_or_else(|| {
+        let names = Kind::FOR_CALLS.map(Kind::as_str);
         syn::Error::new(
             lit.span(),
             format!(

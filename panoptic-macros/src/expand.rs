@@ -308,6 +308,7 @@ fn kind_variant(kind: panoptic_catalog::Kind) -> &'static str {
         Kind::Billing => "Billing",
         Kind::Quota => "Quota",
         Kind::TokenUsage => "TokenUsage",
+        Kind::Adjustment => "Adjustment",
     }
 }
 
