@@ -39,6 +39,8 @@ pub use panoptic_core::{
     SpoolSummary, SpooledEvent, Stats, active_resource, billing, catalog, charge, config, global,
     index_keys, index_models, invoice, keys, money, naming, query, quota, token_usage,
 };
+/// Budgets that reserve money before a call (`budget = "…"`).
+pub use panoptic_core::{BudgetExceeded, budget};
 /// The price book and what a call used: priced without an `amount` key.
 pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
 
@@ -47,6 +49,14 @@ pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
 #[cfg(feature = "openai")]
 pub use panoptic_core::openai;
 pub use panoptic_macros::{billable, billable_block};
+
+/// Estimates beside the provider's bill, and adjustments from it.
+pub use panoptic_core::reconcile;
+
+/// Bill sources for [`reconcile`]: OpenAI, GCP (feature `gcp`), AWS
+/// (feature `aws-bill`) (feature `bills`).
+#[cfg(feature = "bills")]
+pub use panoptic_bills as bills;
 
 /// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).
 #[cfg(feature = "gcp")]

@@ -110,23 +110,23 @@ fn report_stats_replay_export_and_indexes() {
     let lines: Vec<_> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "resource,service,amount,unpriced,quantity,count,errors,p50_ms,p95_ms"
+        "resource,service,amount,adjusted,unpriced,quantity,count,errors,p50_ms,p95_ms"
     );
     let cells: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(
-        cells[..7],
-        ["daily_report", "BigQuery", "7.5", "0", "30", "30", "0"]
+        cells[..8],
+        ["daily_report", "BigQuery", "7.5", "0", "0", "30", "30", "0"]
     );
     let unpriced = lines
         .iter()
         .find(|l| l.starts_with("adhoc_export,"))
         .unwrap();
     assert!(
-        unpriced.starts_with("adhoc_export,BigQuery,0,3,3,3,0"),
+        unpriced.starts_with("adhoc_export,BigQuery,0,0,3,3,3,0"),
         "{unpriced}"
     );
     // p50 and p95 of 0..29 ms are 14 and 28, read off 2 %-wide buckets.
-    for (cell, exact) in [(cells[7], 14.0), (cells[8], 28.0)] {
+    for (cell, exact) in [(cells[8], 14.0), (cells[9], 28.0)] {
         let value: f64 = cell.parse().unwrap();
         assert!((value / exact - 1.0).abs() < 0.01, "{cell} vs {exact}");
     }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use slog::{Drain, Logger, Never};
 
+use chrono::{DateTime, Utc};
+
+use crate::budget::{Alert, AlertCallback, Broker, BrokerSettings, Budget, Clock};
 use crate::config::{Credentials, Given, redact_uri};
 use crate::context::Context;
 use crate::document::Owner;
@@ -72,6 +75,10 @@ pub struct PanopticBuilder {
     operation_timeout: Option<Duration>,
     durability: Durability,
     spool_max_bytes: Option<u64>,
+    budgets: Vec<Budget>,
+    budgets_enabled: bool,
+    budget_clock: Option<Clock>,
+    on_budget_alert: Option<AlertCallback>,
 }
 
 impl fmt::Debug for PanopticBuilder {
@@ -90,6 +97,39 @@ impl fmt::Debug for PanopticBuilder {
 }
 
 impl PanopticBuilder {
+    /// Defines a budget (saved to the database, shared with every process
+    /// that uses it) and turns budgets on for this handle.
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budgets.push(budget);
+        self.budgets_enabled = true;
+        self
+    }
+
+    /// Turns budgets on with the definitions already in the database
+    /// (`panoptic budgets set`), without defining one in code. Budgets are
+    /// also on when `PANOPTIC_BUDGETS` names a file of `[[budget]]` tables.
+    pub fn budgets_from_database(mut self) -> Self {
+        self.budgets_enabled = true;
+        self
+    }
+
+    /// Receives each budget alert, once per budget, period and threshold
+    /// across every process.
+    pub fn on_budget_alert(mut self, callback: impl Fn(&Alert) + Send + Sync + 'static) -> Self {
+        self.on_budget_alert = Some(Arc::new(callback));
+        self
+    }
+
+    /// The clock budget periods are read from (default: the system
+    /// clock). For tests that cross a period boundary without waiting.
+    pub fn budget_clock(
+        mut self,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
+    ) -> Self {
+        self.budget_clock = Some(Arc::new(clock));
+        self
+    }
+
     /// Who the events belong to (required; the collection is
     /// `{provider}_{username}`).
     pub fn username(mut self, username: impl Into<String>) -> Self {
@@ -282,7 +322,36 @@ impl PanopticBuilder {
             },
             write_ahead: self.write_ahead,
             owner,
+            broker: None,
         };
+        let mut budgets = self.budgets;
+        let mut budgets_enabled = self.budgets_enabled;
+        if let Some(path) = crate::config::lookup(crate::config::vars::PANOPTIC_BUDGETS) {
+            let from_file = Budget::from_file(std::path::Path::new(&path))
+                .map_err(|e| Error::InvalidBudget(e.0))?;
+            budgets.extend(from_file);
+            budgets_enabled = true;
+        }
+        for budget in &budgets {
+            budget.validate().map_err(|e| Error::InvalidBudget(e.0))?;
+        }
+        let alert_logger = Arc::new(std::sync::OnceLock::new());
+        let broker = if budgets_enabled {
+            Some(Arc::new(
+                Broker::start(BrokerSettings {
+                    mongo: settings.mongo.clone(),
+                    budgets,
+                    clock: self.budget_clock.unwrap_or_else(|| Arc::new(Utc::now)),
+                    on_alert: self.on_budget_alert,
+                    alert_logger: Arc::clone(&alert_logger),
+                })
+                .map_err(Error::Writer)?,
+            ))
+        } else {
+            None
+        };
+        let mut settings = settings;
+        settings.broker = broker.clone();
         let pipeline =
             Arc::new(Pipeline::start(settings, self.overflow, reporter).map_err(Error::Writer)?);
         let fanout = Fanout {
@@ -291,6 +360,14 @@ impl PanopticBuilder {
             level: config.level,
         };
         let root = Logger::root(fanout, slog::o!());
+        let budget_context = Arc::new(Context {
+            provider: panoptic_catalog::Provider::UserDefined.as_str().to_owned(),
+            service: "Budgets".to_owned(),
+            username: config.username.clone(),
+            project_id: config.project_id.clone(),
+            env: config.env.clone(),
+        });
+        let _ = alert_logger.set(root.new(budget_context.owned_kv()));
         Ok(Panoptic::from_inner(Inner {
             id: Inner::next_id(),
             children: Default::default(),
@@ -301,6 +378,7 @@ impl PanopticBuilder {
             spool_dir: config.spool_dir,
             root,
             pipeline,
+            broker,
             shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(10)),
         }))
     }

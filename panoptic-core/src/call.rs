@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use crate::active::Active;
 use crate::amount::{IntoAmount, IntoQuantity};
+use crate::budget::{Broker, BudgetExceeded, Reservation, Reserved};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
 use crate::event::Outcome;
-use crate::handle::{EVER_INSTALLED, with_current};
+use crate::handle::{EVER_INSTALLED, current, with_current};
 use crate::site::CallSite;
 
 /// A call in progress. Records when finished, or, if dropped unfinished,
@@ -132,6 +133,70 @@ impl Call {
         }
     }
 
+    /// Reserves `estimate` in `budget` before the body runs (`budget =
+    /// "…"`): the one round trip to the database a call may pay. A refusal
+    /// is recorded (outcome `refused`) and returned for the function to
+    /// give back as its error.
+    pub fn reserve(
+        mut self,
+        budget: &str,
+        estimate: impl IntoAmount,
+    ) -> Result<Call, BudgetExceeded> {
+        let Some(broker) = self.broker(budget) else {
+            return Ok(self);
+        };
+        let reservation = Reservation {
+            budget: budget.to_owned(),
+            estimate: estimate.into_amount().unwrap_or_default(),
+        };
+        let answer = broker.reserve_blocking(reservation);
+        self.reserved(answer)
+    }
+
+    /// [`reserve`](Call::reserve) for an async call: awaits the answer.
+    pub async fn reserve_async(
+        mut self,
+        budget: &str,
+        estimate: impl IntoAmount,
+    ) -> Result<Call, BudgetExceeded> {
+        let Some(broker) = self.broker(budget) else {
+            return Ok(self);
+        };
+        let reservation = Reservation {
+            budget: budget.to_owned(),
+            estimate: estimate.into_amount().unwrap_or_default(),
+        };
+        let answer = broker.reserve(reservation).await;
+        self.reserved(answer)
+    }
+
+    fn broker(&mut self, budget: &str) -> Option<Arc<Broker>> {
+        self.started?;
+        let broker = current().and_then(|p| p.broker());
+        if broker.is_none() && !BUDGETS_OFF_WARNED.swap(true, Ordering::Relaxed) {
+            crate::report::write_line(&format!(
+                "panoptic: warning: a call asks for budget `{budget}` but budgets are off;                  turn them on with `.budget(…)`, `.budgets_from_database()` or PANOPTIC_BUDGETS"
+            ));
+        }
+        broker
+    }
+
+    fn reserved(
+        mut self,
+        answer: Result<Reserved, BudgetExceeded>,
+    ) -> Result<Call, BudgetExceeded> {
+        match answer {
+            Ok(reserved) => {
+                self.options().extras.reservation = Some(reserved);
+                Ok(self)
+            }
+            Err(refused) => {
+                self.record(Outcome::Refused, Some(refused.to_string()));
+                Err(refused)
+            }
+        }
+    }
+
     /// Sets the quantity from the return value (`quantity_from = …`).
     pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
         self.options().extras.quantity = Some(quantity.into_quantity());
@@ -214,6 +279,7 @@ impl Call {
 }
 
 static NOT_INSTALLED_WARNED: AtomicBool = AtomicBool::new(false);
+static BUDGETS_OFF_WARNED: AtomicBool = AtomicBool::new(false);
 
 #[cold]
 fn warn_not_installed() {

@@ -36,6 +36,8 @@ pub mod vars {
     pub const PANOPTIC_SPOOL_DIR: &str = "PANOPTIC_SPOOL_DIR";
     /// Lowest slog level passed on: `trace`, `debug`, `info`, `warning`, `error`, `critical`.
     pub const PANOPTIC_LOG_LEVEL: &str = "PANOPTIC_LOG_LEVEL";
+    /// A TOML file of `[[budget]]` tables; turns budgets on.
+    pub const PANOPTIC_BUDGETS: &str = "PANOPTIC_BUDGETS";
 }
 
 /// Looks a variable up: process environment first, then `.env`.

@@ -72,12 +72,32 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
     };
     let extras = call.extras.as_deref();
     let ts = wall_clock(call.ended);
-    let pricing = price_call(site, extras, call.duration, ts.date_naive());
-    let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity) {
+    let mut pricing = price_call(site, extras, call.duration, ts.date_naive());
+    let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity.take()) {
         (Some(given), _) => (given, site.unit.to_owned()),
         (None, Some((total, unit))) => (total, unit),
         (None, None) => (1.0, site.unit.to_owned()),
     };
+    if call.outcome == crate::event::Outcome::Refused {
+        // Not run: it cost nothing, and that is known, not guessed.
+        pricing.amount = Some(rust_decimal::Decimal::ZERO);
+        pricing.metadata.remove(crate::keys::metadata::UNPRICED);
+        pricing
+            .metadata
+            .insert(crate::keys::metadata::PRICED_BY, "refused");
+    }
+    let mut extra = pricing.metadata;
+    if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
+        extra.insert(crate::keys::metadata::CALL_ID, reserved.call_id.clone());
+        extra.insert("budget", reserved.budget.clone());
+        if pricing.amount.is_none() && reserved.held {
+            // Its budget counts it at the estimate it reserved.
+            extra.insert(
+                "budget_settled_at",
+                crate::money::to_decimal128(reserved.estimate),
+            );
+        }
+    }
     let event = BillingEvent {
         id: ObjectId::new(),
         ts,
@@ -104,7 +124,7 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
             request_id: extras.and_then(|e| e.request_id.clone()),
             tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
             error: call.error.as_deref().map(str::to_owned),
-            extra: pricing.metadata,
+            extra,
         },
     };
     (route, event.into_document(), pricing.warning)

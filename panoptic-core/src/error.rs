@@ -31,6 +31,9 @@ pub enum Error {
         /// What the driver said, with the password masked.
         reason: String,
     },
+    /// A budget is not valid, or the `PANOPTIC_BUDGETS` file cannot be read.
+    #[error("{0}")]
+    InvalidBudget(String),
     /// The background writer thread could not start.
     #[error("cannot start panoptic's writer thread: {0}")]
     Writer(#[source] std::io::Error),

@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     /// Child loggers made so far, per provider and service.
     pub children: [RwLock<HashMap<Box<str>, Logger>>; Provider::ALL.len()],
     pub pipeline: Arc<Pipeline>,
+    /// Answers budget reservations, when budgets are on.
+    pub broker: Option<Arc<crate::budget::Broker>>,
     pub shutdown_deadline: Duration,
 }
 
@@ -179,6 +181,21 @@ impl Panoptic {
             },
         };
         self.inner.pipeline.send(Event::Record(Box::new(event)));
+    }
+
+    /// The budget broker, when budgets are on.
+    pub(crate) fn broker(&self) -> Option<Arc<crate::budget::Broker>> {
+        self.inner.broker.clone()
+    }
+
+    /// The state of every budget in the database now (spent, reserved,
+    /// limit, forecast), after settling what this process has sent.
+    /// `None` when budgets are off.
+    pub fn budgets(&self) -> Option<Vec<crate::budget::BudgetStatus>> {
+        let broker = self.inner.broker.as_ref()?;
+        self.flush();
+        broker.flush();
+        broker.statuses()
     }
 
     /// What happened to the events so far.

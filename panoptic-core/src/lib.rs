@@ -15,6 +15,7 @@
 
 mod active;
 mod amount;
+pub mod budget;
 mod builder;
 mod call;
 mod call_event;
@@ -45,6 +46,7 @@ mod openai_stream;
 mod probe;
 pub mod query;
 mod queue;
+pub mod reconcile;
 mod record;
 mod report;
 mod site;
@@ -54,6 +56,7 @@ mod writer;
 
 pub use active::active_resource;
 pub use amount::{IntoAmount, IntoQuantity};
+pub use budget::BudgetExceeded;
 pub use builder::PanopticBuilder;
 pub use context::Context;
 pub use drain::MongoDrain;

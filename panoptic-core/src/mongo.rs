@@ -146,7 +146,7 @@ impl Mongo {
         self.settings.operation_timeout
     }
 
-    async fn client(&mut self) -> Result<Client, String> {
+    pub(crate) async fn client(&mut self) -> Result<Client, String> {
         if let Some(client) = &self.client {
             return Ok(client.clone());
         }

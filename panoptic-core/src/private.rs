@@ -22,6 +22,11 @@ pub mod meter {
     pub use crate::meter::{MeterNone, MeterOk, MeterValue, UsageProbe};
 }
 
+/// Budget reservations (`budget = "…"`).
+pub mod budget {
+    pub use crate::budget::Refusable;
+}
+
 /// Runs the body of a synchronous `#[billable]` function.
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {

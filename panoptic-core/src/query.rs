@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
+pub use chrono_tz::Tz;
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 
@@ -39,13 +40,15 @@ pub enum GroupBy {
     Env,
     /// UTC day, `2026-11-26`.
     Day,
-    /// UTC hour, `2026-11-26T14:00Z`.
+    /// UTC hour, `2026-11-26T14:00Z` (with a time zone, `2026-11-26T06:00-0800`).
     Hour,
+    /// Month, `2026-11` (in the query's time zone, UTC by default).
+    Month,
 }
 
 impl GroupBy {
     /// Every dimension.
-    pub const ALL: [GroupBy; 7] = [
+    pub const ALL: [GroupBy; 8] = [
         GroupBy::Provider,
         GroupBy::Service,
         GroupBy::Resource,
@@ -53,6 +56,7 @@ impl GroupBy {
         GroupBy::Env,
         GroupBy::Day,
         GroupBy::Hour,
+        GroupBy::Month,
     ];
 
     /// The name used on the command line and in output.
@@ -65,6 +69,7 @@ impl GroupBy {
             GroupBy::Env => "env",
             GroupBy::Day => "day",
             GroupBy::Hour => "hour",
+            GroupBy::Month => "month",
         }
     }
 
@@ -79,31 +84,50 @@ impl GroupBy {
         GroupBy::ALL.into_iter().find(|g| g.as_str() == name.trim())
     }
 
-    fn expression(self) -> Bson {
+    /// The `$dateToString` format of a time dimension (`None` otherwise);
+    /// the same strftime codes mean the same in chrono and MongoDB.
+    fn date_format(self, zoned: bool) -> Option<&'static str> {
+        match self {
+            GroupBy::Day => Some("%Y-%m-%d"),
+            GroupBy::Month => Some("%Y-%m"),
+            GroupBy::Hour if zoned => Some("%Y-%m-%dT%H:00%z"),
+            GroupBy::Hour => Some("%Y-%m-%dT%H:00Z"),
+            _ => None,
+        }
+    }
+
+    fn expression(self, zone: Option<Tz>) -> Bson {
+        if let Some(format) = self.date_format(zone.is_some()) {
+            let mut to_string = doc! { "format": format, "date": "$ts" };
+            if let Some(zone) = zone {
+                to_string.insert("timezone", zone.name());
+            }
+            return doc! { "$dateToString": to_string }.into();
+        }
         match self {
             GroupBy::Provider => "$provider".into(),
             GroupBy::Service => "$service".into(),
             GroupBy::Resource => "$resource".into(),
             GroupBy::User => "$username".into(),
             GroupBy::Env => "$env".into(),
-            GroupBy::Day => {
-                doc! { "$dateToString": { "format": "%Y-%m-%d", "date": "$ts" } }.into()
-            }
-            GroupBy::Hour => {
-                doc! { "$dateToString": { "format": "%Y-%m-%dT%H:00Z", "date": "$ts" } }.into()
-            }
+            GroupBy::Day | GroupBy::Hour | GroupBy::Month => unreachable!("formatted above"),
         }
     }
 
-    fn value_of(self, event: &BillingEvent) -> String {
+    fn value_of(self, event: &BillingEvent, zone: Option<Tz>) -> String {
+        if let Some(format) = self.date_format(zone.is_some()) {
+            return match zone {
+                Some(zone) => event.ts.with_timezone(&zone).format(format).to_string(),
+                None => event.ts.format(format).to_string(),
+            };
+        }
         match self {
             GroupBy::Provider => event.provider.clone(),
             GroupBy::Service => event.service.clone(),
             GroupBy::Resource => event.resource.clone(),
             GroupBy::User => event.username.clone(),
             GroupBy::Env => event.env.clone(),
-            GroupBy::Day => event.ts.format("%Y-%m-%d").to_string(),
-            GroupBy::Hour => event.ts.format("%Y-%m-%dT%H:00Z").to_string(),
+            GroupBy::Day | GroupBy::Hour | GroupBy::Month => unreachable!("formatted above"),
         }
     }
 }
@@ -130,6 +154,9 @@ pub struct CostQuery {
     outcome: Option<Outcome>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    tag: Option<String>,
+    metadata_user: Option<String>,
+    time_zone: Option<Tz>,
     group_by: Vec<GroupBy>,
 }
 
@@ -148,8 +175,12 @@ pub struct CostQuery {
 pub struct CostRow {
     /// The group's value for each `group_by` dimension, in order.
     pub key: Vec<String>,
-    /// Sum of `amount` over the priced events.
+    /// Sum of `amount` over the priced events, adjustments excluded.
     pub amount: Decimal,
+    /// Sum of `amount` over `kind: "adjustment"` events (what
+    /// `panoptic reconcile --apply` allocated from the bill): kept apart so
+    /// that nothing is summed twice.
+    pub adjusted: Decimal,
     /// Events with no amount (`metadata.unpriced` says why): never
     /// counted as zero in silence.
     pub unpriced: u64,
@@ -170,10 +201,17 @@ pub struct CostRow {
 #[error("cost query failed: {0}")]
 pub struct QueryError(String);
 
+impl QueryError {
+    pub(crate) fn new(message: String) -> QueryError {
+        QueryError(message)
+    }
+}
+
 /// Sums, counts and the duration histogram of one group.
 #[derive(Debug, Default, Clone)]
 struct Partial {
     amount: Decimal,
+    adjusted: Decimal,
     unpriced: u64,
     quantity: f64,
     count: u64,
@@ -259,6 +297,44 @@ impl CostQuery {
         self
     }
 
+    /// Only events carrying this tag (`metadata.tags`).
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Only events made for this end user (`metadata.user`, the
+    /// customer a call served; not the panoptic `username`).
+    pub fn metadata_user(mut self, user: impl Into<String>) -> Self {
+        self.metadata_user = Some(user.into());
+        self
+    }
+
+    /// Days, hours and months in this time zone instead of UTC: a bill
+    /// reconciled against Google's needs America/Los_Angeles days.
+    ///
+    /// ```
+    /// use panoptic_core::query::{CostQuery, GroupBy};
+    /// let query = CostQuery::new()
+    ///     .time_zone(chrono_tz::America::Los_Angeles)
+    ///     .group_by([GroupBy::Day]);
+    /// assert!(format!("{:?}", query.pipeline()).contains("America/Los_Angeles"));
+    /// ```
+    pub fn time_zone(mut self, zone: Tz) -> Self {
+        self.time_zone = Some(zone);
+        self
+    }
+
+    /// The time zone of days, hours and months (`None`: UTC).
+    pub fn zone(&self) -> Option<Tz> {
+        self.time_zone
+    }
+
+    /// The dimensions rows are grouped by.
+    pub fn dimensions(&self) -> &[GroupBy] {
+        &self.group_by
+    }
+
     /// Groups rows by these dimensions, in this order.
     pub fn group_by(mut self, dimensions: impl IntoIterator<Item = GroupBy>) -> Self {
         self.group_by = dimensions.into_iter().collect();
@@ -289,6 +365,9 @@ impl CostQuery {
         put("provider", &self.provider);
         put("username", &self.username);
         put("resource", &self.resource);
+        // An array field matches when any element equals the value.
+        put("metadata.tags", &self.tag);
+        put("metadata.user", &self.metadata_user);
         if let Some(kind) = self.kind {
             filter.insert("kind", kind.as_str());
         }
@@ -302,7 +381,7 @@ impl CostQuery {
     pub fn pipeline(&self) -> Vec<Document> {
         let mut id = Document::new();
         for dimension in &self.group_by {
-            id.insert(dimension.as_str(), dimension.expression());
+            id.insert(dimension.as_str(), dimension.expression(self.time_zone));
         }
         // The duration bucket is part of the group key: one row per group
         // and bucket, however many events.
@@ -317,13 +396,17 @@ impl CostQuery {
                 Bson::Null,
             ] },
         );
+        let adjustment = doc! { "$eq": ["$kind", Kind::Adjustment.as_str()] };
         vec![
             doc! { "$match": self.filter() },
             doc! { "$group": {
                 "_id": id,
-                "amount": { "$sum": "$amount" },
+                // Adjustments are summed apart: an allocated bill is never
+                // added to the estimate it corrects.
+                "amount": { "$sum": { "$cond": [adjustment.clone(), 0, "$amount"] } },
+                "adjusted": { "$sum": { "$cond": [adjustment.clone(), "$amount", 0] } },
                 "quantity": { "$sum": "$quantity" },
-                "count": { "$sum": 1 },
+                "count": { "$sum": { "$cond": [adjustment, 0, 1] } },
                 "errors": { "$sum": { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] } },
                 // A missing amount compares below null; any number above.
                 "unpriced": { "$sum": { "$cond": [{ "$gt": ["$amount", Bson::Null] }, 0, 1] } },
@@ -375,8 +458,17 @@ impl CostQuery {
     ) -> Vec<CostRow> {
         let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
         for event in events.into_iter().filter(|e| self.matches(e)) {
-            let key = self.group_by.iter().map(|g| g.value_of(event)).collect();
+            let key = self
+                .group_by
+                .iter()
+                .map(|g| g.value_of(event, self.time_zone))
+                .collect();
             let group = groups.entry(key).or_default();
+            if event.kind == Kind::Adjustment {
+                group.adjusted += event.amount.unwrap_or_default();
+                group.quantity += event.quantity;
+                continue;
+            }
             match event.amount {
                 Some(amount) => group.amount += amount,
                 None => group.unpriced += 1,
@@ -414,6 +506,8 @@ impl CostQuery {
             && same(&self.resource, &e.resource)
             && self.kind.is_none_or(|k| k == e.kind)
             && self.outcome.is_none_or(|o| o == e.outcome)
+            && same(&self.metadata_user, e.metadata.user.as_deref().unwrap_or_default())
+            && self.tag.as_ref().is_none_or(|t| e.metadata.tags.contains(t))
             // BSON dates keep milliseconds; compare as MongoDB does.
             && self.since.is_none_or(|s| e.ts.timestamp_millis() >= s.timestamp_millis())
             && self.until.is_none_or(|u| e.ts.timestamp_millis() < u.timestamp_millis())
@@ -432,13 +526,13 @@ impl CostQuery {
                 Some(other) => other.to_string(),
             })
             .collect();
-        let amount = match row.get("amount") {
-            Some(Bson::Decimal128(d)) => {
-                from_decimal128(*d).map_err(|e| QueryError(e.to_string()))?
-            }
-            Some(Bson::Int32(0) | Bson::Int64(0)) | None => Decimal::ZERO,
-            Some(other) => return Err(QueryError(format!("amount summed to {other}"))),
+        let money = |key: &str| match row.get(key) {
+            Some(Bson::Decimal128(d)) => from_decimal128(*d).map_err(|e| QueryError(e.to_string())),
+            Some(Bson::Int32(0) | Bson::Int64(0)) | None => Ok(Decimal::ZERO),
+            Some(other) => Err(QueryError(format!("{key} summed to {other}"))),
         };
+        let amount = money("amount")?;
+        let adjusted = money("adjusted")?;
         let number = |key: &str| match row.get(key) {
             Some(Bson::Double(v)) => *v,
             Some(Bson::Int32(v)) => f64::from(*v),
@@ -463,6 +557,7 @@ impl CostQuery {
             key,
             Partial {
                 amount,
+                adjusted,
                 quantity: number("quantity"),
                 count,
                 errors: number("errors") as u64,
@@ -475,6 +570,7 @@ impl CostQuery {
 
 fn merge(into: &mut Partial, from: Partial) {
     into.amount += from.amount;
+    into.adjusted += from.adjusted;
     into.quantity += from.quantity;
     into.count += from.count;
     into.errors += from.errors;
@@ -491,6 +587,7 @@ fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
         .map(|(key, partial)| CostRow {
             key,
             amount: partial.amount.normalize(),
+            adjusted: partial.adjusted.normalize(),
             unpriced: partial.unpriced,
             quantity: partial.quantity,
             count: partial.count,

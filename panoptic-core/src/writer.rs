@@ -50,6 +50,8 @@ pub(crate) struct WriterSettings {
     /// The handle's own username, project and env, for calls logged through
     /// its child loggers.
     pub owner: Arc<Owner>,
+    /// Counts spend against budgets, when budgets are on.
+    pub broker: Option<Arc<crate::budget::Broker>>,
 }
 
 /// Longest wait between two pings while MongoDB is unreachable.
@@ -359,12 +361,21 @@ impl Writer {
             // A warning, not a delivery error: not kept as `last_error`.
             crate::report::write_line(&format!("panoptic: warning: {warning}"));
         }
+        if let Some(broker) = &self.settings.broker {
+            let reserved = call.extras.as_ref().and_then(|e| e.reservation.clone());
+            broker.spend(crate::budget::Spend::of(&document, reserved));
+        }
         self.push(route, document);
     }
 
     fn take_event(&mut self, event: BillingEvent) {
         Counters::add(&self.counters.emitted, 1);
-        self.push(Route::of_event(&event), event.into_document());
+        let route = Route::of_event(&event);
+        let document = event.into_document();
+        if let Some(broker) = &self.settings.broker {
+            broker.spend(crate::budget::Spend::of(&document, None));
+        }
+        self.push(route, document);
     }
 
     fn push(&mut self, route: Route, document: Document) {

@@ -15,6 +15,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Secret;
+use crate::http::Timeouts;
 use crate::pricing::{PriceTable, RegionalPrice, ServicePrices, Sku, Tier};
 use crate::rest::{ClientBuilder, Endpoint, Error};
 
@@ -207,6 +209,7 @@ pub type CatalogBuilder = ClientBuilder<CatalogOptions>;
 pub struct CatalogOptions {
     page_size: u32,
     currency: Option<String>,
+    api_key: Option<Secret>,
 }
 
 impl CatalogBuilder {
@@ -219,6 +222,14 @@ impl CatalogBuilder {
     /// Prices in this currency (`currencyCode`) instead of USD.
     pub fn currency(mut self, code: impl Into<String>) -> Self {
         self.options.currency = Some(code.into());
+        self
+    }
+
+    /// Sends this API key (`key=`) with every request: the Catalog is
+    /// public data, so a key restricted to the Cloud Billing API is enough,
+    /// with or without [`tokens`](CatalogBuilder::tokens).
+    pub fn api_key(mut self, key: Secret) -> Self {
+        self.options.api_key = Some(key);
         self
     }
 
@@ -243,6 +254,7 @@ impl Catalog {
             CatalogOptions {
                 page_size: 5000,
                 currency: None,
+                api_key: None,
             },
         )
     }
@@ -298,8 +310,52 @@ impl Catalog {
         if currency && let Some(code) = &self.inner.options.currency {
             params.push(("currencyCode", code.clone()));
         }
+        // Errors show URLs without their query, so the key stays out of them.
+        if let Some(key) = &self.inner.options.api_key {
+            params.push(("key", key.expose().to_owned()));
+        }
         params
     }
+}
+
+/// `GET url` of a public document (no token, no retry), as text, with
+/// this crate's TLS setup: for price lists published outside Google, such
+/// as AWS's offer files, that `panoptic prices update` compares the same way.
+/// A status other than 2xx is an [`Error::Http`] naming it.
+pub async fn fetch_public_text(url: &str, timeouts: Timeouts) -> Result<String, Error> {
+    let parsed: Url = url
+        .parse()
+        .map_err(|e| Error::Invalid(format!("URL `{url}`: {e}")))?;
+    let http = crate::http::reqwest_client(&parsed, timeouts)?;
+    let failed = |message: String, timeout: bool| Error::Http {
+        url: url.to_owned(),
+        message,
+        timeout,
+    };
+    let resp = http
+        .get(parsed.clone())
+        .send()
+        .await
+        .map_err(|e| failed(chain(&e), e.is_timeout()))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(failed(format!("HTTP {status}"), false));
+    }
+    resp.text()
+        .await
+        .map_err(|e| failed(chain(&e), e.is_timeout()))
+}
+
+/// reqwest keeps the cause (refused, DNS) out of its own `Display`.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 /// The next page token: none when the API sends none or `""`; an error

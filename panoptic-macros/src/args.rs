@@ -22,6 +22,8 @@ pub(crate) const KEYS: &[&str] = &[
     "amount_from",
     "usage",
     "usage_from",
+    "budget",
+    "estimate",
     "currency",
     "category",
     "user",
@@ -46,6 +48,8 @@ pub(crate) struct Args {
     pub amount_from: Option<Expr>,
     pub usage: Option<Expr>,
     pub usage_from: Option<Expr>,
+    pub budget: Option<LitStr>,
+    pub estimate: Option<Expr>,
     pub currency: Option<LitStr>,
     pub category: Option<Category>,
     pub user: Option<Expr>,
@@ -129,6 +133,8 @@ impl Args {
             amount_from: None,
             usage: None,
             usage_from: None,
+            budget: None,
+            estimate: None,
             currency: None,
             category: None,
             user: None,
@@ -213,6 +219,12 @@ impl Args {
                 "amount_from" => expression(item).map(|e| args.amount_from = Some(e)),
                 "usage" => expression(item).map(|e| args.usage = Some(e)),
                 "usage_from" => expression(item).map(|e| args.usage_from = Some(e)),
+                "budget" => literal(&item).and_then(|lit| {
+                    non_empty(&lit)?;
+                    args.budget = Some(lit);
+                    Ok(())
+                }),
+                "estimate" => expression(item).map(|e| args.estimate = Some(e)),
                 "user" => expression(item).map(|e| args.user = Some(e)),
                 "request_id" => expression(item).map(|e| args.request_id = Some(e)),
                 "logger" => expression(item).map(|e| args.logger = Some(e)),
@@ -236,6 +248,12 @@ impl Args {
             push(syn::Error::new(
                 what,
                 "give `amount` or `amount_from`, not both",
+            ));
+        }
+        if seen.iter().any(|k| k == "estimate") && !seen.iter().any(|k| k == "budget") {
+            push(syn::Error::new(
+                what,
+                "`estimate` is the amount a call reserves in its budget: give `budget = \"…\"` too",
             ));
         }
         if seen.iter().any(|k| k == "usage") && seen.iter().any(|k| k == "usage_from") {

@@ -91,10 +91,12 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
             let #ret = #private::call_once(move || { #fake_return #block });
         }
     };
+    let reserve = reserve(args, &names, is_async, &item.sig.output);
     let body = quote! {
         {
             #site
             let #mutability #call = #start;
+            #reserve
             #run
             #finish
             #ret
@@ -102,6 +104,49 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
     };
     item.block = Box::new(syn::parse2(body).expect("generated block parses"));
     item.into_token_stream()
+}
+
+/// `budget = "…"`: reserve before the body runs; a refusal is returned as
+/// the function's own `Err`. The return type must be able to carry it: a
+/// clear error at the return type otherwise (`Refusable`).
+fn reserve(args: &Args, names: &Names, is_async: bool, output: &ReturnType) -> TokenStream {
+    let Some(budget) = &args.budget else {
+        return TokenStream::new();
+    };
+    let private = private(args);
+    let call = &names.call;
+    let mutability = call_mutability(args);
+    let estimate = match &args.estimate {
+        Some(e) => quote_spanned!(expr_span(e)=> #e),
+        None => quote!(0u8),
+    };
+    let reserved = if is_async {
+        quote!(#call.reserve_async(#budget, #estimate).await)
+    } else {
+        quote!(#call.reserve(#budget, #estimate))
+    };
+    let (ty, span) = match output {
+        ReturnType::Type(_, ty) if contains_impl_trait(ty) => {
+            return syn::Error::new_spanned(
+                ty,
+                "`budget = …` needs a return type written out as `Result<_, E>` (not `impl Trait`), \
+                 with `E: From<panoptic::BudgetExceeded>`",
+            )
+            .to_compile_error();
+        }
+        ReturnType::Type(_, ty) => (quote!(#ty), syn::spanned::Spanned::span(ty)),
+        ReturnType::Default => (quote!(()), budget.span()),
+    };
+    let refused = syn::Ident::new("__panoptic_refused", Span::mixed_site());
+    let given_back = quote_spanned! {span=>
+        <#ty as #private::budget::Refusable>::refused(#refused)
+    };
+    quote! {
+        let #mutability #call = match #reserved {
+            ::core::result::Result::Ok(#call) => #call,
+            ::core::result::Result::Err(#refused) => return #given_back,
+        };
+    }
 }
 
 /// `billable_block!(... => { ... })`, `=> async { ... }`, `=> async move { ... }`.

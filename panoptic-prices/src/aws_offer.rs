@@ -317,6 +317,25 @@ pub fn changes(book: &PriceBook, offer: &OfferFile, on: NaiveDate) -> Vec<PriceC
 /// Refuses a change whose unit does not match, and one whose figure is not
 /// in the text; the result is parsed again before it is returned.
 pub fn apply_changes(toml_text: &str, changes: &[PriceChange]) -> Result<String, BookError> {
+    rewrite(toml_text, changes, None)
+}
+
+/// [`apply_changes`], and each changed figure's own `checked` set to
+/// `checked` (added to the figure when it has none), so that its age says
+/// when the offer file was read rather than when the list was first typed.
+pub fn apply_changes_checked(
+    toml_text: &str,
+    changes: &[PriceChange],
+    checked: NaiveDate,
+) -> Result<String, BookError> {
+    rewrite(toml_text, changes, Some(checked))
+}
+
+fn rewrite(
+    toml_text: &str,
+    changes: &[PriceChange],
+    checked: Option<NaiveDate>,
+) -> Result<String, BookError> {
     const FILE: &str = "aws.toml";
     let raw = parse_raw(FILE, toml_text)?;
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
@@ -332,7 +351,7 @@ pub fn apply_changes(toml_text: &str, changes: &[PriceChange]) -> Result<String,
             ));
         }
         let name = c.entry.split_once('/').map_or(c.entry.as_str(), |(_, n)| n);
-        let span = raw
+        let figure = raw
             .entry
             .iter()
             .filter(|e| e.name.get_ref() == name)
@@ -344,7 +363,6 @@ pub fn apply_changes(toml_text: &str, changes: &[PriceChange]) -> Result<String,
             })
             .flat_map(|l| l.figures.iter())
             .find(|f| f.component == c.component)
-            .map(|f| f.price.span())
             .ok_or_else(|| {
                 BookError::new(
                     FILE,
@@ -355,6 +373,14 @@ pub fn apply_changes(toml_text: &str, changes: &[PriceChange]) -> Result<String,
                     ),
                 )
             })?;
+        let span = figure.price.span();
+        if let Some(day) = checked {
+            match &figure.checked {
+                Some(old) => edits.push((old.span(), format!("\"{day}\""))),
+                // An inline table: a key added right after the price.
+                None => edits.push((span.end..span.end, format!(", checked = \"{day}\""))),
+            }
+        }
         edits.push((span, format!("\"{}\"", c.new)));
     }
     // From the end, so earlier byte ranges stay valid.

@@ -709,7 +709,8 @@ pub(crate) struct RawFigure {
     sku: Option<String>,
     offer_unit: Option<String>,
     source: Option<String>,
-    checked: Option<NaiveDate>,
+    // Spanned so that a refresh can rewrite it in place.
+    pub(crate) checked: Option<Spanned<NaiveDate>>,
     #[serde(default)]
     #[allow(dead_code)] // a remark for readers of the file
     note: Option<String>,
@@ -855,7 +856,7 @@ fn parse(provider: Option<&str>, file: &str, text: &str) -> Result<PriceBook, Bo
                     sku: f.sku,
                     offer_unit: f.offer_unit,
                     source: f.source.unwrap_or_else(|| l.source.clone()),
-                    checked: f.checked.unwrap_or(l.checked),
+                    checked: f.checked.map_or(l.checked, Spanned::into_inner),
                 });
             }
             lists.push(PriceList {

@@ -243,6 +243,16 @@ pub async fn documents_at(uri: &str, env: &str, collection: &str) -> Vec<Documen
         .expect("documents")
 }
 
+/// Every event of `collection` in `panoptic-{env}` at `uri`, parsed.
+#[allow(dead_code)]
+pub async fn events_at(uri: &str, env: &str, collection: &str) -> Vec<BillingEvent> {
+    documents_at(uri, env, collection)
+        .await
+        .iter()
+        .map(|d| BillingEvent::from_document(d).expect("a valid billing event"))
+        .collect()
+}
+
 /// Every event of `collection` in `panoptic-{env}`, parsed.
 pub async fn events(env: &str, collection: &str) -> Vec<BillingEvent> {
     documents(env, collection)

@@ -15,7 +15,7 @@ pub fn report(
     let mut header: Vec<String> = by.iter().map(|g| g.as_str().to_owned()).collect();
     header.extend(
         [
-            "amount", "unpriced", "quantity", "count", "errors", "p50_ms", "p95_ms",
+            "amount", "adjusted", "unpriced", "quantity", "count", "errors", "p50_ms", "p95_ms",
         ]
         .map(String::from),
     );
@@ -24,6 +24,9 @@ pub fn report(
         .map(|row| {
             let mut cells = row.key.clone();
             cells.push(row.amount.to_string());
+            // Allocated from the bill by `reconcile --apply`: beside the
+            // estimate, never added to it.
+            cells.push(row.adjusted.to_string());
             cells.push(row.unpriced.to_string());
             cells.push(trim_float(row.quantity));
             cells.push(row.count.to_string());
@@ -52,6 +55,7 @@ pub fn report(
                     }
                     // Money as a string: JSON numbers are floats to most readers.
                     object.insert("amount".into(), row.amount.to_string().into());
+                    object.insert("adjusted".into(), row.adjusted.to_string().into());
                     object.insert("unpriced".into(), row.unpriced.into());
                     object.insert("quantity".into(), row.quantity.into());
                     object.insert("count".into(), row.count.into());
@@ -74,7 +78,7 @@ fn table(header: &[String], rows: &[Vec<String>], out: &mut impl Write) -> io::R
             *width = (*width).max(cell.chars().count());
         }
     }
-    let numeric_from = header.len() - 6;
+    let numeric_from = header.len() - 7;
     let line = |cells: &[String]| -> String {
         cells
             .iter()

@@ -1,4 +1,20 @@
-//! `panoptic serve`: A live cost dashboard in the browser.
+//! `panoptic serve`: a live cost dashboard in the browser.
+//!
+//! Read-only: every route reads through the same [`CostQuery`] as
+//! `panoptic report`, from MongoDB or, when it does not answer, the spool.
+//! Loopback by default; any other address needs a token.
+//!
+//! [`CostQuery`]: panoptic::query::CostQuery
+
+mod api;
+mod assets;
+mod filters;
+mod security;
+mod source;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -6,8 +22,75 @@ use crate::args::Global;
 
 /// `panoptic serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback needs `--token`.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Seconds between two refreshes of the open page.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub refresh: u64,
+    /// Token every request must carry (`Authorization: Bearer …` or
+    /// `?token=…`). Prefer `--token-file` or the environment variable: a
+    /// command line is visible to other users of the machine.
+    #[arg(long, env = "PANOPTIC_SERVE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the token (surrounding whitespace ignored).
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+}
 
-pub async fn run(_global: &Global, _args: &ServeArgs) -> Result<(), String> {
-    Err("`panoptic serve` is not built yet".to_owned())
+pub async fn run(global: &Global, args: &ServeArgs) -> Result<(), String> {
+    let token = token(args)?;
+    if token.is_none() && !args.bind.ip().is_loopback() {
+        return Err(format!(
+            "refusing to serve on {} without a token: anyone who can reach it would read your costs; \
+             pass --token-file FILE (or --token), or bind to 127.0.0.1",
+            args.bind
+        ));
+    }
+    let source = source::Source::open(global).await;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "panoptic: serving http://{local}/ ({}; refresh every {} s{})",
+        source.describe(),
+        args.refresh,
+        if token.is_some() {
+            "; token required"
+        } else {
+            ""
+        }
+    );
+    let state = Arc::new(api::State {
+        source,
+        refresh_seconds: args.refresh,
+    });
+    let guard = security::Guard::new(token, local);
+    let app = api::router(state).layer(axum::middleware::from_fn_with_state(
+        Arc::new(guard),
+        security::check,
+    ));
+    axum::serve(listener, app)
+        .await
+        .map_err(|e| format!("server stopped: {e}"))
+}
+
+/// The token from `--token`, `PANOPTIC_SERVE_TOKEN` or `--token-file`.
+fn token(args: &ServeArgs) -> Result<Option<String>, String> {
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.trim().to_owned()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    match token {
+        Some(token) if token.is_empty() => Err("the token is empty".to_owned()),
+        other => Ok(other),
+    }
 }

@@ -1,0 +1,368 @@
+//! Budget state in MongoDB. Every change is one atomic operation on one
+//! document: a reservation only succeeds while `remaining` covers it, so
+//! processes on different hosts cannot overshoot together by more than
+//! one reservation; an alert is claimed by inserting its `_id`, so it
+//! fires once whoever crosses the threshold.
+
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::options::{FindOneAndUpdateOptions, ReturnDocument, UpdateOptions};
+use mongodb::{Client, Collection};
+use rust_decimal::Decimal;
+
+use super::define::Budget;
+use super::forecast::{Forecast, forecast};
+use super::period::PeriodKey;
+use super::{BUDGET_DATABASE, BudgetExceeded};
+use crate::money::{from_decimal128, to_decimal128};
+
+/// A budget's state in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetStatus {
+    /// The budget.
+    pub budget: Budget,
+    /// The period now.
+    pub period: PeriodKey,
+    /// Settled spend.
+    pub spent: Decimal,
+    /// Held by calls in flight.
+    pub reserved: Decimal,
+    /// Reservations in flight (and not expired).
+    pub open_reservations: u64,
+    /// Spend per local day of the period, from its first day to today.
+    pub daily: Vec<Decimal>,
+    /// The projection.
+    pub forecast: Forecast,
+}
+
+/// Budget state in MongoDB.
+#[derive(Clone)]
+pub struct BudgetStore {
+    budgets: Collection<Document>,
+    periods: Collection<Document>,
+    reservations: Collection<Document>,
+    alerts: Collection<Document>,
+}
+
+fn error(e: mongodb::error::Error) -> String {
+    crate::mongo::describe(&e)
+}
+
+fn decimal(document: &Document, key: &str) -> Decimal {
+    match document.get(key) {
+        Some(Bson::Decimal128(d)) => from_decimal128(*d).unwrap_or_default(),
+        Some(Bson::Int32(n)) => Decimal::from(*n),
+        Some(Bson::Int64(n)) => Decimal::from(*n),
+        _ => Decimal::ZERO,
+    }
+}
+
+fn is_duplicate(e: &mongodb::error::Error) -> bool {
+    e.to_string().contains("E11000") || e.to_string().contains("11000")
+}
+
+impl BudgetStore {
+    /// The store in `client`'s `panoptic_budgets` database.
+    pub fn new(client: &Client) -> BudgetStore {
+        let db = client.database(BUDGET_DATABASE);
+        BudgetStore {
+            budgets: db.collection("budgets"),
+            periods: db.collection("periods"),
+            reservations: db.collection("reservations"),
+            alerts: db.collection("alerts"),
+        }
+    }
+
+    /// Creates or replaces a budget's definition.
+    pub async fn set(&self, budget: &Budget) -> Result<(), String> {
+        budget.validate().map_err(|e| e.0)?;
+        let mut document = bson::to_document(budget).map_err(|e| e.to_string())?;
+        document.insert("_id", budget.name.clone());
+        self.budgets
+            .replace_one(doc! { "_id": &budget.name }, document)
+            .upsert(true)
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    /// Removes a budget's definition (its history stays). Returns whether
+    /// it existed.
+    pub async fn remove(&self, name: &str) -> Result<bool, String> {
+        let deleted = self
+            .budgets
+            .delete_one(doc! { "_id": name })
+            .await
+            .map_err(error)?;
+        Ok(deleted.deleted_count == 1)
+    }
+
+    /// Every budget defined in the database.
+    pub async fn list(&self) -> Result<Vec<Budget>, String> {
+        let documents: Vec<Document> = self
+            .budgets
+            .find(doc! {})
+            .await
+            .map_err(error)?
+            .try_collect()
+            .await
+            .map_err(error)?;
+        let mut budgets = Vec::with_capacity(documents.len());
+        for mut document in documents {
+            document.remove("_id");
+            let budget: Budget = bson::from_document(document)
+                .map_err(|e| format!("a stored budget cannot be read: {e}"))?;
+            budgets.push(budget);
+        }
+        budgets.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(budgets)
+    }
+
+    /// The period document's id.
+    pub fn period_id(budget: &Budget, key: &PeriodKey) -> String {
+        format!("{}|{}", budget.name, key.name)
+    }
+
+    /// Makes sure the period's document exists, with the budget's limit.
+    async fn open_period(&self, budget: &Budget, key: &PeriodKey) -> Result<String, String> {
+        let id = Self::period_id(budget, key);
+        let fresh = doc! {
+            "budget": &budget.name,
+            "period": &key.name,
+            "start": bson::DateTime::from_chrono(key.start),
+            "end": bson::DateTime::from_chrono(key.end),
+            "limit": to_decimal128(budget.limit),
+            "spent": to_decimal128(Decimal::ZERO),
+            "reserved": to_decimal128(Decimal::ZERO),
+            "remaining": to_decimal128(budget.limit),
+        };
+        let result = self
+            .periods
+            .update_one(doc! { "_id": &id }, doc! { "$setOnInsert": fresh })
+            .with_options(UpdateOptions::builder().upsert(true).build())
+            .await;
+        match result {
+            // Two processes opening the same period: one insert wins.
+            Err(e) if !is_duplicate(&e) => Err(error(e)),
+            _ => Ok(id),
+        }
+    }
+
+    /// Reserves `estimate` for the call `call_id`, if the period's
+    /// remaining money covers it; else the refusal. Expired reservations
+    /// of dead processes are released first when the money is short.
+    pub async fn reserve(
+        &self,
+        budget: &Budget,
+        call_id: &str,
+        estimate: Decimal,
+        now: DateTime<Utc>,
+    ) -> Result<Result<String, BudgetExceeded>, String> {
+        let zone = budget.zone().map_err(|e| e.0)?;
+        let key = PeriodKey::of(budget.period, zone, now);
+        let id = self.open_period(budget, &key).await?;
+        for attempt in 0..2 {
+            let taken = self
+                .periods
+                .update_one(
+                    doc! { "_id": &id, "remaining": { "$gte": to_decimal128(estimate) } },
+                    doc! { "$inc": {
+                        "reserved": to_decimal128(estimate),
+                        "remaining": to_decimal128(-estimate),
+                    } },
+                )
+                .await
+                .map_err(error)?;
+            if taken.matched_count == 1 {
+                let expires = now
+                    + chrono::Duration::seconds(
+                        budget.reservation_ttl_secs.min(i64::MAX as u64) as i64
+                    );
+                self.reservations
+                    .insert_one(doc! {
+                        "_id": call_id,
+                        "period_id": &id,
+                        "budget": &budget.name,
+                        "amount": to_decimal128(estimate),
+                        "expires": bson::DateTime::from_chrono(expires),
+                    })
+                    .await
+                    .map_err(error)?;
+                return Ok(Ok(id));
+            }
+            if attempt == 0 && self.release_expired(&id, now).await? == 0 {
+                break;
+            }
+        }
+        let period = self
+            .periods
+            .find_one(doc! { "_id": &id })
+            .await
+            .map_err(error)?
+            .unwrap_or_default();
+        Ok(Err(BudgetExceeded {
+            budget: budget.name.clone(),
+            period: key.name,
+            limit: budget.limit,
+            committed: decimal(&period, "spent") + decimal(&period, "reserved"),
+            estimate,
+            unavailable: None,
+        }))
+    }
+
+    /// Releases the reservations of `period_id` that expired before `now`
+    /// (their process died mid-call); returns how many.
+    pub async fn release_expired(
+        &self,
+        period_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, String> {
+        let expired: Vec<Document> = self
+            .reservations
+            .find(doc! { "period_id": period_id, "expires": { "$lt": bson::DateTime::from_chrono(now) } })
+            .await
+            .map_err(error)?
+            .try_collect()
+            .await
+            .map_err(error)?;
+        let mut released = 0;
+        for reservation in expired {
+            let Some(Bson::String(call_id)) = reservation.get("_id") else {
+                continue;
+            };
+            // Deleting is the lock: whoever deletes it gives the money back.
+            let deleted = self
+                .reservations
+                .delete_one(doc! { "_id": call_id })
+                .await
+                .map_err(error)?;
+            if deleted.deleted_count == 1 {
+                let amount = decimal(&reservation, "amount");
+                self.periods
+                    .update_one(
+                        doc! { "_id": period_id },
+                        doc! { "$inc": {
+                            "reserved": to_decimal128(-amount),
+                            "remaining": to_decimal128(amount),
+                        } },
+                    )
+                    .await
+                    .map_err(error)?;
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Settles a call: its reservation (if still held) is released and
+    /// `actual` counted as spent on `day`. Returns the period document
+    /// after the change.
+    pub async fn settle(
+        &self,
+        budget: &Budget,
+        call_id: Option<&str>,
+        actual: Decimal,
+        at: DateTime<Utc>,
+    ) -> Result<Document, String> {
+        let zone = budget.zone().map_err(|e| e.0)?;
+        let key = PeriodKey::of(budget.period, zone, at);
+        let mut held = Decimal::ZERO;
+        let mut id = Self::period_id(budget, &key);
+        if let Some(call_id) = call_id
+            && let Some(reservation) = self
+                .reservations
+                .find_one_and_delete(doc! { "_id": call_id })
+                .await
+                .map_err(error)?
+        {
+            held = decimal(&reservation, "amount");
+            if let Some(Bson::String(period)) = reservation.get("period_id") {
+                id = period.clone();
+            }
+        } else {
+            id = self.open_period(budget, &key).await?;
+        }
+        let day = format!("days.{}", key.today);
+        let updated = self
+            .periods
+            .find_one_and_update(
+                doc! { "_id": &id },
+                doc! { "$inc": {
+                    "reserved": to_decimal128(-held),
+                    "spent": to_decimal128(actual),
+                    "remaining": to_decimal128(held - actual),
+                    day: to_decimal128(actual),
+                } },
+            )
+            .with_options(
+                FindOneAndUpdateOptions::builder()
+                    .return_document(ReturnDocument::After)
+                    .build(),
+            )
+            .await
+            .map_err(error)?;
+        updated.ok_or_else(|| format!("budget period `{id}` vanished"))
+    }
+
+    /// Claims the alert `threshold` (a percent, or `forecast`) of a
+    /// period: true for the one process that gets to send it.
+    pub async fn claim_alert(&self, period_id: &str, threshold: &str) -> Result<bool, String> {
+        let inserted = self
+            .alerts
+            .insert_one(
+                doc! { "_id": format!("{period_id}|{threshold}"), "at": bson::DateTime::now() },
+            )
+            .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if is_duplicate(&e) => Ok(false),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// A budget's state in the period that holds `now`.
+    pub async fn status(
+        &self,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<BudgetStatus, String> {
+        let zone = budget.zone().map_err(|e| e.0)?;
+        let key = PeriodKey::of(budget.period, zone, now);
+        let id = Self::period_id(budget, &key);
+        self.release_expired(&id, now).await?;
+        let period = self
+            .periods
+            .find_one(doc! { "_id": &id })
+            .await
+            .map_err(error)?
+            .unwrap_or_default();
+        let open_reservations = self
+            .reservations
+            .count_documents(doc! { "period_id": &id })
+            .await
+            .map_err(error)?;
+        let days = period.get_document("days").cloned().unwrap_or_default();
+        let daily: Vec<Decimal> = (0..key.days_elapsed())
+            .map(|i| {
+                let day = key.first_day + chrono::Days::new(u64::from(i));
+                decimal(&days, &day.to_string())
+            })
+            .collect();
+        let forecast = forecast(key.first_day, &daily, key.days(), budget.limit);
+        Ok(BudgetStatus {
+            budget: budget.clone(),
+            spent: decimal(&period, "spent"),
+            reserved: decimal(&period, "reserved"),
+            open_reservations,
+            daily,
+            forecast,
+            period: key,
+        })
+    }
+}
+
+/// Spent and limit of a period document.
+pub(crate) fn spent_and_limit(period: &Document) -> (Decimal, Decimal) {
+    (decimal(period, "spent"), decimal(period, "limit"))
+}

@@ -1,0 +1,110 @@
+//! Writing adjustments: replace by id what changed, leave what did not,
+//! remove the adjustments of the same days that a new run no longer makes.
+//! Original events are never touched.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document, doc};
+use futures_util::TryStreamExt;
+
+use super::Reconciliation;
+use super::allocate::ADJUSTMENT_TAG;
+use crate::event::{BillingEvent, Kind};
+use crate::naming::{DATABASE_PREFIX, collection_name, database_name};
+use crate::query::QueryError;
+
+/// What [`Reconciliation::apply`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// Adjustments written (new or changed).
+    pub written: u64,
+    /// Adjustments already there with the same amount.
+    pub unchanged: u64,
+    /// Adjustments of these days that the new run no longer makes.
+    pub removed: u64,
+}
+
+impl Reconciliation {
+    /// Writes `adjustments` (from [`Reconciliation::adjustments`]) into
+    /// each one's `panoptic-{env}` / `{provider}_{username}`: by `_id`, so
+    /// running twice never doubles them.
+    pub async fn apply(
+        &self,
+        client: &mongodb::Client,
+        adjustments: &[BillingEvent],
+    ) -> Result<ApplySummary, QueryError> {
+        let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
+        let since = bson::DateTime::from_chrono(self.day_start(self.start));
+        let until = bson::DateTime::from_chrono(self.day_start(self.end));
+        let filter = doc! {
+            "ts": { "$gte": since, "$lt": until },
+            "provider": self.provider.as_str(),
+            "kind": Kind::Adjustment.as_str(),
+            "metadata.tags": ADJUSTMENT_TAG,
+        };
+        // What earlier runs wrote for these days: (database, collection) by id.
+        let mut existing: BTreeMap<bson::oid::ObjectId, (String, String, Option<Bson>)> =
+            BTreeMap::new();
+        let prefix = format!(
+            "{}_",
+            collection_name(&self.provider, "x").trim_end_matches("_x")
+        );
+        let databases = client.list_database_names().await.map_err(error)?;
+        for database_name in databases.iter().filter(|d| d.starts_with(DATABASE_PREFIX)) {
+            let database = client.database(database_name);
+            for collection in database.list_collection_names().await.map_err(error)? {
+                if !collection.starts_with(&prefix) {
+                    continue;
+                }
+                let mut cursor = database
+                    .collection::<Document>(&collection)
+                    .find(filter.clone())
+                    .await
+                    .map_err(error)?;
+                while let Some(found) = cursor.try_next().await.map_err(error)? {
+                    if let Ok(id) = found.get_object_id("_id") {
+                        existing.insert(
+                            id,
+                            (
+                                database_name.clone(),
+                                collection.clone(),
+                                found.get("amount").cloned(),
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mut summary = ApplySummary::default();
+        for event in adjustments {
+            let database = database_name(&event.env);
+            let collection = collection_name(&event.provider, &event.username);
+            let document = event.to_document();
+            let same = existing.remove(&event.id).is_some_and(|(d, c, amount)| {
+                d == database && c == collection && amount.as_ref() == document.get("amount")
+            });
+            if same {
+                summary.unchanged += 1;
+                continue;
+            }
+            client
+                .database(&database)
+                .collection::<Document>(&collection)
+                .replace_one(doc! { "_id": event.id }, document)
+                .upsert(true)
+                .await
+                .map_err(error)?;
+            summary.written += 1;
+        }
+        for (id, (database, collection, _)) in existing {
+            client
+                .database(&database)
+                .collection::<Document>(&collection)
+                .delete_one(doc! { "_id": id })
+                .await
+                .map_err(error)?;
+            summary.removed += 1;
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,538 @@
+//! The routes: the pages (one embedded shell), its files, and the JSON and
+//! CSV API the page itself reads. Every route is a GET and reads only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State as Extract};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Duration, NaiveDate, SecondsFormat};
+use panoptic::query::{CostRow, GroupBy};
+use panoptic::{BillingEvent, Decimal};
+use serde_json::{Value, json};
+
+use super::assets;
+use super::filters::{Filters, Stack, page};
+use super::source::Source;
+use crate::output::csv_line;
+
+/// Shared by every request.
+pub struct State {
+    pub source: Source,
+    pub refresh_seconds: u64,
+}
+
+type Shared = Extract<Arc<State>>;
+type Pairs = Query<Vec<(String, String)>>;
+
+/// Events per page of the drill-down.
+const PAGE_SIZE: u64 = 50;
+/// Most events one CSV download holds.
+const CSV_EVENTS: u64 = 100_000;
+/// The forecast's horizon.
+const FORECAST_DAYS: i64 = 30;
+/// Amounts are recorded in one currency (DESIGN: `currency: "USD"`).
+const CURRENCY: &str = "USD";
+
+/// Pages that are not built yet: the route stays, the page says what to run.
+const PENDING: [(&str, &str, &str); 2] = [
+    (
+        "budgets",
+        "Budgets are set and listed with the CLI for now.",
+        "panoptic budgets set …",
+    ),
+    (
+        "reconciliation",
+        "Reconciliation (panoptic's estimates beside the provider's bill) runs in the CLI for now.",
+        "panoptic reconcile …",
+    ),
+];
+
+pub fn router(state: Arc<State>) -> Router {
+    let mut router = Router::new();
+    for path in [
+        "/",
+        "/overview",
+        "/resources",
+        "/users",
+        "/events",
+        "/budgets",
+        "/reconciliation",
+    ] {
+        router = router.route(path, get(assets::page));
+    }
+    router
+        .route("/assets/app.js", get(assets::script))
+        .route("/assets/style.css", get(assets::style))
+        .route("/assets/icon.svg", get(assets::icon))
+        .route("/api/meta", get(meta))
+        .route("/api/options", get(options))
+        .route("/api/overview", get(overview))
+        .route("/api/overview.csv", get(overview_csv))
+        .route("/api/resources", get(resources))
+        .route("/api/resources.csv", get(resources_csv))
+        .route("/api/users", get(users))
+        .route("/api/users.csv", get(users_csv))
+        .route("/api/events", get(events))
+        .route("/api/events.csv", get(events_csv))
+        .route("/api/budgets", get(budgets))
+        .route("/api/reconciliation", get(reconciliation))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// An answer the page can show: what went wrong and what to do.
+struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut response = json_body(&json!({ "error": self.1 }));
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+fn bad_request(message: String) -> Failure {
+    Failure(StatusCode::BAD_REQUEST, message)
+}
+
+fn unavailable(message: String) -> Failure {
+    Failure(StatusCode::SERVICE_UNAVAILABLE, message)
+}
+
+async fn not_found() -> Failure {
+    Failure(
+        StatusCode::NOT_FOUND,
+        "no such page: start at /overview".to_owned(),
+    )
+}
+
+fn json_body(value: &Value) -> Response {
+    let mut response = value.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn json_answer(value: Value) -> Answer {
+    Ok(json_body(&value))
+}
+
+fn csv_answer(name: &str, lines: Vec<String>) -> Answer {
+    let mut body = lines.join("\r\n");
+    body.push_str("\r\n");
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"panoptic-{name}.csv\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// A text cell a spreadsheet will not run as a formula.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn source_json(state: &State) -> Value {
+    let (kind, description, reason) = state.source.kind();
+    json!({ "kind": kind, "description": description, "reason": reason })
+}
+
+fn ms(value: Option<f64>) -> Value {
+    value.map_or(Value::Null, |v| json!((v * 100.0).round() / 100.0))
+}
+
+async fn rows(state: &State, filters: &Filters, by: &[GroupBy]) -> Result<Vec<CostRow>, Failure> {
+    let query = filters.query();
+    state
+        .source
+        .rows(&query.group_by(by.iter().copied()))
+        .await
+        .map_err(unavailable)
+}
+
+async fn meta(Extract(state): Shared) -> Answer {
+    json_answer(json!({
+        "source": source_json(&state),
+        "refresh_seconds": state.refresh_seconds,
+        "currency": CURRENCY,
+        "page_size": PAGE_SIZE,
+        "pending": PENDING.iter().map(|(page, text, run)| json!({ "page": page, "text": text, "run": run })).collect::<Vec<_>>(),
+    }))
+}
+
+/// The values each filter can take in the period, whatever the others.
+async fn options(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let parsed = Filters::parse(&pairs).map_err(bad_request)?;
+    let period = Filters {
+        env: None,
+        provider: None,
+        service: None,
+        user: None,
+        resource: None,
+        tag: None,
+        ..parsed
+    };
+    let rows = rows(
+        &state,
+        &period,
+        &[
+            GroupBy::Env,
+            GroupBy::Provider,
+            GroupBy::Service,
+            GroupBy::User,
+        ],
+    )
+    .await?;
+    let mut sets: [std::collections::BTreeSet<&str>; 4] = Default::default();
+    for row in &rows {
+        for (set, value) in sets.iter_mut().zip(&row.key) {
+            set.insert(value);
+        }
+    }
+    let [env, provider, service, user] = sets;
+    json_answer(json!({ "env": env, "provider": provider, "service": service, "user": user }))
+}
+
+/// Totals, cost per day stacked by service or provider, and the forecast.
+struct Overview {
+    stack: Stack,
+    total: Decimal,
+    calls: u64,
+    errors: u64,
+    unpriced: u64,
+    period_days: Decimal,
+    days: Vec<String>,
+    /// `(day, group)` → amount.
+    cells: BTreeMap<(String, String), Decimal>,
+    /// One row per group, largest first.
+    groups: Vec<(String, Group)>,
+}
+
+/// One service's (or provider's) sums over the period.
+#[derive(Default)]
+struct Group {
+    amount: Decimal,
+    calls: u64,
+    errors: u64,
+    unpriced: u64,
+}
+
+async fn compute_overview(state: &State, pairs: &[(String, String)]) -> Result<Overview, Failure> {
+    let filters = Filters::parse(pairs).map_err(bad_request)?;
+    let stack = Stack::parse(pairs).map_err(bad_request)?;
+    let dimension = match stack {
+        Stack::Service => GroupBy::Service,
+        Stack::Provider => GroupBy::Provider,
+    };
+    let by_day = rows(state, &filters, &[GroupBy::Day, dimension]).await?;
+    let mut overview = Overview {
+        stack,
+        total: Decimal::ZERO,
+        calls: 0,
+        errors: 0,
+        unpriced: 0,
+        period_days: Decimal::ZERO,
+        days: Vec::new(),
+        cells: BTreeMap::new(),
+        groups: Vec::new(),
+    };
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    for row in by_day {
+        overview.total += row.amount;
+        overview.calls += row.count;
+        overview.errors += row.errors;
+        overview.unpriced += row.unpriced;
+        *overview
+            .cells
+            .entry((row.key[0].clone(), row.key[1].clone()))
+            .or_default() += row.amount;
+        let group = groups.entry(row.key[1].clone()).or_default();
+        group.amount += row.amount;
+        group.unpriced += row.unpriced;
+        group.calls += row.count;
+        group.errors += row.errors;
+    }
+    let mut groups: Vec<(String, Group)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then_with(|| a.0.cmp(&b.0)));
+    overview.groups = groups;
+    let end = filters.end();
+    let seconds = (end - filters.since).num_seconds().max(1);
+    overview.period_days = Decimal::from(seconds) / Decimal::from(86_400);
+    overview.days =
+        days_between(filters.since.date_naive(), end.date_naive()).unwrap_or_else(|| {
+            let mut seen: Vec<String> = overview.cells.keys().map(|(d, _)| d.clone()).collect();
+            seen.dedup();
+            seen
+        });
+    Ok(overview)
+}
+
+/// Every UTC day from `first` to `last`, or `None` when that is too many
+/// bars to draw (then only days with events are shown).
+fn days_between(first: NaiveDate, last: NaiveDate) -> Option<Vec<String>> {
+    let count = (last - first).num_days();
+    if !(0..=400).contains(&count) {
+        return None;
+    }
+    Some(
+        (0..=count)
+            .map(|i| (first + Duration::days(i)).format("%Y-%m-%d").to_string())
+            .collect(),
+    )
+}
+
+async fn overview(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let o = compute_overview(&state, &pairs).await?;
+    let daily = o.total / o.period_days;
+    let forecast = (daily * Decimal::from(FORECAST_DAYS)).round_dp(2);
+    // Cents once there are any; small rates keep their digits.
+    let daily = daily
+        .round_dp(if daily >= Decimal::ONE { 2 } else { 6 })
+        .normalize();
+    let period_days = o.period_days.round_dp(1).normalize();
+    json_answer(json!({
+        "source": source_json(&state),
+        "currency": CURRENCY,
+        "stack": match o.stack { Stack::Service => "service", Stack::Provider => "provider" },
+        "total": o.total.normalize().to_string(),
+        "calls": o.calls,
+        "errors": o.errors,
+        "unpriced": o.unpriced,
+        "period_days": period_days.to_string(),
+        "daily_average": daily.to_string(),
+        "forecast": {
+            "days": FORECAST_DAYS,
+            "amount": forecast.to_string(),
+            "method": format!(
+                "daily average over the period (total ÷ {period_days} days) × {FORECAST_DAYS} days"
+            ),
+        },
+        "days": o.days,
+        "cells": o.cells.iter().map(|((day, group), amount)| json!({
+            "day": day, "group": group, "amount": amount.normalize().to_string(),
+        })).collect::<Vec<_>>(),
+        "groups": o.groups.iter().map(|(name, row)| json!({
+            "name": name,
+            "amount": row.amount.normalize().to_string(),
+            "calls": row.calls,
+            "errors": row.errors,
+            "unpriced": row.unpriced,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn overview_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let o = compute_overview(&state, &pairs).await?;
+    let stack = match o.stack {
+        Stack::Service => "service",
+        Stack::Provider => "provider",
+    };
+    let mut lines = vec![format!("day,{stack},amount,currency")];
+    for ((day, group), amount) in &o.cells {
+        lines.push(csv_line(&[
+            day.clone(),
+            cell(group),
+            amount.normalize().to_string(),
+            CURRENCY.to_owned(),
+        ]));
+    }
+    csv_answer("overview", lines)
+}
+
+const RESOURCE_BY: [GroupBy; 3] = [GroupBy::Resource, GroupBy::Service, GroupBy::Provider];
+
+async fn resources(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let rows = rows(&state, &filters, &RESOURCE_BY).await?;
+    json_answer(json!({
+        "source": source_json(&state),
+        "currency": CURRENCY,
+        "rows": rows.iter().map(|row| json!({
+            "resource": row.key[0],
+            "service": row.key[1],
+            "provider": row.key[2],
+            "amount": row.amount.normalize().to_string(),
+            "calls": row.count,
+            "errors": row.errors,
+            "unpriced": row.unpriced,
+            "p50_ms": ms(row.p50_ms),
+            "p95_ms": ms(row.p95_ms),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.2}")).unwrap_or_default()
+}
+
+async fn resources_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let rows = rows(&state, &filters, &RESOURCE_BY).await?;
+    let mut lines = vec![
+        "resource,service,provider,amount,currency,calls,errors,unpriced,p50_ms,p95_ms".to_owned(),
+    ];
+    for row in &rows {
+        lines.push(csv_line(&[
+            cell(&row.key[0]),
+            cell(&row.key[1]),
+            cell(&row.key[2]),
+            row.amount.normalize().to_string(),
+            CURRENCY.to_owned(),
+            row.count.to_string(),
+            row.errors.to_string(),
+            row.unpriced.to_string(),
+            number(row.p50_ms),
+            number(row.p95_ms),
+        ]));
+    }
+    csv_answer("resources", lines)
+}
+
+async fn users(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let rows = rows(&state, &filters, &[GroupBy::User]).await?;
+    json_answer(json!({
+        "source": source_json(&state),
+        "currency": CURRENCY,
+        "rows": rows.iter().map(|row| json!({
+            "user": row.key[0],
+            "amount": row.amount.normalize().to_string(),
+            "calls": row.count,
+            "errors": row.errors,
+            "unpriced": row.unpriced,
+            "p95_ms": ms(row.p95_ms),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn users_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let rows = rows(&state, &filters, &[GroupBy::User]).await?;
+    let mut lines = vec!["user,amount,currency,calls,errors,unpriced".to_owned()];
+    for row in &rows {
+        lines.push(csv_line(&[
+            cell(&row.key[0]),
+            row.amount.normalize().to_string(),
+            CURRENCY.to_owned(),
+            row.count.to_string(),
+            row.errors.to_string(),
+            row.unpriced.to_string(),
+        ]));
+    }
+    csv_answer("users", lines)
+}
+
+fn event_json(event: &BillingEvent) -> Value {
+    json!({
+        "id": event.id.to_hex(),
+        "ts": event.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "env": event.env,
+        "user": event.username,
+        "provider": event.provider,
+        "service": event.service,
+        "resource": event.resource,
+        "kind": event.kind.to_string(),
+        "outcome": event.outcome.to_string(),
+        "quantity": event.quantity,
+        "unit": event.unit,
+        "amount": event.amount.map(|a| a.normalize().to_string()),
+        "currency": event.currency,
+        "unpriced": event.metadata.unpriced(),
+        "duration_ms": ms(event.metadata.duration_ms),
+        "error": event.metadata.error,
+    })
+}
+
+async fn events(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let page = page(&pairs).map_err(bad_request)?;
+    let query = filters.query();
+    let (events, more) = state
+        .source
+        .events(&query, page, PAGE_SIZE)
+        .await
+        .map_err(unavailable)?;
+    json_answer(json!({
+        "source": source_json(&state),
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "more": more,
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+    }))
+}
+
+async fn events_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let query = filters.query();
+    let (events, _) = state
+        .source
+        .events(&query, 1, CSV_EVENTS)
+        .await
+        .map_err(unavailable)?;
+    let mut lines = vec![
+        "id,ts,env,user,provider,service,resource,kind,outcome,quantity,unit,amount,currency,unpriced,duration_ms,error"
+            .to_owned(),
+    ];
+    for e in &events {
+        lines.push(csv_line(&[
+            e.id.to_hex(),
+            e.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
+            cell(&e.env),
+            cell(&e.username),
+            cell(&e.provider),
+            cell(&e.service),
+            cell(&e.resource),
+            e.kind.to_string(),
+            e.outcome.to_string(),
+            e.quantity.to_string(),
+            cell(&e.unit),
+            e.amount
+                .map(|a| a.normalize().to_string())
+                .unwrap_or_default(),
+            cell(&e.currency),
+            cell(e.metadata.unpriced().unwrap_or_default()),
+            e.metadata
+                .duration_ms
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            cell(e.metadata.error.as_deref().unwrap_or_default()),
+        ]));
+    }
+    csv_answer("events", lines)
+}
+
+fn pending(name: &str) -> Answer {
+    let (page, text, run) = PENDING
+        .iter()
+        .find(|(page, _, _)| *page == name)
+        .copied()
+        .unwrap_or((name, "Not available yet.", ""));
+    json_answer(json!({ "page": page, "available": false, "text": text, "run": run }))
+}
+
+async fn budgets() -> Answer {
+    pending("budgets")
+}
+
+async fn reconciliation() -> Answer {
+    pending("reconciliation")
+}

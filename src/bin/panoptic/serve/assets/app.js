@@ -1,0 +1,566 @@
+// panoptic serve: draws the page the path names from /api/…, refreshes it
+// every `refresh_seconds`, and keeps the filters (and any token) in the URL.
+// Data is only ever put in the page as text (textContent, text nodes,
+// attributes), never parsed as HTML.
+"use strict";
+
+(function () {
+  const FILTERS = ["since", "env", "provider", "service", "user", "tag"];
+  const PAGES = ["overview", "resources", "users", "events", "budgets", "reconciliation"];
+  const SVG = "http://www.w3.org/2000/svg";
+  const state = { meta: null, timer: null, loads: 0, rows: null, drawn: "" };
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    setAttrs(node, attrs);
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    setAttrs(node, attrs);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function setAttrs(node, attrs) {
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.setAttribute("class", value);
+      else node.setAttribute(key, String(value));
+    }
+  }
+
+  function page() {
+    const name = location.pathname.replace(/^\/+|\/+$/g, "");
+    return PAGES.includes(name) ? name : "overview";
+  }
+
+  function params() {
+    return new URLSearchParams(location.search);
+  }
+
+  // A URL of this app with the current filters (and token), changed by `changes`.
+  function href(path, changes) {
+    const query = params();
+    query.delete("page");
+    for (const [key, value] of Object.entries(changes || {})) {
+      if (value === null || value === undefined || value === "") query.delete(key);
+      else query.set(key, value);
+    }
+    const text = query.toString();
+    return path + (text ? "?" + text : "");
+  }
+
+  // Amounts arrive as exact decimal strings; they are shown exactly.
+  function money(text) {
+    if (text === null || text === undefined) return "—";
+    let digits = String(text);
+    const negative = digits.startsWith("-");
+    if (negative) digits = digits.slice(1);
+    let [whole, fraction = ""] = digits.split(".");
+    fraction = fraction.padEnd(2, "0");
+    whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (negative ? "-" : "") + "$" + whole + "." + fraction;
+  }
+
+  const count = (n) => Number(n).toLocaleString("en-US");
+  const duration = (ms) => (ms === null || ms === undefined ? "—" : count(ms) + " ms");
+
+  // The API reads the page's own query: filters, page, token.
+  async function api(path) {
+    const response = await fetch(path + location.search, { headers: { Accept: "application/json" } });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) {
+      const reason = body && body.error ? body.error : response.status + " " + response.statusText;
+      throw new Error(reason);
+    }
+    return body;
+  }
+
+  // ---- filters -----------------------------------------------------------
+
+  function syncForm() {
+    const query = params();
+    const form = $("filters");
+    for (const name of FILTERS) {
+      const field = form.elements[name];
+      const value = query.get(name) || (name === "since" ? "7d" : "");
+      if (field.tagName === "SELECT") ensureOption(field, value, value);
+      field.value = value;
+    }
+    const resource = query.get("resource");
+    $("resource-filter").hidden = !resource;
+    $("resource-name").textContent = resource || "";
+  }
+
+  function ensureOption(select, value, label) {
+    if (![...select.options].some((o) => o.value === value)) {
+      select.append(el("option", { value: value, text: label }));
+    }
+  }
+
+  function fillOptions(options) {
+    const form = $("filters");
+    for (const name of ["env", "provider", "service", "user"]) {
+      const select = form.elements[name];
+      const current = params().get(name) || "";
+      const wanted = ["", ...options[name]];
+      if (current && !wanted.includes(current)) wanted.push(current);
+      const have = [...select.options].map((o) => o.value);
+      if (have.join("\u0000") === wanted.join("\u0000")) continue;
+      select.replaceChildren(...wanted.map((v) => el("option", { value: v, text: v || "All" })));
+      select.value = current;
+    }
+  }
+
+  function setFilter(changes) {
+    history.pushState(null, "", href(location.pathname, changes));
+    syncForm();
+    refresh();
+  }
+
+  function wireFilters() {
+    const form = $("filters");
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.addEventListener("change", (event) => {
+      const field = event.target;
+      if (field.name) setFilter({ [field.name]: field.value });
+    });
+    $("clear").addEventListener("click", () => {
+      const changes = { resource: null, until: null };
+      for (const name of FILTERS) changes[name] = null;
+      setFilter(changes);
+    });
+    window.addEventListener("popstate", () => {
+      syncForm();
+      refresh();
+    });
+  }
+
+  function markNav() {
+    for (const link of $("nav").querySelectorAll("a")) {
+      const name = link.dataset.page;
+      link.setAttribute("href", href("/" + name, { sort: null, dir: null }));
+      link.classList.toggle("current", name === page());
+    }
+    $("brand").setAttribute("href", href("/overview", { sort: null, dir: null }));
+  }
+
+  // ---- status ------------------------------------------------------------
+
+  function showSource(source) {
+    const banner = $("source");
+    if (source.kind === "spool") {
+      banner.hidden = false;
+      banner.textContent =
+        "Reading the local spool (" + source.description + ")" +
+        (source.reason ? ": " + source.reason : "") +
+        ". Only events not yet delivered to MongoDB are shown; start MongoDB and restart `panoptic serve` to see everything.";
+    } else {
+      banner.hidden = true;
+    }
+  }
+
+  function showUpdated(ok, message) {
+    const every = state.meta ? state.meta.refresh_seconds : "?";
+    const now = new Date();
+    const updated = $("updated");
+    $("live").className = "dot " + (ok ? "ok" : "bad");
+    if (ok) {
+      state.loads += 1;
+      updated.dataset.at = now.toISOString();
+      updated.dataset.loads = String(state.loads);
+      updated.textContent =
+        "Live · updated " + now.toLocaleTimeString("en-GB") + " · refreshes every " + every + " s";
+      $("notice").hidden = true;
+      document.body.dataset.state = "ready";
+    } else {
+      updated.textContent = "Update failed at " + now.toLocaleTimeString("en-GB") + " · retrying every " + every + " s";
+      const notice = $("notice");
+      notice.hidden = false;
+      notice.textContent =
+        message + " — the numbers below may be stale. Check the filters, or that `panoptic serve` and MongoDB are running.";
+      document.body.dataset.state = "error";
+    }
+  }
+
+  // ---- pages -------------------------------------------------------------
+
+  function heading(title, csv) {
+    const bar = el("div", { class: "toolbar" }, el("h1", { text: title }));
+    if (csv) bar.append(el("a", { id: "csv", href: href(csv), download: "", text: "Download CSV" }));
+    return bar;
+  }
+
+  function empty(what) {
+    return el(
+      "p",
+      { class: "empty", id: "empty" },
+      "No " + what + " for these filters in this period. Widen the period or clear the filters. " +
+        "Events appear here as soon as #[billable] code runs with MONGODB_URI pointing at the same server."
+    );
+  }
+
+  function card(id, label, value, note, extra) {
+    const node = el(
+      "div",
+      { class: "card" + (extra && extra.warn ? " warn" : "") },
+      el("div", { class: "label", text: label }),
+      el("div", { class: "value", id: id, text: value }),
+      note ? el("div", { class: "note", id: id + "-note", text: note }) : null
+    );
+    if (extra && extra.amount !== undefined) node.querySelector(".value").dataset.amount = extra.amount;
+    return node;
+  }
+
+  function drawOverview(data) {
+    const main = [heading("Overview", "/api/overview.csv")];
+    main.push(
+      el(
+        "div",
+        { class: "cards" },
+        card("total", "Total for the period", money(data.total), data.currency + " · list prices", { amount: data.total }),
+        card("daily", "Daily average", money(data.daily_average), "over " + data.period_days + " days", {
+          amount: data.daily_average,
+        }),
+        card("forecast", "Forecast, next " + data.forecast.days + " days", money(data.forecast.amount), data.forecast.method, {
+          amount: data.forecast.amount,
+        }),
+        card("calls", "Calls", count(data.calls), null),
+        card("errors", "Errors", count(data.errors), data.calls ? ((100 * data.errors) / data.calls).toFixed(1) + " % of calls" : null),
+        card(
+          "unpriced",
+          "Unpriced calls",
+          count(data.unpriced),
+          data.unpriced ? "no price known: not counted in the total (see Events, metadata.unpriced)" : "every call priced",
+          { warn: data.unpriced > 0 }
+        )
+      )
+    );
+    if (!data.calls) {
+      main.push(empty("events"));
+      $("main").replaceChildren(...main);
+      return;
+    }
+    const stack = el(
+      "select",
+      { id: "stack", name: "stack" },
+      el("option", { value: "service", text: "service" }),
+      el("option", { value: "provider", text: "provider" })
+    );
+    stack.value = data.stack;
+    stack.addEventListener("change", () => setFilter({ stack: stack.value }));
+    const colors = new Map(data.groups.map((g, i) => [g.name, "c" + (i % 10)]));
+    main.push(
+      el(
+        "section",
+        { class: "panel" },
+        el("div", { class: "toolbar" }, el("h2", { text: "Cost per day" }), el("label", {}, "Stacked by ", stack)),
+        chart(data, colors),
+        legend(data, colors)
+      )
+    );
+    const label = data.stack === "provider" ? "Provider" : "Service";
+    const rows = data.groups.map((g) =>
+      el(
+        "tr",
+        { "data-name": g.name },
+        el("td", {}, el("span", { class: "swatch " + colors.get(g.name) }), el("a", { href: href("/events", { [data.stack]: g.name }), text: g.name })),
+        el("td", { class: "n", "data-amount": g.amount, text: money(g.amount) }),
+        el("td", { class: "n", text: count(g.calls) }),
+        el("td", { class: "n", text: count(g.errors) }),
+        el("td", { class: "n", text: count(g.unpriced) })
+      )
+    );
+    main.push(el("h2", { text: "By " + data.stack }));
+    main.push(table("groups", [label, "Cost", "Calls", "Errors", "Unpriced"], rows, null, [1, 2, 3, 4]));
+    $("main").replaceChildren(...main);
+  }
+
+  // Stacked bars per day, one colour per group, and the daily average as a
+  // dashed line: the rate the forecast extends.
+  function chart(data, colors) {
+    const width = 1000;
+    const height = 220;
+    const left = 70;
+    const bottom = 24;
+    const top = 10;
+    const totals = new Map(data.days.map((d) => [d, 0]));
+    const byDay = new Map(data.days.map((d) => [d, []]));
+    for (const cell of data.cells) {
+      if (!byDay.has(cell.day)) continue;
+      byDay.get(cell.day).push(cell);
+      totals.set(cell.day, totals.get(cell.day) + Number(cell.amount));
+    }
+    const average = Number(data.daily_average);
+    const max = niceCeiling(Math.max(average, ...totals.values()));
+    const plot = height - bottom - top;
+    const y = (v) => top + plot - (v / max) * plot;
+    const node = svg("svg", {
+      class: "chart",
+      id: "chart",
+      viewBox: "0 0 " + width + " " + height,
+      role: "img",
+      "aria-label": "Cost per day",
+    });
+    for (let i = 0; i <= 4; i += 1) {
+      const value = (max * i) / 4;
+      node.append(svg("line", { class: "grid", x1: left, x2: width, y1: y(value), y2: y(value) }));
+      node.append(svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, money(value.toFixed(max < 0.1 ? 4 : 2))));
+    }
+    const slot = (width - left) / Math.max(1, data.days.length);
+    const barWidth = Math.max(2, slot * 0.7);
+    const labelEvery = Math.ceil(data.days.length / 12);
+    const order = new Map(data.groups.map((g, i) => [g.name, i]));
+    data.days.forEach((day, i) => {
+      const x = left + i * slot + (slot - barWidth) / 2;
+      let base = 0;
+      const cells = byDay.get(day).sort((a, b) => order.get(a.group) - order.get(b.group));
+      for (const cell of cells) {
+        const value = Number(cell.amount);
+        if (value <= 0) continue;
+        const rect = svg("rect", {
+          class: "bar " + (colors.get(cell.group) || "c9"),
+          x: x,
+          width: barWidth,
+          y: y(base + value),
+          height: Math.max(0.5, y(base) - y(base + value)),
+          "data-day": day,
+          "data-group": cell.group,
+          "data-amount": cell.amount,
+        });
+        rect.append(svg("title", {}, day + " · " + cell.group + " · " + money(cell.amount)));
+        node.append(rect);
+        base += value;
+      }
+      if (i % labelEvery === 0) {
+        node.append(svg("text", { x: x + barWidth / 2, y: height - 6, "text-anchor": "middle" }, day.slice(5)));
+      }
+    });
+    node.append(svg("line", { class: "forecast", id: "forecast-line", x1: left, x2: width, y1: y(average), y2: y(average) }));
+    return node;
+  }
+
+  // The smallest "round" number at or above `value` whose quarters are
+  // round too: the axis has four steps.
+  function niceCeiling(value) {
+    if (!(value > 0)) return 1;
+    const power = Math.pow(10, Math.floor(Math.log10(value)));
+    for (const step of [1, 1.2, 1.6, 2, 3, 4, 5, 6, 8, 10]) {
+      if (step * power >= value) return step * power;
+    }
+    return 10 * power;
+  }
+
+  function legend(data, colors) {
+    const node = el("div", { class: "legend" });
+    for (const group of data.groups) {
+      node.append(el("span", {}, el("span", { class: "swatch " + colors.get(group.name) }), group.name));
+    }
+    node.append(
+      el("span", {}, el("span", { class: "forecast-key" }), "daily average " + money(data.daily_average) + " (the forecast's rate)")
+    );
+    return node;
+  }
+
+  // `numeric`: indexes of right-aligned columns (sortable tables say it per column).
+  function table(id, headers, rows, sortable, numericColumns) {
+    const head = el("tr");
+    headers.forEach((header, i) => {
+      const numeric = sortable ? sortable[i].numeric : (numericColumns || []).includes(i);
+      const th = el("th", { class: numeric ? "n" : "", scope: "col" });
+      if (sortable) {
+        const { key } = sortable[i];
+        const current = params().get("sort") || "amount";
+        const dir = params().get("dir") || "desc";
+        if (key === current) th.setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
+        const button = el("button", { type: "button", "data-sort": key, text: header });
+        button.addEventListener("click", () => {
+          const next = key === current && dir === "desc" ? "asc" : key === current ? "desc" : numeric ? "desc" : "asc";
+          history.replaceState(null, "", href(location.pathname, { sort: key, dir: next }));
+          if (state.rows) drawResources(state.rows);
+        });
+        th.append(button);
+      } else {
+        th.textContent = header;
+      }
+      head.append(th);
+    });
+    return el("table", { id: id }, el("thead", {}, head), el("tbody", {}, ...rows));
+  }
+
+  const RESOURCE_COLUMNS = [
+    { key: "resource", label: "Resource", numeric: false },
+    { key: "service", label: "Service", numeric: false },
+    { key: "provider", label: "Provider", numeric: false },
+    { key: "amount", label: "Cost", numeric: true },
+    { key: "calls", label: "Calls", numeric: true },
+    { key: "errors", label: "Errors", numeric: true },
+    { key: "unpriced", label: "Unpriced", numeric: true },
+    { key: "p50_ms", label: "p50", numeric: true },
+    { key: "p95_ms", label: "p95", numeric: true },
+  ];
+
+  function drawResources(data) {
+    state.rows = data;
+    const main = [heading("Resources", "/api/resources.csv")];
+    if (!data.rows.length) {
+      main.push(empty("functions"));
+      $("main").replaceChildren(...main);
+      return;
+    }
+    const key = params().get("sort") || "amount";
+    const column = RESOURCE_COLUMNS.find((c) => c.key === key) || RESOURCE_COLUMNS[3];
+    const sign = params().get("dir") === "asc" ? 1 : -1;
+    const value = (row) => (column.numeric ? (row[column.key] === null ? -1 : Number(row[column.key])) : String(row[column.key]));
+    const sorted = [...data.rows].sort((a, b) => {
+      const [x, y] = [value(a), value(b)];
+      return sign * (x < y ? -1 : x > y ? 1 : 0);
+    });
+    const rows = sorted.map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, el("a", { href: href("/events", { resource: r.resource, service: r.service, provider: r.provider }), text: r.resource })),
+        el("td", { text: r.service }),
+        el("td", { text: r.provider }),
+        el("td", { class: "n", "data-amount": r.amount, text: money(r.amount) }),
+        el("td", { class: "n", text: count(r.calls) }),
+        el("td", { class: "n", text: count(r.errors) }),
+        el("td", { class: "n", text: count(r.unpriced) }),
+        el("td", { class: "n", text: duration(r.p50_ms) }),
+        el("td", { class: "n", text: duration(r.p95_ms) })
+      )
+    );
+    main.push(el("p", { class: "muted", text: "Every function that recorded a cost. Click a column to sort, a resource for its events." }));
+    main.push(table("resources", RESOURCE_COLUMNS.map((c) => c.label), rows, RESOURCE_COLUMNS));
+    $("main").replaceChildren(...main);
+  }
+
+  function drawUsers(data) {
+    const main = [heading("Users", "/api/users.csv")];
+    if (!data.rows.length) {
+      main.push(empty("users"));
+      $("main").replaceChildren(...main);
+      return;
+    }
+    const rows = data.rows.map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, el("a", { href: href("/events", { user: r.user }), text: r.user })),
+        el("td", { class: "n", "data-amount": r.amount, text: money(r.amount) }),
+        el("td", { class: "n", text: count(r.calls) }),
+        el("td", { class: "n", text: count(r.errors) }),
+        el("td", { class: "n", text: count(r.unpriced) }),
+        el("td", { class: "n", text: duration(r.p95_ms) })
+      )
+    );
+    main.push(table("users", ["User", "Cost", "Calls", "Errors", "Unpriced", "p95"], rows, null, [1, 2, 3, 4, 5]));
+    $("main").replaceChildren(...main);
+  }
+
+  function drawEvents(data) {
+    const main = [heading("Events", "/api/events.csv")];
+    if (!data.events.length) {
+      main.push(empty("events"));
+      $("main").replaceChildren(...main);
+      return;
+    }
+    const rows = data.events.map((e) =>
+      el(
+        "tr",
+        { "data-id": e.id },
+        el("td", { text: e.ts.replace("T", " ").replace("Z", "") }),
+        el("td", { text: e.env }),
+        el("td", { text: e.user }),
+        el("td", { text: e.provider + " / " + e.service }),
+        el("td", { text: e.resource }),
+        el("td", { text: e.kind }),
+        el("td", { text: e.outcome + (e.error ? ": " + e.error : "") }),
+        el("td", { class: "n", "data-amount": e.amount === null ? "" : e.amount, text: e.amount === null ? "unpriced" : money(e.amount) }),
+        el("td", { text: e.unpriced || "" }),
+        el("td", { class: "n", text: duration(e.duration_ms) })
+      )
+    );
+    main.push(
+      table("events", ["Time (UTC)", "Env", "User", "Service", "Resource", "Kind", "Outcome", "Cost", "Why unpriced", "Duration"], rows, null, [7, 9])
+    );
+    const pager = el("div", { class: "pager" });
+    if (data.page > 1) pager.append(el("a", { href: href("/events", { page: data.page - 1 }), text: "← Newer" }));
+    pager.append(el("span", { class: "muted", text: "Page " + data.page + " · " + data.page_size + " per page" }));
+    if (data.more) pager.append(el("a", { id: "next", href: href("/events", { page: data.page + 1 }), text: "Older →" }));
+    main.push(pager);
+    $("main").replaceChildren(...main);
+  }
+
+  function drawPending(name) {
+    const info = (state.meta.pending || []).find((p) => p.page === name);
+    const title = name === "budgets" ? "Budgets" : "Reconciliation";
+    $("main").replaceChildren(
+      el("h1", { text: title }),
+      el(
+        "div",
+        { class: "empty", id: "pending" },
+        el("p", { text: info ? info.text : "Not available yet." }),
+        el("p", {}, "Run ", el("code", { text: info ? info.run : "panoptic --help" }), " (see ", el("code", { text: "panoptic " + (name === "budgets" ? "budgets" : "reconcile") + " --help" }), ").")
+      )
+    );
+  }
+
+  // ---- refresh loop ------------------------------------------------------
+
+  async function refresh() {
+    clearTimeout(state.timer);
+    const name = page();
+    markNav();
+    try {
+      if (!state.meta) state.meta = await api("/api/meta");
+      if (name === "budgets" || name === "reconciliation") {
+        $("filters").hidden = true;
+        drawPending(name);
+        showUpdated(true);
+        $("updated").textContent = "Nothing to refresh on this page";
+        return;
+      }
+      const [data, options] = await Promise.all([api("/api/" + name), api("/api/options")]);
+      fillOptions(options);
+      showSource(data.source);
+      // Redrawn only when something changed, so a refresh never moves
+      // what the reader is pointing at.
+      const seen = location.search + JSON.stringify(data);
+      if (seen !== state.drawn) {
+        state.drawn = seen;
+        if (name === "overview") drawOverview(data);
+        else if (name === "resources") drawResources(data);
+        else if (name === "users") drawUsers(data);
+        else drawEvents(data);
+      }
+      showUpdated(true);
+    } catch (error) {
+      showUpdated(false, error.message);
+    } finally {
+      if (name !== "budgets" && name !== "reconciliation") {
+        const seconds = state.meta ? state.meta.refresh_seconds : 5;
+        state.timer = setTimeout(() => refresh(), seconds * 1000);
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    wireFilters();
+    syncForm();
+    refresh();
+  });
+})();

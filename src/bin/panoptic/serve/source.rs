@@ -1,0 +1,158 @@
+//! Where the dashboard reads: MongoDB when it answered at start, else the
+//! spool, exactly as `panoptic report` chooses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use panoptic::config::{redact_secrets, redact_uri};
+use panoptic::naming::DATABASE_PREFIX;
+use panoptic::query::{CostQuery, CostRow};
+use panoptic::{BillingEvent, Spool};
+
+use crate::args::Global;
+
+/// The store read by every request.
+pub enum Source {
+    Mongo {
+        client: mongodb::Client,
+        uri: String,
+    },
+    Spool {
+        dir: PathBuf,
+        /// Why MongoDB is not read (`None` with `--spool`).
+        reason: Option<String>,
+    },
+}
+
+impl Source {
+    pub async fn open(global: &Global) -> Source {
+        let spool = |reason| Source::Spool {
+            dir: global.spool_dir.clone(),
+            reason,
+        };
+        if global.spool {
+            return spool(None);
+        }
+        match ping(global).await {
+            Ok(client) => Source::Mongo {
+                client,
+                uri: redact_uri(&global.mongodb_uri),
+            },
+            Err(reason) => {
+                let reason = format!(
+                    "MongoDB at {} did not answer at start ({})",
+                    redact_uri(&global.mongodb_uri),
+                    redact_secrets(&global.mongodb_uri, &reason)
+                );
+                eprintln!("panoptic: {reason}; reading the spool");
+                spool(Some(reason))
+            }
+        }
+    }
+
+    /// One line for people: what is read.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Mongo { uri, .. } => format!("MongoDB {uri}"),
+            Source::Spool { dir, .. } => format!("spool {}", dir.display()),
+        }
+    }
+
+    /// `("mongodb" | "spool", description, why the spool)`.
+    pub fn kind(&self) -> (&'static str, String, Option<String>) {
+        match self {
+            Source::Mongo { .. } => ("mongodb", self.describe(), None),
+            Source::Spool { reason, .. } => ("spool", self.describe(), reason.clone()),
+        }
+    }
+
+    /// The cost rows of `query`, on whichever store this is.
+    pub async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
+        match self {
+            Source::Mongo { client, .. } => query.run(client).await.map_err(|e| e.to_string()),
+            Source::Spool { dir, .. } => query
+                .run_on_spool(&Spool::open(dir))
+                .map_err(|e| format!("cannot read the spool: {e}")),
+        }
+    }
+
+    /// Events of `query`, newest first: page `page` (1-based) of `size`,
+    /// and whether more follow.
+    pub async fn events(
+        &self,
+        query: &CostQuery,
+        page: u64,
+        size: u64,
+    ) -> Result<(Vec<BillingEvent>, bool), String> {
+        let wanted = page * size + 1;
+        let mut events = match self {
+            Source::Mongo { client, .. } => newest_in_mongo(client, query, wanted).await?,
+            Source::Spool { dir, .. } => Spool::open(dir)
+                .events()
+                .map_err(|e| format!("cannot read the spool: {e}"))?
+                .iter()
+                .filter_map(|spooled| spooled.event().ok())
+                .filter(|event| query.matches(event))
+                .collect(),
+        };
+        events.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
+        let more = events.len() as u64 > page * size;
+        let start = ((page - 1) * size) as usize;
+        let page: Vec<_> = events.into_iter().skip(start).take(size as usize).collect();
+        Ok((page, more))
+    }
+}
+
+/// The `wanted` newest matching events of each collection (so the newest
+/// `wanted` overall are among them), from the same databases and
+/// collections the cost query reads.
+async fn newest_in_mongo(
+    client: &mongodb::Client,
+    query: &CostQuery,
+    wanted: u64,
+) -> Result<Vec<BillingEvent>, String> {
+    let error = |e: mongodb::error::Error| e.to_string();
+    let filter = query.filter();
+    let mut events = Vec::new();
+    for database in client.list_database_names().await.map_err(error)? {
+        if !database.starts_with(DATABASE_PREFIX) {
+            continue;
+        }
+        let database = client.database(&database);
+        for collection in database.list_collection_names().await.map_err(error)? {
+            let mut cursor = database
+                .collection::<Document>(&collection)
+                .find(filter.clone())
+                .sort(doc! { "ts": -1 })
+                .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
+                .await
+                .map_err(error)?;
+            while let Some(document) = cursor.try_next().await.map_err(error)? {
+                // A document that is not an event is not ours to show.
+                if let Ok(event) = BillingEvent::from_document(&document) {
+                    events.push(event);
+                }
+            }
+        }
+    }
+    Ok(events)
+}
+
+async fn ping(global: &Global) -> Result<mongodb::Client, String> {
+    let mut options = mongodb::options::ClientOptions::parse(&global.mongodb_uri)
+        .await
+        .map_err(|e| format!("invalid URI: {e}"))?;
+    let timeout = Duration::from_secs(global.timeout.max(1));
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    options.app_name = Some("panoptic-serve".into());
+    let client = mongodb::Client::with_options(options).map_err(|e| e.to_string())?;
+    client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned())?;
+    Ok(client)
+}

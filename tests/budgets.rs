@@ -1,0 +1,381 @@
+//! Budgets that hold before the call, against the real test database:
+//! processes competing for one budget, settlement on error and panic,
+//! alerts sent once across processes, a period that rolls over at
+//! midnight in its own time zone, and MongoDB down under each policy.
+
+mod common;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+use bson::doc;
+use chrono::{DateTime, Utc};
+use panoptic::budget::{Budget, FailurePolicy, Mode, Period};
+use panoptic::{BudgetExceeded, Decimal, Outcome, billable};
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+#[derive(Debug)]
+enum WorkError {
+    OverBudget(BudgetExceeded),
+    Failed,
+}
+
+impl From<BudgetExceeded> for WorkError {
+    fn from(refused: BudgetExceeded) -> Self {
+        WorkError::OverBudget(refused)
+    }
+}
+
+impl fmt::Display for WorkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkError::OverBudget(refused) => refused.fmt(f),
+            WorkError::Failed => f.write_str("failed"),
+        }
+    }
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.10,
+    amount = 0.10
+)]
+fn paid_step(n: u32) -> Result<u32, WorkError> {
+    Ok(n)
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.50
+)]
+fn failing_step() -> Result<u32, WorkError> {
+    Err(WorkError::Failed)
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.25,
+    amount = 0.20
+)]
+fn panicking_step() -> Result<u32, WorkError> {
+    panic!("the step broke")
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.20,
+    amount = 0.20
+)]
+async fn async_step() -> Result<u32, WorkError> {
+    Ok(1)
+}
+
+/// Every call names the budget `cap`: each test runs its own server, so
+/// each has its own `cap`.
+fn budget(limit: &str) -> Budget {
+    Budget::new("cap", Period::Day, dec(limit))
+        .provider("user_defined")
+        .service("Work")
+        .mode(Mode::Enforce)
+        .alerts([80])
+}
+
+/// A period document of the budget `name`, by the periods collection.
+async fn period_of(uri: &str, name: &str) -> bson::Document {
+    let client = common::client_for(uri).await;
+    client
+        .database(panoptic::budget::BUDGET_DATABASE)
+        .collection::<bson::Document>("periods")
+        .find_one(doc! { "budget": name })
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+fn decimal(document: &bson::Document, key: &str) -> Decimal {
+    panoptic::money::from_decimal128(*document.get_decimal128(key).unwrap()).unwrap()
+}
+
+/// A child process: one of the processes sharing a budget. Its threads
+/// make `PANOPTIC_CALLS` calls each; it prints how many ran.
+#[test]
+fn budget_child() {
+    let Ok(threads) = std::env::var("PANOPTIC_BUDGET_THREADS") else {
+        return;
+    };
+    let threads: u32 = threads.parse().unwrap();
+    let calls: u32 = std::env::var("PANOPTIC_CALLS").unwrap().parse().unwrap();
+    let env = std::env::var("PANOPTIC_BUDGET_ENV").unwrap();
+    let limit = std::env::var("PANOPTIC_BUDGET_LIMIT").unwrap();
+    let fired = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&fired);
+    let guard = common::builder(&env)
+        .budget(budget(&limit))
+        .on_budget_alert(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .install()
+        .unwrap();
+    let ran = Arc::new(AtomicU32::new(0));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let ran = Arc::clone(&ran);
+            std::thread::spawn(move || {
+                for n in 0..calls {
+                    if paid_step(n).is_ok() {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    // Settles what this process spent before reporting.
+    let statuses = guard.budgets().expect("budgets answer");
+    assert_eq!(statuses.len(), 1);
+    drop(guard);
+    println!(
+        "BUDGET-CHILD ran={} alerts={}",
+        ran.load(Ordering::SeqCst),
+        fired.load(Ordering::SeqCst)
+    );
+}
+
+/// Runs `processes` children against `uri`; returns (ran, alerts) of each
+/// and every `panoptic: alert:` line they printed.
+fn run_children(
+    uri: &str,
+    processes: usize,
+    threads: u32,
+    calls: u32,
+    env: &str,
+    limit: &str,
+) -> (Vec<(u32, u32)>, Vec<String>) {
+    let children: Vec<_> = (0..processes)
+        .map(|_| {
+            common::child_test("budget_child")
+                .env("PANOPTIC_BUDGET_THREADS", threads.to_string())
+                .env("PANOPTIC_CALLS", calls.to_string())
+                .env("PANOPTIC_BUDGET_ENV", env)
+                .env("PANOPTIC_BUDGET_LIMIT", limit)
+                .env("MONGODB_URI", uri)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut alert_lines = Vec::new();
+    let results = children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            alert_lines.extend(
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .filter(|l| l.starts_with("panoptic: alert:"))
+                    .map(str::to_owned),
+            );
+            assert!(
+                output.status.success(),
+                "{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let line = stdout
+                .lines()
+                .find_map(|l| l.find("BUDGET-CHILD").map(|at| &l[at..]))
+                .unwrap_or_else(|| panic!("{stdout}"));
+            let field = |name: &str| -> u32 {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            (field("ran="), field("alerts="))
+        })
+        .collect();
+    (results, alert_lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_cannot_overshoot_an_enforced_budget() {
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    let env = common::unique_env("budget-race");
+    // 2 processes × 4 threads × 10 calls of $0.10 under $1.00.
+    let (results, _) = run_children(&uri, 2, 4, 10, &env, "1.00");
+    let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
+    // Spent + reserved never passes the limit: exactly ten fit.
+    assert_eq!(ran, 10, "{results:?}");
+    // The calls, not the alert record the budget logged beside them.
+    let events: Vec<_> = common::events_at(&uri, &env, "user_defined_john_doe")
+        .await
+        .into_iter()
+        .filter(|e| e.service == "Work")
+        .collect();
+    assert_eq!(events.len(), 80, "every attempt is recorded");
+    let refused = events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Refused)
+        .count();
+    assert_eq!(refused, 70);
+    let spent: Decimal = events.iter().filter_map(|e| e.amount).sum();
+    assert_eq!(spent, dec("1.00"));
+    let period = period_of(&uri, "cap").await;
+    assert_eq!(decimal(&period, "spent"), dec("1.00"));
+    assert_eq!(decimal(&period, "reserved"), Decimal::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_fires_once_across_four_processes() {
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    let env = common::unique_env("budget-alert");
+    // 4 processes × 3 calls of $0.10 under $1.00: the 80 % line ($0.80)
+    // is crossed by whichever process settles the eighth call.
+    let (results, lines) = run_children(&uri, 4, 1, 3, &env, "1.00");
+    let fired: u32 = results.iter().map(|(_, alerts)| alerts).sum();
+    assert_eq!(fired, 1, "{results:?}");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("crossed 80 %"), "{}", lines[0]);
+}
+
+/// Everything that installs a global instance, one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_settle_roll_over_and_follow_their_failure_policy() {
+    // Error, panic and async calls all settle their reservations.
+    let server = common::TestServer::start();
+    let env = common::unique_env("budget-settle");
+    {
+        let guard = common::builder(&env)
+            .mongodb_uri(server.uri())
+            .budget(budget("10"))
+            .install()
+            .unwrap();
+        assert!(matches!(failing_step(), Err(WorkError::Failed)));
+        let panicked = std::panic::catch_unwind(panicking_step);
+        assert!(panicked.is_err());
+        assert_eq!(async_step().await.unwrap(), 1);
+        let status = guard.budgets().unwrap().remove(0);
+        // The failed call reported no amount: it settles at its estimate
+        // (0.50); the panic at its amount (0.20); the async call 0.20.
+        assert_eq!(status.spent, dec("0.90"));
+        assert_eq!(status.reserved, Decimal::ZERO);
+        assert_eq!(status.open_reservations, 0);
+        let events: Vec<_> = common::events_at(&server.uri(), &env, "user_defined_john_doe")
+            .await
+            .into_iter()
+            .filter(|e| e.service == "Work")
+            .collect();
+        let failed = events.iter().find(|e| e.outcome == Outcome::Error).unwrap();
+        assert_eq!(
+            decimal(&failed.metadata.extra, "budget_settled_at"),
+            dec("0.50")
+        );
+        let call_ids: Vec<_> = events
+            .iter()
+            .map(|e| e.metadata.extra.get_str("call_id").unwrap().to_owned())
+            .collect();
+        assert_eq!(call_ids.len(), 3);
+    }
+
+    // A day budget in Los Angeles rolls over at midnight there.
+    let server = common::TestServer::start();
+    let env = common::unique_env("budget-clock");
+    let now = Arc::new(AtomicI64::new(
+        "2026-11-28T07:59:00Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+            .timestamp_millis(),
+    ));
+    let clock = Arc::clone(&now);
+    {
+        let guard = common::builder(&env)
+            .mongodb_uri(server.uri())
+            .budget(budget("0.25").time_zone("America/Los_Angeles"))
+            .budget_clock(move || {
+                DateTime::from_timestamp_millis(clock.load(Ordering::SeqCst)).unwrap()
+            })
+            .install()
+            .unwrap();
+        assert!(paid_step(1).is_ok());
+        assert!(paid_step(2).is_ok());
+        // 0.20 held or spent of 0.25: a third 0.10 does not fit on the 27th.
+        match paid_step(3) {
+            Err(WorkError::OverBudget(refused)) => assert_eq!(refused.period, "2026-11-27"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // 08:00 UTC is midnight in Los Angeles: a new day, a new budget.
+        now.store(
+            "2026-11-28T08:00:01Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+                .timestamp_millis(),
+            Ordering::SeqCst,
+        );
+        assert!(paid_step(4).is_ok());
+        assert!(guard.flush());
+        let statuses = guard.budgets().unwrap();
+        assert_eq!(statuses[0].period.name, "2026-11-28");
+        assert_eq!(statuses[0].spent, dec("0.10"));
+        for (period, spent) in [("2026-11-27", "0.20"), ("2026-11-28", "0.10")] {
+            let document = period_of_id(&server.uri(), &format!("cap|{period}")).await;
+            assert_eq!(decimal(&document, "spent"), dec(spent), "{period}");
+        }
+    }
+
+    // MongoDB down: fail-open runs the call, fail-closed refuses it.
+    let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
+    for (policy, runs) in [
+        (FailurePolicy::FailOpen, true),
+        (FailurePolicy::FailClosed, false),
+    ] {
+        let spool = common::temp_dir("budget-down");
+        let guard = common::resilient(
+            &dead,
+            &common::unique_env("budget-down"),
+            &spool,
+            "John Doe",
+        )
+        .operation_timeout(std::time::Duration::from_millis(500))
+        .budget(budget("1").on_unavailable(policy))
+        .install()
+        .unwrap();
+        match (paid_step(9), runs) {
+            (Ok(9), true) => {}
+            (Err(WorkError::OverBudget(refused)), false) => {
+                assert!(refused.unavailable.is_some(), "{refused:?}");
+            }
+            (other, _) => panic!("{policy:?}: {other:?}"),
+        }
+        drop(guard);
+    }
+}
+
+async fn period_of_id(uri: &str, id: &str) -> bson::Document {
+    common::client_for(uri)
+        .await
+        .database(panoptic::budget::BUDGET_DATABASE)
+        .collection::<bson::Document>("periods")
+        .find_one(doc! { "_id": id })
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no period {id}"))
+}
