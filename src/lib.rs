@@ -40,7 +40,7 @@ pub use panoptic_core::{
     index_keys, index_models, invoice, keys, money, naming, query, quota, token_usage,
 };
 /// Budgets that reserve money before a call (`budget = "…"`).
-pub use panoptic_core::{BudgetExceeded, budget};
+pub use panoptic_core::{BudgetExceeded, budget, open_calls};
 /// The price book and what a call used: priced without an `amount` key.
 pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
 

@@ -369,7 +369,8 @@ async fn dashboard_in_a_real_browser() {
     let live_total = want.by_service["BigQuery"] + Decimal::new(25, 1);
     let took = browser
         .until(
-            Duration::from_secs(REFRESH * 2 + 3),
+            // One interval, plus a query and a render.
+            Duration::from_secs(REFRESH) + Duration::from_millis(2500),
             &format!(
                 "return document.getElementById('total').dataset.amount === '{}'",
                 live_total.normalize()

@@ -187,6 +187,8 @@ impl Call {
     ) -> Result<Call, BudgetExceeded> {
         match answer {
             Ok(reserved) => {
+                // The reservation is on record as the call's start.
+                self.write_start(reserved.call_id.clone(), Some(reserved.estimate));
                 self.options().extras.reservation = Some(reserved);
                 Ok(self)
             }
@@ -195,6 +197,27 @@ impl Call {
                 Err(refused)
             }
         }
+    }
+
+    /// Writes a start record now (`start_record`): a call that never ends
+    /// (its process died) shows in `panoptic report` as an open call.
+    pub fn with_start_record(mut self) -> Call {
+        let already = self
+            .options
+            .as_ref()
+            .is_some_and(|o| o.extras.call_id.is_some());
+        if self.started.is_some() && !already {
+            let estimate = self.options.as_ref().and_then(|o| o.extras.amount);
+            self.write_start(bson::oid::ObjectId::new().to_hex(), estimate);
+        }
+        self
+    }
+
+    fn write_start(&mut self, call_id: String, estimate: Option<rust_decimal::Decimal>) {
+        if let Some(panoptic) = current() {
+            panoptic.emit_start(self.site, &call_id, estimate);
+        }
+        self.options().extras.call_id = Some(call_id);
     }
 
     /// Sets the quantity from the return value (`quantity_from = …`).
@@ -237,6 +260,15 @@ impl Call {
         // One clock read at the end: the UTC time is derived from it later.
         let ended = Instant::now();
         let duration = ended.duration_since(started);
+        if let Some(options) = &mut self.options
+            && let Some(amount) = options.extras.amount
+            && let Some(reserved) = &mut options.extras.reservation
+            && reserved.held
+            && let Some(broker) = current().and_then(|p| p.broker())
+        {
+            broker.settle(reserved.clone(), amount);
+            reserved.settled = true;
+        }
         let (logger, extras) = match self.options.take() {
             Some(options) => (options.logger, options.extras),
             None => (None, CallExtras::default()),

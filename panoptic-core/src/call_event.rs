@@ -24,6 +24,8 @@ pub struct CallExtras {
     pub usage: Option<panoptic_prices::Usage>,
     /// An AWS Lambda call inside another: it pays no request fee.
     pub inside_lambda: bool,
+    /// Set when a start record was written: the final event carries it.
+    pub call_id: Option<String>,
     /// The budget reservation the call holds.
     pub reservation: Option<crate::budget::Reserved>,
 }

@@ -87,8 +87,10 @@ pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document
             .insert(crate::keys::metadata::PRICED_BY, "refused");
     }
     let mut extra = pricing.metadata;
+    if let Some(call_id) = extras.and_then(|e| e.call_id.as_ref()) {
+        extra.insert(crate::keys::metadata::CALL_ID, call_id.clone());
+    }
     if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
-        extra.insert(crate::keys::metadata::CALL_ID, reserved.call_id.clone());
         extra.insert("budget", reserved.budget.clone());
         if pricing.amount.is_none() && reserved.held {
             // Its budget counts it at the estimate it reserved.

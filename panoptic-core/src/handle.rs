@@ -183,6 +183,47 @@ impl Panoptic {
         self.inner.pipeline.send(Event::Record(Box::new(event)));
     }
 
+    /// Writes the start record of a call of `site` (kind `billing`,
+    /// `metadata.start`, no amount: never summed as spend).
+    pub(crate) fn emit_start(
+        &self,
+        site: &'static crate::site::CallSite,
+        call_id: &str,
+        estimate: Option<rust_decimal::Decimal>,
+    ) {
+        use crate::keys::metadata as meta;
+        let names = site.names();
+        let mut extra = bson::doc! { meta::START: true, meta::CALL_ID: call_id };
+        if let Some(estimate) = estimate {
+            extra.insert(meta::ESTIMATE, crate::money::to_decimal128(estimate));
+        }
+        let event = BillingEvent {
+            id: bson::oid::ObjectId::new(),
+            ts: Utc::now(),
+            project_id: self.inner.project_id.clone(),
+            env: self.inner.env.clone(),
+            username: self.inner.username.clone(),
+            category: site.category(),
+            provider: site.provider.as_str().to_owned(),
+            service: site.service.to_owned(),
+            resource: names.resource.clone(),
+            kind: Kind::Billing,
+            outcome: Outcome::Ok,
+            quantity: 0.0,
+            unit: site.unit.to_owned(),
+            amount: None,
+            currency: site.currency.to_owned(),
+            metadata: Metadata {
+                function_name: Some(names.function_name.clone()),
+                qualified_name: Some(names.qualified_name.clone()),
+                module_path: Some(site.location.module.to_owned()),
+                extra,
+                ..Metadata::default()
+            },
+        };
+        self.inner.pipeline.send(Event::Record(Box::new(event)));
+    }
+
     /// The budget broker, when budgets are on.
     pub(crate) fn broker(&self) -> Option<Arc<crate::budget::Broker>> {
         self.inner.broker.clone()

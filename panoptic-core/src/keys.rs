@@ -74,6 +74,11 @@ pub mod metadata {
     /// Links a start record (a budget reservation) to the call's final
     /// event.
     pub const CALL_ID: &str = "call_id";
+    /// `true` on a start record: a call began (its final event carries the
+    /// same `call_id`). Never summed as spend.
+    pub const START: &str = "start";
+    /// What a start record expects the call to cost.
+    pub const ESTIMATE: &str = "estimate";
 
     /// The keys [`Metadata`](crate::Metadata) has a field for.
     pub const KNOWN: [&str; 9] = [

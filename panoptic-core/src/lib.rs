@@ -32,6 +32,7 @@ pub mod keys;
 pub mod money;
 mod mongo;
 pub mod naming;
+pub mod open_calls;
 mod pipeline;
 mod pricing;
 /// OpenAI streams billed when they end (feature `openai`).

@@ -374,6 +374,8 @@ impl CostQuery {
         if let Some(outcome) = self.outcome {
             filter.insert("outcome", outcome.as_str());
         }
+        // Start records say a call began; its final event is what counts.
+        filter.insert("metadata.start", doc! { "$ne": true });
         filter
     }
 
@@ -506,6 +508,7 @@ impl CostQuery {
             && same(&self.resource, &e.resource)
             && self.kind.is_none_or(|k| k == e.kind)
             && self.outcome.is_none_or(|o| o == e.outcome)
+            && !e.metadata.extra.get_bool(crate::keys::metadata::START).unwrap_or(false)
             && same(&self.metadata_user, e.metadata.user.as_deref().unwrap_or_default())
             && self.tag.as_ref().is_none_or(|t| e.metadata.tags.contains(t))
             // BSON dates keep milliseconds; compare as MongoDB does.

@@ -32,6 +32,7 @@ pub(crate) const KEYS: &[&str] = &[
     "kind",
     "logger",
     "err",
+    "start_record",
     "allow_unknown_service",
     "crate",
 ];
@@ -58,6 +59,7 @@ pub(crate) struct Args {
     pub kind: Kind,
     pub logger: Option<Expr>,
     pub err: bool,
+    pub start_record: bool,
     pub krate: Path,
 }
 
@@ -143,6 +145,7 @@ impl Args {
             kind: Kind::Invoice,
             logger: None,
             err: false,
+            start_record: false,
             krate: syn::parse_quote!(::panoptic),
         };
 
@@ -230,6 +233,7 @@ impl Args {
                 "logger" => expression(item).map(|e| args.logger = Some(e)),
                 "tags" => tag_list(item).map(|t| args.tags = t),
                 "err" => flag(&item).map(|()| args.err = true),
+                "start_record" => flag(&item).map(|()| args.start_record = true),
                 "allow_unknown_service" => flag(&item).map(|()| allow_unknown_service = true),
                 _ => unreachable!("every key in KEYS is handled"),
             };

@@ -288,6 +288,10 @@ fn start(args: &Args, names: &Names, is_async: bool) -> TokenStream {
     if let Some(u) = &args.usage {
         chain = quote_spanned!(expr_span(u)=> #chain.with_usage(#u));
     }
+    if args.start_record && args.budget.is_none() {
+        // A budgeted call's reservation is its start record already.
+        chain = quote!(#chain.with_start_record());
+    }
     chain
 }
 

@@ -172,17 +172,30 @@ impl Browser {
         path
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let client = self.client.clone();
         let _ = client.close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop stops chromedriver.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // After a failed assertion too: ending the session stops Chromium,
+        // which killing chromedriver alone would leave running.
+        if self.driver.try_wait().ok().flatten().is_none() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                http::request(
+                    "DELETE",
+                    &self.driver_addr,
+                    &format!("/session/{}", self.session),
+                    &[],
+                    "",
+                )
+            }));
+        }
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 

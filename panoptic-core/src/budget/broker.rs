@@ -40,6 +40,9 @@ pub struct Reserved {
     /// False when the reservation could not be made and the budget fails
     /// open (MongoDB did not answer, or the budget is unknown).
     pub held: bool,
+    /// Set when the call settled it as it ended (its amount was known):
+    /// the writer then leaves this budget alone.
+    pub settled: bool,
 }
 
 /// Spend to count against the budgets whose scope holds it.
@@ -55,6 +58,8 @@ pub(crate) struct Spend {
     /// `None`: unpriced; a reserved call then settles at its estimate.
     pub amount: Option<Decimal>,
     pub reserved: Option<Reserved>,
+    /// Counts against this budget only (a settlement retried later).
+    pub only: Option<String>,
 }
 
 /// The clock budgets read: injectable, so a test can cross midnight
@@ -76,6 +81,12 @@ enum Request {
         reply: Reply,
     },
     Spend(Box<Spend>),
+    /// A call that knew its amount as it ended: settled at once, so the
+    /// money it held is free for the next call.
+    Settle {
+        reserved: Reserved,
+        amount: Decimal,
+    },
     Flush(std_mpsc::SyncSender<()>),
     Statuses(std_mpsc::SyncSender<Option<Vec<BudgetStatus>>>),
 }
@@ -148,6 +159,11 @@ impl Broker {
         rx.await.unwrap_or(fallback)
     }
 
+    /// Settles a reservation as its call ends (never waits).
+    pub fn settle(&self, reserved: Reserved, amount: Decimal) {
+        let _ = self.requests.send(Request::Settle { reserved, amount });
+    }
+
     /// Counts spend (from the writer; never waits).
     pub fn spend(&self, spend: Spend) {
         let _ = self.requests.send(Request::Spend(Box::new(spend)));
@@ -178,6 +194,7 @@ fn unanswered(reservation: &Reservation, call_id: &str) -> Result<Reserved, Budg
         call_id: call_id.to_owned(),
         estimate: reservation.estimate,
         held: false,
+        settled: false,
     })
 }
 
@@ -282,6 +299,48 @@ impl State {
                 }
             }
             Request::Spend(spend) => self.spend(*spend).await,
+            Request::Settle { reserved, amount } => {
+                let Some(budget) = self.budget(&reserved.budget) else {
+                    return;
+                };
+                let settled = match self.store().await {
+                    Some(store) => {
+                        let now = (self.clock)();
+                        let done = tokio::time::timeout(
+                            self.timeout,
+                            store.settle(&budget, Some(&reserved.call_id), amount, now),
+                        )
+                        .await;
+                        match done {
+                            Ok(Ok(period)) => {
+                                self.alerts(&store, &budget, &period, now).await;
+                                true
+                            }
+                            _ => false,
+                        }
+                    }
+                    None => false,
+                };
+                if !settled {
+                    self.store = None;
+                    // The reservation expires; the spend is counted later.
+                    self.backlog.push(Spend {
+                        provider: String::new(),
+                        service: String::new(),
+                        resource: String::new(),
+                        username: String::new(),
+                        user: None,
+                        env: String::new(),
+                        tags: Vec::new(),
+                        amount: Some(amount),
+                        reserved: Some(Reserved {
+                            settled: false,
+                            ..reserved
+                        }),
+                        only: Some(budget.name.clone()),
+                    });
+                }
+            }
             Request::Flush(done) => {
                 self.retry_backlog().await;
                 let _ = done.send(());
@@ -322,6 +381,7 @@ impl State {
             call_id: call_id.clone(),
             estimate: reservation.estimate,
             held: false,
+            settled: false,
         };
         let Some(budget) = self.budget(&reservation.budget) else {
             if !self.warned_unknown.contains(&reservation.budget) {
@@ -396,7 +456,17 @@ impl State {
         let matching: Vec<Budget> = self
             .budgets
             .iter()
-            .filter(|b| in_scope(b, spend))
+            .filter(|b| match &spend.only {
+                Some(only) => &b.name == only,
+                None => in_scope(b, spend),
+            })
+            // Settled by its call already.
+            .filter(|b| {
+                !spend
+                    .reserved
+                    .as_ref()
+                    .is_some_and(|r| r.settled && r.budget == b.name)
+            })
             .cloned()
             .collect();
         if matching.is_empty() {
@@ -552,6 +622,7 @@ impl Spend {
                 .unwrap_or_default(),
             amount,
             reserved,
+            only: None,
         }
     }
 }

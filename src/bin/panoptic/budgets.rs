@@ -1,13 +1,299 @@
-//! `panoptic budgets`: Budgets: set, remove, list with spent, reserved, limit and forecast.
+//! `panoptic budgets`: set, remove and list the budgets every process that
+//! shares the database enforces, with spent, reserved, limit and forecast.
 
-use clap::Args;
+use std::io::Write;
+use std::str::FromStr;
 
-use crate::args::Global;
+use clap::{Args, Subcommand, ValueEnum};
+use panoptic::Decimal;
+use panoptic::budget::{Budget, BudgetStatus, BudgetStore, FailurePolicy, Mode, Period};
+
+use crate::args::{Global, ReportFormat};
+use crate::commands::ping;
 
 /// `panoptic budgets`.
 #[derive(Debug, Args)]
-pub struct BudgetsArgs {}
+pub struct BudgetsArgs {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+}
 
-pub async fn run(_global: &Global, _args: &BudgetsArgs) -> Result<(), String> {
-    Err("`panoptic budgets` is not built yet".to_owned())
+/// What to do with budgets (default: list).
+// Parsed once per run: the size of `Set` does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Every budget: mode, period, spent, reserved, limit, forecast, the
+    /// day it runs out.
+    List {
+        /// table, csv or json.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Creates or replaces a budget.
+    Set(SetArgs),
+    /// Removes a budget (its history stays).
+    Rm {
+        /// The budget's name.
+        name: String,
+    },
+}
+
+/// `panoptic budgets set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// A unique name, used by `#[billable(budget = "…")]`.
+    pub name: String,
+    /// The limit, in the budget's currency (list prices).
+    #[arg(long)]
+    pub limit: String,
+    /// day, week or month.
+    #[arg(long, value_enum)]
+    pub period: PeriodArg,
+    /// IANA time zone of the period's boundaries.
+    #[arg(long = "tz", default_value = "UTC")]
+    pub time_zone: String,
+    /// observe (record), warn (alert) or enforce (refuse calls that opt in).
+    #[arg(long, value_enum, default_value_t = ModeArg::Warn)]
+    pub mode: ModeArg,
+    /// Only this provider's events.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only this service's events.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this resource's events.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Only this username's events.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Only this end user's events (`metadata.user`: a customer).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only this env's events.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Only events with this tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Alert thresholds in percent, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "50,80,100")]
+    pub alerts: Vec<u32>,
+    /// A URL that receives each alert as a JSON POST.
+    #[arg(long)]
+    pub webhook: Option<String>,
+    /// Minutes a dead process's reservation holds money.
+    #[arg(long, default_value_t = 15)]
+    pub reservation_ttl_minutes: u64,
+    /// When MongoDB does not answer a reservation.
+    #[arg(long, value_enum, default_value_t = PolicyArg::FailOpen)]
+    pub on_unavailable: PolicyArg,
+    /// ISO 4217 currency.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PeriodArg {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Observe,
+    Warn,
+    Enforce,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyArg {
+    FailOpen,
+    FailClosed,
+}
+
+pub async fn run(global: &Global, args: &BudgetsArgs) -> Result<(), String> {
+    let client = ping(global)
+        .await
+        .map_err(|e| format!("budgets live in MongoDB, which did not answer: {e}"))?;
+    let store = BudgetStore::new(&client);
+    match &args.action {
+        None => list(&store, ReportFormat::Table).await,
+        Some(Action::List { format }) => list(&store, *format).await,
+        Some(Action::Set(set)) => {
+            let budget = budget_of(set)?;
+            store.set(&budget).await?;
+            eprintln!(
+                "panoptic: budget `{}` set: {} {} per {} ({})",
+                budget.name, budget.limit, budget.currency, budget.period, budget.mode
+            );
+            Ok(())
+        }
+        Some(Action::Rm { name }) => {
+            if store.remove(name).await? {
+                eprintln!("panoptic: budget `{name}` removed");
+                Ok(())
+            } else {
+                Err(format!("no budget named `{name}`"))
+            }
+        }
+    }
+}
+
+fn budget_of(set: &SetArgs) -> Result<Budget, String> {
+    let limit = Decimal::from_str(set.limit.trim())
+        .map_err(|_| format!("--limit `{}` is not an amount", set.limit))?;
+    let period = match set.period {
+        PeriodArg::Day => Period::Day,
+        PeriodArg::Week => Period::Week,
+        PeriodArg::Month => Period::Month,
+    };
+    let mut budget = Budget::new(set.name.clone(), period, limit)
+        .time_zone(set.time_zone.clone())
+        .mode(match set.mode {
+            ModeArg::Observe => Mode::Observe,
+            ModeArg::Warn => Mode::Warn,
+            ModeArg::Enforce => Mode::Enforce,
+        })
+        .alerts(set.alerts.iter().copied())
+        .reservation_ttl(std::time::Duration::from_secs(
+            set.reservation_ttl_minutes.max(1) * 60,
+        ))
+        .on_unavailable(match set.on_unavailable {
+            PolicyArg::FailOpen => FailurePolicy::FailOpen,
+            PolicyArg::FailClosed => FailurePolicy::FailClosed,
+        });
+    budget.currency = set.currency.clone();
+    budget.webhook = set.webhook.clone();
+    let scope = &mut budget.scope;
+    scope.provider = set.provider.clone();
+    scope.service = set.service.clone();
+    scope.resource = set.resource.clone();
+    scope.username = set.username.clone();
+    scope.user = set.user.clone();
+    scope.env = set.env.clone();
+    scope.tags = set.tags.clone();
+    budget.validate().map_err(|e| e.0)?;
+    Ok(budget)
+}
+
+async fn list(store: &BudgetStore, format: ReportFormat) -> Result<(), String> {
+    let now = chrono::Utc::now();
+    let mut statuses = Vec::new();
+    for budget in store.list().await? {
+        statuses.push(store.status(&budget, now).await?);
+    }
+    let header = [
+        "budget", "mode", "period", "spent", "reserved", "limit", "forecast", "runs_out", "scope",
+    ];
+    let rows: Vec<Vec<String>> = statuses.iter().map(row).collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match format {
+        ReportFormat::Json => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|cells| {
+                    header
+                        .iter()
+                        .zip(cells)
+                        .map(|(h, c)| ((*h).to_owned(), serde_json::Value::String(c.clone())))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into()
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &items)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
+        }
+        ReportFormat::Csv => {
+            let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+            writeln!(out, "{}", crate::output::csv_line(&header)).and_then(|()| {
+                rows.iter()
+                    .try_for_each(|r| writeln!(out, "{}", crate::output::csv_line(r)))
+            })
+        }
+        ReportFormat::Table => table(&header, &rows, &mut out),
+    };
+    written.map_err(|e| e.to_string())?;
+    if statuses.is_empty() {
+        eprintln!(
+            "panoptic: no budgets; add one with `panoptic budgets set NAME --limit 25 --period day`"
+        );
+    }
+    Ok(())
+}
+
+fn row(status: &BudgetStatus) -> Vec<String> {
+    let b = &status.budget;
+    let s = &b.scope;
+    let scope: Vec<String> = [
+        ("provider", &s.provider),
+        ("service", &s.service),
+        ("resource", &s.resource),
+        ("username", &s.username),
+        ("user", &s.user),
+        ("env", &s.env),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+    .chain(s.tags.iter().map(|t| format!("tag={t}")))
+    .collect();
+    vec![
+        b.name.clone(),
+        b.mode.to_string(),
+        format!("{} ({})", status.period.name, b.time_zone),
+        status.spent.normalize().to_string(),
+        status.reserved.normalize().to_string(),
+        format!("{} {}", b.limit.normalize(), b.currency),
+        status
+            .forecast
+            .end_of_period
+            .round_dp(2)
+            .normalize()
+            .to_string(),
+        status
+            .forecast
+            .runs_out
+            .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+        if scope.is_empty() {
+            "all".to_owned()
+        } else {
+            scope.join(" ")
+        },
+    ]
+}
+
+/// Aligned columns; amounts right-aligned.
+fn table(header: &[&str], rows: &[Vec<String>], out: &mut impl Write) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if (3..7).contains(&i) {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
 }

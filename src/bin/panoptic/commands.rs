@@ -37,7 +37,7 @@ async fn connect(global: &Global) -> Option<mongodb::Client> {
     }
 }
 
-async fn ping(global: &Global) -> Result<mongodb::Client, String> {
+pub(crate) async fn ping(global: &Global) -> Result<mongodb::Client, String> {
     let mut options = mongodb::options::ClientOptions::parse(&global.mongodb_uri)
         .await
         .map_err(|e| format!("invalid URI: {e}"))?;
@@ -100,6 +100,42 @@ pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
     let stdout = io::stdout();
     output::report(&rows, &report.by, report.format, &mut stdout.lock())
         .map_err(|e| e.to_string())?;
+    let open = match &client {
+        Some(client) => panoptic::open_calls::open_calls(client, &filtered)
+            .await
+            .map_err(|e| e.to_string())?,
+        None => {
+            let events: Vec<BillingEvent> = Spool::open(&global.spool_dir)
+                .events()
+                .map_err(|e| format!("cannot read the spool: {e}"))?
+                .iter()
+                .filter_map(|e| e.event().ok())
+                .collect();
+            panoptic::open_calls::open_calls_in(&filtered, &events)
+        }
+    };
+    if !open.is_empty() {
+        // Beside the spend, not in it: these calls may still be billed.
+        let estimated: panoptic::Decimal = open.iter().filter_map(|c| c.estimate).sum();
+        eprintln!(
+            "panoptic: {} open call(s) (started, never ended), estimated {}:",
+            open.len(),
+            estimated.normalize()
+        );
+        for call in &open {
+            eprintln!(
+                "panoptic:   {} {}/{} started {} call_id {} estimate {}",
+                call.resource,
+                call.provider,
+                call.service,
+                call.started
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                call.call_id,
+                call.estimate
+                    .map_or_else(|| "-".to_owned(), |e| e.normalize().to_string())
+            );
+        }
+    }
     if let Some(path) = &report.html {
         let by_day = run(filtered.clone().group_by([GroupBy::Day, GroupBy::Service])).await?;
         let by_resource = run(filtered.group_by([GroupBy::Resource, GroupBy::Service])).await?;

@@ -9,6 +9,8 @@
 mod api;
 mod assets;
 mod filters;
+mod overview;
+mod respond;
 mod security;
 mod source;
 

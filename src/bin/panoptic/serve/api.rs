@@ -1,21 +1,22 @@
 //! The routes: the pages (one embedded shell), its files, and the JSON and
 //! CSV API the page itself reads. Every route is a GET and reads only.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State as Extract};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, NaiveDate, SecondsFormat};
+use chrono::SecondsFormat;
 use panoptic::query::{CostRow, GroupBy};
 use panoptic::{BillingEvent, Decimal};
 use serde_json::{Value, json};
 
 use super::assets;
 use super::filters::{Filters, Stack, page};
+use super::overview::{self, FORECAST_DAYS};
+use super::respond::{
+    Answer, Failure, bad_request, cell, csv_answer, json_answer, ms, not_found, number, unavailable,
+};
 use super::source::Source;
 use crate::output::csv_line;
 
@@ -32,8 +33,6 @@ type Pairs = Query<Vec<(String, String)>>;
 const PAGE_SIZE: u64 = 50;
 /// Most events one CSV download holds.
 const CSV_EVENTS: u64 = 100_000;
-/// The forecast's horizon.
-const FORECAST_DAYS: i64 = 30;
 /// Amounts are recorded in one currency (DESIGN: `currency: "USD"`).
 const CURRENCY: &str = "USD";
 
@@ -41,13 +40,13 @@ const CURRENCY: &str = "USD";
 const PENDING: [(&str, &str, &str); 2] = [
     (
         "budgets",
-        "Budgets are set and listed with the CLI for now.",
-        "panoptic budgets set …",
+        "Budgets are not shown here yet: set and list them with the CLI, e.g.",
+        "panoptic budgets set NAME --limit 25 --period day; panoptic budgets list",
     ),
     (
         "reconciliation",
-        "Reconciliation (panoptic's estimates beside the provider's bill) runs in the CLI for now.",
-        "panoptic reconcile …",
+        "Reconciliation (panoptic's estimates beside the provider's bill) runs in the CLI for now, e.g.",
+        "panoptic reconcile --provider openai --since 30d --by day",
     ),
 ];
 
@@ -84,80 +83,9 @@ pub fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-/// An answer the page can show: what went wrong and what to do.
-struct Failure(StatusCode, String);
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let mut response = json_body(&json!({ "error": self.1 }));
-        *response.status_mut() = self.0;
-        response
-    }
-}
-
-type Answer = Result<Response, Failure>;
-
-fn bad_request(message: String) -> Failure {
-    Failure(StatusCode::BAD_REQUEST, message)
-}
-
-fn unavailable(message: String) -> Failure {
-    Failure(StatusCode::SERVICE_UNAVAILABLE, message)
-}
-
-async fn not_found() -> Failure {
-    Failure(
-        StatusCode::NOT_FOUND,
-        "no such page: start at /overview".to_owned(),
-    )
-}
-
-fn json_body(value: &Value) -> Response {
-    let mut response = value.to_string().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn json_answer(value: Value) -> Answer {
-    Ok(json_body(&value))
-}
-
-fn csv_answer(name: &str, lines: Vec<String>) -> Answer {
-    let mut body = lines.join("\r\n");
-    body.push_str("\r\n");
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"panoptic-{name}.csv\""))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
-}
-
-/// A text cell a spreadsheet will not run as a formula.
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
 fn source_json(state: &State) -> Value {
     let (kind, description, reason) = state.source.kind();
     json!({ "kind": kind, "description": description, "reason": reason })
-}
-
-fn ms(value: Option<f64>) -> Value {
-    value.map_or(Value::Null, |v| json!((v * 100.0).round() / 100.0))
 }
 
 async fn rows(state: &State, filters: &Filters, by: &[GroupBy]) -> Result<Vec<CostRow>, Failure> {
@@ -212,99 +140,11 @@ async fn options(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     json_answer(json!({ "env": env, "provider": provider, "service": service, "user": user }))
 }
 
-/// Totals, cost per day stacked by service or provider, and the forecast.
-struct Overview {
-    stack: Stack,
-    total: Decimal,
-    calls: u64,
-    errors: u64,
-    unpriced: u64,
-    period_days: Decimal,
-    days: Vec<String>,
-    /// `(day, group)` → amount.
-    cells: BTreeMap<(String, String), Decimal>,
-    /// One row per group, largest first.
-    groups: Vec<(String, Group)>,
-}
-
-/// One service's (or provider's) sums over the period.
-#[derive(Default)]
-struct Group {
-    amount: Decimal,
-    calls: u64,
-    errors: u64,
-    unpriced: u64,
-}
-
-async fn compute_overview(state: &State, pairs: &[(String, String)]) -> Result<Overview, Failure> {
-    let filters = Filters::parse(pairs).map_err(bad_request)?;
-    let stack = Stack::parse(pairs).map_err(bad_request)?;
-    let dimension = match stack {
-        Stack::Service => GroupBy::Service,
-        Stack::Provider => GroupBy::Provider,
-    };
-    let by_day = rows(state, &filters, &[GroupBy::Day, dimension]).await?;
-    let mut overview = Overview {
-        stack,
-        total: Decimal::ZERO,
-        calls: 0,
-        errors: 0,
-        unpriced: 0,
-        period_days: Decimal::ZERO,
-        days: Vec::new(),
-        cells: BTreeMap::new(),
-        groups: Vec::new(),
-    };
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for row in by_day {
-        overview.total += row.amount;
-        overview.calls += row.count;
-        overview.errors += row.errors;
-        overview.unpriced += row.unpriced;
-        *overview
-            .cells
-            .entry((row.key[0].clone(), row.key[1].clone()))
-            .or_default() += row.amount;
-        let group = groups.entry(row.key[1].clone()).or_default();
-        group.amount += row.amount;
-        group.unpriced += row.unpriced;
-        group.calls += row.count;
-        group.errors += row.errors;
-    }
-    let mut groups: Vec<(String, Group)> = groups.into_iter().collect();
-    groups.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then_with(|| a.0.cmp(&b.0)));
-    overview.groups = groups;
-    let end = filters.end();
-    let seconds = (end - filters.since).num_seconds().max(1);
-    overview.period_days = Decimal::from(seconds) / Decimal::from(86_400);
-    overview.days =
-        days_between(filters.since.date_naive(), end.date_naive()).unwrap_or_else(|| {
-            let mut seen: Vec<String> = overview.cells.keys().map(|(d, _)| d.clone()).collect();
-            seen.dedup();
-            seen
-        });
-    Ok(overview)
-}
-
-/// Every UTC day from `first` to `last`, or `None` when that is too many
-/// bars to draw (then only days with events are shown).
-fn days_between(first: NaiveDate, last: NaiveDate) -> Option<Vec<String>> {
-    let count = (last - first).num_days();
-    if !(0..=400).contains(&count) {
-        return None;
-    }
-    Some(
-        (0..=count)
-            .map(|i| (first + Duration::days(i)).format("%Y-%m-%d").to_string())
-            .collect(),
-    )
-}
-
 async fn overview(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
-    let o = compute_overview(&state, &pairs).await?;
-    let daily = o.total / o.period_days;
-    let forecast = (daily * Decimal::from(FORECAST_DAYS)).round_dp(2);
+    let o = overview::compute(&state.source, &pairs).await?;
+    let forecast = o.forecast();
     // Cents once there are any; small rates keep their digits.
+    let daily = o.daily_average();
     let daily = daily
         .round_dp(if daily >= Decimal::ONE { 2 } else { 6 })
         .normalize();
@@ -314,6 +154,7 @@ async fn overview(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
         "currency": CURRENCY,
         "stack": match o.stack { Stack::Service => "service", Stack::Provider => "provider" },
         "total": o.total.normalize().to_string(),
+        "adjusted": o.adjusted.normalize().to_string(),
         "calls": o.calls,
         "errors": o.errors,
         "unpriced": o.unpriced,
@@ -341,7 +182,7 @@ async fn overview(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
 }
 
 async fn overview_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
-    let o = compute_overview(&state, &pairs).await?;
+    let o = overview::compute(&state.source, &pairs).await?;
     let stack = match o.stack {
         Stack::Service => "service",
         Stack::Provider => "provider",
@@ -378,10 +219,6 @@ async fn resources(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
             "p95_ms": ms(row.p95_ms),
         })).collect::<Vec<_>>(),
     }))
-}
-
-fn number(value: Option<f64>) -> String {
-    value.map(|v| format!("{v:.2}")).unwrap_or_default()
 }
 
 async fn resources_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {

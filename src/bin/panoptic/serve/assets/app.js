@@ -245,7 +245,12 @@
           count(data.unpriced),
           data.unpriced ? "no price known: not counted in the total (see Events, metadata.unpriced)" : "every call priced",
           { warn: data.unpriced > 0 }
-        )
+        ),
+        Number(data.adjusted) !== 0
+          ? card("adjusted", "Adjustments from the bill", money(data.adjusted), "allocated by `panoptic reconcile`; not in the total", {
+              amount: data.adjusted,
+            })
+          : null
       )
     );
     if (!data.calls) {
