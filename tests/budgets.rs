@@ -122,8 +122,12 @@ fn budget_child() {
     let limit = std::env::var("PANOPTIC_BUDGET_LIMIT").unwrap();
     let fired = Arc::new(AtomicU32::new(0));
     let seen = Arc::clone(&fired);
+    let mut defined = budget(&limit);
+    if let Ok(url) = std::env::var("PANOPTIC_BUDGET_WEBHOOK") {
+        defined = defined.webhook(url);
+    }
     let guard = common::builder(&env)
-        .budget(budget(&limit))
+        .budget(defined)
         .on_budget_alert(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         })
@@ -160,6 +164,7 @@ fn budget_child() {
 /// and every `panoptic: alert:` line they printed.
 fn run_children(
     uri: &str,
+    webhook: Option<&str>,
     processes: usize,
     threads: u32,
     calls: u32,
@@ -174,6 +179,7 @@ fn run_children(
                 .env("PANOPTIC_BUDGET_ENV", env)
                 .env("PANOPTIC_BUDGET_LIMIT", limit)
                 .env("MONGODB_URI", uri)
+                .envs(webhook.map(|url| ("PANOPTIC_BUDGET_WEBHOOK", url)))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -220,7 +226,7 @@ async fn two_processes_cannot_overshoot_an_enforced_budget() {
     let uri = server.uri();
     let env = common::unique_env("budget-race");
     // 2 processes × 4 threads × 10 calls of $0.10 under $1.00.
-    let (results, _) = run_children(&uri, 2, 4, 10, &env, "1.00");
+    let (results, _) = run_children(&uri, None, 2, 4, 10, &env, "1.00");
     let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
     // Spent + reserved never passes the limit: exactly ten fit.
     assert_eq!(ran, 10, "{results:?}");
@@ -250,11 +256,30 @@ async fn an_alert_fires_once_across_four_processes() {
     let env = common::unique_env("budget-alert");
     // 4 processes × 3 calls of $0.10 under $1.00: the 80 % line ($0.80)
     // is crossed by whichever process settles the eighth call.
-    let (results, lines) = run_children(&uri, 4, 1, 3, &env, "1.00");
+    // The webhook fails once (a 503) before it takes the alert: retried.
+    let hook = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&hook)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/alerts"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&hook)
+        .await;
+    let url = format!("{}/alerts", hook.uri());
+    let (results, lines) = run_children(&uri, Some(&url), 4, 1, 3, &env, "1.00");
     let fired: u32 = results.iter().map(|(_, alerts)| alerts).sum();
     assert_eq!(fired, 1, "{results:?}");
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(lines[0].contains("crossed 80 %"), "{}", lines[0]);
+    let posts = hook.received_requests().await.unwrap();
+    assert_eq!(posts.len(), 2, "one failed attempt, one delivery");
+    let alert: serde_json::Value = serde_json::from_slice(&posts[1].body).unwrap();
+    assert_eq!(alert["budget"], "cap");
+    assert_eq!(alert["threshold"], 80);
+    assert_eq!(alert["limit"], "1.00");
 }
 
 /// Everything that installs a global instance, one after the other.
@@ -289,11 +314,24 @@ async fn reservations_settle_roll_over_and_follow_their_failure_policy() {
             decimal(&failed.metadata.extra, "budget_settled_at"),
             dec("0.50")
         );
-        let call_ids: Vec<_> = events
+        let mut call_ids: Vec<_> = events
             .iter()
             .map(|e| e.metadata.extra.get_str("call_id").unwrap().to_owned())
             .collect();
+        // Each reservation is on record as a start record with the same id.
+        let mut started: Vec<_> = common::events_at(&server.uri(), &env, "user_defined_john_doe")
+            .await
+            .into_iter()
+            .filter(|e| e.metadata.extra.get_bool("start") == Ok(true))
+            .map(|e| {
+                assert_eq!((e.kind, e.amount), (panoptic::Kind::Billing, None));
+                e.metadata.extra.get_str("call_id").unwrap().to_owned()
+            })
+            .collect();
+        call_ids.sort();
+        started.sort();
         assert_eq!(call_ids.len(), 3);
+        assert_eq!(started, call_ids);
     }
 
     // A day budget in Los Angeles rolls over at midnight there.
@@ -378,4 +416,62 @@ async fn period_of_id(uri: &str, id: &str) -> bson::Document {
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no period {id}"))
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    start_record,
+    amount = 0.30
+)]
+fn dies_mid_call() {
+    // The start record is durable; the process dies before the call ends.
+    panoptic::global().unwrap().flush();
+    std::process::exit(0);
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    start_record,
+    amount = 0.30
+)]
+fn ends_normally() {}
+
+/// The child that dies in the middle of a call.
+#[test]
+fn dying_child() {
+    let Ok(env) = std::env::var("PANOPTIC_DYING_ENV") else {
+        return;
+    };
+    let _guard = common::builder(&env).install().unwrap();
+    ends_normally();
+    dies_mid_call();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_process_died_is_an_open_call() {
+    let server = common::TestServer::start();
+    let env = common::unique_env("open-call");
+    let status = common::child_test("dying_child")
+        .env("PANOPTIC_DYING_ENV", &env)
+        .env("MONGODB_URI", server.uri())
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let client = common::client_for(&server.uri()).await;
+    let query = panoptic::query::CostQuery::new().env(&env);
+    let open = panoptic::open_calls::open_calls(&client, &query)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].resource, "dies_mid_call");
+    assert_eq!(open[0].estimate, Some(dec("0.30")));
+    // Start records are never summed as spend: the ended call alone counts.
+    let rows = query.run(&client).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].count, rows[0].amount, rows[0].unpriced),
+        (1, dec("0.30"), 0)
+    );
 }

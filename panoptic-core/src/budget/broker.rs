@@ -209,6 +209,8 @@ struct State {
     alert_logger: Arc<OnceLock<slog::Logger>>,
     warned_unknown: Vec<String>,
     save_warned: bool,
+    /// Webhook posts in flight.
+    deliveries: Vec<tokio::task::JoinHandle<()>>,
     /// Spend MongoDB could not take yet (fail-open): retried later.
     backlog: Vec<Spend>,
     timeout: Duration,
@@ -227,6 +229,7 @@ async fn serve(settings: BrokerSettings, mut requests: mpsc::UnboundedReceiver<R
         alert_logger: settings.alert_logger,
         warned_unknown: Vec::new(),
         save_warned: false,
+        deliveries: Vec::new(),
         backlog: Vec::new(),
         timeout,
     };
@@ -240,8 +243,12 @@ async fn serve(settings: BrokerSettings, mut requests: mpsc::UnboundedReceiver<R
             _ = refresh.tick() => {
                 state.sync().await;
                 state.retry_backlog().await;
+                state.deliveries.retain(|d| !d.is_finished());
             }
         }
+    }
+    for delivery in state.deliveries {
+        let _ = delivery.await;
     }
 }
 
@@ -343,6 +350,9 @@ impl State {
             }
             Request::Flush(done) => {
                 self.retry_backlog().await;
+                for delivery in std::mem::take(&mut self.deliveries) {
+                    let _ = delivery.await;
+                }
                 let _ = done.send(());
             }
             Request::Statuses(reply) => {
@@ -555,11 +565,11 @@ impl State {
                 limit,
                 currency: budget.currency.clone(),
             };
-            self.send(&alert);
+            self.send(&alert, budget.webhook.as_deref());
         }
     }
 
-    fn send(&self, alert: &Alert) {
+    fn send(&mut self, alert: &Alert, webhook: Option<&str>) {
         write_line(&format!("panoptic: alert: {alert}"));
         if let Some(logger) = self.alert_logger.get() {
             crate::billing!(logger, "budget_alert";
@@ -570,6 +580,25 @@ impl State {
                 "threshold" => alert.percent.map_or_else(|| "forecast".to_owned(), |p| p.to_string()),
                 "spent" => alert.spent.to_string(),
                 "limit" => alert.limit.to_string());
+        }
+        if let Some(url) = webhook {
+            #[cfg(feature = "webhooks")]
+            {
+                let (url, alert) = (url.to_owned(), alert.clone());
+                // Off the broker's path: retries must not hold reservations
+                // up. Flushes and shutdown wait for it.
+                self.deliveries.push(tokio::spawn(async move {
+                    if let Err(e) = super::webhook::post(&url, &alert).await {
+                        write_line(&format!("panoptic: budget alert not delivered: {e}"));
+                    }
+                }));
+            }
+            #[cfg(not(feature = "webhooks"))]
+            write_line(&format!(
+                "panoptic: budget `{}` names a webhook ({url}), but panoptic was built \
+                 without the `webhooks` feature",
+                alert.budget
+            ));
         }
         if let Some(callback) = &self.on_alert {
             let callback = Arc::clone(callback);

@@ -15,6 +15,8 @@ mod define;
 mod forecast;
 mod period;
 mod store;
+#[cfg(feature = "webhooks")]
+mod webhook;
 
 pub use broker::{AlertCallback, Clock, Reservation, Reserved};
 pub(crate) use broker::{Broker, BrokerSettings, Spend};

@@ -1,0 +1,106 @@
+//! Budget alerts as a JSON POST to a webhook, retried with backoff: hyper
+//! over rustls (ring, the system's CA certificates), the stack
+//! panoptic-gcp already builds. Feature `webhooks`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::Alert;
+
+/// Attempts per alert: the first, then retries after 0.5 s, 1 s, 2 s.
+const ATTEMPTS: u32 = 4;
+/// Longest one attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The JSON an alert is posted as.
+pub(crate) fn alert_json(alert: &Alert) -> String {
+    let escape = |text: &str| {
+        let mut out = String::with_capacity(text.len() + 2);
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    format!(
+        "{{\"budget\":\"{}\",\"period\":\"{}\",\"threshold\":{},\"spent\":\"{}\",\"limit\":\"{}\",\"currency\":\"{}\",\"message\":\"{}\"}}",
+        escape(&alert.budget),
+        escape(&alert.period),
+        alert
+            .percent
+            .map_or_else(|| "\"forecast\"".to_owned(), |p| p.to_string()),
+        alert.spent,
+        alert.limit,
+        escape(&alert.currency),
+        escape(&alert.to_string()),
+    )
+}
+
+/// Posts `alert` to `url`, retrying 5xx answers and failed connections;
+/// returns why it gave up, if it did.
+pub(crate) async fn post(url: &str, alert: &Alert) -> Result<(), String> {
+    let client = client()?;
+    let body = Bytes::from(alert_json(alert));
+    let mut wait = Duration::from_millis(500);
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let request = Request::post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", "panoptic-budgets")
+            .body(Full::new(body.clone()))
+            .map_err(|e| format!("invalid webhook URL `{url}`: {e}"))?;
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(request)).await {
+            Ok(Ok(response)) if response.status().is_success() => {
+                let _ = response.into_body().collect().await;
+                return Ok(());
+            }
+            // A 4xx will not pass by retrying.
+            Ok(Ok(response)) if response.status().is_client_error() => {
+                return Err(format!("webhook {url} answered {}", response.status()));
+            }
+            Ok(Ok(response)) => last = format!("answered {}", response.status()),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("no answer within {ATTEMPT_TIMEOUT:?}"),
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+    Err(format!(
+        "webhook {url} failed after {ATTEMPTS} attempts: {last}"
+    ))
+}
+
+type HttpsClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+fn client() -> Result<HttpsClient, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
