@@ -45,6 +45,10 @@ struct Expected {
     segments: BTreeSet<(String, String)>,
     /// Amount of the events tagged `nightly`.
     nightly: Decimal,
+    /// (UTC day, service) → (estimate, adjustments): what the
+    /// reconciliation page shows. Adjustments are not calls, nor in
+    /// `total`.
+    reconciled: BTreeMap<(String, String), (Decimal, Decimal)>,
 }
 
 /// Every event of `panoptic-{env}`, summed with a plain `find`.
@@ -81,6 +85,15 @@ async fn expected(env: &str) -> Expected {
                 .and_then(|m| m.get_array("tags").ok())
                 .is_some_and(|tags| tags.contains(&Bson::from("nightly")));
             let resource = document.get_str("resource").unwrap().to_owned();
+            let cell = sums
+                .reconciled
+                .entry((day.clone(), service.clone()))
+                .or_default();
+            if document.get_str("kind").unwrap() == "adjustment" {
+                cell.1 += amount.expect("an adjustment has an amount");
+                continue;
+            }
+            cell.0 += amount.unwrap_or_default();
             sums.calls += 1;
             let entry = sums
                 .by_resource
@@ -180,6 +193,35 @@ async fn seed_history(env: &str) {
             add("openai", "chat", "summarize", 210, &[]);
         }
     }
+    // What `panoptic reconcile --apply` writes: the bill said more for
+    // CloudRun two days ago, less for BigQuery three days ago.
+    for (day, service, resource, cents) in [
+        (2_i64, "CloudRun", "render", 37_i64),
+        (3, "BigQuery", "daily_report", -80),
+    ] {
+        let event = BillingEvent {
+            id: ObjectId::new(),
+            ts: Utc::now() - chrono::Duration::days(day),
+            project_id: None,
+            env: panoptic::naming::canonical_env(env),
+            username: "serve user".into(),
+            category: Category::Infra,
+            provider: "gcp".into(),
+            service: service.into(),
+            resource: resource.into(),
+            kind: Kind::Adjustment,
+            outcome: Outcome::Ok,
+            quantity: 1.0,
+            unit: "adjustment".into(),
+            amount: Some(Decimal::new(cents, 2)),
+            currency: "USD".into(),
+            metadata: Metadata::default(),
+        };
+        by_collection
+            .entry(panoptic::naming::collection_name("gcp", "serve user"))
+            .or_default()
+            .push(event.to_document());
+    }
     let database = common::client()
         .await
         .database(&panoptic::naming::database_name(env));
@@ -240,6 +282,7 @@ async fn dashboard_in_a_real_browser() {
     let want = expected(&env).await;
     assert_eq!(want.calls, 69 + 15);
     assert_eq!(want.unpriced, 2);
+    let budget = seed_budget(&env).await;
 
     let spool = common::temp_dir("serve-cli-spool");
     let serve = Serve::start(
@@ -498,17 +541,127 @@ async fn dashboard_in_a_real_browser() {
     );
     assert_fits_1366(&browser, "users").await;
     browser.screenshot("users").await;
-    for (page, command) in [
-        ("budgets", "panoptic budgets set"),
-        ("reconciliation", "panoptic reconcile"),
-    ] {
-        browser.open(&serve.url(&format!("/{page}"))).await;
-        let pending = browser.texts("#pending").await.join(" ");
-        assert!(pending.contains(command), "{page}: {pending}");
-        assert_fits_1366(&browser, page).await;
-        browser.screenshot(page).await;
-    }
-    assert_no_console_errors(&browser, "users, budgets, reconciliation").await;
+    assert_no_console_errors(&browser, "users").await;
+
+    // Budgets: the seeded one, its spent and limit as the period
+    // document holds them.
+    browser.open(&serve.url("/budgets")).await;
+    assert_eq!(
+        browser
+            .eval("return getComputedStyle(document.getElementById('filters')).display")
+            .await,
+        "none",
+        "budgets are not filtered: no filter bar"
+    );
+    let row = format!(
+        "[...document.querySelectorAll('#budgets tbody tr')].find(r => r.dataset.name === {name})",
+        name = serde_json::to_string(&budget.name).unwrap()
+    );
+    let cells: Vec<String> = serde_json::from_value(
+        browser
+            .eval(&format!(
+                "return [...{row}.children].map(c => c.dataset.amount || c.textContent)"
+            ))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(cells[0], budget.name);
+    assert_eq!(cells[1], "warn", "mode");
+    assert_eq!(cells[2], format!("month {}", budget.period), "period");
+    assert_eq!(cells[3], "UTC", "time zone");
+    assert_eq!(cells[4].parse::<Decimal>().unwrap(), budget.spent, "spent");
+    assert_eq!(
+        cells[5].parse::<Decimal>().unwrap(),
+        budget.reserved,
+        "reserved"
+    );
+    assert_eq!(cells[6].parse::<Decimal>().unwrap(), budget.limit, "limit");
+    assert_eq!(cells[9], "everything", "scope");
+    let texts: Vec<String> = serde_json::from_value(
+        browser
+            .eval(&format!(
+                "return [...{row}.children].map(c => c.textContent)"
+            ))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(texts[6], "$10.00", "the limit with its currency");
+    assert_eq!(texts[4], "$0.75");
+    assert_fits_1366(&browser, "budgets").await;
+    assert_no_console_errors(&browser, "budgets").await;
+    browser.screenshot("budgets").await;
+
+    // Reconciliation: per day and service, the estimate, the adjustment
+    // and their sum, as a plain find sums them.
+    browser
+        .open(&serve.url(&format!("/reconciliation?{filtered}")))
+        .await;
+    let shown: Vec<(String, String, String, String, String)> = serde_json::from_value(
+        browser
+            .eval(
+                "return [...document.querySelectorAll('#reconciliation tbody tr')].map(r =>
+                    [r.dataset.day, r.dataset.service, r.children[2].dataset.amount,
+                     r.children[3].dataset.amount, r.children[4].dataset.amount])",
+            )
+            .await,
+    )
+    .unwrap();
+    let shown: BTreeMap<(String, String), (Decimal, Decimal, Option<Decimal>)> = shown
+        .into_iter()
+        .map(|(day, service, estimate, adjusted, billed)| {
+            (
+                (day, service),
+                (
+                    estimate.parse().unwrap(),
+                    adjusted.parse().unwrap(),
+                    billed.parse().ok(),
+                ),
+            )
+        })
+        .collect();
+    let computed: BTreeMap<_, _> = want
+        .reconciled
+        .iter()
+        .map(|(key, (estimate, adjusted))| {
+            let billed = (!adjusted.is_zero()).then(|| estimate + adjusted);
+            (key.clone(), (*estimate, *adjusted, billed))
+        })
+        .collect();
+    assert_eq!(
+        shown, computed,
+        "estimate, adjusted and billed per day and service"
+    );
+    assert_eq!(
+        computed
+            .values()
+            .filter(|(_, _, billed)| billed.is_some())
+            .count(),
+        2,
+        "two reconciled cells"
+    );
+    let adjusted: Decimal = want.reconciled.values().map(|(_, a)| *a).sum();
+    assert_eq!(adjusted, Decimal::new(37 - 80, 2));
+    assert_eq!(page_amount(&browser, "estimate").await, want.total);
+    assert_eq!(page_amount(&browser, "adjusted").await, adjusted);
+    assert_eq!(page_amount(&browser, "billed").await, want.total + adjusted);
+    let days: Vec<String> = browser.texts("#reconciliation tbody td:first-child").await;
+    assert!(days.is_sorted(), "by day: {days:?}");
+    assert!(
+        browser.texts("#empty").await.is_empty(),
+        "reconciled: no hint"
+    );
+    assert_fits_1366(&browser, "reconciliation").await;
+    assert_no_console_errors(&browser, "reconciliation").await;
+    browser.screenshot("reconciliation").await;
+    // A period with no adjustment says how to get one.
+    browser
+        .open(&serve.url(&format!(
+            "/reconciliation?{filtered}&service=CloudFunctions"
+        )))
+        .await;
+    let hint = browser.texts("#empty").await.join(" ");
+    assert!(hint.contains("panoptic reconcile --provider"), "{hint}");
+    assert!(hint.contains("--apply"), "{hint}");
 
     // An empty view says what to do.
     browser
@@ -557,7 +710,79 @@ async fn dashboard_in_a_real_browser() {
     .json();
     assert_eq!(amount_of(&tagged["total"]), want.nightly);
     assert!(want.nightly > Decimal::ZERO && want.nightly < want.total);
+
+    // The budgets CSV holds the same numbers.
+    let csv = http::get(&serve.addr, "/api/budgets.csv", &[]);
+    assert_eq!(csv.status, 200);
+    let line = csv
+        .body
+        .lines()
+        .map(split_csv)
+        .find(|cells| cells[0] == budget.name)
+        .unwrap_or_else(|| panic!("{}", csv.body));
+    assert_eq!(line[5].parse::<Decimal>().unwrap(), budget.spent);
+    assert_eq!(line[7].parse::<Decimal>().unwrap(), budget.limit);
+    assert_eq!(line[8], "USD");
+    panoptic::budget::BudgetStore::new(&common::client().await)
+        .remove(&budget.name)
+        .await
+        .unwrap();
     drop(panoptic);
+}
+
+/// A seeded budget, as the test reads it back with a plain find.
+struct SeededBudget {
+    name: String,
+    period: String,
+    spent: Decimal,
+    reserved: Decimal,
+    limit: Decimal,
+}
+
+/// A month budget of 10 USD with 0.25 + 0.50 spent and 0.50 held by a
+/// call in flight, through the library; then the period document, read
+/// with a plain find.
+async fn seed_budget(env: &str) -> SeededBudget {
+    use panoptic::budget::{Budget, BudgetStore, Period, PeriodKey};
+    let client = common::client().await;
+    let store = BudgetStore::new(&client);
+    let budget = Budget::new(format!("{env}-ops"), Period::Month, 10.into());
+    store.set(&budget).await.unwrap();
+    let now = Utc::now();
+    for cents in [25, 50] {
+        store
+            .settle(&budget, None, Decimal::new(cents, 2), now)
+            .await
+            .unwrap();
+    }
+    store
+        .reserve(&budget, &format!("{env}-call"), Decimal::new(50, 2), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = PeriodKey::of(Period::Month, budget.zone().unwrap(), now);
+    let period = client
+        .database(panoptic::budget::BUDGET_DATABASE)
+        .collection::<Document>("periods")
+        .find_one(doc! { "_id": format!("{}|{}", budget.name, key.name) })
+        .await
+        .unwrap()
+        .unwrap();
+    let decimal = |key: &str| match period.get(key) {
+        Some(Bson::Decimal128(d)) => d.to_string().parse::<Decimal>().unwrap(),
+        other => panic!("{key} is {other:?}"),
+    };
+    let seeded = SeededBudget {
+        name: budget.name.clone(),
+        period: key.name,
+        spent: decimal("spent"),
+        reserved: decimal("reserved"),
+        limit: decimal("limit"),
+    };
+    assert_eq!(seeded.spent, Decimal::new(75, 2));
+    assert_eq!(seeded.reserved, Decimal::new(50, 2));
+    assert_eq!(seeded.limit, Decimal::from(10));
+    seeded
 }
 
 /// One CSV line (RFC 4180 quoting).
@@ -709,4 +934,11 @@ async fn reads_the_spool_when_mongodb_does_not_answer() {
     );
     assert_eq!(amount_of(&overview["total"]), Decimal::from(3));
     assert_eq!(overview["calls"], 4);
+    // Budgets live in MongoDB: the page says so instead of an empty list.
+    let budgets = http::get(&serve.addr, "/api/budgets", &[]).json();
+    assert_eq!(budgets["available"], false);
+    assert!(
+        budgets["text"].as_str().unwrap().contains("MongoDB"),
+        "{budgets}"
+    );
 }

@@ -125,7 +125,8 @@ pub const DEFAULT_SPOOL_DIR: &str = ".panoptic/spool";
 /// ```no_run
 /// for waiting in panoptic_core::Spool::open(".panoptic/spool").events()? {
 ///     let event = waiting.event().expect("a billing event");
-///     println!("{}.{}: {} {}", waiting.database, waiting.collection, event.resource, event.amount);
+///     let amount = event.amount.map_or_else(|| "unpriced".to_owned(), |a| a.to_string());
+///     println!("{}.{}: {} {amount}", waiting.database, waiting.collection, event.resource);
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -8,6 +8,7 @@
 
 mod api;
 mod assets;
+mod budgets;
 mod filters;
 mod overview;
 mod respond;

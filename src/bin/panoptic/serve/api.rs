@@ -6,12 +6,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Query, State as Extract};
 use axum::routing::get;
-use chrono::SecondsFormat;
+use chrono::{SecondsFormat, Utc};
 use panoptic::query::{CostRow, GroupBy};
 use panoptic::{BillingEvent, Decimal};
 use serde_json::{Value, json};
 
 use super::assets;
+use super::budgets;
 use super::filters::{Filters, Stack, page};
 use super::overview::{self, FORECAST_DAYS};
 use super::respond::{
@@ -36,19 +37,8 @@ const CSV_EVENTS: u64 = 100_000;
 /// Amounts are recorded in one currency (DESIGN: `currency: "USD"`).
 const CURRENCY: &str = "USD";
 
-/// Pages that are not built yet: the route stays, the page says what to run.
-const PENDING: [(&str, &str, &str); 2] = [
-    (
-        "budgets",
-        "Budgets are not shown here yet: set and list them with the CLI, e.g.",
-        "panoptic budgets set NAME --limit 25 --period day; panoptic budgets list",
-    ),
-    (
-        "reconciliation",
-        "Reconciliation (panoptic's estimates beside the provider's bill) runs in the CLI for now, e.g.",
-        "panoptic reconcile --provider openai --since 30d --by day",
-    ),
-];
+/// What the reconciliation page says when the ledger holds no adjustment.
+const RECONCILE_HINT: &str = "panoptic reconcile --provider PROVIDER --since 30d --apply";
 
 pub fn router(state: Arc<State>) -> Router {
     let mut router = Router::new();
@@ -78,6 +68,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/events", get(events))
         .route("/api/events.csv", get(events_csv))
         .route("/api/budgets", get(budgets))
+        .route("/api/budgets.csv", get(budgets_csv))
         .route("/api/reconciliation", get(reconciliation))
         .fallback(not_found)
         .with_state(state)
@@ -103,7 +94,6 @@ async fn meta(Extract(state): Shared) -> Answer {
         "refresh_seconds": state.refresh_seconds,
         "currency": CURRENCY,
         "page_size": PAGE_SIZE,
-        "pending": PENDING.iter().map(|(page, text, run)| json!({ "page": page, "text": text, "run": run })).collect::<Vec<_>>(),
     }))
 }
 
@@ -357,19 +347,126 @@ async fn events_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     csv_answer("events", lines)
 }
 
-fn pending(name: &str) -> Answer {
-    let (page, text, run) = PENDING
-        .iter()
-        .find(|(page, _, _)| *page == name)
-        .copied()
-        .unwrap_or((name, "Not available yet.", ""));
-    json_answer(json!({ "page": page, "available": false, "text": text, "run": run }))
+/// The budgets' rows, or `None` on the spool (budgets live in MongoDB).
+async fn budget_rows(state: &State) -> Result<Option<Vec<budgets::Row>>, Failure> {
+    let Some(client) = state.source.client() else {
+        return Ok(None);
+    };
+    budgets::rows(client, Utc::now())
+        .await
+        .map(Some)
+        .map_err(unavailable)
 }
 
-async fn budgets() -> Answer {
-    pending("budgets")
+async fn budgets(Extract(state): Shared) -> Answer {
+    let Some(rows) = budget_rows(&state).await? else {
+        return json_answer(json!({
+            "source": source_json(&state),
+            "available": false,
+            "text": "Budgets live in MongoDB, and this dashboard is reading the spool: start MongoDB and restart `panoptic serve` to see them.",
+            "budgets": [],
+        }));
+    };
+    json_answer(json!({
+        "source": source_json(&state),
+        "available": true,
+        "run": "panoptic budgets set NAME --limit 25 --period day",
+        "budgets": rows.iter().map(|row| {
+            let b = &row.budget;
+            json!({
+                "name": b.name,
+                "mode": budgets::mode(b.mode),
+                "period": budgets::period(b.period),
+                "period_name": row.period.name,
+                "time_zone": b.time_zone,
+                "spent": row.spent.normalize().to_string(),
+                "reserved": row.reserved.normalize().to_string(),
+                "limit": b.limit.normalize().to_string(),
+                "currency": b.currency,
+                "forecast": budgets::rounded(row.forecast.end_of_period).to_string(),
+                "daily_rate": budgets::rounded(row.forecast.daily_rate).to_string(),
+                "runs_out": row.forecast.runs_out.map(|d| d.to_string()),
+                "scope": budgets::scope(b),
+            })
+        }).collect::<Vec<_>>(),
+    }))
 }
 
-async fn reconciliation() -> Answer {
-    pending("reconciliation")
+async fn budgets_csv(Extract(state): Shared) -> Answer {
+    let Some(rows) = budget_rows(&state).await? else {
+        return Err(unavailable(
+            "budgets live in MongoDB, and this dashboard is reading the spool".to_owned(),
+        ));
+    };
+    let mut lines = vec![
+        "name,mode,period,period_name,time_zone,spent,reserved,limit,currency,forecast,runs_out,scope"
+            .to_owned(),
+    ];
+    for row in &rows {
+        let b = &row.budget;
+        lines.push(csv_line(&[
+            cell(&b.name),
+            budgets::mode(b.mode).to_owned(),
+            budgets::period(b.period).to_owned(),
+            cell(&row.period.name),
+            cell(&b.time_zone),
+            row.spent.normalize().to_string(),
+            row.reserved.normalize().to_string(),
+            b.limit.normalize().to_string(),
+            cell(&b.currency),
+            budgets::rounded(row.forecast.end_of_period).to_string(),
+            row.forecast
+                .runs_out
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            cell(&budgets::scope(b)),
+        ]));
+    }
+    csv_answer("budgets", lines)
+}
+
+/// The ledger's estimates beside the adjustments `panoptic reconcile
+/// --apply` wrote: their sum is what the bill said.
+async fn reconciliation(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
+    let filters = Filters::parse(&pairs).map_err(bad_request)?;
+    let mut rows = rows(&state, &filters, &[GroupBy::Day, GroupBy::Service]).await?;
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    let estimate: Decimal = rows.iter().map(|r| r.amount).sum();
+    let adjusted: Decimal = rows.iter().map(|r| r.adjusted).sum();
+    let done: Vec<&CostRow> = rows.iter().filter(|r| !r.adjusted.is_zero()).collect();
+    let reconciled = !done.is_empty();
+    // The ratio is over the reconciled cells only: elsewhere there is no
+    // bill to compare with.
+    let done_estimate: Decimal = done.iter().map(|r| r.amount).sum();
+    let done_billed: Decimal = done.iter().map(|r| r.amount + r.adjusted).sum();
+    let ratio = |estimate: Decimal, billed: Decimal| {
+        (!estimate.is_zero()).then(|| (billed / estimate).round_dp(4).normalize().to_string())
+    };
+    json_answer(json!({
+        "source": source_json(&state),
+        "currency": CURRENCY,
+        "reconciled": reconciled,
+        "run": RECONCILE_HINT,
+        "total": {
+            "estimate": estimate.normalize().to_string(),
+            "adjusted": adjusted.normalize().to_string(),
+            "billed": (estimate + adjusted).normalize().to_string(),
+            "reconciled_estimate": done_estimate.normalize().to_string(),
+            "reconciled_billed": done_billed.normalize().to_string(),
+            "ratio": ratio(done_estimate, done_billed),
+        },
+        "rows": rows.iter().map(|row| {
+            let billed = row.amount + row.adjusted;
+            let done = !row.adjusted.is_zero();
+            json!({
+                "day": row.key[0],
+                "service": row.key[1],
+                "estimate": row.amount.normalize().to_string(),
+                "adjusted": row.adjusted.normalize().to_string(),
+                "reconciled": done,
+                "billed": done.then(|| billed.normalize().to_string()),
+                "ratio": if done { ratio(row.amount, billed) } else { None },
+            })
+        }).collect::<Vec<_>>(),
+    }))
 }

@@ -68,6 +68,14 @@ impl Source {
         }
     }
 
+    /// The MongoDB client, when that is the store (budgets live only there).
+    pub fn client(&self) -> Option<&mongodb::Client> {
+        match self {
+            Source::Mongo { client, .. } => Some(client),
+            Source::Spool { .. } => None,
+        }
+    }
+
     /// The cost rows of `query`, on whichever store this is.
     pub async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
         match self {

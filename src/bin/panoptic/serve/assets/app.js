@@ -510,18 +510,119 @@
     $("main").replaceChildren(...main);
   }
 
-  function drawPending(name) {
-    const info = (state.meta.pending || []).find((p) => p.page === name);
-    const title = name === "budgets" ? "Budgets" : "Reconciliation";
-    $("main").replaceChildren(
-      el("h1", { text: title }),
+  // An amount in `currency`: "$" for USD, else the code after the number.
+  function moneyIn(text, currency) {
+    if (!currency || currency === "USD") return money(text);
+    if (text === null || text === undefined) return "—";
+    return money(text).replace("$", "") + " " + currency;
+  }
+
+  function command(text, run) {
+    return el("p", {}, text + " ", el("code", { text: run }));
+  }
+
+  function drawBudgets(data) {
+    const main = [heading("Budgets", data.available ? "/api/budgets.csv" : null)];
+    if (!data.available) {
+      main.push(el("div", { class: "empty", id: "empty" }, el("p", { text: data.text })));
+      $("main").replaceChildren(...main);
+      return;
+    }
+    if (!data.budgets.length) {
+      main.push(
+        el(
+          "div",
+          { class: "empty", id: "empty" },
+          command("No budget is set. Set one with", data.run),
+          el("p", {}, "then ", el("code", { text: "panoptic budgets list" }), " or this page shows its spend, forecast and the day it runs out.")
+        )
+      );
+      $("main").replaceChildren(...main);
+      return;
+    }
+    const amount = (text, currency) => el("td", { class: "n", "data-amount": text, text: moneyIn(text, currency) });
+    const rows = data.budgets.map((b) =>
       el(
-        "div",
-        { class: "empty", id: "pending" },
-        el("p", { text: info ? info.text : "Not available yet." }),
-        el("p", {}, "Run ", el("code", { text: info ? info.run : "panoptic --help" }), " (see ", el("code", { text: "panoptic " + (name === "budgets" ? "budgets" : "reconcile") + " --help" }), ").")
+        "tr",
+        { "data-name": b.name },
+        el("td", { text: b.name }),
+        el("td", { text: b.mode }),
+        el("td", { text: b.period + " " + b.period_name }),
+        el("td", { text: b.time_zone }),
+        amount(b.spent, b.currency),
+        amount(b.reserved, b.currency),
+        amount(b.limit, b.currency),
+        amount(b.forecast, b.currency),
+        el("td", { class: "n", text: b.runs_out || "—" }),
+        el("td", { text: b.scope })
       )
     );
+    main.push(
+      el("p", {
+        class: "muted",
+        text:
+          "Each budget in its current period. Forecast: the spend so far plus the mean of the complete days for each day left; " +
+          "runs out: the first day that reaches the limit at that rate.",
+      })
+    );
+    main.push(
+      table(
+        "budgets",
+        ["Budget", "Mode", "Period", "Time zone", "Spent", "Reserved", "Limit", "Forecast (end of period)", "Runs out", "Scope"],
+        rows,
+        null,
+        [4, 5, 6, 7, 8]
+      )
+    );
+    $("main").replaceChildren(...main);
+  }
+
+  function drawReconciliation(data) {
+    const main = [heading("Reconciliation", null)];
+    const t = data.total;
+    main.push(
+      el(
+        "div",
+        { class: "cards" },
+        card("estimate", "Estimated by panoptic", money(t.estimate), data.currency + " · list prices", { amount: t.estimate }),
+        card("adjusted", "Adjustments from the bill", money(t.adjusted), "written by `panoptic reconcile --apply`", { amount: t.adjusted }),
+        card("billed", "Estimate + adjustments", money(t.billed), "the period after reconciliation", { amount: t.billed }),
+        card(
+          "ratio",
+          "Billed ÷ estimate",
+          t.ratio === null ? "—" : t.ratio,
+          data.reconciled ? money(t.reconciled_billed) + " billed for " + money(t.reconciled_estimate) + " estimated, reconciled days only" : "no reconciled day"
+        )
+      )
+    );
+    if (!data.reconciled) {
+      main.push(
+        el(
+          "div",
+          { class: "empty", id: "empty" },
+          el("p", { text: "No adjustment from a provider's bill in this period, so there is nothing to compare yet." }),
+          command("Fetch the bill and write the adjustments with", data.run)
+        )
+      );
+    }
+    if (data.rows.length) {
+      const amount = (text) => el("td", { class: "n", "data-amount": text === null ? "" : text, text: text === null ? "—" : money(text) });
+      const rows = data.rows.map((r) =>
+        el(
+          "tr",
+          { "data-day": r.day, "data-service": r.service },
+          el("td", { text: r.day }),
+          el("td", { text: r.service }),
+          amount(r.estimate),
+          el("td", { class: "n", "data-amount": r.adjusted, text: r.reconciled ? money(r.adjusted) : "not reconciled" }),
+          amount(r.billed),
+          el("td", { class: "n", text: r.ratio === null ? "—" : r.ratio })
+        )
+      );
+      main.push(el("h2", { text: "By day and service" }));
+      main.push(table("reconciliation", ["Day (UTC)", "Service", "Estimate", "Adjusted", "Billed", "Billed ÷ estimate"], rows, null, [2, 3, 4, 5]));
+    }
+    $("main").replaceChildren(...main);
   }
 
   // ---- refresh loop ------------------------------------------------------
@@ -532,15 +633,15 @@
     markNav();
     try {
       if (!state.meta) state.meta = await api("/api/meta");
-      if (name === "budgets" || name === "reconciliation") {
-        $("filters").hidden = true;
-        drawPending(name);
-        showUpdated(true);
-        $("updated").textContent = "Nothing to refresh on this page";
-        return;
+      $("filters").hidden = name === "budgets";
+      let data;
+      if (name === "budgets") {
+        data = await api("/api/budgets");
+      } else {
+        let options;
+        [data, options] = await Promise.all([api("/api/" + name), api("/api/options")]);
+        fillOptions(options);
       }
-      const [data, options] = await Promise.all([api("/api/" + name), api("/api/options")]);
-      fillOptions(options);
       showSource(data.source);
       // Redrawn only when something changed, so a refresh never moves
       // what the reader is pointing at.
@@ -550,16 +651,16 @@
         if (name === "overview") drawOverview(data);
         else if (name === "resources") drawResources(data);
         else if (name === "users") drawUsers(data);
+        else if (name === "budgets") drawBudgets(data);
+        else if (name === "reconciliation") drawReconciliation(data);
         else drawEvents(data);
       }
       showUpdated(true);
     } catch (error) {
       showUpdated(false, error.message);
     } finally {
-      if (name !== "budgets" && name !== "reconciliation") {
-        const seconds = state.meta ? state.meta.refresh_seconds : 5;
-        state.timer = setTimeout(() => refresh(), seconds * 1000);
-      }
+      const seconds = state.meta ? state.meta.refresh_seconds : 5;
+      state.timer = setTimeout(() => refresh(), seconds * 1000);
     }
   }
 
