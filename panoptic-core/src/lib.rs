@@ -50,6 +50,7 @@ mod queue;
 pub mod reconcile;
 mod record;
 mod report;
+mod reservation;
 mod site;
 mod spool;
 mod stats;

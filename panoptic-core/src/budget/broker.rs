@@ -18,6 +18,7 @@ use super::store::{BudgetStatus, BudgetStore, spent_and_limit};
 use super::{Alert, BudgetExceeded};
 use crate::mongo::{Mongo, MongoSettings};
 use crate::report::write_line;
+pub use crate::reservation::Reserved;
 
 /// What a `#[billable(budget = "…", estimate = …)]` call asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,23 +27,6 @@ pub struct Reservation {
     pub budget: String,
     /// What to hold until the call ends.
     pub estimate: Decimal,
-}
-
-/// A reservation held by a call in flight.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reserved {
-    /// The budget's name.
-    pub budget: String,
-    /// The id the call's final event carries (`metadata.call_id`).
-    pub call_id: String,
-    /// What is held.
-    pub estimate: Decimal,
-    /// False when the reservation could not be made and the budget fails
-    /// open (MongoDB did not answer, or the budget is unknown).
-    pub held: bool,
-    /// Set when the call settled it as it ended (its amount was known):
-    /// the writer then leaves this budget alone.
-    pub settled: bool,
 }
 
 /// Spend to count against the budgets whose scope holds it.
