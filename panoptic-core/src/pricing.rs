@@ -56,6 +56,10 @@ pub(crate) fn price_call(
     };
     let no_usage = if site.is_aws_lambda() {
         "not running in AWS Lambda (AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set) and no amount given"
+    } else if site.is_aws_dynamodb() {
+        // The SDK's outputs are empty of capacity unless the request asked.
+        "no amount given, and the return value reports no consumed capacity \
+         (set ReturnConsumedCapacity on the request, or give `usage`)"
     } else {
         "no amount given, and the return value reports no usage"
     };

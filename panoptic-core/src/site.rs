@@ -81,6 +81,10 @@ impl CallSite {
         self.provider == Provider::Aws && self.service == "Lambda"
     }
 
+    pub(crate) fn is_aws_dynamodb(&self) -> bool {
+        self.provider == Provider::Aws && self.service == "DynamoDB"
+    }
+
     /// The names of this site, computed on first use.
     pub fn names(&self) -> &SiteNames {
         self.names.get_or_init(|| {

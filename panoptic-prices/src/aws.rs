@@ -143,5 +143,7 @@ pub fn dynamodb(read_units: Decimal, write_units: Decimal) -> Usage {
     Usage::new("dynamodb-on-demand")
         .with("read_request_units", read_units)
         .with("write_request_units", write_units)
+        .detail("read_request_units", read_units)
+        .detail("write_request_units", write_units)
         .total(read_units + write_units, "request units")
 }

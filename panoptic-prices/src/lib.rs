@@ -4,6 +4,8 @@
 
 pub mod atlas;
 pub mod aws;
+#[cfg(feature = "aws-dynamodb")]
+pub mod aws_dynamodb;
 pub mod aws_offer;
 mod book;
 #[cfg(feature = "openai")]
