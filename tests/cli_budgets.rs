@@ -118,3 +118,110 @@ async fn budgets_are_set_listed_spent_and_removed() {
     let empty = succeed(panoptic(&["budgets", "list", "--format", "json"], &uri));
     assert_eq!(empty.trim(), "[]");
 }
+
+/// `report --forecast`: a daily series seeded in the test database; each
+/// row's projection is worked out by hand below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_forecast_projects_each_row_to_the_end_of_the_period() {
+    use bson::doc;
+
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    let env = common::unique_env("cli-forecast");
+    {
+        let panoptic = common::builder(&env).mongodb_uri(&uri).build().unwrap();
+        let work = panoptic.logger(panoptic::Provider::UserDefined, "Work");
+        let other = panoptic.logger(panoptic::Provider::UserDefined, "Other");
+        // (resource, amount): one event each, moved to its day below.
+        for (resource, amount) in [
+            ("oct31", "100.00"),
+            ("nov01", "2.00"),
+            ("nov02", "4.00"),
+            ("nov04", "6.00"),
+            ("nov05", "1.00"),
+        ] {
+            panoptic::invoice!(work, "step"; "resource" => resource, "amount" => amount);
+        }
+        panoptic::invoice!(other, "step"; "resource" => "nov05_other", "amount" => "1.50");
+        assert!(panoptic.flush());
+    }
+    let collection = common::client_for(&uri)
+        .await
+        .database(&panoptic::naming::database_name(&env))
+        .collection::<bson::Document>("user_defined_john_doe");
+    for (resource, ts) in [
+        ("oct31", "2026-10-31T12:00:00Z"),
+        ("nov01", "2026-11-01T12:00:00Z"),
+        ("nov02", "2026-11-02T12:00:00Z"),
+        ("nov04", "2026-11-04T12:00:00Z"),
+        ("nov05", "2026-11-05T08:00:00Z"),
+        ("nov05_other", "2026-11-05T09:00:00Z"),
+    ] {
+        let at: chrono::DateTime<chrono::Utc> = ts.parse().unwrap();
+        let moved = collection
+            .update_many(
+                doc! { "resource": resource },
+                doc! { "$set": { "ts": bson::DateTime::from_chrono(at) } },
+            )
+            .await
+            .unwrap();
+        assert_eq!(moved.modified_count, 1, "{resource}");
+    }
+    let args = [
+        "report",
+        "--env",
+        env.as_str(),
+        "--by",
+        "service",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-11-05T12:00:00Z",
+        "--forecast",
+        "month",
+        "--format",
+        "json",
+    ];
+    let output = panoptic(&args, &uri);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    let row = |service: &str| -> (Decimal, Decimal) {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == service)
+            .unwrap_or_else(|| panic!("{rows:#}"));
+        let money = |key: &str| Decimal::from_str(row[key].as_str().unwrap()).unwrap();
+        (money("amount"), money("forecast"))
+    };
+    // Work, November (30 days) as of the 5th: spent 2 + 4 + 0 + 6 + 1 = 13;
+    // the complete days 1–4 average (2 + 4 + 0 + 6) / 4 = 3; 25 days left:
+    // 13 + 3 × 25 = 88. October's 100 is in the range, not in the period.
+    assert_eq!(row("Work"), (Decimal::from(113), Decimal::from(88)));
+    // Other: only today's 1.50; the complete days average 0.
+    assert_eq!(row("Other"), (Decimal::new(150, 2), Decimal::new(150, 2)));
+    // The whole report: 88 + 1.50.
+    assert!(
+        stderr.contains("forecast for 2026-11 (UTC) as of 2026-11-05T12:00:00Z: 89.5 in all"),
+        "{stderr}"
+    );
+    // Without the flag: no forecast column.
+    let plain = succeed(panoptic(&args[..args.len() - 4], &uri));
+    assert!(!plain.contains("forecast"), "{plain}");
+    let table = succeed(panoptic(
+        &[
+            "report",
+            "--env",
+            &env,
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-11-05T12:00:00Z",
+            "--forecast",
+        ],
+        &uri,
+    ));
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(&header[..3], ["service", "amount", "forecast"], "{table}");
+}

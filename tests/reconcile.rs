@@ -13,7 +13,7 @@ use async_openai::types::chat::CreateChatCompletionResponse;
 use chrono::{Days, NaiveDate, Utc};
 use panoptic::prices::aws::{self, S3RequestClass};
 use panoptic::query::{CostQuery, GroupBy};
-use panoptic::reconcile::{Basis, BillLine, Fallback, Reconciliation};
+use panoptic::reconcile::{ApplySummary, Basis, BillLine, Fallback, Reconciliation};
 use panoptic::{Decimal, Kind, billable};
 use serde_json::{Value as Json, json};
 use wiremock::matchers::{header, method, path, query_param};
@@ -376,6 +376,13 @@ async fn aws_differences_spread_over_resources_by_share_to_the_cent() {
     assert_eq!(first.written, 2);
     let second = recon.apply(&client, &adjustments).await.unwrap();
     assert_eq!((second.written, second.unchanged), (0, 2));
+    // A run limited to another environment, which makes no adjustment,
+    // leaves this environment's adjustments of the same days alone, and
+    // refuses to write one of them.
+    let elsewhere = recon.clone().env(common::unique_env("recon_aws_other"));
+    let other = elsewhere.apply(&client, &[]).await.unwrap();
+    assert_eq!(other, ApplySummary::default());
+    assert!(elsewhere.apply(&client, &adjustments).await.is_err());
     let report = CostQuery::new()
         .env(&env)
         .provider("aws")

@@ -1,6 +1,7 @@
 //! The Cloud Billing export to BigQuery, read by panoptic-gcp's connector:
 //! Pacific-time days, list cost, credits by type and net per service and
-//! SKU.
+//! SKU, and per function and user from panoptic's job labels when asked
+//! ([`GcpBillingExport::by_label`]).
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -19,6 +20,16 @@ impl GcpBillingExport {
     pub fn new(export: BillingExport) -> GcpBillingExport {
         GcpBillingExport {
             export: export.by_sku(true),
+        }
+    }
+
+    /// Splits lines by the `panoptic_resource` and `panoptic_user` job
+    /// labels, so that [`BillLine::resource`] and [`BillLine::user`] name
+    /// the function and user (in label form: `ListUsers` is `listusers`;
+    /// the reconciliation compares both sides in that form).
+    pub fn by_label(self, by_label: bool) -> GcpBillingExport {
+        GcpBillingExport {
+            export: self.export.by_label(by_label),
         }
     }
 }
@@ -59,6 +70,8 @@ impl BillSource for GcpBillingExport {
                     line.credits_by_type.push(("DISCOUNT".into(), discount));
                 }
                 line.service = Some(cost.service);
+                line.resource = cost.resource;
+                line.user = cost.user;
                 line.detail = cost.sku.or(cost.sku_id);
                 line.currency = cost.currency;
                 line

@@ -79,6 +79,7 @@ pub struct PanopticBuilder {
     budgets_enabled: bool,
     budget_clock: Option<Clock>,
     on_budget_alert: Option<AlertCallback>,
+    start_records: Option<bool>,
 }
 
 impl fmt::Debug for PanopticBuilder {
@@ -110,6 +111,18 @@ impl PanopticBuilder {
     /// also on when `PANOPTIC_BUDGETS` names a file of `[[budget]]` tables.
     pub fn budgets_from_database(mut self) -> Self {
         self.budgets_enabled = true;
+        self
+    }
+
+    /// Every `#[billable]` call writes a `billing` start record as it
+    /// begins (as the `start_record` key asks for one function), carrying
+    /// the call id its final event carries: a call whose process dies
+    /// shows in `panoptic report` as an open call. One more small event
+    /// per call, still off the caller's path. A function opts out with
+    /// `start_record = false`. Default: off, or `PANOPTIC_START_RECORDS`
+    /// (`true`/`1`).
+    pub fn start_records(mut self, on: bool) -> Self {
+        self.start_records = Some(on);
         self
     }
 
@@ -368,8 +381,19 @@ impl PanopticBuilder {
             env: config.env.clone(),
         });
         let _ = alert_logger.set(root.new(budget_context.owned_kv()));
+        let id = Inner::next_id();
+        let start_records = self
+            .start_records
+            .or_else(|| {
+                crate::config::lookup(crate::config::vars::PANOPTIC_START_RECORDS)
+                    .map(|v| crate::config::parse_flag(&v))
+            })
+            .unwrap_or(false);
+        if start_records {
+            crate::call::start_records_by_default(id);
+        }
         Ok(Panoptic::from_inner(Inner {
-            id: Inner::next_id(),
+            id,
             children: Default::default(),
             username: config.username,
             project_id: config.project_id,

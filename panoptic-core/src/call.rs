@@ -1,9 +1,13 @@
 //! The guard a `#[billable]` call holds: it reads a clock at entry and, at
 //! exit, hands a [`CallEvent`] to the installed handle.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::active::Active;
@@ -32,6 +36,96 @@ pub struct Call {
 struct CallOptions {
     logger: Option<slog::Logger>,
     extras: CallExtras,
+    /// Shared with client libraries running inside a budgeted call.
+    link: Option<Arc<BudgetLink>>,
+}
+
+/// The budgeted `#[billable]` call a client library runs inside: its
+/// budget and call id. A client that bills the call's real amount itself
+/// (the BigQuery client's invoice) tags its record with them and calls
+/// [`BudgetLink::settled_by_record`], so the reservation settles at that
+/// amount and the call's own unpriced event does not count its estimate
+/// a second time.
+#[derive(Debug)]
+pub struct BudgetLink {
+    /// The budget the call reserved in.
+    pub budget: String,
+    /// The id of the call's reservation (`metadata.call_id`).
+    pub call_id: String,
+    settled: AtomicBool,
+}
+
+impl BudgetLink {
+    /// Says that a record tagged with this call's `budget` and `call_id`
+    /// carries the call's real amount and settles its reservation.
+    pub fn settled_by_record(&self) {
+        self.settled.store(true, Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    /// The budgeted calls running on this thread (or task, while polled),
+    /// innermost last.
+    static LINKS: RefCell<Vec<Arc<BudgetLink>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a budgeted call's link active until dropped.
+#[doc(hidden)]
+pub struct LinkScope(bool);
+
+impl LinkScope {
+    fn enter(link: Option<&Arc<BudgetLink>>) -> LinkScope {
+        match link {
+            Some(link) => {
+                LINKS.with(|links| links.borrow_mut().push(Arc::clone(link)));
+                LinkScope(true)
+            }
+            None => LinkScope(false),
+        }
+    }
+}
+
+impl Drop for LinkScope {
+    fn drop(&mut self) {
+        if self.0 {
+            LINKS.with(|links| links.borrow_mut().pop());
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The body of a budgeted async call: its link is active while polled,
+    /// on whichever thread polls it.
+    #[doc(hidden)]
+    pub struct InBudget<F> {
+        link: Option<Arc<BudgetLink>>,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for InBudget<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _scope = LinkScope::enter(this.link.as_ref());
+        this.inner.poll(cx)
+    }
+}
+
+/// Ids of the instances built with `.start_records(true)`: checked only
+/// once [`START_RECORDS_ANY`] is set, so other programs pay one atomic
+/// load per call.
+static START_RECORD_INSTANCES: RwLock<Vec<u64>> = RwLock::new(Vec::new());
+static START_RECORDS_ANY: AtomicBool = AtomicBool::new(false);
+
+/// Makes every call of instance `id` write a start record by default.
+pub(crate) fn start_records_by_default(id: u64) {
+    if let Ok(mut ids) = START_RECORD_INSTANCES.write() {
+        ids.push(id);
+    }
+    START_RECORDS_ANY.store(true, Ordering::Release);
 }
 
 impl Call {
@@ -189,6 +283,13 @@ impl Call {
             Ok(reserved) => {
                 // The reservation is on record as the call's start.
                 self.write_start(reserved.call_id.clone(), Some(reserved.estimate));
+                if reserved.held {
+                    self.options().link = Some(Arc::new(BudgetLink {
+                        budget: reserved.budget.clone(),
+                        call_id: reserved.call_id.clone(),
+                        settled: AtomicBool::new(false),
+                    }));
+                }
                 self.options().extras.reservation = Some(reserved);
                 Ok(self)
             }
@@ -211,6 +312,52 @@ impl Call {
             self.write_start(bson::oid::ObjectId::new().to_hex(), estimate);
         }
         self
+    }
+
+    /// Writes a start record when the installed instance asks for one on
+    /// every call (`.start_records(true)`); what `#[billable]` calls
+    /// without a `start_record` key or a budget do.
+    #[inline]
+    pub fn default_start_record(self) -> Call {
+        if START_RECORDS_ANY.load(Ordering::Acquire) && self.started.is_some() {
+            self.default_start_record_slow()
+        } else {
+            self
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn default_start_record_slow(self) -> Call {
+        let mut on = false;
+        with_current(|inner| {
+            on = START_RECORD_INSTANCES
+                .read()
+                .is_ok_and(|ids| ids.contains(&inner.id));
+        });
+        if on { self.with_start_record() } else { self }
+    }
+
+    /// The innermost budgeted `#[billable]` call running on this thread or
+    /// task, if any (see [`BudgetLink`]): for client libraries that bill
+    /// the call's real amount themselves.
+    pub fn active_budget_call() -> Option<Arc<BudgetLink>> {
+        LINKS.with(|links| links.borrow().last().cloned())
+    }
+
+    /// Marks the call's budget link active for a synchronous body.
+    #[doc(hidden)]
+    pub fn budget_scope(&self) -> LinkScope {
+        LinkScope::enter(self.options.as_ref().and_then(|o| o.link.as_ref()))
+    }
+
+    /// Marks the call's budget link active while an async body is polled.
+    #[doc(hidden)]
+    pub fn in_budget<F: Future>(&self, inner: F) -> InBudget<F> {
+        InBudget {
+            link: self.options.as_ref().and_then(|o| o.link.clone()),
+            inner,
+        }
     }
 
     fn write_start(&mut self, call_id: String, estimate: Option<rust_decimal::Decimal>) {
@@ -261,7 +408,23 @@ impl Call {
         let ended = Instant::now();
         let duration = ended.duration_since(started);
         if let Some(options) = &mut self.options
+            && let Some(link) = &options.link
+            && link.settled.load(Ordering::Relaxed)
+            && let Some(reserved) = &mut options.extras.reservation
+        {
+            // A record inside the call (a client's invoice) settled it at
+            // the real amount: the broker leaves this budget alone, and the
+            // event does not claim to settle at its estimate.
+            reserved.settled = true;
+            reserved.held = false;
+        }
+        if let Some(options) = &mut self.options
             && let Some(amount) = options.extras.amount
+            && !options
+                .extras
+                .reservation
+                .as_ref()
+                .is_some_and(|r| r.settled)
             && let Some(reserved) = &mut options.extras.reservation
             && reserved.held
             && let Some(broker) = current().and_then(|p| p.broker())

@@ -38,6 +38,17 @@ pub mod vars {
     pub const PANOPTIC_LOG_LEVEL: &str = "PANOPTIC_LOG_LEVEL";
     /// A TOML file of `[[budget]]` tables; turns budgets on.
     pub const PANOPTIC_BUDGETS: &str = "PANOPTIC_BUDGETS";
+    /// `true` (or `1`, `yes`, `on`): every `#[billable]` call writes a
+    /// start record (the builder's `.start_records(…)` wins).
+    pub const PANOPTIC_START_RECORDS: &str = "PANOPTIC_START_RECORDS";
+}
+
+/// Reads an on/off variable: `true`, `1`, `yes`, `on` (any case) are on.
+pub(crate) fn parse_flag(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "on"
+    )
 }
 
 /// Looks a variable up: process environment first, then `.env`.

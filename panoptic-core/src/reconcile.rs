@@ -25,6 +25,7 @@
 //! ```
 
 mod allocate;
+mod fixed;
 mod reason;
 mod write;
 
@@ -38,6 +39,7 @@ use crate::event::{BillingEvent, Outcome};
 use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
 
 pub use allocate::{Fallback, adjustment_id};
+pub use fixed::{FixedCost, Share};
 pub use reason::Reason;
 pub use write::ApplySummary;
 
@@ -266,6 +268,8 @@ pub struct Reconciliation {
     basis: Basis,
     late_days: u32,
     today: Option<NaiveDate>,
+    share: Share,
+    env: Option<String>,
 }
 
 impl Reconciliation {
@@ -283,6 +287,8 @@ impl Reconciliation {
             basis: Basis::List,
             late_days: 3,
             today: None,
+            share: Share::Estimate,
+            env: None,
         }
     }
 
@@ -349,6 +355,22 @@ impl Reconciliation {
         self
     }
 
+    /// What [`adjustments`](Self::adjustments) shares a difference by
+    /// (default [`Share::Estimate`]; a fixed cost such as a cluster:
+    /// [`Share::Calls`]).
+    pub fn share_by(mut self, share: Share) -> Self {
+        self.share = share;
+        self
+    }
+
+    /// Only `env`'s estimates were compared: [`apply`](Self::apply) then
+    /// writes and removes adjustments in `panoptic-{env}` alone, leaving
+    /// other environments' adjustments of the same days as they are.
+    pub fn env(mut self, env: impl Into<String>) -> Self {
+        self.env = Some(env.into());
+        self
+    }
+
     /// Provider reconciled.
     pub fn provider(&self) -> &str {
         &self.provider
@@ -402,7 +424,8 @@ impl Reconciliation {
     ) -> Result<Report, QueryError> {
         let query = self.query(base).group_by(self.estimate_dims(bill));
         let estimates = query.run(client).await?;
-        let cancelled = query.outcome(Outcome::Cancelled).run(client).await?;
+        let stopped = stopped_events(client, &query).await?;
+        let cancelled = cancelled_rows(&query, &stopped);
         Ok(self.compare(&estimates, &cancelled, bill))
     }
 
@@ -415,7 +438,7 @@ impl Reconciliation {
     ) -> Report {
         let query = self.query(base).group_by(self.estimate_dims(bill));
         let estimates = query.run_on_events(events);
-        let cancelled = query.outcome(Outcome::Cancelled).run_on_events(events);
+        let cancelled = cancelled_rows(&query, events);
         self.compare(&estimates, &cancelled, bill)
     }
 
@@ -557,6 +580,114 @@ impl Reconciliation {
     }
 }
 
+/// `metadata.error_reason` values that say a provider's job was stopped
+/// before it finished: BigQuery's `stopped` (a cancelled job), and the
+/// `timeout` / `cancelled` other clients use.
+const STOPPED_REASONS: [&str; 3] = ["stopped", "timeout", "cancelled"];
+
+/// Whether `event` tells of a call cancelled or timed out: the provider
+/// may bill work panoptic did not see finish. That is an `outcome:
+/// "cancelled"` (a call dropped before it ended: the caller's own timeout
+/// or cancel), or an error whose `metadata.error_reason` is a stop
+/// reason (panoptic-gcp records a query job that outlived its deadline
+/// with `error_reason: "timeout"` and what the job's statistics said so
+/// far).
+///
+/// ```
+/// use panoptic_core::{BillingEvent, Category, Kind, Metadata, Outcome};
+/// use panoptic_core::reconcile::is_cancelled;
+/// let mut event = BillingEvent {
+///     id: bson::oid::ObjectId::new(), ts: chrono::Utc::now(), project_id: None,
+///     env: "prod".into(), username: "ann".into(), category: Category::Infra,
+///     provider: "gcp".into(), service: "BigQuery".into(), resource: "r".into(),
+///     kind: Kind::Invoice, outcome: Outcome::Error, quantity: 0.0, unit: "bytes".into(),
+///     amount: None, currency: "USD".into(), metadata: Metadata::default(),
+/// };
+/// assert!(!is_cancelled(&event));
+/// event.metadata.error = Some("query job j1 not complete after 600s".into());
+/// assert!(!is_cancelled(&event));
+/// event.metadata.extra.insert("error_reason", "timeout");
+/// assert!(is_cancelled(&event));
+/// event.metadata.extra.clear();
+/// event.outcome = Outcome::Cancelled;
+/// assert!(is_cancelled(&event));
+/// ```
+pub fn is_cancelled(event: &BillingEvent) -> bool {
+    if event.kind == crate::event::Kind::Adjustment {
+        return false;
+    }
+    match event.outcome {
+        Outcome::Cancelled => true,
+        Outcome::Error => {
+            let reason = event.metadata.extra.get_str("error_reason").unwrap_or("");
+            STOPPED_REASONS.contains(&reason)
+        }
+        _ => false,
+    }
+}
+
+/// Cancelled calls per group of `query`. A timed-out job is often
+/// recorded twice with the same error text (the client's event for the
+/// job, and the `#[billable]` function's own event for the error it
+/// returned): those count once.
+fn cancelled_rows<'a>(
+    query: &CostQuery,
+    events: impl IntoIterator<Item = &'a BillingEvent>,
+) -> Vec<CostRow> {
+    let mut seen = std::collections::BTreeSet::new();
+    let unique: Vec<&BillingEvent> = events
+        .into_iter()
+        .filter(|e| query.matches(e) && is_cancelled(e))
+        .filter(|e| {
+            let group = query.run_on_events([*e]).pop().map(|r| r.key);
+            let what = e.metadata.error.clone().unwrap_or_else(|| e.id.to_hex());
+            seen.insert((group, e.env.clone(), what))
+        })
+        .collect();
+    query.run_on_events(unique)
+}
+
+/// The events of `query` that may be cancelled calls (outcome `cancelled`
+/// or `error`: few), read whole so that [`is_cancelled`] decides the same
+/// on MongoDB as in memory.
+async fn stopped_events(
+    client: &mongodb::Client,
+    query: &CostQuery,
+) -> Result<Vec<BillingEvent>, QueryError> {
+    use futures_util::TryStreamExt;
+    let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
+    let mut filter = query.filter();
+    filter.insert(
+        "outcome",
+        bson::doc! { "$in": [Outcome::Cancelled.as_str(), Outcome::Error.as_str()] },
+    );
+    let databases: Vec<String> = client
+        .list_database_names()
+        .await
+        .map_err(error)?
+        .into_iter()
+        .filter(|name| name.starts_with(crate::naming::DATABASE_PREFIX))
+        .collect();
+    let mut events = Vec::new();
+    for database_name in databases {
+        let database = client.database(&database_name);
+        for collection in database.list_collection_names().await.map_err(error)? {
+            let mut cursor = database
+                .collection::<bson::Document>(&collection)
+                .find(filter.clone())
+                .await
+                .map_err(error)?;
+            while let Some(document) = cursor.try_next().await.map_err(error)? {
+                // Not an event (another program's document): not counted.
+                if let Ok(event) = BillingEvent::from_document(&document) {
+                    events.push(event);
+                }
+            }
+        }
+    }
+    Ok(events)
+}
+
 /// A bill line's value of a dimension, if it names one.
 fn bill_value(line: &BillLine, dimension: GroupBy) -> Option<&str> {
     match dimension {
@@ -599,15 +730,31 @@ pub(crate) fn normalize_value(dimension: GroupBy, value: &str) -> String {
             .filter(char::is_ascii_alphanumeric)
             .flat_map(char::to_lowercase)
             .collect(),
-        GroupBy::Resource | GroupBy::User => value
-            .chars()
-            .flat_map(char::to_lowercase)
-            .map(|c| match c {
-                'a'..='z' | '0'..='9' | '_' | '-' => c,
-                _ => '_',
-            })
-            .take(63)
-            .collect(),
+        GroupBy::Resource | GroupBy::User => label_form(value),
         _ => value.to_owned(),
     }
+}
+
+/// `text` in the form a cloud label value can hold (Google's rules:
+/// lowercase letters, digits, `_` and `-`, at most 63 characters; every
+/// other character becomes `_`). panoptic labels its BigQuery jobs with
+/// this form (`panoptic_gcp::bigquery::label_value` is this function), and
+/// a reconciliation compares resources and users in it, so that a bill
+/// line labelled `listusers` meets the estimate of `ListUsers`.
+///
+/// ```
+/// use panoptic_core::reconcile::label_form;
+/// assert_eq!(label_form("ListUsers"), "listusers");
+/// assert_eq!(label_form("John Doe"), "john_doe");
+/// assert_eq!(label_form(&"x".repeat(80)).len(), 63);
+/// ```
+pub fn label_form(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => c,
+            _ => '_',
+        })
+        .take(63)
+        .collect()
 }

@@ -7,12 +7,16 @@
 //! change), list cost, credits by type and net kept apart. It reads only
 //! the partitions that can hold those days (`_PARTITIONTIME`), plus a
 //! trailing window for rows exported late.
+//!
+//! With [`BillingExport::by_label`], rows are also split by the labels
+//! panoptic puts on every BigQuery job it runs (`panoptic_resource`,
+//! `panoptic_user`), so that a bill can be compared per function.
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::bigquery::{BigQuery, Error, Query, QueryParameter};
+use crate::bigquery::{BigQuery, Error, Query, QueryParameter, RESOURCE_LABEL, USER_LABEL};
 use crate::pricing::BILLING_TIME_ZONE;
 
 /// How many days after a usage day its rows may still be exported.
@@ -46,6 +50,13 @@ pub struct DailyCost {
     pub sku_id: Option<String>,
     /// `sku.description`, when grouped by SKU.
     pub sku: Option<String>,
+    /// The `panoptic_resource` label (sanitized, as BigQuery keeps it),
+    /// when grouped by label and the usage carries one.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The `panoptic_user` label, when grouped by label and present.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Sum of `cost`, before credits.
     pub cost: Decimal,
     /// Sum of `cost_at_list` (list price; `cost` where the export has
@@ -94,6 +105,7 @@ pub struct BillingExport {
     bq: BigQuery,
     table: String,
     by_sku: bool,
+    by_label: bool,
     location: Option<String>,
     late_days: u32,
 }
@@ -117,6 +129,7 @@ impl BillingExport {
             bq,
             table,
             by_sku: false,
+            by_label: false,
             location: None,
             late_days: DEFAULT_LATE_DAYS,
         })
@@ -126,6 +139,20 @@ impl BillingExport {
     pub fn by_sku(mut self, by_sku: bool) -> BillingExport {
         self.by_sku = by_sku;
         self
+    }
+
+    /// Also groups by the `panoptic_resource` and `panoptic_user` job
+    /// labels, filling [`DailyCost::resource`] and [`DailyCost::user`]:
+    /// cost per function and user, for the usage panoptic labelled (other
+    /// usage keeps `None`).
+    pub fn by_label(mut self, by_label: bool) -> BillingExport {
+        self.by_label = by_label;
+        self
+    }
+
+    /// How many days after a usage day its rows may still arrive.
+    pub fn late_window(&self) -> u32 {
+        self.late_days
     }
 
     /// Location of the export's dataset (`US`, `EU`).
@@ -176,13 +203,25 @@ impl BillingExport {
             // '' rather than NULL: the credit join below matches on it.
             ("''", "CAST(NULL AS STRING)")
         };
+        // A job's labels are an ARRAY<STRUCT<key, value>>; '' stands for
+        // "no such label" so that the credit join below matches on it.
+        let label = |key: &str| {
+            if self.by_label {
+                format!(
+                    "IFNULL((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = '{key}' LIMIT 1), '')"
+                )
+            } else {
+                "''".to_owned()
+            }
+        };
+        let (resource, user) = (label(RESOURCE_LABEL), label(USER_LABEL));
         // _PARTITIONTIME is a UTC day; a Pacific day spans two of them,
         // and rows arrive up to @late_days later.
         format!(
             "WITH usage AS (\
              SELECT DATE(usage_start_time, '{tz}') AS date, invoice.month AS invoice_month, cost_type, \
              service.id AS service_id, service.description AS service, \
-             {sku_id} AS sku_id, {sku} AS sku, currency, \
+             {sku_id} AS sku_id, {sku} AS sku, {resource} AS resource, {user} AS user, currency, \
              CAST(cost AS NUMERIC) AS cost, CAST(IFNULL(cost_at_list, cost) AS NUMERIC) AS cost_at_list, credits \
              FROM `{table}` \
              WHERE _PARTITIONTIME >= TIMESTAMP(DATE_SUB(@start, INTERVAL 1 DAY)) \
@@ -191,24 +230,25 @@ impl BillingExport {
              AND usage_start_time < TIMESTAMP(@end, '{tz}')), \
              costs AS (\
              SELECT date, invoice_month, cost_type, service_id, ANY_VALUE(service) AS service, \
-             sku_id, ANY_VALUE(sku) AS sku, currency, \
+             sku_id, ANY_VALUE(sku) AS sku, resource, user, currency, \
              SUM(cost) AS cost, SUM(cost_at_list) AS cost_at_list \
-             FROM usage GROUP BY date, invoice_month, cost_type, service_id, sku_id, currency), \
+             FROM usage GROUP BY date, invoice_month, cost_type, service_id, sku_id, resource, user, currency), \
              credit_types AS (\
-             SELECT date, invoice_month, cost_type, service_id, sku_id, currency, c.type AS type, \
+             SELECT date, invoice_month, cost_type, service_id, sku_id, resource, user, currency, c.type AS type, \
              SUM(CAST(c.amount AS NUMERIC)) AS amount \
              FROM usage, UNNEST(usage.credits) AS c \
-             GROUP BY date, invoice_month, cost_type, service_id, sku_id, currency, type), \
+             GROUP BY date, invoice_month, cost_type, service_id, sku_id, resource, user, currency, type), \
              credits AS (\
-             SELECT date, invoice_month, cost_type, service_id, sku_id, currency, \
+             SELECT date, invoice_month, cost_type, service_id, sku_id, resource, user, currency, \
              SUM(amount) AS credits, ARRAY_AGG(STRUCT(type, amount) ORDER BY type) AS credits_by_type \
-             FROM credit_types GROUP BY date, invoice_month, cost_type, service_id, sku_id, currency) \
+             FROM credit_types GROUP BY date, invoice_month, cost_type, service_id, sku_id, resource, user, currency) \
              SELECT date, invoice_month, cost_type, service_id, service, NULLIF(sku_id, '') AS sku_id, sku, \
+             NULLIF(resource, '') AS resource, NULLIF(user, '') AS user, \
              cost, cost_at_list, IFNULL(credits.credits, 0) AS credits, \
              IFNULL(credits.credits_by_type, []) AS credits_by_type, currency \
              FROM costs LEFT JOIN credits \
-             USING (date, invoice_month, cost_type, service_id, sku_id, currency) \
-             ORDER BY date, service_id, sku_id, cost_type",
+             USING (date, invoice_month, cost_type, service_id, sku_id, resource, user, currency) \
+             ORDER BY date, service_id, sku_id, resource, user, cost_type",
             tz = BILLING_TIME_ZONE,
             table = self.table
         )
@@ -258,6 +298,21 @@ mod tests {
             .sql();
         assert!(sql.contains("FROM `p.d.t`") && sql.contains("sku.id AS sku_id"));
         assert!(sql.contains("@start") && sql.contains("@end"));
+        assert!(!sql.contains("UNNEST(labels)"));
+    }
+
+    #[test]
+    fn by_label_groups_by_the_panoptic_labels() {
+        let sql = BillingExport::new(bq(), "p.d.t")
+            .unwrap()
+            .by_label(true)
+            .sql();
+        assert!(sql.contains("l.key = 'panoptic_resource'"), "{sql}");
+        assert!(sql.contains("l.key = 'panoptic_user'"), "{sql}");
+        assert!(sql.contains("NULLIF(resource, '') AS resource"), "{sql}");
+        assert!(sql.contains(
+            "GROUP BY date, invoice_month, cost_type, service_id, sku_id, resource, user"
+        ));
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub(crate) struct Args {
     pub kind: Kind,
     pub logger: Option<Expr>,
     pub err: bool,
-    pub start_record: bool,
+    /// `start_record` / `start_record = true|false`; `None`: the instance's default.
+    pub start_record: Option<bool>,
     pub krate: Path,
 }
 
@@ -145,7 +146,7 @@ impl Args {
             kind: Kind::Invoice,
             logger: None,
             err: false,
-            start_record: false,
+            start_record: None,
             krate: syn::parse_quote!(::panoptic),
         };
 
@@ -233,7 +234,7 @@ impl Args {
                 "logger" => expression(item).map(|e| args.logger = Some(e)),
                 "tags" => tag_list(item).map(|t| args.tags = t),
                 "err" => flag(&item).map(|()| args.err = true),
-                "start_record" => flag(&item).map(|()| args.start_record = true),
+                "start_record" => flag_or_bool(&item).map(|on| args.start_record = Some(on)),
                 "allow_unknown_service" => flag(&item).map(|()| allow_unknown_service = true),
                 _ => unreachable!("every key in KEYS is handled"),
             };
@@ -336,6 +337,24 @@ fn flag(item: &Arg) -> syn::Result<()> {
         Arg::Value(key, _) | Arg::List(key, _) => Err(syn::Error::new(
             key.span(),
             format!("`{key}` is a flag and takes no value: write just `{key}`"),
+        )),
+    }
+}
+
+/// A bare flag (`key`, true) or `key = true|false`.
+fn flag_or_bool(item: &Arg) -> syn::Result<bool> {
+    match item {
+        Arg::Flag(_) => Ok(true),
+        Arg::Value(
+            _,
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Bool(on),
+                ..
+            }),
+        ) => Ok(on.value),
+        Arg::Value(key, _) | Arg::List(key, _) => Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` takes no value or a bool: `{key}` or `{key} = false`"),
         )),
     }
 }

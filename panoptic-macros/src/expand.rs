@@ -80,9 +80,27 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
     let mutability = call_mutability(args);
     let private = private(args);
     let site_ident = &names.site;
-    let run = if is_async {
+    let budgeted = args.budget.is_some();
+    let run = if is_async && budgeted {
+        // The reservation is visible to client libraries the body calls
+        // (a BigQuery invoice settles it at the real amount).
+        quote! {
+            let #ret = #private::InSite::new(
+                &#site_ident,
+                #call.in_budget(async move { #fake_return #block }),
+            ).await;
+        }
+    } else if is_async {
         quote! {
             let #ret = #private::InSite::new(&#site_ident, async move { #fake_return #block }).await;
+        }
+    } else if budgeted {
+        let scope = syn::Ident::new("__panoptic_budget_scope", Span::mixed_site());
+        quote! {
+            let #ret = {
+                let #scope = #call.budget_scope();
+                #private::call_once(move || { #fake_return #block })
+            };
         }
     } else {
         // Through a FnOnce bound, so the body may return borrows of the
@@ -288,9 +306,13 @@ fn start(args: &Args, names: &Names, is_async: bool) -> TokenStream {
     if let Some(u) = &args.usage {
         chain = quote_spanned!(expr_span(u)=> #chain.with_usage(#u));
     }
-    if args.start_record && args.budget.is_none() {
-        // A budgeted call's reservation is its start record already.
-        chain = quote!(#chain.with_start_record());
+    // A budgeted call's reservation is its start record already.
+    match (args.start_record, args.budget.is_none()) {
+        (Some(true), true) => chain = quote!(#chain.with_start_record()),
+        // The instance's default (`.start_records(true)`), checked by one
+        // atomic load when no instance asks for it.
+        (None, true) => chain = quote!(#chain.default_start_record()),
+        _ => {}
     }
     chain
 }

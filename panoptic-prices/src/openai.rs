@@ -36,7 +36,7 @@ use async_openai::types::embeddings::{
 use async_openai::types::responses::{Response, ResponseUsage};
 use rust_decimal::Decimal;
 
-use crate::{Metered, Usage};
+use crate::{Metered, PriceBook, Usage};
 
 /// Characters per token in the streaming estimate: OpenAI's rule of thumb
 /// that one token is about four characters of English text.
@@ -147,6 +147,91 @@ pub fn ask_for_usage(request: &mut CreateChatCompletionRequest) {
         .stream_options
         .get_or_insert_with(ChatCompletionStreamOptions::default);
     options.include_usage = Some(true);
+}
+
+/// Tokens of framing per prompt message, and for priming the reply, in
+/// the request estimate (OpenAI's cookbook, *How to count tokens with
+/// tiktoken*: 3 per message, 3 for `<|start|>assistant<|message|>`).
+const TOKENS_PER_MESSAGE: u64 = 3;
+const REPLY_PRIMING_TOKENS: u64 = 3;
+
+/// What a chat completion request can use at most, before it is sent: a
+/// budget's estimate ([`estimate_chat`]).
+///
+/// * `input` = ⌈c / 4⌉ + 3 × messages + 3, where c is the characters
+///   (Unicode scalar values) of the messages' text, counted as
+///   [`ChatStreamMeter`] counts them, four characters a token (OpenAI's
+///   rule of thumb), plus the framing tokens each message and the reply
+///   cost. It is an estimate, not a tokenizer's count: images, audio,
+///   files and tool definitions are not counted.
+/// * `output` = `max_completion_tokens` (else the deprecated
+///   `max_tokens`) × `n`: the most the reply can bill, reasoning tokens
+///   included.
+///
+/// `None` when the request sets neither `max_completion_tokens` nor
+/// `max_tokens`: the reply is unbounded, so there is no estimate to hold.
+/// No `cached_input`: all input at the full rate. Marked estimated; the
+/// call's real usage settles its reservation when it ends.
+#[allow(deprecated)] // `max_tokens` is deprecated, still honoured by the API
+pub fn chat_request_usage(request: &CreateChatCompletionRequest) -> Option<Usage> {
+    let cap = request.max_completion_tokens.or(request.max_tokens)?;
+    let chars: u64 = request.messages.iter().map(message_chars).sum();
+    let messages = request.messages.len() as u64;
+    let input = chars
+        .div_ceil(CHARS_PER_TOKEN)
+        .saturating_add(TOKENS_PER_MESSAGE.saturating_mul(messages))
+        .saturating_add(REPLY_PRIMING_TOKENS);
+    let output = u64::from(cap).saturating_mul(u64::from(request.n.unwrap_or(1).max(1)));
+    Some(
+        Usage::new(&request.model)
+            .with("input", Decimal::from(input))
+            .with("output", Decimal::from(output))
+            .detail("input", Decimal::from(input))
+            .detail("output", Decimal::from(output))
+            .total(Decimal::from(input.saturating_add(output)), "tokens")
+            .estimated(),
+    )
+}
+
+/// The most a chat completion request can cost at list price, for a
+/// budget's `estimate`: [`chat_request_usage`] priced by `book` as of
+/// `on`. `None` when the request has no token cap or the book cannot
+/// price the model.
+pub fn estimate_chat_in(
+    book: &PriceBook,
+    request: &CreateChatCompletionRequest,
+    on: chrono::NaiveDate,
+) -> Option<Decimal> {
+    let usage = chat_request_usage(request)?;
+    book.price("openai", "ChatCompletions", &usage, on)
+        .ok()
+        .map(|p| p.amount)
+}
+
+/// [`estimate_chat_in`] with the book panoptic prices calls with (the
+/// shipped tables, overridden by the file named in `PANOPTIC_PRICES`)
+/// as of today (UTC).
+///
+/// ```ignore
+/// #[billable(provider = "openai", service = "ChatCompletions", budget = "llm-daily",
+///            estimate = estimate_chat(&request))]
+/// async fn ask(client: &Client<OpenAIConfig>, request: CreateChatCompletionRequest)
+///     -> Result<CreateChatCompletionResponse, AppError> { … }
+/// ```
+///
+/// `None` (no `max_completion_tokens`/`max_tokens`, or a model the book
+/// does not know) reserves nothing: the call is refused only when its
+/// budget is already spent, and its real amount is counted when it
+/// ends. Write `estimate_chat(&request).unwrap_or(dec!(0.05))` to hold
+/// a fixed amount instead.
+pub fn estimate_chat(request: &CreateChatCompletionRequest) -> Option<Decimal> {
+    static BOOK: std::sync::OnceLock<PriceBook> = std::sync::OnceLock::new();
+    // The same book as panoptic-core's `price_book`, which this crate
+    // cannot reach: shipped tables plus `PANOPTIC_PRICES`.
+    let book = BOOK.get_or_init(|| {
+        PriceBook::with_overrides_from_env().unwrap_or_else(|_| PriceBook::shipped().clone())
+    });
+    estimate_chat_in(book, request, chrono::Utc::now().date_naive())
 }
 
 /// Meters a streamed chat completion, chunk by chunk.

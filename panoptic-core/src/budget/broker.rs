@@ -452,7 +452,15 @@ impl State {
             .iter()
             .filter(|b| match &spend.only {
                 Some(only) => &b.name == only,
-                None => in_scope(b, spend),
+                // The budget a call reserved in counts its spend, whatever
+                // its scope says.
+                None => {
+                    in_scope(b, spend)
+                        || spend
+                            .reserved
+                            .as_ref()
+                            .is_some_and(|r| r.held && !r.settled && r.budget == b.name)
+                }
             })
             // Settled by its call already.
             .filter(|b| {
@@ -610,10 +618,26 @@ fn in_scope(budget: &Budget, spend: &Spend) -> bool {
 
 impl Spend {
     /// The spend of a stored event, with the reservation its call held.
+    /// A record that names a `budget` and a `call_id` in its metadata (a
+    /// client's invoice inside a budgeted call) settles that call's
+    /// reservation at its amount.
     pub(crate) fn of(document: &bson::Document, reserved: Option<Reserved>) -> Spend {
         use crate::keys::{self, metadata as meta};
         let text = |key: &str| document.get_str(key).unwrap_or_default().to_owned();
         let metadata = document.get_document(keys::METADATA).ok();
+        let reserved = reserved.or_else(|| {
+            let metadata = metadata?;
+            if metadata.get_bool(meta::START).unwrap_or(false) {
+                return None;
+            }
+            Some(Reserved {
+                budget: metadata.get_str("budget").ok()?.to_owned(),
+                call_id: metadata.get_str(meta::CALL_ID).ok()?.to_owned(),
+                estimate: Decimal::ZERO,
+                held: true,
+                settled: false,
+            })
+        });
         let amount = match document.get(keys::AMOUNT) {
             Some(bson::Bson::Decimal128(d)) => crate::money::from_decimal128(*d).ok(),
             _ => None,

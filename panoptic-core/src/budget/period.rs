@@ -65,6 +65,11 @@ impl PeriodKey {
         }
     }
 
+    /// [`PeriodKey::of`] in UTC (reports group days in UTC).
+    pub fn utc(period: Period, at: DateTime<Utc>) -> PeriodKey {
+        PeriodKey::of(period, Tz::UTC, at)
+    }
+
     /// Days in the period.
     pub fn days(&self) -> u32 {
         (self.next_first_day - self.first_day).num_days().max(1) as u32

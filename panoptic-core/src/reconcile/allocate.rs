@@ -1,7 +1,8 @@
 //! Turning each row's difference into `kind: "adjustment"` events, spread
 //! over the day's resources and users in proportion to their estimate (or
 //! to their calls, for a cost nobody's calls were priced for, such as a
-//! fixed cluster), with ids that a rerun reproduces.
+//! fixed cluster; see [`Share`](super::Share)), with ids that a rerun
+//! reproduces.
 
 use bson::oid::ObjectId;
 use bson::{Document, doc};
@@ -94,7 +95,7 @@ impl Reconciliation {
 
     /// One adjustment per row and caller: each row's difference split by
     /// the callers' estimated amounts (by their calls when none was
-    /// priced), the rounding remainder on the largest share, so that the
+    /// priced; by calls or quantity with [`share_by`](Self::share_by)), the rounding remainder on the largest share, so that the
     /// adjustments of a row sum to its difference exactly. A row no
     /// caller shares goes to `fallback`.
     pub fn adjustments(
@@ -110,17 +111,7 @@ impl Reconciliation {
                 .filter(|s| s.count > 0 && matches(&report.by, &row.key, s))
                 .collect();
             let day = row.key[0].parse().unwrap_or(self.start());
-            let by_amount: Decimal = callers.iter().map(|c| c.amount).sum();
-            let weights: Vec<Decimal> = callers
-                .iter()
-                .map(|c| {
-                    if by_amount.is_zero() {
-                        Decimal::from(c.count)
-                    } else {
-                        c.amount
-                    }
-                })
-                .collect();
+            let weights = self.share.weights(&callers);
             let total: Decimal = weights.iter().sum();
             let row_key = row.key.join("\u{1f}");
             let basis = report.basis.as_str();

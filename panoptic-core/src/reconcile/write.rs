@@ -49,7 +49,11 @@ impl Reconciliation {
             "{}_",
             collection_name(&self.provider, "x").trim_end_matches("_x")
         );
-        let databases = client.list_database_names().await.map_err(error)?;
+        // One environment's run must not remove another's adjustments.
+        let databases = match &self.env {
+            Some(env) => vec![database_name(env)],
+            None => client.list_database_names().await.map_err(error)?,
+        };
         for database_name in databases.iter().filter(|d| d.starts_with(DATABASE_PREFIX)) {
             let database = client.database(database_name);
             for collection in database.list_collection_names().await.map_err(error)? {
@@ -77,6 +81,13 @@ impl Reconciliation {
         }
         let mut summary = ApplySummary::default();
         for event in adjustments {
+            if self.env.as_ref().is_some_and(|env| *env != event.env) {
+                return Err(QueryError::new(format!(
+                    "an adjustment for env {} in a reconciliation of env {}",
+                    event.env,
+                    self.env.as_deref().unwrap_or_default()
+                )));
+            }
             let database = database_name(&event.env);
             let collection = collection_name(&event.provider, &event.username);
             let document = event.to_document();

@@ -42,6 +42,22 @@ pub(crate) enum QueryOutcome<'a> {
     },
 }
 
+/// The budgeted `#[billable]` call a priced run happens in: its invoice
+/// names the call's `budget` and `call_id`, so it settles that call's
+/// reservation at the run's real amount (the call's own event has none).
+/// (budget, call id).
+struct BudgetTag(Option<(String, String)>);
+
+impl slog::KV for BudgetTag {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        if let Some((budget, call_id)) = &self.0 {
+            out.emit_str("budget", budget)?;
+            out.emit_str("call_id", call_id)?;
+        }
+        Ok(())
+    }
+}
+
 /// The event of run `attempt` (1-based).
 pub(crate) fn emit(
     logger: &slog::Logger,
@@ -60,6 +76,13 @@ pub(crate) fn emit(
             reason.as_deref().unwrap_or("no price").to_owned(),
         )),
     };
+    let link = priced
+        .amount
+        .and_then(|_| panoptic_core::__private::Call::active_budget_call());
+    let tag = BudgetTag(link.map(|link| {
+        link.settled_by_record();
+        (link.budget.clone(), link.call_id.clone())
+    }));
     let model = priced.model.name();
     let edition = match priced.model {
         PricingModel::Editions { edition, .. } => edition.as_str(),
@@ -75,6 +98,7 @@ pub(crate) fn emit(
                 "unit" => unit,
                 "outcome" => "ok",
                 price,
+                tag,
                 "pricing_model" => model,
                 "edition" => edition,
                 "estimated" => priced.estimated,
@@ -97,6 +121,8 @@ pub(crate) fn emit(
             let job_id = job.map_or("", |j| j.job_id.as_str());
             let reason = match error {
                 Error::JobFailed { error, .. } => error.reason.as_str(),
+                // Reconciliation counts it as a cancelled call.
+                Error::Timeout { .. } => "timeout",
                 other => other.api().map_or("", |a| a.reason.as_str()),
             };
             let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
@@ -106,6 +132,7 @@ pub(crate) fn emit(
                 "unit" => unit,
                 "outcome" => "error",
                 price,
+                tag,
                 "pricing_model" => model,
                 "edition" => edition,
                 "estimated" => priced.estimated,

@@ -25,15 +25,14 @@ const MAX_LEN: usize = 63;
 /// assert_eq!(label_value("John.Doe@Example.com"), "john_doe_example_com");
 /// assert_eq!(label_value(&"x".repeat(80)).len(), 63);
 /// ```
+///
+/// It is [`panoptic_core::reconcile::label_form`]: the reconciliation
+/// compares the billing export's labels with panoptic's resources and
+/// users through the very same function.
 pub fn label_value(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '_' | '-' => c,
-            _ => '_',
-        })
-        .take(MAX_LEN)
-        .collect()
+    let value = panoptic_core::reconcile::label_form(text);
+    debug_assert!(value.len() <= MAX_LEN);
+    value
 }
 
 /// `text` as a valid label key: a label value that starts with a letter

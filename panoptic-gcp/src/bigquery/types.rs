@@ -44,6 +44,45 @@ pub(crate) struct QueryRequestBody<'a> {
     pub request_id: &'a str,
 }
 
+/// `jobs.insert` body of a dry-run query job: unlike a `jobs.query` dry
+/// run, its answer (a `Job`) lists `statistics.query.referencedTables`,
+/// which the 10 MiB per-table minimum needs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DryRunJobBody<'a> {
+    pub configuration: DryRunConfiguration<'a>,
+    pub job_reference: DryRunJobReference<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DryRunConfiguration<'a> {
+    pub dry_run: bool,
+    pub query: DryRunQuery<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DryRunQuery<'a> {
+    pub query: &'a str,
+    /// Always false: GoogleSQL. The API's default is legacy SQL.
+    pub use_legacy_sql: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub query_parameters: &'a [QueryParameter],
+    /// False: the estimate is for a run that misses the cache.
+    pub use_query_cache: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DryRunJobReference<'a> {
+    pub project_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<&'a str>,
+}
+
 /// `DataFormatOptions`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -327,6 +366,9 @@ pub struct QueryResult {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Job {
+    /// Where the job ran (for a dry run: where it would run).
+    #[serde(default)]
+    pub job_reference: Option<JobReference>,
     #[serde(default)]
     pub status: Option<JobStatus>,
     #[serde(default)]

@@ -98,6 +98,34 @@ pub struct Report {
     /// top resources) to this file.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Add each row's projected spend at the end of the current period
+    /// (`month` when given bare; UTC), as of `--until` (default now): the
+    /// spend so far plus, for each day left, the mean daily spend of the
+    /// period's complete days. The period's own days are read, whatever
+    /// `--since` says.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "month")]
+    pub forecast: Option<ForecastPeriod>,
+}
+
+/// The period `report --forecast` projects to the end of.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ForecastPeriod {
+    /// Today (UTC).
+    Day,
+    /// This ISO week, Monday to Sunday (UTC).
+    Week,
+    /// This calendar month (UTC).
+    Month,
+}
+
+impl From<ForecastPeriod> for panoptic::budget::Period {
+    fn from(period: ForecastPeriod) -> Self {
+        match period {
+            ForecastPeriod::Day => panoptic::budget::Period::Day,
+            ForecastPeriod::Week => panoptic::budget::Period::Week,
+            ForecastPeriod::Month => panoptic::budget::Period::Month,
+        }
+    }
 }
 
 /// Report formats.

@@ -38,13 +38,19 @@ async fn connect(global: &Global) -> Option<mongodb::Client> {
 }
 
 pub(crate) async fn ping(global: &Global) -> Result<mongodb::Client, String> {
+    ping_as(global, "panoptic-cli").await
+}
+
+/// A client named `app_name` in the server's logs, once the server answered
+/// a ping within `--timeout`.
+pub(crate) async fn ping_as(global: &Global, app_name: &str) -> Result<mongodb::Client, String> {
     let mut options = mongodb::options::ClientOptions::parse(&global.mongodb_uri)
         .await
         .map_err(|e| format!("invalid URI: {e}"))?;
     let timeout = Duration::from_secs(global.timeout.max(1));
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
-    options.app_name = Some("panoptic-cli".into());
+    options.app_name = Some(app_name.into());
     let client = mongodb::Client::with_options(options).map_err(|e| e.to_string())?;
     client
         .database("admin")
@@ -97,9 +103,52 @@ pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
         }
     };
     let rows = run(filtered.clone().group_by(report.by.iter().copied())).await?;
+    let forecasts = match report.forecast {
+        Some(period) => {
+            let at = report.filters.until.unwrap_or_else(chrono::Utc::now);
+            let key = panoptic::budget::PeriodKey::utc(period.into(), at);
+            // The period's days so far, per row: the time dimensions of
+            // the report are left out (a row's forecast is its group's).
+            let dims: Vec<(usize, GroupBy)> = report
+                .by
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, g)| !matches!(g, GroupBy::Day | GroupBy::Hour))
+                .collect();
+            let series = run(query(&report.filters)
+                .since(key.start)
+                .until(at)
+                .group_by(dims.iter().map(|(_, g)| *g).chain([GroupBy::Day])))
+            .await?;
+            let projected: Vec<panoptic::Decimal> = rows
+                .iter()
+                .map(|row| {
+                    let wanted: Vec<&String> = dims.iter().map(|(i, _)| &row.key[*i]).collect();
+                    project(&key, &series, &wanted)
+                })
+                .collect();
+            let total: panoptic::Decimal = project(&key, &series, &[]);
+            eprintln!(
+                "panoptic: forecast for {} (UTC) as of {}: {} in all; method: spend so far \
+                 plus the mean daily spend of the period's complete days for each day left",
+                key.name,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                total.round_dp(6).normalize()
+            );
+            Some(projected)
+        }
+        None => None,
+    };
     let stdout = io::stdout();
-    output::report(&rows, &report.by, report.format, &mut stdout.lock())
-        .map_err(|e| e.to_string())?;
+    output::report(
+        &rows,
+        &report.by,
+        forecasts.as_deref(),
+        report.format,
+        &mut stdout.lock(),
+    )
+    .map_err(|e| e.to_string())?;
     let open = match &client {
         Some(client) => panoptic::open_calls::open_calls(client, &filtered)
             .await
@@ -145,6 +194,34 @@ pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
         eprintln!("panoptic: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The end-of-period projection of the groups whose key starts with
+/// `wanted` (all of `series` for none), by budget/forecast.rs's method:
+/// `series` is grouped by the wanted dimensions, then day.
+fn project(
+    key: &panoptic::budget::PeriodKey,
+    series: &[panoptic::query::CostRow],
+    wanted: &[&String],
+) -> panoptic::Decimal {
+    let days = key.days_elapsed() as usize;
+    let mut daily = vec![panoptic::Decimal::ZERO; days];
+    for row in series {
+        let (group, day) = row.key.split_at(row.key.len() - 1);
+        if group.iter().zip(wanted).any(|(have, want)| have != *want) {
+            continue;
+        }
+        let Ok(day) = chrono::NaiveDate::parse_from_str(&day[0], "%Y-%m-%d") else {
+            continue;
+        };
+        let index = (day - key.first_day).num_days();
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| daily.get_mut(i)) {
+            *slot += row.amount;
+        }
+    }
+    // No limit here: only the projection is shown.
+    panoptic::budget::forecast(key.first_day, &daily, key.days(), panoptic::Decimal::MAX)
+        .end_of_period
 }
 
 const CSV_COLUMNS: [&str; 17] = [

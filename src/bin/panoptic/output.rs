@@ -2,13 +2,17 @@
 
 use std::io::{self, Write};
 
+use panoptic::Decimal;
 use panoptic::query::{CostRow, GroupBy};
 
 use crate::args::ReportFormat;
 
+/// `forecast`: each row's end-of-period projection (`--forecast`), as a
+/// `forecast` column after `amount`.
 pub fn report(
     rows: &[CostRow],
     by: &[GroupBy],
+    forecast: Option<&[Decimal]>,
     format: ReportFormat,
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -19,11 +23,21 @@ pub fn report(
         ]
         .map(String::from),
     );
+    let projection = |i: usize| {
+        forecast
+            .and_then(|f| f.get(i))
+            .map(|f| f.round_dp(6).normalize().to_string())
+    };
+    if forecast.is_some() {
+        header.insert(by.len() + 1, "forecast".to_owned());
+    }
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let mut cells = row.key.clone();
             cells.push(row.amount.to_string());
+            cells.extend(projection(i));
             // Allocated from the bill by `reconcile --apply`: beside the
             // estimate, never added to it.
             cells.push(row.adjusted.to_string());
@@ -37,7 +51,13 @@ pub fn report(
         })
         .collect();
     match format {
-        ReportFormat::Table => table(&header, &cells, out),
+        // Right-aligned from `adjusted` on (and `forecast`).
+        ReportFormat::Table => table(
+            &header,
+            &cells,
+            header.len() - 7 - usize::from(forecast.is_some()),
+            out,
+        ),
         ReportFormat::Csv => {
             writeln!(out, "{}", csv_line(&header))?;
             for row in &cells {
@@ -48,13 +68,17 @@ pub fn report(
         ReportFormat::Json => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|row| {
+                .enumerate()
+                .map(|(i, row)| {
                     let mut object = serde_json::Map::new();
                     for (dimension, value) in by.iter().zip(&row.key) {
                         object.insert(dimension.as_str().into(), value.clone().into());
                     }
                     // Money as a string: JSON numbers are floats to most readers.
                     object.insert("amount".into(), row.amount.to_string().into());
+                    if let Some(projected) = projection(i) {
+                        object.insert("forecast".into(), projected.into());
+                    }
                     object.insert("adjusted".into(), row.adjusted.to_string().into());
                     object.insert("unpriced".into(), row.unpriced.into());
                     object.insert("quantity".into(), row.quantity.into());
@@ -71,14 +95,18 @@ pub fn report(
     }
 }
 
-fn table(header: &[String], rows: &[Vec<String>], out: &mut impl Write) -> io::Result<()> {
+fn table(
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric_from: usize,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let numeric_from = header.len() - 7;
     let line = |cells: &[String]| -> String {
         cells
             .iter()

@@ -4,6 +4,8 @@
 //! panoptic reconcile --provider openai --since 30d --by day --fail-over 5%
 //! panoptic reconcile --provider aws --by day,service,resource --apply
 //! panoptic reconcile --provider gcp --gcp-billing-table p.billing.gcp_billing_export_v1_X --by day,service,sku
+//! panoptic reconcile --provider gcp --gcp-billing-table p.billing.gcp_billing_export_v1_X --by day,resource
+//! panoptic reconcile --provider mongodb_atlas --atlas-tier M10 --since 7d --apply
 //! ```
 
 use std::io::{self, Write};
@@ -15,7 +17,7 @@ use clap::{Args, ValueEnum};
 use panoptic::Decimal;
 use panoptic::bills::BillSource;
 use panoptic::query::{CostQuery, GroupBy};
-use panoptic::reconcile::{Basis, BillLine, Fallback, Reconciliation, Report};
+use panoptic::reconcile::{Basis, BillLine, Fallback, FixedCost, Reconciliation, Report, Share};
 
 use crate::args::{Global, ReportFormat, parse_time};
 use crate::output::csv_line;
@@ -92,6 +94,33 @@ pub struct ReconcileArgs {
     /// An OAuth access token instead of application default credentials.
     #[arg(long, env = "GOOGLE_OAUTH_ACCESS_TOKEN", hide_env_values = true)]
     pub gcp_access_token: Option<String>,
+    /// MongoDB Atlas: the cluster tier (`M10`, `M30`, `Flex`) whose cost is
+    /// spread over the callers (`--provider mongodb_atlas`).
+    #[arg(long)]
+    pub atlas_tier: Option<String>,
+    /// MongoDB Atlas: when the cluster started running (default: the first
+    /// day's start).
+    #[arg(long, value_parser = parse_time)]
+    pub atlas_from: Option<DateTime<Utc>>,
+    /// MongoDB Atlas: when it stopped (default: the end of the last day,
+    /// or now if sooner).
+    #[arg(long, value_parser = parse_time)]
+    pub atlas_to: Option<DateTime<Utc>>,
+    /// What a caller's share of a difference is measured by: its
+    /// estimate (default; calls for mongodb_atlas), calls or quantity.
+    #[arg(long, value_enum)]
+    pub share: Option<ShareArg>,
+}
+
+/// `--share`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShareArg {
+    /// The caller's estimated amount.
+    Estimate,
+    /// The caller's number of calls.
+    Calls,
+    /// The caller's summed quantity.
+    Quantity,
 }
 
 /// Providers with a bill source.
@@ -103,6 +132,10 @@ pub enum BillProvider {
     Openai,
     /// AWS Cost Explorer (build feature `aws-bill`).
     Aws,
+    /// A MongoDB Atlas cluster's fixed cost (`--atlas-tier`), spread over
+    /// the calls that used it.
+    #[value(name = "mongodb_atlas", alias = "atlas")]
+    MongodbAtlas,
 }
 
 /// `--basis`.
@@ -143,6 +176,7 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
         BillProvider::Gcp => ("gcp", panoptic::query::Tz::America__Los_Angeles),
         BillProvider::Openai => ("openai", panoptic::query::Tz::UTC),
         BillProvider::Aws => ("aws", panoptic::query::Tz::UTC),
+        BillProvider::MongodbAtlas => ("mongodb_atlas", panoptic::query::Tz::UTC),
     };
     let today = Utc::now().with_timezone(&zone).date_naive();
     let start = args.since.with_timezone(&zone).date_naive();
@@ -152,8 +186,18 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
     if end <= start {
         return Err(format!("nothing to reconcile from {start} to {end}"));
     }
+    let by_label = by.contains(&GroupBy::Resource) || by.contains(&GroupBy::User);
+    let share = match (args.share, args.provider) {
+        (Some(ShareArg::Estimate), _) => Share::Estimate,
+        (Some(ShareArg::Calls), _) => Share::Calls,
+        (Some(ShareArg::Quantity), _) => Share::Quantity,
+        // A cluster's cost is the same whatever the calls were priced at.
+        (None, BillProvider::MongodbAtlas) => Share::Calls,
+        (None, _) => Share::Estimate,
+    };
     let recon = Reconciliation::new(provider, start, end)
         .time_zone(zone)
+        .share_by(share)
         .by(by)?
         .tolerance(args.tolerance)
         .min_difference(args.min_difference)
@@ -163,7 +207,12 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
         })
         .late_days(args.late_days)
         .today(today);
-    let bill = read_bill(args, start, end).await?;
+    // With --env, --apply touches that environment's adjustments only.
+    let recon = match &args.env {
+        Some(env) => recon.env(env.clone()),
+        None => recon,
+    };
+    let bill = read_bill(args, &recon, by_label).await?;
     eprintln!(
         "panoptic: {} bill line(s) from {provider}, {start} to {end} ({})",
         bill.len(),
@@ -223,11 +272,13 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
 
 async fn read_bill(
     args: &ReconcileArgs,
-    start: chrono::NaiveDate,
-    end: chrono::NaiveDate,
+    recon: &Reconciliation,
+    by_label: bool,
 ) -> Result<Vec<BillLine>, String> {
+    let (start, end) = (recon.start(), recon.end());
     let text = |e: panoptic::bills::BillError| e.to_string();
     match args.provider {
+        BillProvider::MongodbAtlas => atlas_bill(args, recon),
         BillProvider::Openai => {
             let key = args.openai_admin_key.clone().ok_or(
                 "the OpenAI Costs API needs an admin key: OPENAI_ADMIN_KEY or --openai-admin-key",
@@ -238,8 +289,37 @@ async fn read_bill(
             source.lines(start, end).await.map_err(text)
         }
         BillProvider::Aws => aws_bill(args, start, end).await,
-        BillProvider::Gcp => gcp_bill(args, start, end).await,
+        BillProvider::Gcp => gcp_bill(args, start, end, by_label).await,
     }
+}
+
+/// The cluster's cost over its running time, as one bill line per day.
+fn atlas_bill(args: &ReconcileArgs, recon: &Reconciliation) -> Result<Vec<BillLine>, String> {
+    let tier = args
+        .atlas_tier
+        .as_deref()
+        .ok_or("mongodb_atlas needs the cluster tier: --atlas-tier M10")?;
+    let from = args
+        .atlas_from
+        .unwrap_or_else(|| recon.day_start(recon.start()));
+    // A cluster has not cost the hours still to come.
+    let to = args
+        .atlas_to
+        .unwrap_or_else(|| recon.day_start(recon.end()).min(Utc::now()));
+    if from < recon.day_start(recon.start()) || to > recon.day_start(recon.end()) {
+        return Err(format!(
+            "the cluster's time {from} to {to} must lie within the days reconciled ({} to {})",
+            recon.start(),
+            recon.end()
+        ));
+    }
+    let cost = FixedCost::atlas_cluster(tier, from, to).map_err(|e| e.to_string())?;
+    eprintln!(
+        "panoptic: {} from {from} to {to}: {} USD",
+        cost.detail,
+        cost.amount.normalize()
+    );
+    Ok(cost.bill_lines(panoptic::query::Tz::UTC))
 }
 
 #[cfg(feature = "aws-bill")]
@@ -271,6 +351,7 @@ async fn gcp_bill(
     args: &ReconcileArgs,
     start: chrono::NaiveDate,
     end: chrono::NaiveDate,
+    by_label: bool,
 ) -> Result<Vec<BillLine>, String> {
     use panoptic::gcp::auth::{AuthOptions, Credentials, Secret, TokenSource};
     let table = args
@@ -297,9 +378,13 @@ async fn gcp_bill(
         builder = builder.base_url(url.clone());
     }
     let bq = builder.build().map_err(|e| e.to_string())?;
-    let export =
-        panoptic::gcp::billing::BillingExport::new(bq, table).map_err(|e| e.to_string())?;
+    // The late window read back is the one whose days are flagged late.
+    let export = panoptic::gcp::billing::BillingExport::new(bq, table)
+        .map_err(|e| e.to_string())?
+        .late_days(args.late_days);
+    // Per function or user: the job labels panoptic put on its queries.
     panoptic::bills::gcp::GcpBillingExport::new(export)
+        .by_label(by_label)
         .lines(start, end)
         .await
         .map_err(|e| e.to_string())
@@ -310,6 +395,7 @@ async fn gcp_bill(
     _: &ReconcileArgs,
     _: chrono::NaiveDate,
     _: chrono::NaiveDate,
+    _: bool,
 ) -> Result<Vec<BillLine>, String> {
     Err("this panoptic was built without Google Cloud (feature gcp)".into())
 }

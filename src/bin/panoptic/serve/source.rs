@@ -2,7 +2,6 @@
 //! spool, exactly as `panoptic report` chooses.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
@@ -35,7 +34,7 @@ impl Source {
         if global.spool {
             return spool(None);
         }
-        match ping(global).await {
+        match crate::commands::ping_as(global, "panoptic-serve").await {
             Ok(client) => Source::Mongo {
                 client,
                 uri: redact_uri(&global.mongodb_uri),
@@ -146,21 +145,4 @@ async fn newest_in_mongo(
         }
     }
     Ok(events)
-}
-
-async fn ping(global: &Global) -> Result<mongodb::Client, String> {
-    let mut options = mongodb::options::ClientOptions::parse(&global.mongodb_uri)
-        .await
-        .map_err(|e| format!("invalid URI: {e}"))?;
-    let timeout = Duration::from_secs(global.timeout.max(1));
-    options.server_selection_timeout = Some(timeout);
-    options.connect_timeout = Some(timeout);
-    options.app_name = Some("panoptic-serve".into());
-    let client = mongodb::Client::with_options(options).map_err(|e| e.to_string())?;
-    client
-        .database("admin")
-        .run_command(doc! { "ping": 1 })
-        .await
-        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned())?;
-    Ok(client)
 }
