@@ -280,6 +280,25 @@ async fn an_alert_fires_once_across_four_processes() {
     assert_eq!(alert["budget"], "cap");
     assert_eq!(alert["threshold"], 80);
     assert_eq!(alert["limit"], "1.00");
+    // The alert is on record, and reports still count 12 calls: an alert
+    // is not a call.
+    let client = common::client_for(&uri).await;
+    let database = client.database(&panoptic::naming::database_name(&env));
+    let mut alerts = 0;
+    for name in database.list_collection_names().await.unwrap() {
+        alerts += database
+            .collection::<bson::Document>(&name)
+            .count_documents(bson::doc! { "metadata.alert": true })
+            .await
+            .unwrap();
+    }
+    assert_eq!(alerts, 1);
+    let rows = panoptic::query::CostQuery::new()
+        .env(&env)
+        .run(&client)
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|r| r.count).sum::<u64>(), 12, "{rows:?}");
 }
 
 /// Everything that installs a global instance, one after the other.

@@ -79,6 +79,9 @@ pub mod metadata {
     pub const START: &str = "start";
     /// What a start record expects the call to cost.
     pub const ESTIMATE: &str = "estimate";
+    /// `true` on a budget alert record: not a call, never counted in
+    /// reports.
+    pub const ALERT: &str = "alert";
 
     /// The keys [`Metadata`](crate::Metadata) has a field for.
     pub const KNOWN: [&str; 9] = [

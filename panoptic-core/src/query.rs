@@ -376,6 +376,8 @@ impl CostQuery {
         }
         // Start records say a call began; its final event is what counts.
         filter.insert("metadata.start", doc! { "$ne": true });
+        // Budget alerts are records about spend, not calls.
+        filter.insert("metadata.alert", doc! { "$ne": true });
         filter
     }
 
@@ -509,6 +511,7 @@ impl CostQuery {
             && self.kind.is_none_or(|k| k == e.kind)
             && self.outcome.is_none_or(|o| o == e.outcome)
             && !e.metadata.extra.get_bool(crate::keys::metadata::START).unwrap_or(false)
+            && !e.metadata.extra.get_bool(crate::keys::metadata::ALERT).unwrap_or(false)
             && same(&self.metadata_user, e.metadata.user.as_deref().unwrap_or_default())
             && self.tag.as_ref().is_none_or(|t| e.metadata.tags.contains(t))
             // BSON dates keep milliseconds; compare as MongoDB does.

@@ -567,6 +567,7 @@ impl State {
             crate::billing!(logger, "budget_alert";
                 "resource" => format!("budget:{}", alert.budget),
                 "amount" => "0",
+                crate::keys::metadata::ALERT => true,
                 "budget" => alert.budget.as_str(),
                 "period" => alert.period.as_str(),
                 "threshold" => alert.percent.map_or_else(|| "forecast".to_owned(), |p| p.to_string()),
