@@ -390,7 +390,7 @@ impl PanopticBuilder {
             })
             .unwrap_or(false);
         if start_records {
-            crate::call::start_records_by_default(id);
+            crate::start_records::by_default(id);
         }
         Ok(Panoptic::from_inner(Inner {
             id,

@@ -1,22 +1,21 @@
 //! The guard a `#[billable]` call holds: it reads a clock at entry and, at
 //! exit, hands a [`CallEvent`] to the installed handle.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::active::Active;
 use crate::amount::{IntoAmount, IntoQuantity};
 use crate::budget::{Broker, BudgetExceeded, Reservation, Reserved};
+use crate::budget_link::{self, BudgetLink, InBudget, LinkScope};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
 use crate::event::Outcome;
 use crate::handle::{EVER_INSTALLED, current, with_current};
 use crate::site::CallSite;
+use crate::start_records;
 
 /// A call in progress. Records when finished, or, if dropped unfinished,
 /// as a panic (when unwinding) or a cancelled future.
@@ -38,94 +37,6 @@ struct CallOptions {
     extras: CallExtras,
     /// Shared with client libraries running inside a budgeted call.
     link: Option<Arc<BudgetLink>>,
-}
-
-/// The budgeted `#[billable]` call a client library runs inside: its
-/// budget and call id. A client that bills the call's real amount itself
-/// (the BigQuery client's invoice) tags its record with them and calls
-/// [`BudgetLink::settled_by_record`], so the reservation settles at that
-/// amount and the call's own unpriced event does not count its estimate
-/// a second time.
-#[derive(Debug)]
-pub struct BudgetLink {
-    /// The budget the call reserved in.
-    pub budget: String,
-    /// The id of the call's reservation (`metadata.call_id`).
-    pub call_id: String,
-    settled: AtomicBool,
-}
-
-impl BudgetLink {
-    /// Says that a record tagged with this call's `budget` and `call_id`
-    /// carries the call's real amount and settles its reservation.
-    pub fn settled_by_record(&self) {
-        self.settled.store(true, Ordering::Relaxed);
-    }
-}
-
-thread_local! {
-    /// The budgeted calls running on this thread (or task, while polled),
-    /// innermost last.
-    static LINKS: RefCell<Vec<Arc<BudgetLink>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Marks a budgeted call's link active until dropped.
-#[doc(hidden)]
-pub struct LinkScope(bool);
-
-impl LinkScope {
-    fn enter(link: Option<&Arc<BudgetLink>>) -> LinkScope {
-        match link {
-            Some(link) => {
-                LINKS.with(|links| links.borrow_mut().push(Arc::clone(link)));
-                LinkScope(true)
-            }
-            None => LinkScope(false),
-        }
-    }
-}
-
-impl Drop for LinkScope {
-    fn drop(&mut self) {
-        if self.0 {
-            LINKS.with(|links| links.borrow_mut().pop());
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The body of a budgeted async call: its link is active while polled,
-    /// on whichever thread polls it.
-    #[doc(hidden)]
-    pub struct InBudget<F> {
-        link: Option<Arc<BudgetLink>>,
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<F: Future> Future for InBudget<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _scope = LinkScope::enter(this.link.as_ref());
-        this.inner.poll(cx)
-    }
-}
-
-/// Ids of the instances built with `.start_records(true)`: checked only
-/// once [`START_RECORDS_ANY`] is set, so other programs pay one atomic
-/// load per call.
-static START_RECORD_INSTANCES: RwLock<Vec<u64>> = RwLock::new(Vec::new());
-static START_RECORDS_ANY: AtomicBool = AtomicBool::new(false);
-
-/// Makes every call of instance `id` write a start record by default.
-pub(crate) fn start_records_by_default(id: u64) {
-    if let Ok(mut ids) = START_RECORD_INSTANCES.write() {
-        ids.push(id);
-    }
-    START_RECORDS_ANY.store(true, Ordering::Release);
 }
 
 impl Call {
@@ -284,11 +195,10 @@ impl Call {
                 // The reservation is on record as the call's start.
                 self.write_start(reserved.call_id.clone(), Some(reserved.estimate));
                 if reserved.held {
-                    self.options().link = Some(Arc::new(BudgetLink {
-                        budget: reserved.budget.clone(),
-                        call_id: reserved.call_id.clone(),
-                        settled: AtomicBool::new(false),
-                    }));
+                    self.options().link = Some(Arc::new(BudgetLink::new(
+                        reserved.budget.clone(),
+                        reserved.call_id.clone(),
+                    )));
                 }
                 self.options().extras.reservation = Some(reserved);
                 Ok(self)
@@ -319,7 +229,7 @@ impl Call {
     /// without a `start_record` key or a budget do.
     #[inline]
     pub fn default_start_record(self) -> Call {
-        if START_RECORDS_ANY.load(Ordering::Acquire) && self.started.is_some() {
+        if start_records::any() && self.started.is_some() {
             self.default_start_record_slow()
         } else {
             self
@@ -331,9 +241,7 @@ impl Call {
     fn default_start_record_slow(self) -> Call {
         let mut on = false;
         with_current(|inner| {
-            on = START_RECORD_INSTANCES
-                .read()
-                .is_ok_and(|ids| ids.contains(&inner.id));
+            on = start_records::is_on(inner.id);
         });
         if on { self.with_start_record() } else { self }
     }
@@ -342,7 +250,7 @@ impl Call {
     /// task, if any (see [`BudgetLink`]): for client libraries that bill
     /// the call's real amount themselves.
     pub fn active_budget_call() -> Option<Arc<BudgetLink>> {
-        LINKS.with(|links| links.borrow().last().cloned())
+        budget_link::innermost()
     }
 
     /// Marks the call's budget link active for a synchronous body.
@@ -354,10 +262,7 @@ impl Call {
     /// Marks the call's budget link active while an async body is polled.
     #[doc(hidden)]
     pub fn in_budget<F: Future>(&self, inner: F) -> InBudget<F> {
-        InBudget {
-            link: self.options.as_ref().and_then(|o| o.link.clone()),
-            inner,
-        }
+        InBudget::new(self.options.as_ref().and_then(|o| o.link.clone()), inner)
     }
 
     fn write_start(&mut self, call_id: String, estimate: Option<rust_decimal::Decimal>) {
@@ -409,7 +314,7 @@ impl Call {
         let duration = ended.duration_since(started);
         if let Some(options) = &mut self.options
             && let Some(link) = &options.link
-            && link.settled.load(Ordering::Relaxed)
+            && link.is_settled()
             && let Some(reserved) = &mut options.extras.reservation
         {
             // A record inside the call (a client's invoice) settled it at

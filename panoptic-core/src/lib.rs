@@ -16,6 +16,7 @@
 mod active;
 mod amount;
 pub mod budget;
+mod budget_link;
 mod builder;
 mod call;
 mod call_event;
@@ -53,6 +54,7 @@ mod report;
 mod reservation;
 mod site;
 mod spool;
+mod start_records;
 mod stats;
 mod writer;
 
