@@ -53,6 +53,9 @@ pin_project_lite::pin_project! {
     #[doc(hidden)]
     pub struct InSite<F> {
         site: &'static CallSite,
+        // Unset when no instance was ever installed: nothing is recorded,
+        // and the call costs no thread-local work per poll.
+        tracked: bool,
         #[pin]
         inner: F,
     }
@@ -60,8 +63,14 @@ pin_project_lite::pin_project! {
 
 impl<F> InSite<F> {
     /// Wraps `inner`.
+    #[inline]
     pub fn new(site: &'static CallSite, inner: F) -> Self {
-        InSite { site, inner }
+        let tracked = crate::handle::EVER_INSTALLED.load(std::sync::atomic::Ordering::Relaxed);
+        InSite {
+            site,
+            tracked,
+            inner,
+        }
     }
 }
 
@@ -70,6 +79,9 @@ impl<F: Future> Future for InSite<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        if !*this.tracked {
+            return this.inner.poll(cx);
+        }
         let _active = Active::enter(this.site);
         this.inner.poll(cx)
     }

@@ -367,6 +367,7 @@ impl PanopticBuilder {
         settings.broker = broker.clone();
         let pipeline =
             Arc::new(Pipeline::start(settings, self.overflow, reporter).map_err(Error::Writer)?);
+        let direct = self.drains.is_empty();
         let fanout = Fanout {
             mongo: MongoDrain::new(Arc::clone(&pipeline)),
             others: self.drains,
@@ -402,6 +403,7 @@ impl PanopticBuilder {
             spool_dir: config.spool_dir,
             root,
             pipeline,
+            direct,
             broker,
             shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(10)),
         }))

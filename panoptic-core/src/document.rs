@@ -4,13 +4,17 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bson::Document;
+use std::borrow::Cow;
+
 use bson::oid::ObjectId;
+use bson::{Document, RawDocumentBuf};
 use chrono::{DateTime, Utc};
 
 use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
-use crate::event::{BillingEvent, Metadata};
+use crate::event::BillingEvent;
+#[cfg(test)]
+use crate::event::Metadata;
 use crate::naming::{canonical_env, collection_name, database_name};
 use crate::pricing::price_call;
 use panoptic_catalog::Provider;
@@ -43,93 +47,261 @@ impl Route {
 /// out once instead of per event.
 pub(crate) struct Owner {
     pub context: Context,
+    /// The context's env, canonical.
+    env: String,
     routes: [Route; Provider::ALL.len()],
 }
 
 impl Owner {
     pub fn new(context: Context) -> Owner {
         let routes = Provider::ALL.map(|p| Route::new(&context.env, p.as_str(), &context.username));
-        Owner { context, routes }
+        Owner {
+            env: canonical_env(&context.env),
+            context,
+            routes,
+        }
     }
 }
 
-/// The document of a finished call: static facts from the site, who and
-/// where from the logger context, numbers from the call.
-/// The document of a finished call, and a warning to report once when the
+/// The document of a finished call, encoded straight to BSON (static
+/// facts copied from the site's bytes, who and where from the logger
+/// context, numbers from the call), and a warning to report once when the
 /// price book does not know what it used.
-pub(crate) fn call_document(call: &CallEvent, owner: &Owner) -> (Route, Document, Option<String>) {
-    let site = call.site;
-    let names = site.names();
-    let (context, route) = match &call.context {
-        CallContext::Given(context) => {
-            let env = canonical_env(&context.env);
-            let route = Route::new(&env, site.provider.as_str(), &context.username);
-            (context.as_ref(), route)
+pub(crate) fn call_document(
+    call: &CallEvent,
+    owner: &Owner,
+) -> (Route, RawDocumentBuf, Option<String>) {
+    let mut facts = CallFacts::of(call, owner);
+    let document = facts.encode(ObjectId::new());
+    (facts.route, document, facts.warning.take())
+}
+
+/// What a call's document says beyond its site's static fields.
+struct CallFacts<'a> {
+    call: &'a CallEvent,
+    route: Route,
+    context: &'a Context,
+    env: Cow<'a, str>,
+    ts: DateTime<Utc>,
+    quantity: f64,
+    unit: Cow<'a, str>,
+    amount: Option<rust_decimal::Decimal>,
+    /// Pricing facts, the call id and the budget, after the named fields.
+    extra: Document,
+    warning: Option<String>,
+}
+
+impl<'a> CallFacts<'a> {
+    fn of(call: &'a CallEvent, owner: &'a Owner) -> CallFacts<'a> {
+        let site = call.site;
+        let (context, route, env) = match &call.context {
+            CallContext::Given(context) => {
+                let env = canonical_env(&context.env);
+                let route = Route::new(&env, site.provider.as_str(), &context.username);
+                (context.as_ref(), route, Cow::Owned(env))
+            }
+            CallContext::Handle | CallContext::FromLogger => (
+                &owner.context,
+                owner.routes[site.provider.index()].clone(),
+                Cow::Borrowed(owner.env.as_str()),
+            ),
+        };
+        let extras = call.extras.as_deref();
+        let ts = wall_clock(call.ended);
+        let mut pricing = price_call(site, extras, call.duration, ts.date_naive());
+        let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity.take()) {
+            (Some(given), _) => (given, Cow::Borrowed(site.unit)),
+            (None, Some((total, unit))) => (total, Cow::Owned(unit)),
+            (None, None) => (1.0, Cow::Borrowed(site.unit)),
+        };
+        if call.outcome == crate::event::Outcome::Refused {
+            // Not run: it cost nothing, and that is known, not guessed.
+            pricing.amount = Some(rust_decimal::Decimal::ZERO);
+            pricing.metadata.remove(crate::keys::metadata::UNPRICED);
+            pricing
+                .metadata
+                .insert(crate::keys::metadata::PRICED_BY, "refused");
         }
-        CallContext::Handle | CallContext::FromLogger => {
-            (&owner.context, owner.routes[site.provider.index()].clone())
+        let mut extra = pricing.metadata;
+        if let Some(call_id) = extras.and_then(|e| e.call_id.as_ref()) {
+            extra.insert(crate::keys::metadata::CALL_ID, call_id.clone());
         }
-    };
-    let extras = call.extras.as_deref();
-    let ts = wall_clock(call.ended);
-    let mut pricing = price_call(site, extras, call.duration, ts.date_naive());
-    let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity.take()) {
-        (Some(given), _) => (given, site.unit.to_owned()),
-        (None, Some((total, unit))) => (total, unit),
-        (None, None) => (1.0, site.unit.to_owned()),
-    };
-    if call.outcome == crate::event::Outcome::Refused {
-        // Not run: it cost nothing, and that is known, not guessed.
-        pricing.amount = Some(rust_decimal::Decimal::ZERO);
-        pricing.metadata.remove(crate::keys::metadata::UNPRICED);
-        pricing
-            .metadata
-            .insert(crate::keys::metadata::PRICED_BY, "refused");
-    }
-    let mut extra = pricing.metadata;
-    if let Some(call_id) = extras.and_then(|e| e.call_id.as_ref()) {
-        extra.insert(crate::keys::metadata::CALL_ID, call_id.clone());
-    }
-    if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
-        extra.insert("budget", reserved.budget.clone());
-        if pricing.amount.is_none() && reserved.held {
-            // Its budget counts it at the estimate it reserved.
-            extra.insert(
-                "budget_settled_at",
-                crate::money::to_decimal128(reserved.estimate),
-            );
+        if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
+            extra.insert("budget", reserved.budget.clone());
+            if pricing.amount.is_none() && reserved.held {
+                // Its budget counts it at the estimate it reserved.
+                extra.insert(
+                    "budget_settled_at",
+                    crate::money::to_decimal128(reserved.estimate),
+                );
+            }
         }
-    }
-    let event = BillingEvent {
-        id: ObjectId::new(),
-        ts,
-        project_id: context.project_id.clone(),
-        env: canonical_env(&context.env),
-        username: context.username.clone(),
-        category: site.category(),
-        provider: site.provider.as_str().to_owned(),
-        service: site.service.to_owned(),
-        resource: names.resource.clone(),
-        kind: site.kind,
-        outcome: call.outcome,
-        quantity,
-        unit,
-        amount: pricing.amount,
-        currency: site.currency.to_owned(),
-        metadata: Metadata {
-            function_name: Some(names.function_name.clone()),
-            qualified_name: Some(names.qualified_name.clone()),
-            module_path: Some(site.location.module.to_owned()),
-            duration_ms: Some(call.duration.as_secs_f64() * 1000.0),
-            args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
-            user: extras.and_then(|e| e.user.clone()),
-            request_id: extras.and_then(|e| e.request_id.clone()),
-            tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
-            error: call.error.as_deref().map(str::to_owned),
+        CallFacts {
+            call,
+            route,
+            context,
+            env,
+            ts,
+            quantity,
+            unit,
+            amount: pricing.amount,
             extra,
-        },
-    };
-    (route, event.into_document(), pricing.warning)
+            warning: pricing.warning,
+        }
+    }
+
+    /// The stored document, field for field what
+    /// [`BillingEvent::into_document`] makes of the same call (a test
+    /// holds the two to the byte).
+    fn encode(&self, id: ObjectId) -> RawDocumentBuf {
+        use crate::bson_bytes::*;
+        use crate::keys::{self, metadata as meta};
+        let call = self.call;
+        let site = call.site;
+        let statics = site.encoded();
+        let extras = call.extras.as_deref();
+        let mut out = Vec::with_capacity(256 + statics.len());
+        // A text longer than BSON allows (2 GiB) cannot be stored; it
+        // would be refused whole, so it is replaced by a note.
+        let text = |out: &mut Vec<u8>, key: &str, value: &str| {
+            if put_str(out, key, value).is_err() {
+                let _ = put_str(out, key, "(text too long for BSON)");
+            }
+        };
+        let document = begin_document(&mut out);
+        put_object_id(&mut out, keys::ID, id);
+        put_datetime(&mut out, keys::TS, self.ts.timestamp_millis());
+        match &self.context.project_id {
+            Some(project) => text(&mut out, keys::PROJECT_ID, project),
+            None => put_null(&mut out, keys::PROJECT_ID),
+        }
+        text(&mut out, keys::ENV, &self.env);
+        text(&mut out, keys::USERNAME, &self.context.username);
+        out.extend_from_slice(&statics.head);
+        text(&mut out, keys::OUTCOME, call.outcome.as_str());
+        put_f64(&mut out, keys::QUANTITY, self.quantity);
+        text(&mut out, keys::UNIT, &self.unit);
+        if let Some(amount) = self.amount {
+            put_decimal128(&mut out, keys::AMOUNT, crate::money::to_decimal128(amount));
+        }
+        text(&mut out, keys::CURRENCY, site.currency);
+        put_key(&mut out, 0x03, keys::METADATA);
+        let metadata = begin_document(&mut out);
+        out.extend_from_slice(&statics.names);
+        put_f64(
+            &mut out,
+            meta::DURATION_MS,
+            call.duration.as_secs_f64() * 1000.0,
+        );
+        out.extend_from_slice(&statics.args_types);
+        let user = extras.and_then(|e| e.user.as_deref());
+        let request_id = extras.and_then(|e| e.request_id.as_deref());
+        if let Some(user) = user {
+            text(&mut out, meta::USER, user);
+        }
+        if let Some(request_id) = request_id {
+            text(&mut out, meta::REQUEST_ID, request_id);
+        }
+        out.extend_from_slice(&statics.tags);
+        if let Some(error) = &call.error {
+            text(&mut out, meta::ERROR, error);
+        }
+        // A named field wins over an extra one of the same key.
+        let named = |key: &str| {
+            [
+                meta::FUNCTION_NAME,
+                meta::QUALIFIED_NAME,
+                meta::MODULE_PATH,
+                meta::DURATION_MS,
+                meta::ARGS_TYPES,
+                meta::TAGS,
+            ]
+            .contains(&key)
+                || (key == meta::USER && user.is_some())
+                || (key == meta::REQUEST_ID && request_id.is_some())
+                || (key == meta::ERROR && call.error.is_some())
+        };
+        if !self.extra.is_empty() {
+            let filtered;
+            let mut extra = &self.extra;
+            if extra.keys().any(|k| named(k)) {
+                filtered = extra
+                    .iter()
+                    .filter(|(k, _)| !named(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Document>();
+                extra = &filtered;
+            }
+            let at = out.len();
+            if extra.to_writer(&mut out).is_ok() {
+                // Its elements, without its own length and final NUL.
+                out.drain(at..at + 4);
+                out.pop();
+            } else {
+                out.truncate(at);
+                text(
+                    &mut out,
+                    "unencodable_metadata",
+                    "a metadata value cannot be written as BSON",
+                );
+            }
+        }
+        let closed =
+            end_document(&mut out, metadata).and_then(|_| end_document(&mut out, document));
+        match closed
+            .ok()
+            .and_then(|_| RawDocumentBuf::from_bytes(out).ok())
+        {
+            Some(document) => document,
+            // Over 2 GiB in all: not storable, kept as what can be said.
+            None => {
+                let mut stub = RawDocumentBuf::new();
+                stub.append(keys::ID, id);
+                stub.append(keys::RESOURCE, site.names().resource.as_str());
+                stub.append(meta::ERROR, "event too large for BSON");
+                stub
+            }
+        }
+    }
+
+    /// The same document built the old way, through a [`BillingEvent`]:
+    /// the reference the encoder is held to.
+    #[cfg(test)]
+    fn reference(&self, id: ObjectId) -> Document {
+        let site = self.call.site;
+        let names = site.names();
+        let extras = self.call.extras.as_deref();
+        let event = BillingEvent {
+            id,
+            ts: self.ts,
+            project_id: self.context.project_id.clone(),
+            env: self.env.to_string(),
+            username: self.context.username.clone(),
+            category: site.category(),
+            provider: site.provider.as_str().to_owned(),
+            service: site.service.to_owned(),
+            resource: names.resource.clone(),
+            kind: site.kind,
+            outcome: self.call.outcome,
+            quantity: self.quantity,
+            unit: self.unit.to_string(),
+            amount: self.amount,
+            currency: site.currency.to_owned(),
+            metadata: Metadata {
+                function_name: Some(names.function_name.clone()),
+                qualified_name: Some(names.qualified_name.clone()),
+                module_path: Some(site.location.module.to_owned()),
+                duration_ms: Some(self.call.duration.as_secs_f64() * 1000.0),
+                args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
+                user: extras.and_then(|e| e.user.clone()),
+                request_id: extras.and_then(|e| e.request_id.clone()),
+                tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
+                error: self.call.error.as_deref().map(str::to_owned),
+                extra: self.extra.clone(),
+            },
+        };
+        event.into_document()
+    }
 }
 
 /// The UTC time of an `Instant`, against an anchor (a wall-clock and a
@@ -162,13 +334,188 @@ pub(crate) fn wall_clock(at: Instant) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+    use std::sync::OnceLock;
+
+    use crate::call_event::CallExtras;
+    use crate::event::{Kind, Outcome};
+    use crate::site::{CallSite, SiteCache};
+
+    fn locate() -> &'static str {
+        "app::jobs::Reports::nightly::__panoptic_locate"
+    }
+
+    static PLAIN: CallSite = CallSite {
+        provider: Provider::Gcp,
+        service: "BigQuery",
+        category: None,
+        resource: None,
+        function_name: "nightly",
+        locate,
+        args_types: &[],
+        kind: Kind::Invoice,
+        unit: "call",
+        currency: "USD",
+        tags: &[],
+        location: slog::RecordLocation {
+            file: "src/jobs.rs",
+            line: 1,
+            column: 1,
+            function: "",
+            module: "app::jobs",
+        },
+        names: OnceLock::new(),
+        cache: SiteCache::new(),
+    };
+
+    static FULL: CallSite = CallSite {
+        provider: Provider::OpenAi,
+        service: "ChatCompletions",
+        category: Some(crate::event::Category::Ai),
+        resource: Some("summarise"),
+        function_name: "nightly",
+        locate,
+        args_types: &["&str", "Vec<u8>"],
+        kind: Kind::TokenUsage,
+        unit: "tokens",
+        currency: "USD",
+        tags: &["batch", "nightly"],
+        location: slog::RecordLocation {
+            file: "src/jobs.rs",
+            line: 9,
+            column: 5,
+            function: "",
+            module: "app::jobs",
+        },
+        names: OnceLock::new(),
+        cache: SiteCache::new(),
+    };
+
+    fn call(
+        site: &'static CallSite,
+        context: CallContext,
+        extras: Option<CallExtras>,
+    ) -> CallEvent {
+        CallEvent {
+            site,
+            context,
+            ended: Instant::now(),
+            duration: Duration::from_micros(1_234_567),
+            outcome: Outcome::Ok,
+            error: None,
+            extras: extras.map(Arc::new),
+        }
+    }
+
+    /// The encoder writes, byte for byte, what the `BillingEvent` path
+    /// writes for the same call: the stored schema did not move.
+    #[test]
+    fn encoded_calls_match_the_built_documents_byte_for_byte() {
+        let owner = Owner::new(Context {
+            username: "ann".into(),
+            project_id: None,
+            env: "Production".into(),
+            ..Context::default()
+        });
+        let given = Arc::new(Context {
+            username: "bob".into(),
+            project_id: Some("p-1".into()),
+            env: "stage".into(),
+            ..Context::default()
+        });
+        let usage = panoptic_prices::Usage::new("gpt-4o-mini")
+            .with("input", rust_decimal::Decimal::from(800))
+            .with("output", rust_decimal::Decimal::from(500));
+        let mut failed = call(&FULL, CallContext::Given(Arc::clone(&given)), None);
+        failed.outcome = Outcome::Error;
+        failed.error = Some(Arc::from("quota exceeded"));
+        let mut refused = call(&PLAIN, CallContext::Handle, None);
+        refused.outcome = Outcome::Refused;
+        let calls = [
+            call(&PLAIN, CallContext::Handle, None),
+            call(&PLAIN, CallContext::FromLogger, None),
+            failed,
+            refused,
+            call(
+                &FULL,
+                CallContext::Handle,
+                Some(CallExtras {
+                    quantity: Some(2.5),
+                    amount: Some(rust_decimal::Decimal::new(12_345, 4)),
+                    user: Some("u-7".into()),
+                    request_id: Some("r-9".into()),
+                    call_id: Some("c-1".into()),
+                    ..CallExtras::default()
+                }),
+            ),
+            call(
+                &FULL,
+                CallContext::Given(given),
+                Some(CallExtras {
+                    usage: Some(usage),
+                    reservation: Some(crate::reservation::Reserved {
+                        budget: "team".into(),
+                        call_id: "c-2".into(),
+                        estimate: rust_decimal::Decimal::new(5, 2),
+                        held: true,
+                        settled: false,
+                    }),
+                    ..CallExtras::default()
+                }),
+            ),
+        ];
+        for (n, call) in calls.iter().enumerate() {
+            let facts = CallFacts::of(call, &owner);
+            let id = ObjectId::new();
+            let encoded = facts.encode(id);
+            let built = RawDocumentBuf::from_document(&facts.reference(id)).unwrap();
+            assert_eq!(
+                encoded.to_document().unwrap(),
+                built.to_document().unwrap(),
+                "call {n}"
+            );
+            assert_eq!(
+                encoded.as_bytes(),
+                built.as_bytes(),
+                "call {n}: field order"
+            );
+        }
+    }
+
+    /// An extra metadata field named like a standard one does not replace it.
+    #[test]
+    fn named_metadata_fields_win_over_extras() {
+        let owner = Owner::new(Context {
+            username: "ann".into(),
+            env: "dev".into(),
+            ..Context::default()
+        });
+        let event = call(&PLAIN, CallContext::Handle, None);
+        let mut facts = CallFacts::of(&event, &owner);
+        facts.extra.insert("function_name", "spoofed");
+        facts.extra.insert("user", "kept: no user was given");
+        let id = ObjectId::new();
+        let encoded = facts.encode(id).to_document().unwrap();
+        let metadata = encoded.get_document("metadata").unwrap();
+        assert_eq!(metadata.get_str("function_name").unwrap(), "nightly");
+        assert_eq!(metadata.get_str("user").unwrap(), "kept: no user was given");
+        let built = RawDocumentBuf::from_document(&facts.reference(id)).unwrap();
+        assert_eq!(encoded, built.to_document().unwrap());
+    }
+
     #[test]
     fn wall_clock_of_an_instant() {
         let before = Utc::now();
         let at = Instant::now();
         let wall = wall_clock(at);
         let after = Utc::now();
-        assert!(before <= wall && wall <= after, "{before} {wall} {after}");
+        // The anchor's two clock reads are not simultaneous (another test
+        // may have set it a moment ago): a few ms of slack, not seconds.
+        let slack = chrono::Duration::milliseconds(5);
+        assert!(
+            before - slack <= wall && wall <= after + slack,
+            "{before} {wall} {after}"
+        );
         let earlier = wall_clock(at - Duration::from_millis(250));
         assert_eq!(wall - earlier, chrono::Duration::milliseconds(250));
     }

@@ -5,8 +5,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bson::Document;
-
 use crate::keys;
 
 static ARMED: AtomicBool = AtomicBool::new(false);
@@ -21,7 +19,7 @@ pub fn panic_writer_on(resource: &str) {
 }
 
 /// Panics if armed and `documents` holds the trigger; disarms first.
-pub(crate) fn check(documents: &[Document]) {
+pub(crate) fn check(documents: &[bson::RawDocumentBuf]) {
     if !ARMED.load(Ordering::Acquire) {
         return;
     }

@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     /// Child loggers made so far, per provider and service.
     pub children: [RwLock<HashMap<Box<str>, Logger>>; Provider::ALL.len()],
     pub pipeline: Arc<Pipeline>,
+    /// No drain besides MongoDB: a call through the handle's own loggers
+    /// goes straight to the pipeline, without a slog record.
+    pub direct: bool,
     /// Answers budget reservations, when budgets are on.
     pub broker: Option<Arc<crate::budget::Broker>>,
     pub shutdown_deadline: Duration,
@@ -303,14 +306,19 @@ impl Inner {
             event.context = CallContext::FromLogger;
             return log_call(&logger, event);
         }
-        let cached = site.cache.0.load();
+        if self.direct {
+            // What the child logger would do: MongoDB is its only drain,
+            // and it takes the event itself.
+            return self.pipeline.send(Event::Call(event));
+        }
+        let cached = site.cache.logger.load();
         if let Some(cached) = cached.as_ref()
             && cached.handle == self.id
         {
             return log_call(&cached.logger, event);
         }
         let child = self.child(site.provider, site.service);
-        site.cache.0.store(Some(Arc::new(CachedLogger {
+        site.cache.logger.store(Some(Arc::new(CachedLogger {
             handle: self.id,
             logger: child.clone(),
         })));

@@ -15,6 +15,7 @@
 
 mod active;
 mod amount;
+mod bson_bytes;
 pub mod budget;
 mod budget_link;
 mod builder;
@@ -29,6 +30,7 @@ mod event;
 #[doc(hidden)]
 pub mod fault;
 mod handle;
+mod intake;
 pub mod keys;
 pub mod money;
 mod mongo;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use bson::{Document, doc};
+use bson::{Document, RawDocumentBuf, doc};
 use futures_util::future::{Either, select};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, ConnectionString, Credential, WriteConcern};
@@ -205,7 +205,7 @@ impl Mongo {
     pub async fn insert(
         &mut self,
         route: &Route,
-        documents: &[Document],
+        documents: &[RawDocumentBuf],
         limit: Duration,
         interrupt: &(dyn Fn() -> bool + Sync),
     ) -> InsertOutcome {
@@ -215,7 +215,7 @@ impl Mongo {
         };
         let collection = client
             .database(&route.database)
-            .collection::<Document>(&route.collection);
+            .collection::<RawDocumentBuf>(&route.collection);
         if !self.indexed.contains(route) {
             let created =
                 bounded(collection.create_indexes(index_models()), limit, interrupt).await;

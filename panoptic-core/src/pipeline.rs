@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bson::RawDocumentBuf;
+
 use crate::document::{Owner, Route, call_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
+use crate::spool::keep_dead_letter;
 use crate::spool::{RefusedEvent, SpoolWriter};
 use crate::stats::Counters;
-use crate::writer::{Writer, WriterSettings, keep_dead_letter, later};
+use crate::writer::{Writer, WriterSettings, later};
 
 /// What happens to an event when the in-memory queue is full.
 ///
@@ -24,8 +27,8 @@ use crate::writer::{Writer, WriterSettings, keep_dead_letter, later};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
-    /// Append it to the spool on the caller's thread (a buffered file
-    /// append): nothing lost, memory bounded.
+    /// Append it to the spool on the caller's thread, with up to 255
+    /// queued events in the same write: nothing lost, memory bounded.
     #[default]
     Spill,
     /// Wait for room: nothing lost, but the caller is slowed.
@@ -47,6 +50,11 @@ pub(crate) struct Pipeline {
     /// The result of the one shutdown, once it ran.
     shut_down: Mutex<Option<bool>>,
 }
+
+/// Most events a caller that finds the queue full spools at once (its own
+/// and queued ones): enough to spread the lock and the write over many
+/// calls, few enough to keep one call's pause short.
+const SPILL_BATCH: usize = 256;
 
 /// How long a shutdown waits for the writer past its deadline: the writer
 /// stops every operation at the deadline, then seals the spool.
@@ -123,43 +131,103 @@ impl Pipeline {
         }
     }
 
-    /// Writes an event the writer cannot take to the spool, on this thread.
-    /// The writer notices unacknowledged events in the spool and replays them.
+    /// Writes an event the writer cannot take to the spool, on this
+    /// thread, with up to [`SPILL_BATCH`] events taken out of the full
+    /// queue beside it: one lock and one write for them all, and room in
+    /// the queue for the calls that follow. The writer notices
+    /// unacknowledged events in the spool and replays them.
     fn spill(&self, event: Event, why: &str) {
-        let (route, document) = match event {
+        // Held while taking, encoding and writing, so that a flush the
+        // writer answers meanwhile finds these events on disk, not in
+        // this thread's hands.
+        let mut spool = self
+            .spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another caller may have made room while this one waited.
+        let event = match self.queue.push(event) {
+            Ok(()) => return,
+            Err(event) => event,
+        };
+        let mut events = Vec::with_capacity(SPILL_BATCH);
+        events.push(event);
+        while events.len() < SPILL_BATCH
+            && let Some(queued) = self.queue.pop()
+        {
+            events.push(queued);
+        }
+        Counters::add(&self.counters.emitted, events.len() as u64);
+        let mut routes: Vec<(Route, Vec<RawDocumentBuf>)> = Vec::new();
+        for event in events {
+            let Some((route, document)) = self.encode(event, why) else {
+                continue;
+            };
+            match routes.iter_mut().find(|(r, _)| *r == route) {
+                Some((_, documents)) => documents.push(document),
+                None => routes.push((route, vec![document])),
+            }
+        }
+        for (route, mut documents) in routes {
+            while !documents.is_empty() {
+                let result = spool.append(&route.database, &route.collection, &documents, false);
+                let error = match result {
+                    Ok(()) => {
+                        Counters::add(&self.counters.spooled, documents.len() as u64);
+                        break;
+                    }
+                    Err(error) => error,
+                };
+                if let Some(refused) = RefusedEvent::of(&error) {
+                    // This one can never be spooled (too large): kept
+                    // apart, and the others appended again.
+                    let document = documents.remove(refused.index);
+                    let reason = format!("cannot be spooled: {}", refused.reason);
+                    let message = keep_dead_letter(
+                        &self.spool_dir,
+                        &self.counters,
+                        (&route.database, &route.collection),
+                        &document,
+                        &reason,
+                    );
+                    self.note_error(&format!("{why}; {message}"));
+                    continue;
+                }
+                Counters::add(&self.counters.dropped, documents.len() as u64);
+                self.note_error(&format!(
+                    "{why} and the spool refused {} event(s): {error}",
+                    documents.len()
+                ));
+                break;
+            }
+        }
+    }
+
+    /// An event's route and document; `None` (counted failed) when it
+    /// cannot be encoded.
+    fn encode(&self, event: Event, why: &str) -> Option<(Route, RawDocumentBuf)> {
+        match event {
             Event::Call(call) => {
                 let (route, document, warning) = call_document(&call, &self.owner);
                 if let Some(warning) = warning {
                     crate::report::write_line(&format!("panoptic: warning: {warning}"));
                 }
-                (route, document)
+                Some((route, document))
             }
-            Event::Record(event) => (Route::of_event(&event), event.into_document()),
-        };
-        Counters::add(&self.counters.emitted, 1);
-        let result = self
-            .spool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .append(
-                &route.database,
-                &route.collection,
-                std::slice::from_ref(&document),
-                false,
-            );
-        let error = match result {
-            Ok(()) => return Counters::add(&self.counters.spooled, 1),
-            Err(error) => error,
-        };
-        if let Some(refused) = RefusedEvent::of(&error) {
-            // It can never be spooled (too large): keep it apart.
-            let reason = format!("cannot be spooled: {}", refused.reason);
-            let message =
-                keep_dead_letter(&self.spool_dir, &self.counters, &route, &document, &reason);
-            return self.note_error(&format!("{why}; {message}"));
+            Event::Record(event) => {
+                let route = Route::of_event(&event);
+                match RawDocumentBuf::from_document(&event.into_document()) {
+                    Ok(document) => Some((route, document)),
+                    Err(error) => {
+                        Counters::add(&self.counters.failed, 1);
+                        self.note_error(&format!(
+                            "{why}; an event for {}.{} cannot be encoded as BSON ({error}): dropped",
+                            route.database, route.collection
+                        ));
+                        None
+                    }
+                }
+            }
         }
-        Counters::add(&self.counters.dropped, 1);
-        self.note_error(&format!("{why} and the spool refused the event: {error}"));
     }
 
     fn note_error(&self, message: &str) {

@@ -38,14 +38,21 @@ pub struct CallSite {
     pub cache: SiteCache,
 }
 
-/// A call site's cached child logger, tagged with the handle it belongs to.
+/// What a call site works out once: its child logger (tagged with the
+/// handle it belongs to) and its static fields as BSON.
 #[doc(hidden)]
-pub struct SiteCache(pub(crate) ArcSwapOption<CachedLogger>);
+pub struct SiteCache {
+    pub(crate) logger: ArcSwapOption<CachedLogger>,
+    encoded: OnceLock<SiteBytes>,
+}
 
 impl SiteCache {
     /// Empty; filled on the first call.
     pub const fn new() -> SiteCache {
-        SiteCache(ArcSwapOption::const_empty())
+        SiteCache {
+            logger: ArcSwapOption::const_empty(),
+            encoded: OnceLock::new(),
+        }
     }
 }
 
@@ -98,10 +105,72 @@ impl CallSite {
         })
     }
 
+    /// The site's static fields as BSON elements, encoded on first use.
+    pub(crate) fn encoded(&self) -> &SiteBytes {
+        self.cache.encoded.get_or_init(|| SiteBytes::of(self))
+    }
+
     /// The category: explicit, else the catalog's for provider and service.
     pub fn category(&self) -> Category {
         self.category
             .unwrap_or_else(|| self.provider.category_of(self.service))
+    }
+}
+
+/// A site's static fields, encoded once as runs of BSON elements in the
+/// order the stored document has them; each call's document copies them
+/// between its own fields.
+pub(crate) struct SiteBytes {
+    /// `category`, `provider`, `service`, `resource`, `kind`.
+    pub head: Box<[u8]>,
+    /// `metadata`'s `function_name`, `qualified_name`, `module_path`.
+    pub names: Box<[u8]>,
+    /// `metadata.args_types`.
+    pub args_types: Box<[u8]>,
+    /// `metadata.tags`.
+    pub tags: Box<[u8]>,
+}
+
+impl SiteBytes {
+    fn of(site: &CallSite) -> SiteBytes {
+        use crate::bson_bytes::{put_str, put_str_array};
+        use crate::keys::{self, metadata as meta};
+        // Only a static string longer than BSON allows (2 GiB) fails: its
+        // field is left out rather than the document spoiled.
+        let text = |out: &mut Vec<u8>, key: &str, value: &str| {
+            let _ = put_str(out, key, value);
+        };
+        let list = |out: &mut Vec<u8>, key: &str, values: &[&str]| {
+            if put_str_array(out, key, values).is_err() {
+                out.clear();
+            }
+        };
+        let names = site.names();
+        let mut head = Vec::new();
+        text(&mut head, keys::CATEGORY, site.category().as_str());
+        text(&mut head, keys::PROVIDER, site.provider.as_str());
+        text(&mut head, keys::SERVICE, site.service);
+        text(&mut head, keys::RESOURCE, &names.resource);
+        text(&mut head, keys::KIND, site.kind.as_str());
+        let mut name_bytes = Vec::new();
+        text(&mut name_bytes, meta::FUNCTION_NAME, &names.function_name);
+        text(&mut name_bytes, meta::QUALIFIED_NAME, &names.qualified_name);
+        text(&mut name_bytes, meta::MODULE_PATH, site.location.module);
+        let mut args_types = Vec::new();
+        list(&mut args_types, meta::ARGS_TYPES, site.args_types);
+        let mut tags = Vec::new();
+        list(&mut tags, meta::TAGS, site.tags);
+        SiteBytes {
+            head: head.into(),
+            names: name_bytes.into(),
+            args_types: args_types.into(),
+            tags: tags.into(),
+        }
+    }
+
+    /// Bytes a call's document takes from the site.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.names.len() + self.args_types.len() + self.tags.len()
     }
 }
 

@@ -22,17 +22,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bson::Document;
+use bson::RawDocumentBuf;
 
-use crate::call_event::CallEvent;
-use crate::document::{Owner, Route, call_document};
-use crate::event::BillingEvent;
+use crate::bson_bytes::WriteBson;
+
+use crate::document::{Owner, Route};
+use crate::intake::Intake;
 use crate::mongo::{InsertOutcome, Mongo, MongoSettings};
-use crate::queue::{Control, Event, EventQueue};
+use crate::queue::{Control, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::{
-    RefusedEvent, SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest, dead_letter,
-    set_aside,
+    RefusedEvent, SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest,
+    keep_dead_letter, set_aside,
 };
 use crate::stats::Counters;
 
@@ -73,8 +74,7 @@ pub(crate) struct Writer {
     reporter: Arc<ErrorReporter>,
     spool: Arc<Mutex<SpoolWriter>>,
     mongo: Mongo,
-    batches: HashMap<Route, Vec<Document>>,
-    buffered: usize,
+    intake: Intake,
     online: bool,
     retry_interval: Duration,
     next_ping: Instant,
@@ -87,14 +87,14 @@ pub(crate) struct Writer {
 thread_local! {
     /// Batches the writer was delivering when it panicked, put here by
     /// `Unsent` as the panic unwinds; `Writer::run` spools them.
-    static RESCUED: RefCell<Vec<(Route, Vec<Document>)>> = const { RefCell::new(Vec::new()) };
+    static RESCUED: RefCell<Vec<(Route, Vec<RawDocumentBuf>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Batches on their way to MongoDB. A panic in their handling drops this
 /// while unwinding, and what it still holds is rescued for the spool
 /// instead of vanishing with the stack frame. A batch rescued after
 /// MongoDB took it is replayed as a duplicate `_id`: counted once.
-struct Unsent(Vec<(Route, Vec<Document>)>);
+struct Unsent(Vec<(Route, Vec<RawDocumentBuf>)>);
 
 impl Drop for Unsent {
     fn drop(&mut self) {
@@ -126,6 +126,13 @@ impl Writer {
         reporter: Arc<ErrorReporter>,
         spool: Arc<Mutex<SpoolWriter>>,
     ) -> Writer {
+        let intake = Intake::new(
+            Arc::clone(&settings.owner),
+            settings.broker.clone(),
+            Arc::clone(&counters),
+            Arc::clone(&reporter),
+            settings.spool_dir.clone(),
+        );
         Writer {
             retry_interval: settings.retry_interval,
             mongo: Mongo::new(settings.mongo.clone()),
@@ -134,8 +141,7 @@ impl Writer {
             counters,
             reporter,
             spool,
-            batches: HashMap::new(),
-            buffered: 0,
+            intake,
             online: true,
             next_ping: Instant::now(),
             replay_pending: true,
@@ -173,10 +179,14 @@ impl Writer {
                 .unwrap_or_else(|| "unknown panic".to_owned());
             self.report(&format!("the writer panicked ({message}); it goes on"));
             for (route, documents) in RESCUED.with(|rescued| rescued.take()) {
-                self.buffered += documents.len();
-                self.batches.entry(route).or_default().extend(documents);
+                self.intake.buffered += documents.len();
+                self.intake
+                    .batches
+                    .entry(route)
+                    .or_default()
+                    .extend(documents);
             }
-            let held = self.buffered as u64;
+            let held = self.intake.buffered as u64;
             let settled = |c: &Counters| {
                 [&c.spooled, &c.dropped, &c.failed]
                     .iter()
@@ -189,8 +199,8 @@ impl Writer {
                 // Whatever spooling did not account for is lost: counted.
                 let accounted = settled(&self.counters) - before;
                 Counters::add(&self.counters.failed, held.saturating_sub(accounted));
-                self.batches.clear();
-                self.buffered = 0;
+                self.intake.batches.clear();
+                self.intake.buffered = 0;
             }
         }
     }
@@ -202,8 +212,8 @@ impl Writer {
             // bounded amount per round, so requests are not kept waiting.
             let mut taken = 0;
             while let Some(event) = self.queue.pop() {
-                self.take(event);
-                if self.buffered >= self.settings.batch_size {
+                self.intake.take(event);
+                if self.intake.buffered >= self.settings.batch_size {
                     self.flush().await;
                 }
                 taken += 1;
@@ -247,7 +257,7 @@ impl Writer {
             }
         }
         while let Some(event) = self.queue.pop() {
-            self.take(event);
+            self.intake.take(event);
         }
         if let Some(deadline) = deadline {
             self.deadline = Some(deadline);
@@ -275,9 +285,10 @@ impl Writer {
     /// allows. What MongoDB did not acknowledge stays in the spool for the
     /// next process.
     async fn shut_down(&mut self) {
-        let batches: Vec<(Route, Vec<Document>)> =
-            std::mem::take(&mut self.batches).into_iter().collect();
-        self.buffered = 0;
+        let batches: Vec<(Route, Vec<RawDocumentBuf>)> = std::mem::take(&mut self.intake.batches)
+            .into_iter()
+            .collect();
+        self.intake.buffered = 0;
         let mut held = Vec::with_capacity(batches.len());
         for (route, mut documents) in batches {
             // Marked acknowledged: a batch MongoDB takes below is not
@@ -324,8 +335,8 @@ impl Writer {
 
     /// After a panic: what the writer held goes to the spool.
     fn spool_held(&mut self) {
-        let batches = std::mem::take(&mut self.batches);
-        self.buffered = 0;
+        let batches = std::mem::take(&mut self.intake.batches);
+        self.intake.buffered = 0;
         for (route, documents) in batches {
             let kept = self.append_or_drop(&route, documents, false);
             Counters::add(&self.counters.spooled, kept as u64);
@@ -336,7 +347,7 @@ impl Writer {
 
     /// Tells the handle how many events live only in the writer's memory.
     fn publish_held(&self) {
-        Counters::set(&self.counters.held, self.buffered as u64);
+        Counters::set(&self.counters.held, self.intake.buffered as u64);
     }
 
     /// Events spilled to the spool by callers (queue full) are replayed like
@@ -347,49 +358,13 @@ impl Writer {
         }
     }
 
-    fn take(&mut self, event: Event) {
-        match event {
-            Event::Call(call) => self.take_call(&call),
-            Event::Record(record) => self.take_event(*record),
-        }
-    }
-
-    fn take_call(&mut self, call: &CallEvent) {
-        Counters::add(&self.counters.emitted, 1);
-        let (route, document, warning) = call_document(call, &self.settings.owner);
-        if let Some(warning) = warning {
-            // A warning, not a delivery error: not kept as `last_error`.
-            crate::report::write_line(&format!("panoptic: warning: {warning}"));
-        }
-        if let Some(broker) = &self.settings.broker {
-            let reserved = call.extras.as_ref().and_then(|e| e.reservation.clone());
-            broker.spend(crate::budget::Spend::of(&document, reserved));
-        }
-        self.push(route, document);
-    }
-
-    fn take_event(&mut self, event: BillingEvent) {
-        Counters::add(&self.counters.emitted, 1);
-        let route = Route::of_event(&event);
-        let document = event.into_document();
-        if let Some(broker) = &self.settings.broker {
-            broker.spend(crate::budget::Spend::of(&document, None));
-        }
-        self.push(route, document);
-    }
-
-    fn push(&mut self, route: Route, document: Document) {
-        self.batches.entry(route).or_default().push(document);
-        self.buffered += 1;
-    }
-
     async fn flush(&mut self) {
-        if self.buffered == 0 {
+        if self.intake.buffered == 0 {
             return;
         }
         let size = self.settings.batch_size.max(1);
-        let mut unsent = Unsent(Vec::with_capacity(self.batches.len()));
-        for (route, mut documents) in std::mem::take(&mut self.batches) {
+        let mut unsent = Unsent(Vec::with_capacity(self.intake.batches.len()));
+        for (route, mut documents) in std::mem::take(&mut self.intake.batches) {
             while documents.len() > size {
                 let rest = documents.split_off(size);
                 unsent.0.push((route.clone(), documents));
@@ -397,7 +372,7 @@ impl Writer {
             }
             unsent.0.push((route, documents));
         }
-        self.buffered = 0;
+        self.intake.buffered = 0;
         // Delivered from the back: reversed, so each collection's events
         // go in the order they came.
         unsent.0.reverse();
@@ -409,7 +384,7 @@ impl Writer {
 
     /// One batch: appended to the spool first in write-ahead mode, inserted
     /// when online, spooled when that cannot be done.
-    async fn deliver(&mut self, route: &Route, documents: &mut Vec<Document>) {
+    async fn deliver(&mut self, route: &Route, documents: &mut Vec<RawDocumentBuf>) {
         crate::fault::check(documents);
         // In write-ahead mode a spool without room only loses the
         // write-ahead: the batch is still inserted.
@@ -463,7 +438,7 @@ impl Writer {
     fn try_append(
         &mut self,
         route: &Route,
-        documents: &mut Vec<Document>,
+        documents: &mut Vec<RawDocumentBuf>,
         acknowledged: bool,
     ) -> Result<(), std::io::Error> {
         loop {
@@ -491,7 +466,7 @@ impl Writer {
     fn append_or_drop(
         &mut self,
         route: &Route,
-        mut documents: Vec<Document>,
+        mut documents: Vec<RawDocumentBuf>,
         acknowledged: bool,
     ) -> usize {
         match self.try_append(route, &mut documents, acknowledged) {
@@ -508,11 +483,11 @@ impl Writer {
     }
 
     /// Keeps an event MongoDB can never take in a dead-letter file.
-    fn dead_letter(&mut self, route: &Route, document: &Document, reason: &str) {
+    fn dead_letter(&mut self, route: &Route, document: &impl WriteBson, reason: &str) {
         let message = keep_dead_letter(
             &self.settings.spool_dir,
             &self.counters,
-            route,
+            (&route.database, &route.collection),
             document,
             reason,
         );
@@ -619,7 +594,7 @@ impl Writer {
                 return false;
             }
         };
-        let mut pending: HashMap<Route, Vec<Document>> = HashMap::new();
+        let mut pending: HashMap<Route, Vec<RawDocumentBuf>> = HashMap::new();
         let mut refused: HashMap<Route, String> = HashMap::new();
         let mut damage = Vec::new();
         for item in reader {
@@ -655,7 +630,14 @@ impl Writer {
                 continue;
             }
             let batch = pending.entry(route.clone()).or_default();
-            batch.push(event.document);
+            match RawDocumentBuf::from_document(&event.document) {
+                Ok(document) => batch.push(document),
+                Err(error) => {
+                    let reason = format!("not replayable: {error}");
+                    self.dead_letter(&route, &event.document, &reason);
+                    continue;
+                }
+            }
             if batch.len() >= self.settings.batch_size.max(1) {
                 let batch = std::mem::take(batch);
                 if !self.replay_batch(&route, &batch, &mut refused).await {
@@ -694,7 +676,7 @@ impl Writer {
     async fn replay_batch(
         &mut self,
         route: &Route,
-        batch: &[Document],
+        batch: &[RawDocumentBuf],
         refused: &mut HashMap<Route, String>,
     ) -> bool {
         match self.insert_batch(route, batch, true).await {
@@ -738,7 +720,7 @@ impl Writer {
     async fn insert_batch(
         &mut self,
         route: &Route,
-        documents: &[Document],
+        documents: &[RawDocumentBuf],
         replay: bool,
     ) -> Delivery {
         if documents.is_empty() {
@@ -775,7 +757,7 @@ impl Writer {
     async fn insert_one_by_one(
         &mut self,
         route: &Route,
-        documents: &[Document],
+        documents: &[RawDocumentBuf],
         replay: bool,
     ) -> Delivery {
         let mut retry = Vec::new();
@@ -808,7 +790,7 @@ impl Writer {
         Delivery::Done { retry }
     }
 
-    async fn insert_once(&mut self, route: &Route, documents: &[Document]) -> InsertOutcome {
+    async fn insert_once(&mut self, route: &Route, documents: &[RawDocumentBuf]) -> InsertOutcome {
         let mut limit = self.mongo.operation_timeout();
         if let Some(deadline) = self.deadline {
             limit = limit.min(deadline.saturating_duration_since(Instant::now()));
@@ -816,9 +798,24 @@ impl Writer {
         // Until shutdown, a shutdown request cuts the wait short; during
         // shutdown, the deadline does.
         let queue = Arc::clone(&self.queue);
-        let stopping = self.deadline.is_none();
-        let interrupt = move || stopping && queue.is_closed();
-        self.mongo.insert(route, documents, limit, &interrupt).await
+        let running = self.deadline.is_none();
+        let interrupt = move || running && queue.is_closed();
+        let insert = self.mongo.insert(route, documents, limit, &interrupt);
+        if !running {
+            return insert.await;
+        }
+        // Pipelined: the next batch is taken in and encoded while MongoDB
+        // works on this one. One batch at most, so that what a crash can
+        // lose stays what the README states (the queue, the batch being
+        // built, the batch in flight).
+        let fill = self
+            .intake
+            .fill(&self.queue, self.settings.batch_size.max(1));
+        tokio::select! {
+            biased;
+            outcome = insert => outcome,
+            () = fill => unreachable!("filling never ends"),
+        }
     }
 
     fn count_delivered(&mut self, written: u64, duplicates: u64, replay: bool) {
@@ -838,7 +835,7 @@ impl Writer {
 }
 
 /// The documents at `indices` (ascending), moved out of `documents`.
-fn pick(documents: Vec<Document>, indices: &[usize]) -> Vec<Document> {
+fn pick(documents: Vec<RawDocumentBuf>, indices: &[usize]) -> Vec<RawDocumentBuf> {
     if indices.len() == documents.len() {
         return documents;
     }
@@ -848,33 +845,4 @@ fn pick(documents: Vec<Document>, indices: &[usize]) -> Vec<Document> {
         .filter(|(i, _)| indices.binary_search(i).is_ok())
         .map(|(_, d)| d)
         .collect()
-}
-
-/// Writes an event that MongoDB (or the spool) can never take to a
-/// dead-letter file in `spool_dir`, counting it failed (and dead-lettered
-/// when the file was written). Returns the line to report.
-pub(crate) fn keep_dead_letter(
-    spool_dir: &std::path::Path,
-    counters: &Counters,
-    route: &Route,
-    document: &Document,
-    reason: &str,
-) -> String {
-    Counters::add(&counters.failed, 1);
-    let Route {
-        database,
-        collection,
-    } = route;
-    match dead_letter(spool_dir, database, collection, document, reason) {
-        Ok(path) => {
-            Counters::add(&counters.dead_lettered, 1);
-            format!(
-                "an event for {database}.{collection} was refused for good ({reason}); kept in {}",
-                path.display()
-            )
-        }
-        Err(error) => format!(
-            "an event for {database}.{collection} was refused for good ({reason}) and cannot be kept: {error}"
-        ),
-    }
 }

@@ -622,13 +622,13 @@ impl Spend {
     /// A record that names a `budget` and a `call_id` in its metadata (a
     /// client's invoice inside a budgeted call) settles that call's
     /// reservation at its amount.
-    pub(crate) fn of(document: &bson::Document, reserved: Option<Reserved>) -> Spend {
+    pub(crate) fn of(document: &bson::RawDocument, reserved: Option<Reserved>) -> Spend {
         use crate::keys::{self, metadata as meta};
         let text = |key: &str| document.get_str(key).unwrap_or_default().to_owned();
         let metadata = document.get_document(keys::METADATA).ok();
         let reserved = reserved.or_else(|| {
             let metadata = metadata?;
-            if metadata.get_bool(meta::START).unwrap_or(false) {
+            if metadata.get_bool(meta::START).ok().unwrap_or(false) {
                 return None;
             }
             Some(Reserved {
@@ -640,7 +640,7 @@ impl Spend {
             })
         });
         let amount = match document.get(keys::AMOUNT) {
-            Some(bson::Bson::Decimal128(d)) => crate::money::from_decimal128(*d).ok(),
+            Ok(Some(bson::RawBsonRef::Decimal128(d))) => crate::money::from_decimal128(d).ok(),
             _ => None,
         };
         Spend {
@@ -653,8 +653,8 @@ impl Spend {
             tags: metadata
                 .and_then(|m| m.get_array(meta::TAGS).ok())
                 .map(|tags| {
-                    tags.iter()
-                        .filter_map(|t| t.as_str().map(str::to_owned))
+                    tags.into_iter()
+                        .filter_map(|t| t.ok().and_then(|t| t.as_str()).map(str::to_owned))
                         .collect()
                 })
                 .unwrap_or_default(),

@@ -4,6 +4,9 @@
 
 use bson::{Bson, Document};
 
+use crate::bson_bytes::WriteBson;
+pub(super) use crate::bson_bytes::{begin_document, end_document, put_document, put_str};
+
 use super::SpooledEvent;
 
 /// First bytes of a segment in today's format.
@@ -37,7 +40,7 @@ pub(super) const MIN_BSON: usize = 5;
 pub(super) fn encode_v2(
     database: &str,
     collection: &str,
-    document: &Document,
+    document: &impl WriteBson,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
     let start = out.len();
@@ -99,47 +102,6 @@ pub(super) fn decode_payload(payload: &[u8]) -> Option<SpooledEvent> {
 pub(super) fn declared_length(bytes: &[u8]) -> Option<usize> {
     let length = i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
     usize::try_from(length).ok().filter(|&n| n >= MIN_BSON)
-}
-
-/// Starts a BSON document in `out`; returns where, for [`end_document`].
-pub(super) fn begin_document(out: &mut Vec<u8>) -> usize {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    start
-}
-
-/// Appends a string element.
-pub(super) fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), String> {
-    let length = i32::try_from(value.len() + 1).map_err(|_| format!("{key} is too long"))?;
-    out.push(0x02);
-    put_key(out, key);
-    out.extend_from_slice(&length.to_le_bytes());
-    out.extend_from_slice(value.as_bytes());
-    out.push(0);
-    Ok(())
-}
-
-/// Appends an embedded document element.
-pub(super) fn put_document(out: &mut Vec<u8>, key: &str, value: &Document) -> Result<(), String> {
-    out.push(0x03);
-    put_key(out, key);
-    value.to_writer(&mut *out).map_err(|e| e.to_string())
-}
-
-/// Closes the document begun at `start`; returns its length.
-pub(super) fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, String> {
-    out.push(0);
-    let length = out.len() - start;
-    let declared = i32::try_from(length).map_err(|_| "document too large for BSON".to_owned())?;
-    out[start..start + 4].copy_from_slice(&declared.to_le_bytes());
-    Ok(length)
-}
-
-/// Keys are ours and fixed; none contains a NUL.
-fn put_key(out: &mut Vec<u8>, key: &str) {
-    debug_assert!(!key.contains('\0'));
-    out.extend_from_slice(key.as_bytes());
-    out.push(0);
 }
 
 /// The v1 encoder, kept to write test segments in the old format:

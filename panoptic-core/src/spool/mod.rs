@@ -110,7 +110,9 @@ use crate::naming::{DATABASE_PREFIX, is_valid_collection_name, is_valid_database
 
 pub(crate) use aside::set_aside;
 pub use dead_letter::DeadLetter;
+#[cfg(test)]
 pub(crate) use dead_letter::dead_letter;
+pub(crate) use dead_letter::keep_dead_letter;
 pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
 pub(crate) use segment::{RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
 

@@ -6,10 +6,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bson::Document;
-
 use super::format::{MAGIC_LEN, MAGIC_V2, encode_v2};
 use super::{EXTENSION, create_private_dir, private_file, segments, unix_millis};
+use crate::bson_bytes::WriteBson;
 
 /// Numbers the segments of this process: shared by its writers, so two of
 /// them opening a segment in the same millisecond get different names.
@@ -171,7 +170,7 @@ impl SpoolWriter {
         &mut self,
         database: &str,
         collection: &str,
-        documents: &[Document],
+        documents: &[impl WriteBson],
         acknowledged: bool,
     ) -> io::Result<()> {
         if documents.is_empty() {

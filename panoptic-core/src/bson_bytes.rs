@@ -1,0 +1,156 @@
+//! BSON written straight into a byte buffer: the element writers behind the
+//! writer's event documents and the spool's records. An event is encoded
+//! once, with no intermediate `bson::Document` (whose many small
+//! allocations were most of the writer's CPU).
+
+use bson::{Document, RawDocumentBuf};
+
+/// Starts a BSON document in `out`; returns where, for [`end_document`].
+pub(crate) fn begin_document(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    start
+}
+
+/// Closes the document begun at `start`; returns its length.
+pub(crate) fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, String> {
+    out.push(0);
+    let length = out.len() - start;
+    let declared = i32::try_from(length).map_err(|_| "document too large for BSON".to_owned())?;
+    out[start..start + 4].copy_from_slice(&declared.to_le_bytes());
+    Ok(length)
+}
+
+/// Keys are ours and fixed, or checked by the caller; none contains a NUL.
+pub(crate) fn put_key(out: &mut Vec<u8>, kind: u8, key: &str) {
+    debug_assert!(!key.contains('\0'));
+    out.push(kind);
+    out.extend_from_slice(key.as_bytes());
+    out.push(0);
+}
+
+/// Appends a string element.
+pub(crate) fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), String> {
+    let length = i32::try_from(value.len() + 1).map_err(|_| format!("{key} is too long"))?;
+    put_key(out, 0x02, key);
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(value.as_bytes());
+    out.push(0);
+    Ok(())
+}
+
+/// Appends a double element.
+pub(crate) fn put_f64(out: &mut Vec<u8>, key: &str, value: f64) {
+    put_key(out, 0x01, key);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Appends a UTC datetime element (milliseconds since the epoch).
+pub(crate) fn put_datetime(out: &mut Vec<u8>, key: &str, millis: i64) {
+    put_key(out, 0x09, key);
+    out.extend_from_slice(&millis.to_le_bytes());
+}
+
+/// Appends an ObjectId element.
+pub(crate) fn put_object_id(out: &mut Vec<u8>, key: &str, id: bson::oid::ObjectId) {
+    put_key(out, 0x07, key);
+    out.extend_from_slice(&id.bytes());
+}
+
+/// Appends a null element.
+pub(crate) fn put_null(out: &mut Vec<u8>, key: &str) {
+    put_key(out, 0x0A, key);
+}
+
+/// Appends a Decimal128 element.
+pub(crate) fn put_decimal128(out: &mut Vec<u8>, key: &str, value: bson::Decimal128) {
+    put_key(out, 0x13, key);
+    out.extend_from_slice(&value.bytes());
+}
+
+/// Appends an array of strings.
+pub(crate) fn put_str_array(out: &mut Vec<u8>, key: &str, values: &[&str]) -> Result<(), String> {
+    put_key(out, 0x04, key);
+    let start = begin_document(out);
+    let mut index = itoa_buffer();
+    for (i, value) in values.iter().enumerate() {
+        put_str(out, index.format(i), value)?;
+    }
+    end_document(out, start).map(drop)
+}
+
+/// Array keys ("0", "1", …) without a `String` per element.
+struct IndexKey(String);
+
+fn itoa_buffer() -> IndexKey {
+    IndexKey(String::with_capacity(4))
+}
+
+impl IndexKey {
+    fn format(&mut self, index: usize) -> &str {
+        use std::fmt::Write;
+        self.0.clear();
+        let _ = write!(self.0, "{index}");
+        &self.0
+    }
+}
+
+/// A document that can write its BSON bytes: a built `Document`
+/// (serialized) or one already encoded (copied).
+pub(crate) trait WriteBson {
+    fn write_bson(&self, out: &mut Vec<u8>) -> Result<(), String>;
+}
+
+impl WriteBson for Document {
+    fn write_bson(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        self.to_writer(&mut *out).map_err(|e| e.to_string())
+    }
+}
+
+impl WriteBson for RawDocumentBuf {
+    fn write_bson(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(self.as_bytes());
+        Ok(())
+    }
+}
+
+/// Appends an embedded document element.
+pub(crate) fn put_document(
+    out: &mut Vec<u8>,
+    key: &str,
+    value: &impl WriteBson,
+) -> Result<(), String> {
+    put_key(out, 0x03, key);
+    value.write_bson(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn elements_read_back_as_bson() {
+        let mut out = Vec::new();
+        let start = begin_document(&mut out);
+        put_str(&mut out, "s", "é").unwrap();
+        put_f64(&mut out, "f", 1.5);
+        put_datetime(&mut out, "t", 1_700_000_000_123);
+        put_null(&mut out, "n");
+        put_str_array(&mut out, "a", &["x", "y"]).unwrap();
+        put_str_array(&mut out, "e", &[]).unwrap();
+        let inner = doc! { "k": 1_i32, "j": "v" };
+        put_document(&mut out, "d", &inner).unwrap();
+        end_document(&mut out, start).unwrap();
+        let read = Document::from_reader(out.as_slice()).unwrap();
+        assert_eq!(
+            read,
+            doc! {
+                "s": "é", "f": 1.5,
+                "t": bson::DateTime::from_millis(1_700_000_000_123),
+                "n": bson::Bson::Null, "a": ["x", "y"], "e": [],
+                "d": { "k": 1_i32, "j": "v" },
+            }
+        );
+    }
+}
