@@ -19,6 +19,13 @@
 //! - `hot_path_sparse/*`: one call at a time, 200 µs apart (untimed), so the
 //!   writer thread is asleep at each call, as in a service that bills now and
 //!   then; `bare` is the same loop without instrumentation (timer included).
+//!   At 5,000 calls/s the test database on this machine is still busy
+//!   storing them (a third of a core), so `hot_path_isolated/*` does the same
+//!   2 ms apart, the server idle too;
+//! - `*_thread_cpu`: the same calls timed by the calling thread's own CPU
+//!   clock instead of the wall clock: what a call costs its thread, without
+//!   the time it waits for a core held by the writer or the database server
+//!   (this machine has two);
 //!
 //! Each of them also as an `async fn` awaited under a tokio runtime
 //! (group `hot_path_async`).
@@ -102,6 +109,8 @@ const CHUNK: u64 = (QUEUE_CAPACITY / 2) as u64;
 const MIN_CHUNK: u64 = 4_096;
 /// Pause before each call of the `_sparse` variants.
 const SPARSE_PAUSE: Duration = Duration::from_micros(200);
+/// Pause before each call of the `_isolated` variants.
+const ISOLATED_PAUSE: Duration = Duration::from_millis(2);
 
 /// A fastrace reporter that drops every span it is handed.
 struct Discard;
@@ -177,15 +186,32 @@ fn time_in_chunks(
 /// enough for the writer thread to go back to sleep: the cost of an
 /// isolated call, as in a service that bills now and then. The timer's own
 /// cost is in the figure; compare with the same loop over `bare`.
-fn time_sparse(iters: u64, f: fn(u64) -> u64) -> Duration {
+fn time_sparse(iters: u64, f: fn(u64) -> u64, pause: Duration) -> Duration {
     let mut total = Duration::ZERO;
     for i in 0..iters {
-        std::thread::sleep(SPARSE_PAUSE);
+        std::thread::sleep(pause);
         let started = Instant::now();
         black_box(f(black_box(i)));
         total += started.elapsed();
     }
     total
+}
+
+/// 16 pages of 4 KiB, read one word each by `touch_16_pages`.
+static PAGES: [[u64; 512]; 16] = [[1; 512]; 16];
+
+#[inline(never)]
+fn touch_16_pages(x: u64) -> u64 {
+    PAGES
+        .iter()
+        .fold(x, |sum, page| sum.wrapping_add(black_box(page)[7]))
+}
+
+/// The calling thread's CPU time that `run` takes.
+fn thread_cpu(run: impl FnOnce()) -> Duration {
+    let started = cpu_time::ThreadTime::now();
+    run();
+    started.elapsed()
 }
 
 /// Times `iters` fastrace calls, one root span per `CALLS_PER_ROOT` calls.
@@ -302,6 +328,27 @@ fn peers(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("fastrace_thread_cpu", |b| {
+        b.iter_custom(|iters| {
+            thread_cpu(|| {
+                time_fastrace(iters, |n| {
+                    for i in 0..n {
+                        black_box(fastraced(black_box(i)));
+                    }
+                });
+            })
+        })
+    });
+    {
+        let _default = tracing_json(true);
+        group.bench_function("tracing_json_close_thread_cpu", |b| {
+            b.iter_custom(|iters| {
+                thread_cpu(|| {
+                    time_calls(iters, traced);
+                })
+            })
+        });
+    }
     group.finish();
 
     let mut group = fast_group(c, "hot_path_async");
@@ -359,18 +406,61 @@ fn live(c: &mut Criterion) {
         });
         group.finish();
     }
+    let mut group = c.benchmark_group("hot_path");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(50));
+    group.measurement_time(Duration::from_millis(100));
+    group.bench_function("billable_live_thread_cpu", |b| {
+        b.iter_custom(|iters| {
+            time_in_chunks(&guard, iters, |n| {
+                thread_cpu(|| {
+                    time_calls(n, billed);
+                })
+            })
+        })
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("hot_path_sparse");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(10));
     group.measurement_time(Duration::from_millis(50));
-    group.bench_function("bare", |b| b.iter_custom(|iters| time_sparse(iters, bare)));
+    group.bench_function("bare", |b| {
+        b.iter_custom(|iters| time_sparse(iters, bare, SPARSE_PAUSE))
+    });
     group.bench_function("billable_live", |b| {
         b.iter_custom(|iters| {
-            let elapsed = time_sparse(iters, billed);
+            let elapsed = time_sparse(iters, billed, SPARSE_PAUSE);
             assert!(guard.flush());
             elapsed
         })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("hot_path_isolated");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(10));
+    group.measurement_time(Duration::from_millis(200));
+    group.bench_function("bare", |b| {
+        b.iter_custom(|iters| time_sparse(iters, bare, ISOLATED_PAUSE))
+    });
+    group.bench_function("billable_live", |b| {
+        b.iter_custom(|iters| {
+            let elapsed = time_sparse(iters, billed, ISOLATED_PAUSE);
+            assert!(guard.flush());
+            elapsed
+        })
+    });
+    {
+        let _default = tracing_json(true);
+        group.bench_function("tracing_json_close", |b| {
+            b.iter_custom(|iters| time_sparse(iters, traced, ISOLATED_PAUSE))
+        });
+    }
+    // What this machine charges for memory gone cold during a pause: a
+    // read from each of 16 pages, no instrumentation at all.
+    group.bench_function("touch_16_pages", |b| {
+        b.iter_custom(|iters| time_sparse(iters, touch_16_pages, ISOLATED_PAUSE))
     });
     group.finish();
     check_delivered(&guard, "billable_live");

@@ -133,6 +133,10 @@ fn main() {
         .mongodb_uri(common::mongodb_uri())
         .spool_dir(common::temp_dir("bench-sustained-spool"))
         .queue_capacity(QUEUE)
+        // The overload pattern spools about 2 million events (~1 GiB) in a
+        // few seconds; the default cap (1 GiB) would drop some, and every
+        // event must be kept here.
+        .spool_max_bytes(8 << 30)
         .install()
         .expect("panoptic");
     billed(0);

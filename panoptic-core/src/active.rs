@@ -65,7 +65,7 @@ impl<F> InSite<F> {
     /// Wraps `inner`.
     #[inline]
     pub fn new(site: &'static CallSite, inner: F) -> Self {
-        let tracked = crate::handle::EVER_INSTALLED.load(std::sync::atomic::Ordering::Relaxed);
+        let tracked = crate::handle::ever_installed();
         InSite {
             site,
             tracked,

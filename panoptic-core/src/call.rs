@@ -13,7 +13,9 @@ use crate::budget::{Broker, BudgetExceeded, Reservation, Reserved};
 use crate::budget_link::{self, BudgetLink, InBudget, LinkScope};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
 use crate::event::Outcome;
-use crate::handle::{EVER_INSTALLED, current, with_current};
+use crate::handle::{
+    INSTALL_STATE, INSTALLED, NEVER_INSTALLED, NEVER_INSTALLED_WARNED, current, with_current,
+};
 use crate::site::CallSite;
 use crate::start_records;
 
@@ -55,14 +57,7 @@ impl Call {
     /// [`InSite`] to mark it active.
     #[inline]
     pub fn start_async(site: &'static CallSite) -> Call {
-        let started = if EVER_INSTALLED.load(Ordering::Relaxed) {
-            Some(Instant::now())
-        } else {
-            if !NOT_INSTALLED_WARNED.load(Ordering::Relaxed) {
-                warn_not_installed();
-            }
-            None
-        };
+        let started = recording().then(Instant::now);
         Call {
             site,
             started,
@@ -229,7 +224,7 @@ impl Call {
     /// without a `start_record` key or a budget do.
     #[inline]
     pub fn default_start_record(self) -> Call {
-        if start_records::any() && self.started.is_some() {
+        if self.started.is_some() && start_records::any() {
             self.default_start_record_slow()
         } else {
             self
@@ -378,12 +373,34 @@ impl Call {
     }
 }
 
-static NOT_INSTALLED_WARNED: AtomicBool = AtomicBool::new(false);
+/// Whether calls are recorded: an instance was installed at some point.
+/// Before that, the first call writes a warning.
+#[inline(always)]
+pub(crate) fn recording() -> bool {
+    match INSTALL_STATE.load(Ordering::Relaxed) {
+        INSTALLED => true,
+        NEVER_INSTALLED => {
+            warn_not_installed();
+            false
+        }
+        _ => false,
+    }
+}
+
 static BUDGETS_OFF_WARNED: AtomicBool = AtomicBool::new(false);
 
 #[cold]
+#[inline(never)]
 fn warn_not_installed() {
-    if !NOT_INSTALLED_WARNED.swap(true, Ordering::Relaxed) {
+    let first = INSTALL_STATE
+        .compare_exchange(
+            NEVER_INSTALLED,
+            NEVER_INSTALLED_WARNED,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        )
+        .is_ok();
+    if first {
         crate::report::write_line(
             "panoptic: a #[billable] call ran with no Panoptic installed; \
              no events are recorded until `Panoptic::builder()…install()` runs",

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -74,9 +74,22 @@ impl fmt::Debug for Panoptic {
     }
 }
 
-/// True once any `Panoptic` has been installed: lets an annotated call with
-/// nothing installed skip everything but one relaxed load.
-pub(crate) static EVER_INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Whether any `Panoptic` was ever installed, and whether a call was told
+/// that none was: one byte, so that an annotated call with nothing
+/// installed costs one relaxed load.
+pub(crate) static INSTALL_STATE: AtomicU8 = AtomicU8::new(NEVER_INSTALLED);
+/// No instance installed yet, no call warned about it.
+pub(crate) const NEVER_INSTALLED: u8 = 0;
+/// No instance installed yet; the warning was written.
+pub(crate) const NEVER_INSTALLED_WARNED: u8 = 1;
+/// An instance was installed at some point.
+pub(crate) const INSTALLED: u8 = 2;
+
+/// True once any `Panoptic` has been installed.
+#[inline]
+pub(crate) fn ever_installed() -> bool {
+    INSTALL_STATE.load(Ordering::Relaxed) == INSTALLED
+}
 
 impl Panoptic {
     /// Wraps what the builder made.
@@ -259,7 +272,7 @@ impl Panoptic {
     /// flushes and stops it when dropped. A second install replaces the
     /// first.
     pub fn install(self) -> InstallGuard {
-        EVER_INSTALLED.store(true, Ordering::Relaxed);
+        INSTALL_STATE.store(INSTALLED, Ordering::Relaxed);
         GLOBAL.store(Some(Arc::clone(&self.inner)));
         InstallGuard { panoptic: self }
     }
