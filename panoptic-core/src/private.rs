@@ -27,13 +27,6 @@ pub mod budget {
     pub use crate::budget::Refusable;
 }
 
-/// Whether an annotated call is recorded (an instance was ever installed);
-/// the first call made before any install writes a warning.
-#[inline(always)]
-pub fn recording() -> bool {
-    crate::call::recording()
-}
-
 /// Runs the body of a synchronous `#[billable]` function.
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {

@@ -110,11 +110,9 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
         }
     };
     let reserve = reserve(args, &names, is_async, &item.sig.output);
-    let skip = skip_when_not_recording(&private, &item.sig.output, is_async, &fake_return, block);
     let body = quote! {
         {
             #site
-            #skip
             let #mutability #call = #start;
             #reserve
             #run
@@ -124,34 +122,6 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
     };
     item.block = Box::new(syn::parse2(body).expect("generated block parses"));
     item.into_token_stream()
-}
-
-/// With no instance installed nothing is recorded: the body runs as it
-/// is, at the cost of one relaxed load, and per-call values are not
-/// evaluated (as tracing skips the fields of a disabled span). Not for an
-/// `impl Trait` return: two copies of a body that builds a closure or an
-/// async block would give the opaque type two concrete types.
-fn skip_when_not_recording(
-    private: &TokenStream,
-    output: &ReturnType,
-    is_async: bool,
-    fake_return: &TokenStream,
-    block: &syn::Block,
-) -> TokenStream {
-    if matches!(output, ReturnType::Type(_, ty) if contains_impl_trait(ty)) {
-        return TokenStream::new();
-    }
-    let run = if is_async {
-        quote!(async move { #fake_return #block }.await)
-    } else {
-        quote!(#private::call_once(move || { #fake_return #block }))
-    };
-    quote! {
-        if !#private::recording() {
-            #[allow(clippy::needless_return)]
-            return #run;
-        }
-    }
 }
 
 /// `budget = "…"`: reserve before the body runs; a refusal is returned as
