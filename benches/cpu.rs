@@ -19,61 +19,27 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod workload;
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fastrace::collector::{Config, Reporter, SpanContext, SpanRecord};
+use fastrace::collector::{Config, SpanContext};
 use fastrace::prelude::Span;
-use panoptic::{Panoptic, billable};
+use panoptic::Panoptic;
 use tracing_subscriber::fmt::format::FmtSpan;
-
-#[inline(always)]
-fn work(x: u64) -> u64 {
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0x5bd1_e995
-}
-
-#[billable(provider = "gcp", service = "BigQuery")]
-#[inline(never)]
-fn billed(x: u64) -> u64 {
-    work(x)
-}
-
-#[tracing::instrument]
-#[inline(never)]
-fn traced(x: u64) -> u64 {
-    work(x)
-}
-
-#[fastrace::trace]
-#[inline(never)]
-fn fastraced(x: u64) -> u64 {
-    work(x)
-}
+use workload::{Discard, billed, fastraced, process_cpu, traced};
 
 /// Calls between two flushes: half the queue, so nothing spills.
 const CHUNK: u64 = 32_768;
 const CALLS_PER_ROOT: u64 = 1_000;
-
-/// CPU time of the whole process so far (every thread).
-fn process_cpu() -> Duration {
-    cpu_time::ProcessTime::now().as_duration()
-}
 
 /// CPU time `run` costs the process.
 fn cpu_of(run: impl FnOnce()) -> Duration {
     let before = process_cpu();
     run();
     process_cpu().saturating_sub(before)
-}
-
-struct Discard;
-
-impl Reporter for Discard {
-    fn report(&mut self, spans: Vec<SpanRecord>) {
-        black_box(spans);
-    }
 }
 
 fn cpu_per_event(c: &mut Criterion) {

@@ -34,45 +34,18 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod workload;
 
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fastrace::collector::{Config, Reporter, SpanContext, SpanRecord};
+use fastrace::collector::{Config, SpanContext};
 use fastrace::prelude::Span;
 use panoptic::{InstallGuard, Panoptic, billable};
 use tracing_subscriber::fmt::format::FmtSpan;
-
-/// The work every variant does: a few arithmetic instructions.
-#[inline(always)]
-fn work(x: u64) -> u64 {
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0x5bd1_e995
-}
-
-#[inline(never)]
-fn bare(x: u64) -> u64 {
-    work(x)
-}
-
-#[billable(provider = "gcp", service = "BigQuery")]
-#[inline(never)]
-fn billed(x: u64) -> u64 {
-    work(x)
-}
-
-#[tracing::instrument]
-#[inline(never)]
-fn traced(x: u64) -> u64 {
-    work(x)
-}
-
-#[fastrace::trace]
-#[inline(never)]
-fn fastraced(x: u64) -> u64 {
-    work(x)
-}
+use workload::{Discard, bare, billed, fastraced, thread_cpu, traced, work};
 
 #[inline(never)]
 async fn bare_async(x: u64) -> u64 {
@@ -111,15 +84,6 @@ const MIN_CHUNK: u64 = 4_096;
 const SPARSE_PAUSE: Duration = Duration::from_micros(200);
 /// Pause before each call of the `_isolated` variants.
 const ISOLATED_PAUSE: Duration = Duration::from_millis(2);
-
-/// A fastrace reporter that drops every span it is handed.
-struct Discard;
-
-impl Reporter for Discard {
-    fn report(&mut self, spans: Vec<SpanRecord>) {
-        black_box(spans);
-    }
-}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -207,13 +171,6 @@ fn touch_16_pages(x: u64) -> u64 {
         .fold(x, |sum, page| sum.wrapping_add(black_box(page)[7]))
 }
 
-/// The calling thread's CPU time that `run` takes.
-fn thread_cpu(run: impl FnOnce()) -> Duration {
-    let started = cpu_time::ThreadTime::now();
-    run();
-    started.elapsed()
-}
-
 /// Times `iters` fastrace calls, one root span per `CALLS_PER_ROOT` calls.
 fn time_fastrace(iters: u64, mut calls: impl FnMut(u64)) -> Duration {
     let started = Instant::now();
@@ -279,6 +236,32 @@ fn fast_group<'c>(
     let mut group = c.benchmark_group(name);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
+    group
+}
+
+/// Calls `pause` apart, bare and `#[billable]` into the live drain,
+/// measured for `millis`; the caller may add peers before `finish()`.
+fn spaced_group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    pause: Duration,
+    millis: u64,
+    guard: &InstallGuard,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(10));
+    group.measurement_time(Duration::from_millis(millis));
+    group.bench_function("bare", |b| {
+        b.iter_custom(|iters| time_sparse(iters, bare, pause))
+    });
+    group.bench_function("billable_live", |b| {
+        b.iter_custom(|iters| {
+            let elapsed = time_sparse(iters, billed, pause);
+            assert!(guard.flush());
+            elapsed
+        })
+    });
     group
 }
 
@@ -421,36 +404,9 @@ fn live(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("hot_path_sparse");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_millis(10));
-    group.measurement_time(Duration::from_millis(50));
-    group.bench_function("bare", |b| {
-        b.iter_custom(|iters| time_sparse(iters, bare, SPARSE_PAUSE))
-    });
-    group.bench_function("billable_live", |b| {
-        b.iter_custom(|iters| {
-            let elapsed = time_sparse(iters, billed, SPARSE_PAUSE);
-            assert!(guard.flush());
-            elapsed
-        })
-    });
-    group.finish();
+    spaced_group(c, "hot_path_sparse", SPARSE_PAUSE, 50, &guard).finish();
 
-    let mut group = c.benchmark_group("hot_path_isolated");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_millis(10));
-    group.measurement_time(Duration::from_millis(200));
-    group.bench_function("bare", |b| {
-        b.iter_custom(|iters| time_sparse(iters, bare, ISOLATED_PAUSE))
-    });
-    group.bench_function("billable_live", |b| {
-        b.iter_custom(|iters| {
-            let elapsed = time_sparse(iters, billed, ISOLATED_PAUSE);
-            assert!(guard.flush());
-            elapsed
-        })
-    });
+    let mut group = spaced_group(c, "hot_path_isolated", ISOLATED_PAUSE, 200, &guard);
     {
         let _default = tracing_json(true);
         group.bench_function("tracing_json_close", |b| {

@@ -17,26 +17,17 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod workload;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use panoptic::{Panoptic, billable};
-
-#[billable(provider = "gcp", service = "BigQuery")]
-#[inline(never)]
-fn billed(x: u64) -> u64 {
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0x5bd1_e995
-}
+use panoptic::Panoptic;
+use workload::{billed, process_cpu};
 
 const QUEUE: usize = 16_384;
 /// Not counted at the start of each load: the queue fills meanwhile.
 const SETTLE: Duration = Duration::from_secs(2);
-
-/// CPU time of the whole process so far (every thread).
-fn process_cpu() -> Duration {
-    cpu_time::ProcessTime::now().as_duration()
-}
 
 /// Events per second the writer and the database take, calls made as fast
 /// as the queue allows and flushed: the drain rate the loads are set from.

@@ -256,14 +256,14 @@ async fn openai_estimates_meet_the_costs_api_and_gaps_are_explained_and_applied(
         .filter(|r| r["day"] != "total")
         .map(|r| dec(r["difference"].as_str().unwrap()))
         .sum();
-    let adjustments = adjustment_events(&env).await;
+    let adjustments = common::adjustment_events(&env).await;
     let sum: Decimal = adjustments.iter().filter_map(|e| e.amount).sum();
     assert_eq!(sum, total_difference);
     assert_eq!(sum.round_dp(2), (outside + billed - estimate).round_dp(2));
     let again = reconcile(&env, &fake, &["--apply"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("0 written"), "{stderr}");
-    let twice = adjustment_events(&env).await;
+    let twice = common::adjustment_events(&env).await;
     assert_eq!(twice.len(), adjustments.len());
     assert_eq!(twice.iter().filter_map(|e| e.amount).sum::<Decimal>(), sum);
     // Reports keep estimate and allocation apart: nothing summed twice.
@@ -285,22 +285,6 @@ async fn openai_estimates_meet_the_costs_api_and_gaps_are_explained_and_applied(
         dec(today_row["estimate"].as_str().unwrap()) + dec(today_row["adjusted"].as_str().unwrap()),
         billed
     );
-}
-
-/// Every adjustment of `env`, in any collection.
-async fn adjustment_events(env: &str) -> Vec<panoptic::BillingEvent> {
-    let client = common::client().await;
-    let database = client.database(&panoptic::naming::database_name(env));
-    let mut all = Vec::new();
-    for collection in database.list_collection_names().await.unwrap() {
-        all.extend(
-            common::events(env, &collection)
-                .await
-                .into_iter()
-                .filter(|e| e.kind == Kind::Adjustment),
-        );
-    }
-    all
 }
 
 #[billable(provider = "aws", service = "S3", usage = aws::s3_requests(S3RequestClass::PutCopyPostList, 2_000))]

@@ -411,22 +411,6 @@ fn agrees(row: &Json) {
     assert_eq!(row["flagged"], false, "{row}");
 }
 
-/// Every adjustment of `env`, in any collection.
-async fn adjustment_events(env: &str) -> Vec<panoptic::BillingEvent> {
-    let client = common::client().await;
-    let database = client.database(&panoptic::naming::database_name(env));
-    let mut all = Vec::new();
-    for collection in database.list_collection_names().await.unwrap() {
-        all.extend(
-            common::events(env, &collection)
-                .await
-                .into_iter()
-                .filter(|e| e.kind == Kind::Adjustment),
-        );
-    }
-    all
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explained() {
     let env = common::unique_env("recon_gcp");
@@ -623,7 +607,7 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
         + list_price(SLOW_BILLED).round_dp(9)
         + list_price(OUTSIDE_BILLED).round_dp(9);
     assert!(difference > Decimal::ZERO);
-    let adjustments = adjustment_events(&env).await;
+    let adjustments = common::adjustment_events(&env).await;
     assert!(adjustments.len() >= 5, "{adjustments:#?}");
     let sum: Decimal = adjustments.iter().filter_map(|e| e.amount).sum();
     assert_eq!(sum.round_dp(2), difference.round_dp(2));
@@ -639,7 +623,7 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
     let again = reconcile(&env, &server, "day,resource", &["--apply"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("0 written"), "{stderr}");
-    let twice = adjustment_events(&env).await;
+    let twice = common::adjustment_events(&env).await;
     assert_eq!(twice.len(), adjustments.len());
     assert_eq!(twice.iter().filter_map(|e| e.amount).sum::<Decimal>(), sum);
     // Reports keep the allocation apart from the estimate.

@@ -46,11 +46,13 @@ impl Call {
     /// this thread until it ends.
     #[inline]
     pub fn start(site: &'static CallSite) -> Call {
-        let mut call = Call::start_async(site);
-        if call.started.is_some() {
-            call.active = Some(Active::enter(site));
+        let started = recording().then(Instant::now);
+        Call {
+            site,
+            started,
+            active: started.map(|_| Active::enter(site)),
+            options: None,
         }
-        call
     }
 
     /// Starts timing a call inside a future; the future is wrapped in
@@ -66,48 +68,71 @@ impl Call {
         }
     }
 
+    /// Only for a started call: one not recorded holds nothing, so that
+    /// [`Call::discard`] may skip its drop.
     fn options(&mut self) -> &mut CallOptions {
         self.options.get_or_insert_with(Box::default)
     }
 
     /// Sends the event through `logger` instead of the cached child logger.
     pub fn with_logger(mut self, logger: &slog::Logger) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().logger = Some(logger.clone());
         self
     }
 
     /// The end user the call is for.
     pub fn with_user(mut self, user: impl fmt::Display) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().extras.user = Some(user.to_string());
         self
     }
 
     /// The request the call belongs to.
     pub fn with_request_id(mut self, request_id: impl fmt::Display) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().extras.request_id = Some(request_id.to_string());
         self
     }
 
     /// How much was used (known before the call).
     pub fn with_quantity(mut self, quantity: impl IntoQuantity) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().extras.quantity = Some(quantity.into_quantity());
         self
     }
 
     /// What it cost (known before the call).
     pub fn with_amount(mut self, amount: impl IntoAmount) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().extras.amount = amount.into_amount();
         self
     }
 
     /// What the call will use (`usage = …`), priced from the book.
     pub fn with_usage(mut self, usage: impl Into<Option<panoptic_prices::Usage>>) -> Call {
+        if self.started.is_none() {
+            return self;
+        }
         self.options().extras.usage = usage.into();
         self
     }
 
     /// Sets the usage from the return value (`usage_from = …`).
     pub fn set_usage(&mut self, usage: impl Into<Option<panoptic_prices::Usage>>) {
+        if self.started.is_none() {
+            return;
+        }
         self.options().extras.usage = usage.into();
     }
 
@@ -120,17 +145,18 @@ impl Call {
         outcome: impl FnOnce() -> (Outcome, Option<String>),
         usage: impl FnOnce() -> Option<panoptic_prices::Usage>,
     ) {
-        if self.started.is_some() {
-            let (outcome, error) = outcome();
-            let given = self
-                .options
-                .as_ref()
-                .is_some_and(|o| o.extras.usage.is_some());
-            if !given && let Some(usage) = usage() {
-                self.options().extras.usage = Some(usage);
-            }
-            self.record(outcome, error);
+        if self.started.is_none() {
+            return self.discard();
         }
+        let (outcome, error) = outcome();
+        let given = self
+            .options
+            .as_ref()
+            .is_some_and(|o| o.extras.usage.is_some());
+        if !given && let Some(usage) = usage() {
+            self.options().extras.usage = Some(usage);
+        }
+        self.record(outcome, error);
     }
 
     /// Reserves `estimate` in `budget` before the body runs (`budget =
@@ -208,6 +234,11 @@ impl Call {
     /// Writes a start record now (`start_record`): a call that never ends
     /// (its process died) shows in `panoptic report` as an open call.
     pub fn with_start_record(mut self) -> Call {
+        self.write_start_record();
+        self
+    }
+
+    fn write_start_record(&mut self) {
         let already = self
             .options
             .as_ref()
@@ -216,29 +247,30 @@ impl Call {
             let estimate = self.options.as_ref().and_then(|o| o.extras.amount);
             self.write_start(bson::oid::ObjectId::new().to_hex(), estimate);
         }
-        self
     }
 
     /// Writes a start record when the installed instance asks for one on
     /// every call (`.start_records(true)`); what `#[billable]` calls
     /// without a `start_record` key or a budget do.
     #[inline]
-    pub fn default_start_record(self) -> Call {
+    pub fn default_start_record(mut self) -> Call {
+        // In place, so that the common path moves no `Call` around.
         if self.started.is_some() && start_records::any() {
-            self.default_start_record_slow()
-        } else {
-            self
+            self.default_start_record_slow();
         }
+        self
     }
 
     #[cold]
     #[inline(never)]
-    fn default_start_record_slow(self) -> Call {
+    fn default_start_record_slow(&mut self) {
         let mut on = false;
         with_current(|inner| {
             on = start_records::is_on(inner.id);
         });
-        if on { self.with_start_record() } else { self }
+        if on {
+            self.write_start_record();
+        }
     }
 
     /// The innermost budgeted `#[billable]` call running on this thread or
@@ -269,11 +301,17 @@ impl Call {
 
     /// Sets the quantity from the return value (`quantity_from = …`).
     pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
+        if self.started.is_none() {
+            return;
+        }
         self.options().extras.quantity = Some(quantity.into_quantity());
     }
 
     /// Sets the amount from the return value (`amount_from = …`).
     pub fn set_amount(&mut self, amount: impl IntoAmount) {
+        if self.started.is_none() {
+            return;
+        }
         self.options().extras.amount = amount.into_amount();
     }
 
@@ -286,9 +324,20 @@ impl Call {
     /// Records the call, judging its outcome only if it is being recorded.
     #[inline]
     pub fn finish_with(mut self, outcome: impl FnOnce() -> (Outcome, Option<String>)) {
-        if self.started.is_some() {
-            let (outcome, error) = outcome();
-            self.record(outcome, error);
+        if self.started.is_none() {
+            return self.discard();
+        }
+        let (outcome, error) = outcome();
+        self.record(outcome, error);
+    }
+
+    /// Ends a call that was not recorded. It holds nothing then (no clock
+    /// read, no options, not marked active), so its drop, which would only
+    /// check that, is skipped: the uninstalled path keeps no drop glue.
+    #[inline(always)]
+    fn discard(self) {
+        if self.options.is_none() && self.active.is_none() {
+            std::mem::forget(self);
         }
     }
 

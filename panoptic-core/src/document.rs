@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use bson::oid::ObjectId;
 use bson::{Document, RawDocumentBuf};
@@ -17,6 +18,8 @@ use crate::event::BillingEvent;
 use crate::event::Metadata;
 use crate::naming::{canonical_env, collection_name, database_name};
 use crate::pricing::price_call;
+use crate::spool::keep_dead_letter;
+use crate::stats::Counters;
 use panoptic_catalog::Provider;
 
 /// Where a document goes.
@@ -40,6 +43,27 @@ impl Route {
     /// The route of an event built from a slog record.
     pub fn of_event(event: &BillingEvent) -> Route {
         Route::new(&event.env, &event.provider, &event.username)
+    }
+}
+
+/// A logged record's route and BSON bytes. A record that cannot be
+/// encoded is kept as a dead letter instead; `Err` is the message to report.
+pub(crate) fn record_document(
+    event: BillingEvent,
+    spool_dir: &Path,
+    counters: &Counters,
+) -> Result<(Route, RawDocumentBuf), String> {
+    let route = Route::of_event(&event);
+    let built = event.into_document();
+    match RawDocumentBuf::from_document(&built) {
+        Ok(document) => Ok((route, document)),
+        Err(error) => Err(keep_dead_letter(
+            spool_dir,
+            counters,
+            (&route.database, &route.collection),
+            &built,
+            &format!("cannot be encoded as BSON: {error}"),
+        )),
     }
 }
 

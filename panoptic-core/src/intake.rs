@@ -11,11 +11,10 @@ use bson::RawDocumentBuf;
 
 use crate::budget::{Broker, Spend};
 use crate::call_event::CallEvent;
-use crate::document::{Owner, Route, call_document};
+use crate::document::{Owner, Route, call_document, record_document};
 use crate::event::BillingEvent;
 use crate::queue::{Event, EventQueue};
 use crate::report::ErrorReporter;
-use crate::spool::keep_dead_letter;
 use crate::stats::Counters;
 
 /// Events taken in and not yet handed to delivery.
@@ -77,19 +76,9 @@ impl Intake {
 
     fn take_event(&mut self, event: BillingEvent) {
         Counters::add(&self.counters.emitted, 1);
-        let route = Route::of_event(&event);
-        let built = event.into_document();
-        let document = match RawDocumentBuf::from_document(&built) {
-            Ok(document) => document,
-            Err(error) => {
-                let reason = format!("cannot be encoded as BSON: {error}");
-                let message = keep_dead_letter(
-                    &self.spool_dir,
-                    &self.counters,
-                    (&route.database, &route.collection),
-                    &built,
-                    &reason,
-                );
+        let (route, document) = match record_document(event, &self.spool_dir, &self.counters) {
+            Ok(encoded) => encoded,
+            Err(message) => {
                 self.counters.set_last_error(self.reporter.report(&message));
                 return;
             }

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bson::RawDocumentBuf;
 
-use crate::document::{Owner, Route, call_document};
+use crate::document::{Owner, Route, call_document, record_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
+use crate::spool::SpoolWriter;
 use crate::spool::keep_dead_letter;
-use crate::spool::{RefusedEvent, SpoolWriter};
 use crate::stats::Counters;
 use crate::writer::{Writer, WriterSettings, later};
 
@@ -168,42 +168,37 @@ impl Pipeline {
             }
         }
         for (route, mut documents) in routes {
-            while !documents.is_empty() {
-                let result = spool.append(&route.database, &route.collection, &documents, false);
-                let error = match result {
-                    Ok(()) => {
-                        Counters::add(&self.counters.spooled, documents.len() as u64);
-                        break;
-                    }
-                    Err(error) => error,
-                };
-                if let Some(refused) = RefusedEvent::of(&error) {
-                    // This one can never be spooled (too large): kept
-                    // apart, and the others appended again.
-                    let document = documents.remove(refused.index);
-                    let reason = format!("cannot be spooled: {}", refused.reason);
+            let result = spool.append_sparing(
+                &route.database,
+                &route.collection,
+                &mut documents,
+                false,
+                |document, reason| {
                     let message = keep_dead_letter(
                         &self.spool_dir,
                         &self.counters,
                         (&route.database, &route.collection),
                         &document,
-                        &reason,
+                        &format!("cannot be spooled: {reason}"),
                     );
                     self.note_error(&format!("{why}; {message}"));
-                    continue;
+                },
+            );
+            match result {
+                Ok(()) => Counters::add(&self.counters.spooled, documents.len() as u64),
+                Err(error) => {
+                    Counters::add(&self.counters.dropped, documents.len() as u64);
+                    self.note_error(&format!(
+                        "{why} and the spool refused {} event(s): {error}",
+                        documents.len()
+                    ));
                 }
-                Counters::add(&self.counters.dropped, documents.len() as u64);
-                self.note_error(&format!(
-                    "{why} and the spool refused {} event(s): {error}",
-                    documents.len()
-                ));
-                break;
             }
         }
     }
 
-    /// An event's route and document; `None` (counted failed) when it
-    /// cannot be encoded.
+    /// An event's route and document; `None` when it cannot be encoded
+    /// (kept as a dead letter, counted failed).
     fn encode(&self, event: Event, why: &str) -> Option<(Route, RawDocumentBuf)> {
         match event {
             Event::Call(call) => {
@@ -214,15 +209,10 @@ impl Pipeline {
                 Some((route, document))
             }
             Event::Record(event) => {
-                let route = Route::of_event(&event);
-                match RawDocumentBuf::from_document(&event.into_document()) {
-                    Ok(document) => Some((route, document)),
-                    Err(error) => {
-                        Counters::add(&self.counters.failed, 1);
-                        self.note_error(&format!(
-                            "{why}; an event for {}.{} cannot be encoded as BSON ({error}): dropped",
-                            route.database, route.collection
-                        ));
+                match record_document(*event, &self.spool_dir, &self.counters) {
+                    Ok(encoded) => Some(encoded),
+                    Err(message) => {
+                        self.note_error(&format!("{why}; {message}"));
                         None
                     }
                 }

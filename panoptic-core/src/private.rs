@@ -27,10 +27,26 @@ pub mod budget {
     pub use crate::budget::Refusable;
 }
 
+/// Whether calls are recorded now (one relaxed load). A synchronous
+/// `#[billable]` function with nothing to evaluate at entry runs its body
+/// straight away when not, holding no guard.
+#[inline(always)]
+pub fn recording() -> bool {
+    crate::call::recording()
+}
+
 /// Runs the body of a synchronous `#[billable]` function.
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+/// The body of a synchronous `#[billable]` function as a closure to call
+/// later: built through an `FnOnce` bound so that, as with
+/// [`call_once`], it may return borrows of the arguments it owns.
+#[inline(always)]
+pub fn body_once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
 }
 
 /// Applies `f` to the return value (`quantity_from`, `amount_from`),

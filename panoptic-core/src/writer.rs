@@ -32,8 +32,8 @@ use crate::mongo::{InsertOutcome, Mongo, MongoSettings};
 use crate::queue::{Control, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::{
-    RefusedEvent, SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest,
-    keep_dead_letter, set_aside,
+    SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest, keep_dead_letter,
+    set_aside,
 };
 use crate::stats::Counters;
 
@@ -441,24 +441,19 @@ impl Writer {
         documents: &mut Vec<RawDocumentBuf>,
         acknowledged: bool,
     ) -> Result<(), std::io::Error> {
-        loop {
-            let result = self.lock_spool().append(
-                &route.database,
-                &route.collection,
-                documents,
-                acknowledged,
-            );
-            let error = match result {
-                Ok(()) => return Ok(()),
-                Err(error) => error,
-            };
-            let Some(refused) = RefusedEvent::of(&error) else {
-                return Err(error);
-            };
-            let (index, reason) = (refused.index, refused.reason.clone());
-            let document = documents.remove(index);
-            self.dead_letter(route, &document, &format!("cannot be spooled: {reason}"));
-        }
+        let spool = Arc::clone(&self.spool);
+        let mut spool = spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        spool.append_sparing(
+            &route.database,
+            &route.collection,
+            documents,
+            acknowledged,
+            |document, reason| {
+                self.dead_letter(route, &document, &format!("cannot be spooled: {reason}"))
+            },
+        )
     }
 
     /// Appends a batch the writer cannot deliver; returns how many events

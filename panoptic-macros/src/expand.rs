@@ -110,18 +110,53 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
         }
     };
     let reserve = reserve(args, &names, is_async, &item.sig.output);
-    let body = quote! {
-        {
-            #site
-            let #mutability #call = #start;
-            #reserve
-            #run
-            #finish
-            #ret
+    let body = if idle_shortcut(args, is_async) {
+        // Nothing to evaluate at entry: the body is one closure, called
+        // straight away when nothing records (no guard is built, so the
+        // uninstalled call is a load and a branch) or inside the guard.
+        // One body for the compiler to check, unlike a second copy.
+        let body_fn = syn::Ident::new("__panoptic_body", Span::mixed_site());
+        quote! {
+            {
+                #site
+                let #body_fn = #private::body_once(move || { #fake_return #block });
+                if !#private::recording() {
+                    return #private::call_once(#body_fn);
+                }
+                let #mutability #call = #start;
+                let #ret = #private::call_once(#body_fn);
+                #finish
+                #ret
+            }
+        }
+    } else {
+        quote! {
+            {
+                #site
+                let #mutability #call = #start;
+                #reserve
+                #run
+                #finish
+                #ret
+            }
         }
     };
     item.block = Box::new(syn::parse2(body).expect("generated block parses"));
     item.into_token_stream()
+}
+
+/// A synchronous call with no budget and no per-call value read at entry
+/// (`user`, `logger`, …: they borrow the arguments the body's closure
+/// takes) may build its body's closure before deciding to record.
+fn idle_shortcut(args: &Args, is_async: bool) -> bool {
+    !is_async
+        && args.budget.is_none()
+        && args.logger.is_none()
+        && args.user.is_none()
+        && args.request_id.is_none()
+        && args.quantity.is_none()
+        && args.amount.is_none()
+        && args.usage.is_none()
 }
 
 /// `budget = "…"`: reserve before the body runs; a refusal is returned as

@@ -262,6 +262,23 @@ pub async fn events(env: &str, collection: &str) -> Vec<BillingEvent> {
         .collect()
 }
 
+/// Every adjustment of `env`, in any collection.
+pub async fn adjustment_events(env: &str) -> Vec<BillingEvent> {
+    let database = client()
+        .await
+        .database(&panoptic::naming::database_name(env));
+    let mut all = Vec::new();
+    for collection in database.list_collection_names().await.unwrap() {
+        all.extend(
+            events(env, &collection)
+                .await
+                .into_iter()
+                .filter(|e| e.kind == panoptic::Kind::Adjustment),
+        );
+    }
+    all
+}
+
 /// A builder pointed at the test server, with a unique env and a spool
 /// folder of its own.
 pub fn builder(env: &str) -> panoptic::PanopticBuilder {

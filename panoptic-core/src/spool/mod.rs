@@ -114,7 +114,7 @@ pub use dead_letter::DeadLetter;
 pub(crate) use dead_letter::dead_letter;
 pub(crate) use dead_letter::keep_dead_letter;
 pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
-pub(crate) use segment::{RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
+pub(crate) use segment::{SpoolOptions, SpoolWriter, claim_oldest};
 
 /// Extension of segment files.
 const EXTENSION: &str = "seg";

@@ -159,6 +159,32 @@ impl SpoolWriter {
         self.active.as_ref().map(|a| a.path.as_path())
     }
 
+    /// Appends like [`append`](Self::append), except that a document the
+    /// spool can never hold (too large) is taken out of `documents` and
+    /// handed to `refused` with the reason, and the others appended again.
+    /// On any other error nothing more is written and `documents` holds
+    /// what was not.
+    pub fn append_sparing<D: WriteBson>(
+        &mut self,
+        database: &str,
+        collection: &str,
+        documents: &mut Vec<D>,
+        acknowledged: bool,
+        mut refused: impl FnMut(D, &str),
+    ) -> io::Result<()> {
+        loop {
+            let error = match self.append(database, collection, documents, acknowledged) {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            let Some(refusal) = RefusedEvent::of(&error) else {
+                return Err(error);
+            };
+            let document = documents.remove(refusal.index);
+            refused(document, &refusal.reason);
+        }
+    }
+
     /// Appends documents bound for one collection, all or none.
     /// `acknowledged` says whether MongoDB already has them (write-ahead),
     /// so the segment can be deleted rather than replayed when sealed.

@@ -6,6 +6,7 @@ use bson::spec::BinarySubtype;
 use bson::{Binary, Document, doc};
 
 use super::format::{MAGIC_V1, MAGIC_V2, MAX_RECORD, SYNC, encode_v1, encode_v2};
+use super::segment::RefusedEvent;
 use super::*;
 use crate::naming::{collection_name, database_name};
 
