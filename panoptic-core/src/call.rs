@@ -381,9 +381,13 @@ impl Call {
             broker.settle(reserved.clone(), amount);
             reserved.settled = true;
         }
+        // Most calls carry no options: no extras to build, compare or drop.
         let (logger, extras) = match self.options.take() {
-            Some(options) => (options.logger, options.extras),
-            None => (None, CallExtras::default()),
+            Some(options) => {
+                let CallOptions { logger, extras, .. } = *options;
+                (logger, (!extras.is_empty()).then(|| Arc::new(extras)))
+            }
+            None => (None, None),
         };
         let event = CallEvent {
             site: self.site,
@@ -392,7 +396,7 @@ impl Call {
             duration,
             outcome,
             error: error.map(Arc::from),
-            extras: (!extras.is_empty()).then(|| Arc::new(extras)),
+            extras,
         };
         with_current(|handle| handle.emit_call(event, logger));
     }

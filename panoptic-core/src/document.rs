@@ -2,6 +2,7 @@
 //! writer's half of a call's journey (the caller's half is `call`).
 
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
@@ -184,7 +185,10 @@ impl<'a> CallFacts<'a> {
         let site = call.site;
         let statics = site.encoded();
         let extras = call.extras.as_deref();
-        let mut out = Vec::with_capacity(256 + statics.len());
+        // At most 16 KiB from the hint: one call's long error text must
+        // not make every later buffer that large.
+        let size_hint = statics.last_size.load(Ordering::Relaxed).min(16 * 1024);
+        let mut out = Vec::with_capacity(size_hint.max(256 + statics.len()));
         // A text longer than BSON allows (2 GiB) cannot be stored; it
         // would be refused whole, so it is replaced by a note.
         let text = |out: &mut Vec<u8>, key: &str, value: &str| {
@@ -257,11 +261,7 @@ impl<'a> CallFacts<'a> {
                 extra = &filtered;
             }
             let at = out.len();
-            if extra.to_writer(&mut out).is_ok() {
-                // Its elements, without its own length and final NUL.
-                out.drain(at..at + 4);
-                out.pop();
-            } else {
+            if put_elements(&mut out, extra).is_err() {
                 out.truncate(at);
                 text(
                     &mut out,
@@ -272,6 +272,7 @@ impl<'a> CallFacts<'a> {
         }
         let closed =
             end_document(&mut out, metadata).and_then(|_| end_document(&mut out, document));
+        statics.last_size.store(out.len(), Ordering::Relaxed);
         match closed
             .ok()
             .and_then(|_| RawDocumentBuf::from_bytes(out).ok())

@@ -2,6 +2,7 @@
 //! block: a `static` [`CallSite`] per site, and the names worked out from it.
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicUsize;
 
 use arc_swap::ArcSwapOption;
 
@@ -129,6 +130,9 @@ pub(crate) struct SiteBytes {
     pub args_types: Box<[u8]>,
     /// `metadata.tags`.
     pub tags: Box<[u8]>,
+    /// The size of this site's last document: the next one's buffer is
+    /// allocated at that size once, not grown (and copied) as it fills.
+    pub last_size: AtomicUsize,
 }
 
 impl SiteBytes {
@@ -165,6 +169,7 @@ impl SiteBytes {
             names: name_bytes.into(),
             args_types: args_types.into(),
             tags: tags.into(),
+            last_size: AtomicUsize::new(0),
         }
     }
 

@@ -121,10 +121,10 @@ pub(crate) fn function(args: &Args, mut item: ItemFn) -> TokenStream {
                 #site
                 let #body_fn = #private::body_once(move || { #fake_return #block });
                 if !#private::recording() {
-                    return #private::call_once(#body_fn);
+                    return #body_fn();
                 }
                 let #mutability #call = #start;
-                let #ret = #private::call_once(#body_fn);
+                let #ret = #body_fn();
                 #finish
                 #ret
             }
