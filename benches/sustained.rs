@@ -86,9 +86,10 @@ fn run(panoptic: &Panoptic, load: &Load, settle: Duration, seconds: u64) {
         round += 1;
     }
     let cpu = process_cpu().saturating_sub(cpu_start.unwrap_or_else(process_cpu));
-    // Spilled events are replayed before a flush returns: that may take
-    // more than one flush deadline after an overload.
-    assert!((0..30).any(|_| panoptic.flush()), "flush timed out");
+    // Spilled events are replayed before a flush returns: after an
+    // overload that is millions of events at the drain rate (minutes; a
+    // limit of 30 flushes once ran out with 44k still waiting, none lost).
+    assert!((0..200).any(|_| panoptic.flush()), "flush timed out");
     let after = panoptic.stats();
     latencies.sort_unstable();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
