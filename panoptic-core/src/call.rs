@@ -74,66 +74,66 @@ impl Call {
         self.options.get_or_insert_with(Box::default)
     }
 
+    /// What a per-call value is set in: nothing when the call is not
+    /// recorded, so the setters neither allocate nor format then.
+    fn recorded_options(&mut self) -> Option<&mut CallOptions> {
+        self.started?;
+        Some(self.options())
+    }
+
     /// Sends the event through `logger` instead of the cached child logger.
     pub fn with_logger(mut self, logger: &slog::Logger) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.logger = Some(logger.clone());
         }
-        self.options().logger = Some(logger.clone());
         self
     }
 
     /// The end user the call is for.
     pub fn with_user(mut self, user: impl fmt::Display) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.extras.user = Some(user.to_string());
         }
-        self.options().extras.user = Some(user.to_string());
         self
     }
 
     /// The request the call belongs to.
     pub fn with_request_id(mut self, request_id: impl fmt::Display) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.extras.request_id = Some(request_id.to_string());
         }
-        self.options().extras.request_id = Some(request_id.to_string());
         self
     }
 
     /// How much was used (known before the call).
     pub fn with_quantity(mut self, quantity: impl IntoQuantity) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.extras.quantity = Some(quantity.into_quantity());
         }
-        self.options().extras.quantity = Some(quantity.into_quantity());
         self
     }
 
     /// What it cost (known before the call).
     pub fn with_amount(mut self, amount: impl IntoAmount) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.extras.amount = amount.into_amount();
         }
-        self.options().extras.amount = amount.into_amount();
         self
     }
 
     /// What the call will use (`usage = …`), priced from the book.
     pub fn with_usage(mut self, usage: impl Into<Option<panoptic_prices::Usage>>) -> Call {
-        if self.started.is_none() {
-            return self;
+        if let Some(options) = self.recorded_options() {
+            options.extras.usage = usage.into();
         }
-        self.options().extras.usage = usage.into();
         self
     }
 
     /// Sets the usage from the return value (`usage_from = …`).
     pub fn set_usage(&mut self, usage: impl Into<Option<panoptic_prices::Usage>>) {
-        if self.started.is_none() {
-            return;
+        if let Some(options) = self.recorded_options() {
+            options.extras.usage = usage.into();
         }
-        self.options().extras.usage = usage.into();
     }
 
     /// Records the call, judging its outcome and reading the usage its
@@ -301,18 +301,16 @@ impl Call {
 
     /// Sets the quantity from the return value (`quantity_from = …`).
     pub fn set_quantity(&mut self, quantity: impl IntoQuantity) {
-        if self.started.is_none() {
-            return;
+        if let Some(options) = self.recorded_options() {
+            options.extras.quantity = Some(quantity.into_quantity());
         }
-        self.options().extras.quantity = Some(quantity.into_quantity());
     }
 
     /// Sets the amount from the return value (`amount_from = …`).
     pub fn set_amount(&mut self, amount: impl IntoAmount) {
-        if self.started.is_none() {
-            return;
+        if let Some(options) = self.recorded_options() {
+            options.extras.amount = amount.into_amount();
         }
-        self.options().extras.amount = amount.into_amount();
     }
 
     /// Records the call as ended with `outcome`.
