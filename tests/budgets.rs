@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use bson::doc;
 use chrono::{DateTime, Utc};
 use panoptic::budget::{Budget, FailurePolicy, Mode, Period};
-use panoptic::{BudgetExceeded, Decimal, Outcome, billable};
+use panoptic::{BudgetExceeded, Decimal, Outcome, Provider, billable};
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -424,6 +424,44 @@ async fn reservations_settle_roll_over_and_follow_their_failure_policy() {
         }
         drop(guard);
     }
+}
+
+/// Events a full queue sends to the spool count as spent like the others:
+/// the spend is told to the budgets when an event is encoded, whoever
+/// encodes it (the writer, a caller spilling, the writer spooling a
+/// backed-up queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spilled_events_count_against_their_budget() {
+    let server = common::TestServer::start();
+    let env = common::unique_env("budget-spill");
+    let panoptic = common::builder(&env)
+        .mongodb_uri(format!("{}?serverSelectionTimeoutMS=20000", server.uri()))
+        .operation_timeout(std::time::Duration::from_secs(20))
+        .budget(
+            Budget::new("spill", Period::Day, dec("1000"))
+                .provider("gcp")
+                .service("BigQuery")
+                .mode(Mode::Observe),
+        )
+        .queue_capacity(4)
+        .batch_size(2)
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    panoptic::invoice!(log, "warm_up"; "amount" => "0.10");
+    assert!(panoptic.flush());
+    // The writer's next insert hangs: a 4-event queue overflows at once.
+    server.freeze();
+    for _ in 0..500 {
+        panoptic::invoice!(log, "step"; "amount" => "0.10");
+    }
+    server.thaw();
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert!(stats.spooled >= 400, "the queue must spill: {stats:?}");
+    assert_eq!(stats.written, 501, "{stats:?}");
+    let status = panoptic.budgets().unwrap().remove(0);
+    assert_eq!(status.spent, dec("50.10"), "{stats:?}");
 }
 
 async fn period_of_id(uri: &str, id: &str) -> bson::Document {

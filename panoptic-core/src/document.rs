@@ -1,15 +1,15 @@
 //! From an event to the document MongoDB stores and where it goes: the
 //! writer's half of a call's journey (the caller's half is `call`).
 
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
 use std::path::Path;
 
+use bson::RawDocumentBuf;
 use bson::oid::ObjectId;
-use bson::{Document, RawDocumentBuf};
 use chrono::{DateTime, Utc};
 
 use crate::call_event::{CallContext, CallEvent};
@@ -18,26 +18,28 @@ use crate::event::BillingEvent;
 #[cfg(test)]
 use crate::event::Metadata;
 use crate::naming::{canonical_env, collection_name, database_name};
-use crate::pricing::price_call;
+use crate::pricing::{Fields, price_call};
 use crate::spool::keep_dead_letter;
 use crate::stats::Counters;
+use bson::Bson;
 use panoptic_catalog::Provider;
 
-/// Where a document goes.
+/// Where a document goes. Shared names: a route is cloned per event (the
+/// handle's own are worked out once), and a clone must not allocate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Route {
     /// `panoptic-{env}`.
-    pub database: String,
+    pub database: Arc<str>,
     /// `{provider}_{username}`.
-    pub collection: String,
+    pub collection: Arc<str>,
 }
 
 impl Route {
     /// The route of events of `provider` for `username` in `env`.
     pub fn new(env: &str, provider: &str, username: &str) -> Route {
         Route {
-            database: database_name(env),
-            collection: collection_name(provider, username),
+            database: database_name(env).into(),
+            collection: collection_name(provider, username).into(),
         }
     }
 
@@ -112,7 +114,7 @@ struct CallFacts<'a> {
     unit: Cow<'a, str>,
     amount: Option<rust_decimal::Decimal>,
     /// Pricing facts, the call id and the budget, after the named fields.
-    extra: Document,
+    extra: Fields,
     warning: Option<String>,
 }
 
@@ -145,19 +147,19 @@ impl<'a> CallFacts<'a> {
             pricing.metadata.remove(crate::keys::metadata::UNPRICED);
             pricing
                 .metadata
-                .insert(crate::keys::metadata::PRICED_BY, "refused");
+                .set(crate::keys::metadata::PRICED_BY, "refused");
         }
         let mut extra = pricing.metadata;
         if let Some(call_id) = extras.and_then(|e| e.call_id.as_ref()) {
-            extra.insert(crate::keys::metadata::CALL_ID, call_id.clone());
+            extra.set(crate::keys::metadata::CALL_ID, Bson::from(call_id.clone()));
         }
         if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
-            extra.insert("budget", reserved.budget.clone());
+            extra.set("budget", Bson::from(reserved.budget.clone()));
             if pricing.amount.is_none() && reserved.held {
                 // Its budget counts it at the estimate it reserved.
-                extra.insert(
+                extra.set(
                     "budget_settled_at",
-                    crate::money::to_decimal128(reserved.estimate),
+                    Bson::from(crate::money::to_decimal128(reserved.estimate)),
                 );
             }
         }
@@ -250,18 +252,8 @@ impl<'a> CallFacts<'a> {
                 || (key == meta::ERROR && call.error.is_some())
         };
         if !self.extra.is_empty() {
-            let filtered;
-            let mut extra = &self.extra;
-            if extra.keys().any(|k| named(k)) {
-                filtered = extra
-                    .iter()
-                    .filter(|(k, _)| !named(k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<Document>();
-                extra = &filtered;
-            }
             let at = out.len();
-            if put_elements(&mut out, extra).is_err() {
+            if self.extra.write(&mut out, named).is_err() {
                 out.truncate(at);
                 text(
                     &mut out,
@@ -292,7 +284,7 @@ impl<'a> CallFacts<'a> {
     /// The same document built the old way, through a [`BillingEvent`]:
     /// the reference the encoder is held to.
     #[cfg(test)]
-    fn reference(&self, id: ObjectId) -> Document {
+    fn reference(&self, id: ObjectId) -> bson::Document {
         let site = self.call.site;
         let names = site.names();
         let extras = self.call.extras.as_deref();
@@ -322,7 +314,7 @@ impl<'a> CallFacts<'a> {
                 request_id: extras.and_then(|e| e.request_id.clone()),
                 tags: site.tags.iter().map(|t| (*t).to_owned()).collect(),
                 error: self.call.error.as_deref().map(str::to_owned),
-                extra: self.extra.clone(),
+                extra: self.extra.clone().into_document(),
             },
         };
         event.into_document()
@@ -517,8 +509,8 @@ mod tests {
         });
         let event = call(&PLAIN, CallContext::Handle, None);
         let mut facts = CallFacts::of(&event, &owner);
-        facts.extra.insert("function_name", "spoofed");
-        facts.extra.insert("user", "kept: no user was given");
+        facts.extra.set("function_name", "spoofed");
+        facts.extra.set("user", "kept: no user was given");
         let id = ObjectId::new();
         let encoded = facts.encode(id).to_document().unwrap();
         let metadata = encoded.get_document("metadata").unwrap();

@@ -183,7 +183,7 @@ pub struct DocumentError {
 }
 
 impl DocumentError {
-    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &'static str, problem: impl Into<String>) -> Self {
         Self {
             field,
             problem: problem.into(),

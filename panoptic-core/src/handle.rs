@@ -192,7 +192,7 @@ impl Panoptic {
                 duration_ms: Some(usage.duration.as_secs_f64() * 1000.0),
                 user: usage.user,
                 error: usage.error,
-                extra: pricing.metadata,
+                extra: pricing.metadata.into_document(),
                 ..Metadata::default()
             },
         };

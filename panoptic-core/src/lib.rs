@@ -16,6 +16,7 @@
 mod active;
 mod amount;
 mod bson_bytes;
+mod bson_check;
 pub mod budget;
 mod budget_link;
 mod builder;
@@ -55,6 +56,7 @@ mod record;
 mod report;
 mod reservation;
 mod site;
+mod spill;
 mod spool;
 mod start_records;
 mod stats;

@@ -7,13 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bson::RawDocumentBuf;
-
-use crate::document::{Owner, Route, call_document, record_document};
 use crate::queue::{Control, Event, EventQueue};
 use crate::report::ErrorReporter;
+use crate::spill::Spiller;
 use crate::spool::SpoolWriter;
-use crate::spool::keep_dead_letter;
 use crate::stats::Counters;
 use crate::writer::{Writer, WriterSettings, later};
 
@@ -29,6 +26,8 @@ use crate::writer::{Writer, WriterSettings, later};
 pub enum Overflow {
     /// Append it to the spool on the caller's thread, with up to 255
     /// queued events in the same write: nothing lost, memory bounded.
+    /// The writer, too, spools the oldest queued events while MongoDB is
+    /// busy and the queue more than half full, so callers seldom pay.
     #[default]
     Spill,
     /// Wait for room: nothing lost, but the caller is slowed.
@@ -41,8 +40,7 @@ pub enum Overflow {
 pub(crate) struct Pipeline {
     queue: Arc<EventQueue>,
     overflow: Overflow,
-    owner: Arc<Owner>,
-    spool: Arc<Mutex<SpoolWriter>>,
+    spiller: Arc<Spiller>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
     spool_dir: PathBuf,
@@ -50,11 +48,6 @@ pub(crate) struct Pipeline {
     /// The result of the one shutdown, once it ran.
     shut_down: Mutex<Option<bool>>,
 }
-
-/// Most events a caller that finds the queue full spools at once (its own
-/// and queued ones): enough to spread the lock and the write over many
-/// calls, few enough to keep one call's pause short.
-const SPILL_BATCH: usize = 256;
 
 /// How long a shutdown waits for the writer past its deadline: the writer
 /// stops every operation at the deadline, then seals the spool.
@@ -76,13 +69,23 @@ impl Pipeline {
             settings.spool,
         )));
         let spool_dir = settings.spool_dir.clone();
-        let owner = Arc::clone(&settings.owner);
+        let spiller = Arc::new(Spiller {
+            queue: Arc::clone(&queue),
+            spool: Arc::clone(&spool),
+            owner: Arc::clone(&settings.owner),
+            broker: settings.broker.clone(),
+            counters: Arc::clone(&counters),
+            reporter: Arc::clone(&reporter),
+            spool_dir: spool_dir.clone(),
+        });
         let writer = Writer::new(
             settings,
             Arc::clone(&queue),
             Arc::clone(&counters),
             Arc::clone(&reporter),
-            Arc::clone(&spool),
+            spool,
+            Arc::clone(&spiller),
+            overflow == Overflow::Spill,
         );
         let worker = std::thread::Builder::new()
             .name("panoptic-writer".into())
@@ -90,8 +93,7 @@ impl Pipeline {
         Ok(Pipeline {
             queue,
             overflow,
-            owner,
-            spool,
+            spiller,
             counters,
             reporter,
             spool_dir,
@@ -132,96 +134,14 @@ impl Pipeline {
     }
 
     /// Writes an event the writer cannot take to the spool, on this
-    /// thread, with up to [`SPILL_BATCH`] events taken out of the full
-    /// queue beside it: one lock and one write for them all, and room in
-    /// the queue for the calls that follow. The writer notices
-    /// unacknowledged events in the spool and replays them.
+    /// thread, with queued events beside it (see [`Spiller`]). The writer
+    /// notices unacknowledged events in the spool and replays them.
     fn spill(&self, event: Event, why: &str) {
-        // Held while taking, encoding and writing, so that a flush the
-        // writer answers meanwhile finds these events on disk, not in
-        // this thread's hands.
-        let mut spool = self
-            .spool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Another caller may have made room while this one waited.
-        let event = match self.queue.push(event) {
-            Ok(()) => return,
-            Err(event) => event,
-        };
-        let mut events = Vec::with_capacity(SPILL_BATCH);
-        events.push(event);
-        while events.len() < SPILL_BATCH
-            && let Some(queued) = self.queue.pop()
-        {
-            events.push(queued);
-        }
-        Counters::add(&self.counters.emitted, events.len() as u64);
-        let mut routes: Vec<(Route, Vec<RawDocumentBuf>)> = Vec::new();
-        for event in events {
-            let Some((route, document)) = self.encode(event, why) else {
-                continue;
-            };
-            match routes.iter_mut().find(|(r, _)| *r == route) {
-                Some((_, documents)) => documents.push(document),
-                None => routes.push((route, vec![document])),
-            }
-        }
-        for (route, mut documents) in routes {
-            let result = spool.append_sparing(
-                &route.database,
-                &route.collection,
-                &mut documents,
-                false,
-                |document, reason| {
-                    let message = keep_dead_letter(
-                        &self.spool_dir,
-                        &self.counters,
-                        (&route.database, &route.collection),
-                        &document,
-                        &format!("cannot be spooled: {reason}"),
-                    );
-                    self.note_error(&format!("{why}; {message}"));
-                },
-            );
-            match result {
-                Ok(()) => Counters::add(&self.counters.spooled, documents.len() as u64),
-                Err(error) => {
-                    Counters::add(&self.counters.dropped, documents.len() as u64);
-                    self.note_error(&format!(
-                        "{why} and the spool refused {} event(s): {error}",
-                        documents.len()
-                    ));
-                }
-            }
-        }
-    }
-
-    /// An event's route and document; `None` when it cannot be encoded
-    /// (kept as a dead letter, counted failed).
-    fn encode(&self, event: Event, why: &str) -> Option<(Route, RawDocumentBuf)> {
-        match event {
-            Event::Call(call) => {
-                let (route, document, warning) = call_document(&call, &self.owner);
-                if let Some(warning) = warning {
-                    crate::report::write_line(&format!("panoptic: warning: {warning}"));
-                }
-                Some((route, document))
-            }
-            Event::Record(event) => {
-                match record_document(*event, &self.spool_dir, &self.counters) {
-                    Ok(encoded) => Some(encoded),
-                    Err(message) => {
-                        self.note_error(&format!("{why}; {message}"));
-                        None
-                    }
-                }
-            }
-        }
+        self.spiller.spill_refused(event, why);
     }
 
     fn note_error(&self, message: &str) {
-        self.counters.set_last_error(self.reporter.report(message));
+        self.spiller.note_error(message);
     }
 
     /// Waits until everything queued before this call is written (or

@@ -36,7 +36,7 @@ pub(crate) struct Pricing {
     /// The usage's total (tokens, GB-seconds), when it has one.
     pub quantity: Option<(f64, String)>,
     /// `price`, `usage`, `unpriced`, `estimated`, `priced_by`.
-    pub metadata: Document,
+    pub metadata: Fields,
     /// Set the first time a name the book does not know is seen: the
     /// writer reports it once.
     pub warning: Option<String>,
@@ -81,13 +81,13 @@ pub(crate) fn price_usage(
     service: &str,
     given: Option<Decimal>,
     usage: Option<&Usage>,
-    no_usage: &str,
+    no_usage: &'static str,
     day: NaiveDate,
 ) -> Pricing {
     let mut pricing = Pricing {
         amount: given,
         quantity: None,
-        metadata: Document::new(),
+        metadata: Fields::default(),
         warning: None,
     };
     if let Some(usage) = usage {
@@ -98,33 +98,33 @@ pub(crate) fn price_usage(
         if !usage.details.is_empty() {
             pricing
                 .metadata
-                .insert(meta_keys::USAGE, usage_document(usage));
+                .set(meta_keys::USAGE, Bson::from(usage_document(usage)));
         }
         if usage.estimated {
-            pricing.metadata.insert(meta_keys::ESTIMATED, true);
+            pricing.metadata.set(meta_keys::ESTIMATED, Bson::from(true));
         }
     }
     if pricing.amount.is_some() {
-        pricing.metadata.insert(meta_keys::PRICED_BY, "given");
+        pricing.metadata.set(meta_keys::PRICED_BY, "given");
         return pricing;
     }
     let Some(usage) = usage else {
-        pricing.metadata.insert(meta_keys::UNPRICED, no_usage);
+        pricing.metadata.set(meta_keys::UNPRICED, no_usage);
         return pricing;
     };
     let book = price_book();
     match book.price(provider, service, usage, day) {
         Ok(priced) => {
             pricing.amount = Some(priced.amount);
-            pricing.metadata.insert(meta_keys::PRICED_BY, "price_book");
+            pricing.metadata.set(meta_keys::PRICED_BY, "price_book");
             pricing
                 .metadata
-                .insert(meta_keys::PRICE, price_document(&priced));
+                .set(meta_keys::PRICE, Bson::from(price_document(&priced)));
         }
         Err(unpriced) => {
             pricing
                 .metadata
-                .insert(meta_keys::UNPRICED, unpriced.to_string());
+                .set(meta_keys::UNPRICED, Bson::from(unpriced.to_string()));
             if book.has_provider(provider) && first_time(&unpriced.subject()) {
                 pricing.warning = Some(format!(
                     "{unpriced}: such calls are stored with no amount (metadata.unpriced); \
@@ -134,6 +134,74 @@ pub(crate) fn price_usage(
         }
     }
     pricing
+}
+
+/// Metadata fields in the order they were set, their keys known when
+/// compiled: what pricing and the call add to a document, without a map
+/// built, hashed and dropped per event. Setting a key again replaces its
+/// value in place, as in a [`Document`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Fields(Vec<(&'static str, Field)>);
+
+/// A field's value: most reasons are fixed text, kept without a copy.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Field {
+    Text(&'static str),
+    Bson(Bson),
+}
+
+impl From<&'static str> for Field {
+    fn from(text: &'static str) -> Field {
+        Field::Text(text)
+    }
+}
+
+impl From<Bson> for Field {
+    fn from(value: Bson) -> Field {
+        Field::Bson(value)
+    }
+}
+
+impl Fields {
+    pub fn set(&mut self, key: &'static str, value: impl Into<Field>) {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| *k != key);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Appends the fields whose key `skip` does not name, as BSON elements.
+    pub fn write(&self, out: &mut Vec<u8>, skip: impl Fn(&str) -> bool) -> Result<(), String> {
+        for (key, value) in self.0.iter().filter(|(key, _)| !skip(key)) {
+            match value {
+                Field::Text(text) => crate::bson_bytes::put_str(out, key, text)?,
+                Field::Bson(value) => crate::bson_bytes::put_elements(out, [(*key, value)])?,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn into_document(self) -> Document {
+        self.0
+            .into_iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Field::Text(text) => Bson::String(text.to_owned()),
+                    Field::Bson(value) => value,
+                };
+                (key.to_owned(), value)
+            })
+            .collect()
+    }
 }
 
 /// Whether `subject` is warned about for the first time in this process.

@@ -157,6 +157,10 @@ impl EventQueue {
         self.events.len()
     }
 
+    pub fn capacity(&self) -> usize {
+        self.events.capacity()
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }

@@ -31,6 +31,7 @@ use crate::intake::Intake;
 use crate::mongo::{InsertOutcome, Mongo, MongoSettings};
 use crate::queue::{Control, EventQueue};
 use crate::report::ErrorReporter;
+use crate::spill::Spiller;
 use crate::spool::{
     SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest, keep_dead_letter,
     set_aside,
@@ -125,14 +126,10 @@ impl Writer {
         counters: Arc<Counters>,
         reporter: Arc<ErrorReporter>,
         spool: Arc<Mutex<SpoolWriter>>,
+        spiller: Arc<Spiller>,
+        spills_backlog: bool,
     ) -> Writer {
-        let intake = Intake::new(
-            Arc::clone(&settings.owner),
-            settings.broker.clone(),
-            Arc::clone(&counters),
-            Arc::clone(&reporter),
-            settings.spool_dir.clone(),
-        );
+        let intake = Intake::new(spiller, spills_backlog);
         Writer {
             retry_interval: settings.retry_interval,
             mongo: Mongo::new(settings.mongo.clone()),
@@ -589,7 +586,7 @@ impl Writer {
                 return false;
             }
         };
-        let mut pending: HashMap<Route, Vec<RawDocumentBuf>> = HashMap::new();
+        let mut pending: Vec<(Route, Vec<RawDocumentBuf>)> = Vec::new();
         let mut refused: HashMap<Route, String> = HashMap::new();
         let mut damage = Vec::new();
         for item in reader {
@@ -602,8 +599,8 @@ impl Writer {
                 }
                 Ok(SegmentItem::Invalid { event, reason }) => {
                     let route = Route {
-                        database: event.database,
-                        collection: event.collection,
+                        database: event.database.into(),
+                        collection: event.collection.into(),
                     };
                     self.dead_letter(
                         &route,
@@ -617,24 +614,27 @@ impl Writer {
                     return false;
                 }
             };
-            let route = Route {
-                database: event.database,
-                collection: event.collection,
-            };
-            if refused.contains_key(&route) {
+            // A segment holds few routes, usually one: a short search
+            // costs less than building and hashing a route per event.
+            let known = pending.iter().position(|(r, _)| {
+                *r.database == *event.database && *r.collection == *event.collection
+            });
+            let at = known.unwrap_or_else(|| {
+                let route = Route {
+                    database: event.database.into(),
+                    collection: event.collection.into(),
+                };
+                pending.push((route, Vec::new()));
+                pending.len() - 1
+            });
+            if refused.contains_key(&pending[at].0) {
                 continue;
             }
-            let batch = pending.entry(route.clone()).or_default();
-            match RawDocumentBuf::from_document(&event.document) {
-                Ok(document) => batch.push(document),
-                Err(error) => {
-                    let reason = format!("not replayable: {error}");
-                    self.dead_letter(&route, &event.document, &reason);
-                    continue;
-                }
-            }
+            let (route, batch) = &mut pending[at];
+            batch.push(event.document);
             if batch.len() >= self.settings.batch_size.max(1) {
                 let batch = std::mem::take(batch);
+                let route = route.clone();
                 if !self.replay_batch(&route, &batch, &mut refused).await {
                     return false;
                 }

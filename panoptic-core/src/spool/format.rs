@@ -2,10 +2,13 @@
 //! wrappers (spool record, dead letter) written by hand so that an event is
 //! serialized once, straight into the output buffer, without being cloned.
 
-use bson::{Bson, Document};
+#[cfg(test)]
+use bson::Document;
+use bson::{RawBsonRef, RawDocument};
 
 use crate::bson_bytes::WriteBson;
 pub(super) use crate::bson_bytes::{begin_document, end_document, put_document, put_str};
+use crate::bson_check::is_well_formed;
 
 use super::SpooledEvent;
 
@@ -75,25 +78,28 @@ pub(super) fn encode_v2(
 }
 
 /// The event in a record's payload, or `None` when the payload is not a
-/// well-formed `{d: string, c: string, e: document}`.
+/// well-formed `{d: string, c: string, e: document}`. The document is
+/// kept as the bytes it was written as (replay sends them unchanged),
+/// after every element of it has been read once.
 pub(super) fn decode_payload(payload: &[u8]) -> Option<SpooledEvent> {
     if declared_length(payload) != Some(payload.len()) {
         return None;
     }
-    let mut record = Document::from_reader(payload).ok()?;
-    let Bson::String(database) = record.remove("d")? else {
-        return None;
-    };
-    let Bson::String(collection) = record.remove("c")? else {
-        return None;
-    };
-    let Bson::Document(document) = record.remove("e")? else {
-        return None;
-    };
+    let record = RawDocument::from_bytes(payload).ok()?;
+    let (mut database, mut collection, mut document) = (None, None, None);
+    for element in record {
+        match element.ok()? {
+            ("d", RawBsonRef::String(name)) => database = Some(name),
+            ("c", RawBsonRef::String(name)) => collection = Some(name),
+            ("e", RawBsonRef::Document(event)) => document = Some(event),
+            _ => {}
+        }
+    }
+    let document = document.filter(|d| is_well_formed(d.as_bytes()))?;
     Some(SpooledEvent {
-        database,
-        collection,
-        document,
+        database: database?.to_owned(),
+        collection: collection?.to_owned(),
+        document: document.to_raw_document_buf(),
     })
 }
 

@@ -103,7 +103,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bson::Document;
+use bson::{Document, RawDocumentBuf};
 
 use crate::event::{BillingEvent, DocumentError};
 use crate::naming::{DATABASE_PREFIX, is_valid_collection_name, is_valid_database_name};
@@ -138,14 +138,23 @@ pub struct SpooledEvent {
     pub database: String,
     /// Target collection (`{provider}_{username}`).
     pub collection: String,
-    /// The stored document.
-    pub document: Document,
+    /// The stored document, as the bytes MongoDB is sent (replay does not
+    /// decode them); [`SpooledEvent::to_document`] reads it.
+    pub document: RawDocumentBuf,
 }
 
 impl SpooledEvent {
+    /// The document, decoded.
+    pub fn to_document(&self) -> bson::raw::Result<Document> {
+        self.document.to_document()
+    }
+
     /// The event, parsed.
     pub fn event(&self) -> Result<BillingEvent, DocumentError> {
-        BillingEvent::from_document(&self.document)
+        let document = self
+            .to_document()
+            .map_err(|error| DocumentError::new("document", format!("cannot be read: {error}")))?;
+        BillingEvent::from_document(&document)
     }
 }
 
@@ -176,7 +185,12 @@ pub(crate) fn replayable(event: &SpooledEvent) -> Result<(), String> {
             event.collection
         ));
     }
-    if !event.document.contains_key("_id") {
+    has_id(event)
+}
+
+/// Whether `event` carries the `_id` that makes its replay idempotent.
+pub(crate) fn has_id(event: &SpooledEvent) -> Result<(), String> {
+    if !matches!(event.document.get("_id"), Ok(Some(_))) {
         return Err("the event has no _id, so replaying it could store it twice".to_owned());
     }
     Ok(())

@@ -70,6 +70,9 @@ pub struct SegmentReader {
     pending: Option<SegmentItem>,
     done: bool,
     payload: Vec<u8>,
+    /// The last destination found replayable: a segment's records mostly
+    /// share one, checked once.
+    valid_route: Option<(String, String)>,
 }
 
 impl SegmentReader {
@@ -108,12 +111,35 @@ impl SegmentReader {
             pending,
             done: format.is_none(),
             payload: Vec::new(),
+            valid_route: None,
         })
     }
 
     /// The segment's framing; `None` when the file ends inside its magic.
     pub fn format(&self) -> Option<SegmentFormat> {
         self.format
+    }
+
+    /// A record as an item: `Invalid` when it must not be replayed.
+    fn checked(&mut self, event: SpooledEvent) -> SegmentItem {
+        let known = self
+            .valid_route
+            .as_ref()
+            .is_some_and(|(d, c)| *d == event.database && *c == event.collection);
+        let verdict = if known {
+            super::has_id(&event)
+        } else {
+            super::replayable(&event)
+        };
+        match verdict {
+            Ok(()) => {
+                if !known {
+                    self.valid_route = Some((event.database.clone(), event.collection.clone()));
+                }
+                SegmentItem::Record(event)
+            }
+            Err(reason) => SegmentItem::Invalid { event, reason },
+        }
     }
 
     fn advance(&mut self) -> io::Result<Option<SegmentItem>> {
@@ -124,7 +150,7 @@ impl SegmentReader {
         match self.format {
             None => Ok(None),
             Some(SegmentFormat::V1) => match self.record_v1(start)? {
-                Some(event) => Ok(Some(checked(event))),
+                Some(event) => Ok(Some(self.checked(event))),
                 None => {
                     // No marker to resume at: the rest is lost to this reader.
                     self.next = self.end;
@@ -138,7 +164,7 @@ impl SegmentReader {
                 let mut at = start;
                 loop {
                     if let Some(event) = self.record_v2(at)? {
-                        let item = checked(event);
+                        let item = self.checked(event);
                         if at == start {
                             return Ok(Some(item));
                         }
@@ -333,14 +359,6 @@ impl Iterator for SegmentReader {
                 Some(Err(e))
             }
         }
-    }
-}
-
-/// A record as an item: `Invalid` when it must not be replayed.
-fn checked(event: SpooledEvent) -> SegmentItem {
-    match super::replayable(&event) {
-        Ok(()) => SegmentItem::Record(event),
-        Err(reason) => SegmentItem::Invalid { event, reason },
     }
 }
 

@@ -3,7 +3,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use bson::spec::BinarySubtype;
-use bson::{Binary, Document, doc};
+use bson::{Binary, Document, RawDocumentBuf, doc};
 
 use super::format::{MAGIC_V1, MAGIC_V2, MAX_RECORD, SYNC, encode_v1, encode_v2};
 use super::segment::RefusedEvent;
@@ -21,7 +21,7 @@ fn record(n: i32) -> SegmentItem {
     SegmentItem::Record(SpooledEvent {
         database: DB.to_owned(),
         collection: COLL.to_owned(),
-        document: sample(n),
+        document: RawDocumentBuf::from_document(&sample(n)).unwrap(),
     })
 }
 
@@ -175,14 +175,7 @@ fn every_kind_of_damage_costs_only_the_damaged_bytes() {
     }
 
     // A payload with a good crc that is not a spool record.
-    let mut bad = SYNC.to_vec();
-    let payload = [5u8, 0, 0, 0, 0]; // `{}`: no d, c, e
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&5u32.to_le_bytes());
-    crc.update(&payload);
-    bad.extend_from_slice(&5u32.to_le_bytes());
-    bad.extend_from_slice(&crc.finalize().to_le_bytes());
-    bad.extend_from_slice(&payload);
+    let bad = framed(&[5u8, 0, 0, 0, 0]); // `{}`: no d, c, e
     let (path, at) = segment_of(
         dir.path(),
         MAGIC_V2,
@@ -238,6 +231,89 @@ fn every_kind_of_damage_costs_only_the_damaged_bytes() {
         ],
         "torn tail"
     );
+}
+
+/// A v2 record around `payload`, its crc correct.
+fn framed(payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).unwrap().to_le_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&length);
+    crc.update(payload);
+    let mut record = SYNC.to_vec();
+    record.extend_from_slice(&length);
+    record.extend_from_slice(&crc.finalize().to_le_bytes());
+    record.extend_from_slice(payload);
+    record
+}
+
+/// `payload` with the first occurrence of `find` replaced by `with`.
+fn patched(payload: &[u8], find: &[u8], with: &[u8]) -> Vec<u8> {
+    let at = payload
+        .windows(find.len())
+        .position(|w| w == find)
+        .expect("bytes to patch");
+    let mut out = payload.to_vec();
+    out[at..at + with.len()].copy_from_slice(with);
+    out
+}
+
+#[test]
+fn a_record_counts_only_when_every_nested_element_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = doc! {
+        "_id": 1,
+        "metadata": { "tags": ["team", "zz"], "price": { "unit": "query" } },
+        "s": "text",
+    };
+    let mut good = Vec::new();
+    doc! { "d": DB, "c": COLL, "e": event.clone() }
+        .to_writer(&mut good)
+        .unwrap();
+    // Read whole: nested documents and arrays come back as written.
+    let (path, _) = segment_of(dir.path(), MAGIC_V2, &[framed(&good)]);
+    match &items(&path)[..] {
+        [SegmentItem::Record(read)] => assert_eq!(read.to_document().unwrap(), event),
+        other => panic!("{other:?}"),
+    }
+    let shapes: Vec<(&str, Vec<u8>)> = vec![
+        // Invalid UTF-8 in a string inside an array inside a document.
+        (
+            "bad UTF-8, two levels down",
+            patched(&good, b"zz", &[0xFF, 0xFE]),
+        ),
+        // An element type BSON does not have, in a nested document.
+        (
+            "unknown element type",
+            patched(&good, b"\x02unit\0", b"\x77"),
+        ),
+        ("the event is not a document", {
+            let mut out = Vec::new();
+            doc! { "d": DB, "c": COLL, "e": "text" }
+                .to_writer(&mut out)
+                .unwrap();
+            out
+        }),
+        ("no database", {
+            let mut out = Vec::new();
+            doc! { "c": COLL, "e": event.clone() }
+                .to_writer(&mut out)
+                .unwrap();
+            out
+        }),
+    ];
+    for (what, payload) in shapes {
+        let bad = framed(&payload);
+        let (path, at) = segment_of(
+            dir.path(),
+            MAGIC_V2,
+            &[v2_record(0), bad.clone(), v2_record(2)],
+        );
+        assert_eq!(
+            items(&path),
+            [record(0), corrupt(at[1], bad.len() as u64), record(2)],
+            "{what}"
+        );
+    }
 }
 
 #[test]
@@ -367,6 +443,12 @@ fn records_bound_elsewhere_are_invalid_and_never_replayed() {
             .append(database, collection, &[sample(0)], false)
             .unwrap();
     }
+    // A destination already found valid does not vouch for the next
+    // record's `_id`.
+    let no_id = doc! { "resource": "no id, after one with an id" };
+    writer
+        .append(DB, COLL, &[sample(11), no_id], false)
+        .unwrap();
     writer.seal().unwrap();
     let path = segments(dir.path()).unwrap().remove(0);
     let found = items(&path);
@@ -377,17 +459,18 @@ fn records_bound_elsewhere_are_invalid_and_never_replayed() {
             _ => None,
         })
         .collect();
-    assert_eq!(invalid.len(), refused.len(), "{found:#?}");
+    assert_eq!(invalid.len(), refused.len() + 1, "{found:#?}");
     assert!(invalid[0].contains("\"admin\""), "{}", invalid[0]);
     assert!(invalid[10].contains("_id"), "{}", invalid[10]);
+    assert!(invalid[11].contains("_id"), "{}", invalid[11]);
     let records = found
         .iter()
         .filter(|item| matches!(item, SegmentItem::Record(_)))
         .count();
-    assert_eq!(records, accepted.len());
+    assert_eq!(records, accepted.len() + 1);
     let spool = Spool::open(dir.path());
-    assert_eq!(spool.events().unwrap().len(), accepted.len());
-    assert_eq!(spool.summary().unwrap().events, accepted.len());
+    assert_eq!(spool.events().unwrap().len(), accepted.len() + 1);
+    assert_eq!(spool.summary().unwrap().events, accepted.len() + 1);
 }
 
 #[test]
@@ -476,7 +559,7 @@ fn an_event_too_large_to_read_back_is_refused_before_anything_is_written() {
     writer.seal().unwrap();
     let found = items(&path);
     assert!(
-        matches!(&found[..], [SegmentItem::Record(e)] if e.document == largest),
+        matches!(&found[..], [SegmentItem::Record(e)] if e.to_document().unwrap() == largest),
         "read back"
     );
 }

@@ -338,7 +338,8 @@ pub async fn export(global: &Global, export: &Export) -> Result<(), String> {
                 .map_err(|e| format!("cannot read the spool: {e}"))?;
             for spooled in events {
                 if spooled.event().is_ok_and(|e| query.matches(&e)) {
-                    write_event(&mut out, export.format, &spooled.document)?;
+                    let document = spooled.to_document().map_err(|e| e.to_string())?;
+                    write_event(&mut out, export.format, &document)?;
                     progress.inc(1);
                 }
             }

@@ -1,0 +1,259 @@
+//! Whether bytes are one well-formed BSON document, read once without
+//! building anything: replay checks every spooled record before sending it
+//! (MongoDB refuses a whole batch for one malformed document), and the
+//! `bson` crate's element iterator cost about four times the rest of a
+//! replayed event.
+
+/// Whether `bytes` is exactly one well-formed BSON document: every length
+/// in bounds, every element type known, keys and strings UTF-8 and
+/// NUL-terminated, booleans 0 or 1, nested documents closed where they
+/// say. Iterative: a record may nest deeper than a recursion would survive.
+pub(crate) fn is_well_formed(bytes: &[u8]) -> bool {
+    check(bytes, MAX_SCOPES)
+}
+
+/// How deep code-with-scope values may nest (each scope is checked by a
+/// call of its own); MongoDB stores nothing deeper than 100 levels.
+const MAX_SCOPES: u32 = 100;
+
+fn check(bytes: &[u8], scopes_left: u32) -> bool {
+    let Some(end) = document_end(bytes, 0) else {
+        return false;
+    };
+    if end != bytes.len() {
+        return false;
+    }
+    // The end (exclusive, after the final NUL) of each open document.
+    let mut open = vec![end];
+    let mut at = 4;
+    while let Some(&closes) = open.last() {
+        let kind = bytes[at];
+        if kind == 0 {
+            // The final NUL: only where the document says it ends.
+            if at + 1 != closes {
+                return false;
+            }
+            open.pop();
+            at += 1;
+            continue;
+        }
+        let Some(after_key) = cstring_end(bytes, at + 1, closes) else {
+            return false;
+        };
+        let value = after_key;
+        let next = match kind {
+            0x01 | 0x09 | 0x11 | 0x12 => value.checked_add(8),
+            0x07 => value.checked_add(12),
+            0x10 => value.checked_add(4),
+            0x13 => value.checked_add(16),
+            0x06 | 0x0A | 0x7F | 0xFF => Some(value),
+            0x08 => match bytes.get(value) {
+                Some(0 | 1) => Some(value + 1),
+                _ => None,
+            },
+            0x02 | 0x0D | 0x0E => string_end(bytes, value, closes),
+            0x03 | 0x04 => {
+                let Some(inner) = document_end(bytes, value).filter(|&e| e < closes) else {
+                    return false;
+                };
+                open.push(inner);
+                at = value + 4;
+                continue;
+            }
+            0x05 => binary_end(bytes, value),
+            0x0B => cstring_end(bytes, value, closes).and_then(|e| cstring_end(bytes, e, closes)),
+            0x0C => string_end(bytes, value, closes).and_then(|e| e.checked_add(12)),
+            0x0F if scopes_left > 0 => code_with_scope_end(bytes, value, closes, scopes_left - 1),
+            _ => None,
+        };
+        match next {
+            // The parent's final NUL still has to fit.
+            Some(next) if next < closes => at = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn read_i32(bytes: &[u8], at: usize) -> Option<i32> {
+    let four = bytes.get(at..at.checked_add(4)?)?;
+    Some(i32::from_le_bytes(four.try_into().ok()?))
+}
+
+/// The end of the document starting at `at`, by its length field, when
+/// that length is possible and its last byte the closing NUL.
+fn document_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let length = usize::try_from(read_i32(bytes, at)?).ok()?;
+    let end = at.checked_add(length).filter(|_| length >= 5)?;
+    (bytes.get(end - 1) == Some(&0)).then_some(end)
+}
+
+/// Past the NUL of the UTF-8 C string at `at`, which must end before `limit`.
+fn cstring_end(bytes: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let text = bytes.get(at..limit)?;
+    let nul = text.iter().position(|&b| b == 0)?;
+    is_utf8(&text[..nul]).then_some(at + nul + 1)
+}
+
+/// Keys and most strings are short ASCII, which `from_utf8` (not inlined)
+/// takes longer to accept than a plain scan.
+#[inline]
+fn is_utf8(text: &[u8]) -> bool {
+    text.is_ascii() || std::str::from_utf8(text).is_ok()
+}
+
+/// Past the length-prefixed UTF-8 string at `at` (its NUL included).
+fn string_end(bytes: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let length = usize::try_from(read_i32(bytes, at)?).ok()?.checked_sub(1)?;
+    let start = at + 4;
+    let nul = start.checked_add(length)?;
+    if nul >= limit || bytes[nul] != 0 {
+        return None;
+    }
+    is_utf8(&bytes[start..nul]).then_some(nul + 1)
+}
+
+/// Past the binary value at `at`: a length, a subtype, the bytes (the
+/// old subtype 2 holding its own length again, which must agree).
+fn binary_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let length = usize::try_from(read_i32(bytes, at)?).ok()?;
+    let subtype = *bytes.get(at + 4)?;
+    if subtype == 0x02 {
+        let inner = usize::try_from(read_i32(bytes, at + 5)?).ok()?;
+        if inner.checked_add(4) != Some(length) {
+            return None;
+        }
+    }
+    (at + 5).checked_add(length)
+}
+
+/// Past JavaScript code with scope at `at`: a total length, the code as a
+/// string, then a well-formed scope document filling the rest.
+fn code_with_scope_end(bytes: &[u8], at: usize, limit: usize, scopes_left: u32) -> Option<usize> {
+    let total = usize::try_from(read_i32(bytes, at)?).ok()?;
+    let end = at.checked_add(total).filter(|&e| e < limit)?;
+    let scope = string_end(bytes, at + 4, end)?;
+    let scope_bytes = bytes.get(scope..end)?;
+    check(scope_bytes, scopes_left).then_some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::spec::BinarySubtype;
+    use bson::{Binary, Bson, JavaScriptCodeWithScope, Regex, Timestamp, doc, oid::ObjectId};
+
+    fn every_type() -> bson::Document {
+        doc! {
+            "double": 1.5,
+            "string": "text é",
+            "document": { "inner": { "deeper": [1, "two", { "three": 3 }] } },
+            "array": [true, false, Bson::Null],
+            "binary": Binary { subtype: BinarySubtype::Generic, bytes: vec![1, 2, 3] },
+            "undefined": Bson::Undefined,
+            "object_id": ObjectId::new(),
+            "bool": true,
+            "datetime": bson::DateTime::now(),
+            "null": Bson::Null,
+            "regex": Regex { pattern: "a+".into(), options: "i".into() },
+            "code": Bson::JavaScriptCode("f()".into()),
+            "symbol": Bson::Symbol("s".into()),
+            "code_with_scope": JavaScriptCodeWithScope { code: "g()".into(), scope: doc! { "x": 1 } },
+            "int32": 7,
+            "timestamp": Timestamp { time: 1, increment: 2 },
+            "int64": 8i64,
+            "decimal": "1.25".parse::<bson::Decimal128>().unwrap(),
+            "min": Bson::MinKey,
+            "max": Bson::MaxKey,
+            "empty": {},
+            "": "empty key",
+        }
+    }
+
+    fn bytes_of(document: &bson::Document) -> Vec<u8> {
+        let mut out = Vec::new();
+        document.to_writer(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn what_the_bson_crate_writes_is_well_formed() {
+        assert!(is_well_formed(&bytes_of(&every_type())));
+        assert!(is_well_formed(&bytes_of(&doc! {})));
+        // Deeper than a recursive reader's stack would go.
+        assert!(is_well_formed(&nested(100_000)));
+        let mut cut = nested(100_000);
+        cut.pop();
+        assert!(!is_well_formed(&cut));
+    }
+
+    /// `{d: {d: … {}}}`, `depth` levels, built in one pass.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(depth * 8 + 5);
+        for level in 0..depth {
+            let length = i32::try_from(5 + 8 * (depth - level)).unwrap();
+            out.extend_from_slice(&length.to_le_bytes());
+            out.extend_from_slice(&[0x03, b'd', 0]);
+        }
+        out.extend_from_slice(&[5, 0, 0, 0, 0]);
+        out.resize(out.len() + depth, 0);
+        out
+    }
+
+    /// Every one-byte change and every cut of a document: what this check
+    /// accepts, the `bson` crate reads whole (what replay, export and
+    /// `event()` rely on), and it never panics.
+    #[test]
+    fn whatever_it_accepts_the_bson_crate_reads() {
+        let good = bytes_of(&every_type());
+        let mut accepted = 0;
+        let mut refused = 0;
+        let mut check = |bytes: &[u8]| {
+            if is_well_formed(bytes) {
+                accepted += 1;
+                let read = bson::Document::from_reader(bytes);
+                assert!(read.is_ok(), "accepted, but bson cannot read it: {bytes:?}");
+            } else {
+                refused += 1;
+            }
+        };
+        for at in 0..good.len() {
+            for value in [0x00, 0x01, 0x02, 0x7F, 0x80, 0xFE, 0xFF] {
+                let mut changed = good.clone();
+                changed[at] = value;
+                check(&changed);
+            }
+            check(&good[..at]);
+        }
+        // Both outcomes occur: the test is not vacuous either way.
+        assert!(accepted > 100 && refused > 1_000, "{accepted} {refused}");
+    }
+
+    #[test]
+    fn malformed_documents_are_refused() {
+        let good = bytes_of(&doc! { "a": "xy", "b": { "c": true } });
+        let patch = |find: &[u8], with: &[u8]| {
+            let at = good.windows(find.len()).position(|w| w == find).unwrap();
+            let mut out = good.clone();
+            out[at..at + with.len()].copy_from_slice(with);
+            out
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("invalid UTF-8 in a string", patch(b"xy", &[0xC3, 0x28])),
+            ("invalid UTF-8 in a nested key", patch(b"c\0", &[0xFF])),
+            ("boolean 2", patch(&[0x08, b'c', 0, 1], &[0x08, b'c', 0, 2])),
+            ("unknown type", patch(&[0x08, b'c'], &[0x42])),
+            ("trailing byte", [good.clone(), vec![0]].concat()),
+            ("length says more", {
+                let mut out = good.clone();
+                out[0] += 1;
+                out
+            }),
+            ("empty", Vec::new()),
+            ("too short", vec![4, 0, 0, 0]),
+        ];
+        for (what, bytes) in cases {
+            assert!(!is_well_formed(&bytes), "{what}");
+        }
+    }
+}
