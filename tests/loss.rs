@@ -536,7 +536,13 @@ async fn a_refused_database_is_set_aside_and_blocks_nothing() {
     let uri = format!(
         "mongodb://billing:billing-pw@127.0.0.1:{port}/?authSource=admin&serverSelectionTimeoutMS=1000"
     );
-    let panoptic = resilient(&uri, &env, &spool).build().unwrap();
+    // Each new connection authenticates (SCRAM, costly in a debug build):
+    // under a loaded machine that can outlast `resilient`'s 300 ms, which
+    // would take the writer offline for reasons this test is not about.
+    let panoptic = resilient(&uri, &env, &spool)
+        .server_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let log = panoptic.logger(Provider::Gcp, "BigQuery");
     for seq in 0..50i64 {
         panoptic::invoice!(log, "allowed"; "seq" => seq);
