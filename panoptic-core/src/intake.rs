@@ -53,8 +53,9 @@ impl Intake {
     /// Takes queued events in until `limit` are held, giving the runtime a
     /// turn every few events (so an insert in flight is answered without
     /// delay) and waiting briefly when the queue is empty. With `limit`
-    /// held and the queue more than half full, spools the oldest queued
-    /// events in batches, so that callers keep finding room. Never
+    /// held, after a caller found the queue full, spools the oldest queued
+    /// events in batches until the queue is back at half, so that callers
+    /// keep finding room (a burst the queue holds is not spooled). Never
     /// returns: raced against the insert, it stops when that ends.
     pub async fn fill(&mut self, queue: &EventQueue, limit: usize) {
         let mut taken = 0;
@@ -67,7 +68,7 @@ impl Intake {
                 if taken % TAKEN_PER_TURN == 0 {
                     tokio::task::yield_now().await;
                 }
-            } else if self.spills && queue.len() > queue.capacity() / 2 {
+            } else if self.spills && queue.is_backed_up() {
                 self.spiller
                     .spill_queued("MongoDB takes events slower than they come");
                 tokio::task::yield_now().await;

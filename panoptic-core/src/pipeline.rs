@@ -26,8 +26,9 @@ use crate::writer::{Writer, WriterSettings, later};
 pub enum Overflow {
     /// Append it to the spool on the caller's thread, with up to 255
     /// queued events in the same write: nothing lost, memory bounded.
-    /// The writer, too, spools the oldest queued events while MongoDB is
-    /// busy and the queue more than half full, so callers seldom pay.
+    /// Once that happens, the writer too spools the oldest queued events
+    /// while MongoDB works on a batch, until the queue is back at half, so
+    /// that callers seldom pay.
     #[default]
     Spill,
     /// Wait for room: nothing lost, but the caller is slowed.
@@ -119,7 +120,11 @@ impl Pipeline {
             return self.spill(event, "panoptic was shut down");
         }
         match self.overflow {
-            Overflow::Spill => self.spill(event, "event queue is full"),
+            Overflow::Spill => {
+                // The writer helps from now on (see `Intake::fill`).
+                self.queue.note_overflow();
+                self.spill(event, "event queue is full");
+            }
             Overflow::Block => {
                 if let Err(event) = self.queue.push_blocking(event) {
                     self.spill(event, "panoptic was shut down");

@@ -44,6 +44,9 @@ pub(crate) struct EventQueue {
     closed: AtomicBool,
     /// Set when the writer has stopped: no request is answered after it.
     stopped: AtomicBool,
+    /// Set when a caller found the queue full; cleared by the writer once
+    /// it has spooled the queue back down to half.
+    overflowed: AtomicBool,
     /// Queue length at which a push wakes the writer.
     wake_at: usize,
 }
@@ -56,6 +59,7 @@ impl EventQueue {
             writer: OnceLock::new(),
             closed: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            overflowed: AtomicBool::new(false),
             wake_at: wake_at.clamp(1, capacity.max(1)),
         }
     }
@@ -157,8 +161,22 @@ impl EventQueue {
         self.events.len()
     }
 
-    pub fn capacity(&self) -> usize {
-        self.events.capacity()
+    /// Notes that a caller found the queue full.
+    pub fn note_overflow(&self) {
+        self.overflowed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether callers are finding the queue full: set by a caller that
+    /// did, cleared when the queue is back at half or less.
+    pub fn is_backed_up(&self) -> bool {
+        if !self.overflowed.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.events.len() > self.events.capacity() / 2 {
+            return true;
+        }
+        self.overflowed.store(false, Ordering::Relaxed);
+        false
     }
 
     pub fn is_closed(&self) -> bool {

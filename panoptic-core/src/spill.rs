@@ -1,7 +1,7 @@
 //! Events the writer cannot take in time, put in the spool in batches:
-//! by a caller that finds the queue full, and by the writer itself when
-//! the queue backs up while MongoDB works on a batch (so that callers
-//! rarely find it full). Either way one lock and one write per collection
+//! by a caller that finds the queue full, and then by the writer itself
+//! while MongoDB works on a batch, until the queue is back at half (so
+//! that callers seldom find it full again). Either way one lock and one write per collection
 //! cover a batch of events, and the writer replays them later.
 
 use std::path::PathBuf;
