@@ -119,11 +119,12 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(if quick { 0 } else { 6 });
     let settle = if quick { Duration::ZERO } else { SETTLE };
+    let spool = common::temp_dir("bench-sustained-spool");
     let panoptic = Panoptic::builder()
         .username("bench")
         .env(common::unique_env("sustained"))
         .mongodb_uri(common::mongodb_uri())
-        .spool_dir(common::temp_dir("bench-sustained-spool"))
+        .spool_dir(&spool)
         .queue_capacity(QUEUE)
         // The overload pattern spools about 2 million events (~1 GiB) in a
         // few seconds; the default cap (1 GiB) would drop some, and every
@@ -155,4 +156,8 @@ fn main() {
     let stats = panoptic.stats();
     eprintln!("sustained: panoptic stats after the run: {stats:?}");
     assert_eq!((stats.dropped, stats.failed), (0, 0), "{stats:?}");
+    // What the overload left in the spool (gigabytes; the harness does not
+    // wait minutes for its replay) would fill the disk over a few runs.
+    drop(panoptic);
+    let _ = std::fs::remove_dir_all(&spool);
 }
