@@ -422,7 +422,16 @@ impl Writer {
             }
             self.replay_pending = true;
         }
-        let sealed = self.lock_spool().seal_if_full();
+        let spool = Arc::clone(&self.spool);
+        let mut spool = spool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A full segment sealed with events MongoDB lacks (spilled by
+        // callers meanwhile) is no longer the active one `note_spilled`
+        // looks at: its replay is due now.
+        if spool.has_unacknowledged() {
+            self.replay_pending = true;
+        }
+        let sealed = spool.seal_if_full();
+        drop(spool);
         if let Err(error) = sealed {
             self.report(&format!("cannot seal a spool segment: {error}"));
         }
