@@ -423,7 +423,9 @@ impl Writer {
             self.replay_pending = true;
         }
         let spool = Arc::clone(&self.spool);
-        let mut spool = spool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut spool = spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // A full segment sealed with events MongoDB lacks (spilled by
         // callers meanwhile) is no longer the active one `note_spilled`
         // looks at: its replay is due now.
