@@ -343,6 +343,41 @@ async fn overflow_spills_to_disk_and_the_same_process_delivers_it() {
     assert_exactly_once(&keys(&common::mongodb_uri(), &env).await, 3_000);
 }
 
+/// Spills fill small segments that the writer seals by size between its
+/// batches; each sealed one must still be replayed by this process, not
+/// left for the next (before the fix, the flush returned with them on
+/// disk: only the growing segment was looked at).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spill_filled_segments_sealed_by_size_are_replayed_by_the_same_process() {
+    let env = common::unique_env("sealed");
+    let spool = common::temp_dir("sealed");
+    let panoptic = common::builder(&env)
+        .username("Fault Tester")
+        .spool_dir(&spool)
+        .spool_segment_bytes(1) // every spilled append fills a segment
+        .queue_capacity(16)
+        .batch_size(8)
+        // Only the flushes below look at the spool between batches.
+        .flush_interval(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    // The first flush finds the spool empty: no replay is due after it.
+    assert!(panoptic.flush());
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..3_000i64 {
+        panoptic::invoice!(log, "burst"; "seq" => seq);
+    }
+    // Queued, not spilled: the flush delivers it, sealing the last segment
+    // the callers spilled into.
+    panoptic::invoice!(log, "burst"; "seq" => 3_000i64);
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert!(stats.spooled > 0, "the queue must overflow: {stats:?}");
+    assert_eq!(stats.replayed, stats.spooled, "{stats:?}");
+    assert_eq!(panoptic.spool().summary().unwrap().events, 0);
+    assert_exactly_once(&keys(&common::mongodb_uri(), &env).await, 3_001);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overflow_policies_block_and_drop() {
     // Block: the caller waits for room, nothing is spooled or lost.

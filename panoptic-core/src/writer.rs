@@ -347,10 +347,11 @@ impl Writer {
         Counters::set(&self.counters.held, self.intake.buffered as u64);
     }
 
-    /// Events spilled to the spool by callers (queue full) are replayed like
-    /// any other unacknowledged segment.
+    /// Events spilled to the spool by callers (queue full), and segments
+    /// sealed or left torn with them, are replayed like any other
+    /// unacknowledged segment.
     fn note_spilled(&mut self) {
-        if !self.replay_pending && self.lock_spool().has_unacknowledged() {
+        if !self.replay_pending && self.lock_spool().take_replay_due() {
             self.replay_pending = true;
         }
     }
@@ -422,18 +423,7 @@ impl Writer {
             }
             self.replay_pending = true;
         }
-        let spool = Arc::clone(&self.spool);
-        let mut spool = spool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // A full segment sealed with events MongoDB lacks (spilled by
-        // callers meanwhile) is no longer the active one `note_spilled`
-        // looks at: its replay is due now.
-        if spool.has_unacknowledged() {
-            self.replay_pending = true;
-        }
-        let sealed = spool.seal_if_full();
-        drop(spool);
+        let sealed = self.lock_spool().seal_if_full();
         if let Err(error) = sealed {
             self.report(&format!("cannot seal a spool segment: {error}"));
         }
@@ -569,6 +559,8 @@ impl Writer {
                 self.report(&format!("cannot seal a spool segment: {error}"));
                 return false;
             }
+            // The scan below sees every segment closed so far.
+            spool.take_replay_due();
             let dir = spool.dir().to_owned();
             let active = spool.active_path().map(ToOwned::to_owned);
             drop(spool);

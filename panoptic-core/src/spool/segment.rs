@@ -76,6 +76,10 @@ pub(crate) struct SpoolWriter {
     /// Bytes of the folder's other segments, counted when the active
     /// segment was opened (only with a cap).
     others: u64,
+    /// Whether a segment holding events MongoDB lacks was closed since
+    /// [`take_replay_due`](Self::take_replay_due) last asked: sealed full
+    /// or left behind torn, it is no longer the active one.
+    closed_unacknowledged: bool,
     pub(super) faults: Faults,
 }
 
@@ -147,6 +151,7 @@ impl SpoolWriter {
             options,
             active: None,
             others: 0,
+            closed_unacknowledged: false,
             faults: Faults::default(),
         }
     }
@@ -231,6 +236,7 @@ impl SpoolWriter {
                 // reports them; later records go to a new segment. Left
                 // unlocked for replay, whatever was acknowledged.
                 *slot = None;
+                self.closed_unacknowledged = true;
             }
             return Err(error);
         }
@@ -309,6 +315,13 @@ impl SpoolWriter {
         self.active.as_ref().is_some_and(|a| !a.all_acknowledged)
     }
 
+    /// Whether events MongoDB lacks are in the spool because of this
+    /// writer: in the active segment, or in one it closed since the last
+    /// call (which is then forgotten; a replay is about to scan the folder).
+    pub fn take_replay_due(&mut self) -> bool {
+        std::mem::take(&mut self.closed_unacknowledged) || self.has_unacknowledged()
+    }
+
     /// Closes the active segment: deleted if MongoDB has all of it, else
     /// left (unlocked) for replay.
     pub fn seal(&mut self) -> io::Result<()> {
@@ -325,6 +338,8 @@ impl SpoolWriter {
             drop(file);
             if all_acknowledged {
                 fs::remove_file(&path)?;
+            } else {
+                self.closed_unacknowledged = true;
             }
         }
         Ok(())

@@ -69,6 +69,31 @@ fn corrupt(offset: u64, bytes: u64) -> SegmentItem {
     SegmentItem::Corrupt { offset, bytes }
 }
 
+/// A replay is due for every segment closed with events MongoDB lacks,
+/// not only for the growing one: a spill-filled segment sealed by size is
+/// no longer "active" yet waits to be replayed.
+#[test]
+fn a_replay_is_due_for_segments_closed_with_unacknowledged_events() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every record fills a segment.
+    let mut writer = SpoolWriter::new(dir.path().to_owned(), 16, false);
+    assert!(!writer.take_replay_due(), "nothing spooled yet");
+    // Write-ahead records MongoDB acknowledged: the sealed segment is
+    // deleted, nothing to replay.
+    writer.append(DB, COLL, &[sample(0)], true).unwrap();
+    assert!(!writer.take_replay_due());
+    writer.seal_if_full().unwrap();
+    assert!(!writer.take_replay_due());
+    assert_eq!(segments(dir.path()).unwrap().len(), 0);
+    // A spilled record: due while active, and still due once sealed by size.
+    writer.append(DB, COLL, &[sample(1)], false).unwrap();
+    writer.seal_if_full().unwrap();
+    assert!(writer.active_path().is_none(), "sealed by size");
+    assert_eq!(segments(dir.path()).unwrap().len(), 1);
+    assert!(writer.take_replay_due(), "the sealed segment awaits replay");
+    assert!(!writer.take_replay_due(), "told once");
+}
+
 #[test]
 fn round_trip_and_rotation_in_format_v2() {
     let dir = tempfile::tempdir().unwrap();
