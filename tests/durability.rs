@@ -434,16 +434,8 @@ async fn overflow_policies_block_and_drop() {
 /// memory.
 #[test]
 fn the_writer_spools_a_backed_up_queue_while_mongodb_sits_on_a_batch() {
-    // A "server" that accepts connections and never answers: the first
-    // insert hangs for the whole operation timeout.
-    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = black_hole.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut connections = Vec::new();
-        for stream in black_hole.incoming().take(64) {
-            connections.push(stream);
-        }
-    });
+    // The first insert hangs for the whole operation timeout.
+    let port = common::black_hole();
     let spool = common::temp_dir("backlog");
     let panoptic = Panoptic::builder()
         .username("Fault Tester")
@@ -498,15 +490,7 @@ fn the_writer_spools_a_backed_up_queue_while_mongodb_sits_on_a_batch() {
 
 #[test]
 fn shutdown_deadline_leaves_undelivered_events_in_the_spool() {
-    // A "server" that accepts connections and never answers: inserts hang.
-    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = black_hole.local_addr().unwrap().port();
-    let held = std::thread::spawn(move || {
-        let mut connections = Vec::new();
-        for stream in black_hole.incoming().take(8) {
-            connections.push(stream);
-        }
-    });
+    let port = common::black_hole(); // inserts hang
     let spool = common::temp_dir("deadline");
     let guard = Panoptic::builder()
         .username("Fault Tester")
@@ -530,7 +514,6 @@ fn shutdown_deadline_leaves_undelivered_events_in_the_spool() {
     );
     // As if the process exited now: every event is on disk.
     assert_eq!(panoptic::Spool::open(&spool).events().unwrap().len(), 100);
-    drop(held);
 }
 
 /// The child of the crash-window tests: emits 100 events every 10 ms to the

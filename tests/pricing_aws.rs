@@ -45,15 +45,6 @@ fn save_cart() -> Written {
 #[billable(provider = "aws", service = "S3", usage = aws::s3_storage("deep-freezer", Decimal::ONE))]
 fn archive() {}
 
-fn by_resource<'a>(events: &'a [BillingEvent], resource: &str) -> &'a BillingEvent {
-    let mut found = events.iter().filter(|e| e.resource == resource);
-    let event = found
-        .next()
-        .unwrap_or_else(|| panic!("no event for {resource}"));
-    assert!(found.next().is_none(), "{resource} stored twice");
-    event
-}
-
 /// The Lambda part runs in a child process with the environment Lambda
 /// sets (the tests may not change their own environment).
 #[test]
@@ -99,12 +90,12 @@ async fn a_lambda_invocation_is_priced_from_its_duration_and_memory() {
         let ms = event.metadata.duration_ms.unwrap().ceil() as i64;
         dec("1.5") * Decimal::new(ms, 3) * rate
     };
-    let outer = by_resource(&events, "handle_order");
+    let outer = common::by_resource(&events, "handle_order");
     assert!(outer.metadata.duration_ms.unwrap() >= 35.0);
     assert_eq!(outer.amount, Some(dec("0.0000002") + billed(outer)));
     assert_eq!(outer.unit, "GB-seconds");
     // The inner call is part of the same invocation: no second request fee.
-    let inner = by_resource(&events, "validate_order");
+    let inner = common::by_resource(&events, "validate_order");
     assert_eq!(inner.amount, Some(billed(inner)));
     assert_eq!(
         inner.metadata.usage().unwrap().get_i64("requests").unwrap(),
@@ -131,23 +122,23 @@ async fn s3_and_dynamodb_are_priced_from_their_keys() {
     assert_eq!(events.len(), 5, "{events:#?}");
     // PUT/COPY/POST/LIST: $0.005 per 1,000: 2,000 → $0.01.
     assert_eq!(
-        by_resource(&events, "upload_thumbnails").amount,
+        common::by_resource(&events, "upload_thumbnails").amount,
         Some(dec("0.01"))
     );
     // GET: $0.0004 per 1,000: 10,000 → $0.004.
     assert_eq!(
-        by_resource(&events, "read_thumbnails").amount,
+        common::by_resource(&events, "read_thumbnails").amount,
         Some(dec("0.004"))
     );
     // On demand: $0.125 per 1M reads, $0.625 per 1M writes: 120,000 reads
     // and 40,000 writes → 0.015 + 0.025 = $0.04.
-    let cart = by_resource(&events, "save_cart");
+    let cart = common::by_resource(&events, "save_cart");
     assert_eq!(cart.amount, Some(dec("0.04")));
     assert_eq!(
         (cart.quantity, cart.unit.as_str()),
         (160_000.0, "request units")
     );
-    let archive = by_resource(&events, "archive");
+    let archive = common::by_resource(&events, "archive");
     assert_eq!(archive.amount, None);
     assert!(
         archive
@@ -156,7 +147,7 @@ async fn s3_and_dynamodb_are_priced_from_their_keys() {
             .unwrap()
             .contains("s3-deep-freezer")
     );
-    let outside = by_resource(&events, "validate_order");
+    let outside = common::by_resource(&events, "validate_order");
     assert_eq!(outside.amount, None);
     assert!(
         outside

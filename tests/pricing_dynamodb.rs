@@ -12,7 +12,7 @@ use panoptic::prices::aws_dynamodb::sdk::operation::batch_write_item::BatchWrite
 use panoptic::prices::aws_dynamodb::sdk::operation::put_item::PutItemOutput;
 use panoptic::prices::aws_dynamodb::sdk::operation::query::QueryOutput;
 use panoptic::prices::aws_dynamodb::sdk::types::ConsumedCapacity;
-use panoptic::{BillingEvent, Decimal, billable};
+use panoptic::{Decimal, billable};
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -66,15 +66,6 @@ fn save_order_failing() -> Result<PutItemOutput, std::io::Error> {
     ))
 }
 
-fn by_resource<'a>(events: &'a [BillingEvent], resource: &str) -> &'a BillingEvent {
-    let mut found = events.iter().filter(|e| e.resource == resource);
-    let event = found
-        .next()
-        .unwrap_or_else(|| panic!("no event for {resource}"));
-    assert!(found.next().is_none(), "{resource} stored twice");
-    event
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_outputs_are_priced_from_their_consumed_capacity() {
     let env = common::unique_env("dynamodb-sdk");
@@ -92,7 +83,7 @@ async fn sdk_outputs_are_priced_from_their_consumed_capacity() {
     assert_eq!(events.len(), 5, "{events:#?}");
 
     // 3 write units × $0.625 / 1M.
-    let save = by_resource(&events, "save_order");
+    let save = common::by_resource(&events, "save_order");
     assert_eq!(save.amount, Some(dec("0.000001875")));
     assert_eq!((save.quantity, save.unit.as_str()), (3.0, "request units"));
     let usage = save.metadata.usage().unwrap();
@@ -100,16 +91,16 @@ async fn sdk_outputs_are_priced_from_their_consumed_capacity() {
     assert_eq!(usage.get_i64("read_request_units").ok(), Some(0));
     // 2.5 read units × $0.125 / 1M.
     assert_eq!(
-        by_resource(&events, "recent_orders").amount,
+        common::by_resource(&events, "recent_orders").amount,
         Some(dec("0.0000003125"))
     );
     // (25 + 15) write units × $0.625 / 1M.
     assert_eq!(
-        by_resource(&events, "import_orders").amount,
+        common::by_resource(&events, "import_orders").amount,
         Some(dec("0.000025"))
     );
     for unpriced in ["save_order_silently", "save_order_failing"] {
-        let event = by_resource(&events, unpriced);
+        let event = common::by_resource(&events, unpriced);
         assert_eq!(event.amount, None, "{unpriced}");
         assert!(
             event

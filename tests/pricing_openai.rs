@@ -160,15 +160,6 @@ fn stream_chunks(with_usage: bool) -> Vec<Result<CreateChatCompletionStreamRespo
     chunks
 }
 
-fn by_resource<'a>(events: &'a [BillingEvent], resource: &str) -> &'a BillingEvent {
-    let mut found = events.iter().filter(|e| e.resource == resource);
-    let event = found
-        .next()
-        .unwrap_or_else(|| panic!("no event for {resource}"));
-    assert!(found.next().is_none(), "{resource} stored twice");
-    event
-}
-
 fn component<'a>(event: &'a BillingEvent, name: &str) -> &'a Document {
     event
         .metadata
@@ -216,7 +207,7 @@ async fn openai_responses_are_priced_from_their_usage() {
 
     // gpt-4o-mini: 0.15 / 0.075 / 0.60. 800 uncached + 200 cached + 500 out:
     // 800 × 0.15 + 200 × 0.075 + 500 × 0.60 = 120 + 15 + 300 = 435 → $0.000435.
-    let mini = by_resource(&events, "ask_mini");
+    let mini = common::by_resource(&events, "ask_mini");
     assert_eq!(mini.amount, Some(dec("0.000435")));
     assert_eq!(mini.metadata.priced_by(), Some("price_book"));
     assert_eq!((mini.quantity, mini.unit.as_str()), (1_500.0, "tokens"));
@@ -240,7 +231,7 @@ async fn openai_responses_are_priced_from_their_usage() {
     // o4-mini: 1.10 in / 4.40 out; the 1,500 reasoning tokens are inside
     // the 2,000 completion tokens: 1,000 × 1.10 + 2,000 × 4.40 = 1,100 +
     // 8,800 = 9,900 → $0.0099 (counting reasoning again would be $0.0165).
-    let o4 = by_resource(&events, "ask_o4_mini");
+    let o4 = common::by_resource(&events, "ask_o4_mini");
     assert_eq!(o4.amount, Some(dec("0.0099")));
     assert_eq!(
         o4.metadata.usage().unwrap().get_i64("reasoning").unwrap(),
@@ -250,13 +241,13 @@ async fn openai_responses_are_priced_from_their_usage() {
     // gpt-4o-2024-05-13 has its own price, $5 / $15, not gpt-4o's:
     // 1,000 × 5 + 1,000 × 15 = 20,000 → $0.02.
     assert_eq!(
-        by_resource(&events, "ask_old_snapshot").amount,
+        common::by_resource(&events, "ask_old_snapshot").amount,
         Some(dec("0.02"))
     );
 
     // Batch: input and output at half price, cached input as is:
     // 800 × 0.075 + 200 × 0.075 + 500 × 0.30 = 60 + 15 + 150 = 225 → $0.000225.
-    let batch = by_resource(&events, "ask_in_batch");
+    let batch = common::by_resource(&events, "ask_in_batch");
     assert_eq!(batch.amount, Some(dec("0.000225")));
     assert_eq!(
         batch.metadata.price().unwrap().get_str("variant").unwrap(),
@@ -264,13 +255,13 @@ async fn openai_responses_are_priced_from_their_usage() {
     );
 
     // An amount given by the user wins, and the event says so.
-    let mine = by_resource(&events, "ask_with_my_price");
+    let mine = common::by_resource(&events, "ask_with_my_price");
     assert_eq!(mine.amount, Some(dec("0.5")));
     assert_eq!(mine.metadata.priced_by(), Some("given"));
     assert!(mine.metadata.price().is_none());
 
     // An unknown model: no amount, and why.
-    let unknown = by_resource(&events, "ask_unknown_model");
+    let unknown = common::by_resource(&events, "ask_unknown_model");
     assert_eq!(unknown.amount, None);
     assert!(
         unknown.metadata.unpriced().unwrap().contains("gpt-9-turbo"),
@@ -279,15 +270,18 @@ async fn openai_responses_are_priced_from_their_usage() {
     );
 
     // A failed call reports no usage: unpriced, not $0.
-    let failed = by_resource(&events, "ask_and_fail");
+    let failed = common::by_resource(&events, "ask_and_fail");
     assert_eq!((failed.outcome, failed.amount), (Outcome::Error, None));
 
     // text-embedding-3-small: 0.02 per 1M; 50,000 × 0.02 / 1M = $0.001.
-    assert_eq!(by_resource(&events, "embed").amount, Some(dec("0.001")));
+    assert_eq!(
+        common::by_resource(&events, "embed").amount,
+        Some(dec("0.001"))
+    );
 
     // A whole stream, from its usage chunk: 21 × 0.15 + 7 × 0.60 = 3.15 +
     // 4.2 = 7.35 → $0.00000735.
-    let whole = by_resource(&events, "stream_whole");
+    let whole = common::by_resource(&events, "stream_whole");
     assert_eq!(whole.amount, Some(dec("0.00000735")));
     assert_eq!(whole.outcome, Outcome::Ok);
     assert!(!whole.metadata.is_estimated());
@@ -295,7 +289,7 @@ async fn openai_responses_are_priced_from_their_usage() {
     // Cut short: estimated at ⌈chars / 4⌉: prompt 32 chars → 8 tokens,
     // received "2, 3" + ", 5" = 7 chars → 2 tokens: 8 × 0.15 + 2 × 0.60 =
     // 1.2 + 1.2 = 2.4 → $0.0000024.
-    let cut = by_resource(&events, "stream_cut_short");
+    let cut = common::by_resource(&events, "stream_cut_short");
     assert_eq!(cut.amount, Some(dec("0.0000024")));
     assert_eq!(cut.outcome, Outcome::Cancelled);
     assert!(cut.metadata.is_estimated());

@@ -40,7 +40,7 @@ impl Intake {
 
     pub fn take(&mut self, event: Event) {
         Counters::add(&self.spiller.counters.emitted, 1);
-        if let Some((route, document)) = self.spiller.encode(event, "") {
+        if let Some((route, document)) = self.spiller.encode(event, None) {
             self.push(route, document);
         }
     }

@@ -81,7 +81,7 @@ impl Spiller {
         Counters::add(&self.counters.emitted, events.len() as u64);
         let mut routes: Vec<(Route, Vec<RawDocumentBuf>)> = Vec::new();
         for event in events {
-            let Some((route, document)) = self.encode(event, why) else {
+            let Some((route, document)) = self.encode(event, Some(why)) else {
                 continue;
             };
             match routes.iter_mut().find(|(r, _)| *r == route) {
@@ -121,8 +121,12 @@ impl Spiller {
 
     /// An event's route and document, its spend told to the budgets;
     /// `None` when it cannot be encoded (kept as a dead letter, counted
-    /// failed, reported after `why` when there is one).
-    pub fn encode(&self, event: Event, why: &str) -> Option<(Route, RawDocumentBuf)> {
+    /// failed, reported after `spilled_because` when it is being spilled).
+    pub fn encode(
+        &self,
+        event: Event,
+        spilled_because: Option<&str>,
+    ) -> Option<(Route, RawDocumentBuf)> {
         let (route, document, reserved) = match event {
             Event::Call(call) => {
                 let (route, document, warning) = call_document(&call, &self.owner);
@@ -135,12 +139,11 @@ impl Spiller {
             Event::Record(event) => {
                 match record_document(*event, &self.spool_dir, &self.counters) {
                     Ok((route, document)) => (route, document, None),
-                    Err(message) if why.is_empty() => {
-                        self.note_error(&message);
-                        return None;
-                    }
                     Err(message) => {
-                        self.note_error(&format!("{why}; {message}"));
+                        match spilled_because {
+                            Some(why) => self.note_error(&format!("{why}; {message}")),
+                            None => self.note_error(&message),
+                        }
                         return None;
                     }
                 }

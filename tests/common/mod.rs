@@ -199,6 +199,33 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A loopback port where a "server" accepts connections and never answers:
+/// every operation sent there hangs until its timeout (a frozen server,
+/// not a down one). Connections stay open for the test's life.
+pub fn black_hole() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(64) {
+            held.push(stream);
+        }
+        // Keeps the accepted ones open after the last accept.
+        std::thread::park();
+    });
+    port
+}
+
+/// The one event stored for `resource`; panics when there is none, or more.
+pub fn by_resource<'a>(events: &'a [BillingEvent], resource: &str) -> &'a BillingEvent {
+    let mut found = events.iter().filter(|e| e.resource == resource);
+    let event = found
+        .next()
+        .unwrap_or_else(|| panic!("no event for {resource}"));
+    assert!(found.next().is_none(), "{resource} stored twice");
+    event
+}
+
 /// A driver client for reading back.
 pub async fn client() -> mongodb::Client {
     mongodb::Client::with_uri_str(mongodb_uri())

@@ -69,6 +69,17 @@ fn corrupt(offset: u64, bytes: u64) -> SegmentItem {
     SegmentItem::Corrupt { offset, bytes }
 }
 
+/// Writes `bad` between two good records and asserts that exactly its
+/// bytes are reported corrupt and both neighbours read.
+fn assert_only_it_is_lost(dir: &Path, bad: &[u8], what: &str) {
+    let (path, at) = segment_of(dir, MAGIC_V2, &[v2_record(0), bad.to_vec(), v2_record(2)]);
+    assert_eq!(
+        items(&path),
+        [record(0), corrupt(at[1], bad.len() as u64), record(2)],
+        "{what}"
+    );
+}
+
 /// A replay is due for every segment closed with events MongoDB lacks,
 /// not only for the growing one: a spill-filled segment sealed by size is
 /// no longer "active" yet waits to be replayed.
@@ -200,17 +211,7 @@ fn every_kind_of_damage_costs_only_the_damaged_bytes() {
     }
 
     // Half an append (a crash mid-write) in front of later records.
-    let half = parts[1][..parts[1].len() / 2].to_vec();
-    let (path, at) = segment_of(
-        dir.path(),
-        MAGIC_V2,
-        &[v2_record(0), half.clone(), v2_record(2)],
-    );
-    assert_eq!(
-        items(&path),
-        [record(0), corrupt(at[1], half.len() as u64), record(2)],
-        "torn append"
-    );
+    assert_only_it_is_lost(dir.path(), &parts[1][..parts[1].len() / 2], "torn append");
 
     // Adjacent bad records are one region.
     let (path, at) = segment_of(dir.path(), MAGIC_V2, &parts);
@@ -315,17 +316,7 @@ fn a_payload_with_a_good_crc_is_a_record_only_when_it_reads_whole() {
         }),
     ];
     for (what, payload) in shapes {
-        let bad = framed(&payload);
-        let (path, at) = segment_of(
-            dir.path(),
-            MAGIC_V2,
-            &[v2_record(0), bad.clone(), v2_record(2)],
-        );
-        assert_eq!(
-            items(&path),
-            [record(0), corrupt(at[1], bad.len() as u64), record(2)],
-            "{what}"
-        );
+        assert_only_it_is_lost(dir.path(), &framed(&payload), what);
     }
 }
 
@@ -540,6 +531,7 @@ fn a_segment_that_cannot_be_cut_back_is_abandoned() {
     writer.faults.set_len_fails = true;
     assert!(writer.append(DB, COLL, &[sample(1)], false).is_err());
     assert_eq!(writer.active_path(), None, "abandoned");
+    assert!(writer.take_replay_due(), "its records await replay");
     writer.append(DB, COLL, &[sample(2)], false).unwrap();
     let second = writer.active_path().unwrap().to_owned();
     assert_ne!(first, second);

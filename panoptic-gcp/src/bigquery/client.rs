@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use super::event::{self, Priced, QueryOutcome, Usage};
 use super::labels::job_labels;
 use super::types::{
-    DryRunConfiguration, DryRunJobBody, DryRunJobReference, DryRunQuery, FormatOptions, Job,
-    JobReference, QueryParameter, QueryRequestBody, QueryResponse, QueryResult,
+    DryRunConfiguration, DryRunJobBody, DryRunJobReference, DryRunQuery, FormatOptions, GoogleSql,
+    Job, JobReference, QueryParameter, QueryRequestBody, QueryResponse, QueryResult,
 };
 use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
 use crate::rest::{ClientBuilder, Endpoint, Error};
@@ -482,10 +482,7 @@ impl BigQuery {
             configuration: DryRunConfiguration {
                 dry_run: true,
                 query: DryRunQuery {
-                    query: &query.sql,
-                    use_legacy_sql: false,
-                    parameter_mode: (!query.params.is_empty()).then_some("NAMED"),
-                    query_parameters: &query.params,
+                    sql: GoogleSql::new(&query.sql, &query.params),
                     use_query_cache: false,
                 },
             },
@@ -616,10 +613,7 @@ impl BigQuery {
         // failed one.
         let request_id = request_id();
         let body = QueryRequestBody {
-            query: &query.sql,
-            use_legacy_sql: false,
-            parameter_mode: (!query.params.is_empty()).then_some("NAMED"),
-            query_parameters: &query.params,
+            sql: GoogleSql::new(&query.sql, &query.params),
             dry_run: query.dry_run,
             maximum_bytes_billed: query.maximum_bytes_billed.map(|b| b.to_string()),
             labels,

@@ -14,13 +14,8 @@ use crate::rest::ErrorProto;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct QueryRequestBody<'a> {
-    pub query: &'a str,
-    /// Always false: GoogleSQL. The API's default is legacy SQL.
-    pub use_legacy_sql: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameter_mode: Option<&'static str>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub query_parameters: &'a [QueryParameter],
+    #[serde(flatten)]
+    pub sql: GoogleSql<'a>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     /// int64 travels as a JSON string.
@@ -44,6 +39,31 @@ pub(crate) struct QueryRequestBody<'a> {
     pub request_id: &'a str,
 }
 
+/// The SQL and its parameters, as both `jobs.query` and a query job's
+/// configuration spell them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GoogleSql<'a> {
+    pub query: &'a str,
+    /// Always false: GoogleSQL. The API's default is legacy SQL.
+    pub use_legacy_sql: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub query_parameters: &'a [QueryParameter],
+}
+
+impl<'a> GoogleSql<'a> {
+    pub fn new(query: &'a str, parameters: &'a [QueryParameter]) -> GoogleSql<'a> {
+        GoogleSql {
+            query,
+            use_legacy_sql: false,
+            parameter_mode: (!parameters.is_empty()).then_some("NAMED"),
+            query_parameters: parameters,
+        }
+    }
+}
+
 /// `jobs.insert` body of a dry-run query job: unlike a `jobs.query` dry
 /// run, its answer (a `Job`) lists `statistics.query.referencedTables`,
 /// which the 10 MiB per-table minimum needs.
@@ -64,13 +84,8 @@ pub(crate) struct DryRunConfiguration<'a> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DryRunQuery<'a> {
-    pub query: &'a str,
-    /// Always false: GoogleSQL. The API's default is legacy SQL.
-    pub use_legacy_sql: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameter_mode: Option<&'static str>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub query_parameters: &'a [QueryParameter],
+    #[serde(flatten)]
+    pub sql: GoogleSql<'a>,
     /// False: the estimate is for a run that misses the cache.
     pub use_query_cache: bool,
 }
