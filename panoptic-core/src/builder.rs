@@ -310,6 +310,7 @@ impl PanopticBuilder {
     /// ```
     pub fn build(self) -> Result<Panoptic, Error> {
         let config = self.given.resolve()?;
+        crate::clock::calibrate();
         let reporter = Arc::new(ErrorReporter::new(Duration::from_secs(30), config.secrets));
         let owner = Arc::new(Owner::new(Context {
             username: config.username.clone(),

@@ -5,13 +5,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use crate::active::Active;
 use crate::amount::{IntoAmount, IntoQuantity};
 use crate::budget::{Broker, BudgetExceeded, Reservation, Reserved};
 use crate::budget_link::{self, BudgetLink, InBudget, LinkScope};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
+use crate::clock::{self, Instant};
 use crate::event::Outcome;
 use crate::handle::{
     INSTALL_STATE, INSTALLED, NEVER_INSTALLED, NEVER_INSTALLED_WARNED, current, with_current,
@@ -46,7 +46,7 @@ impl Call {
     /// this thread until it ends.
     #[inline]
     pub fn start(site: &'static CallSite) -> Call {
-        let started = recording().then(Instant::now);
+        let started = recording().then(clock::now);
         Call {
             site,
             started,
@@ -59,7 +59,7 @@ impl Call {
     /// [`InSite`] to mark it active.
     #[inline]
     pub fn start_async(site: &'static CallSite) -> Call {
-        let started = recording().then(Instant::now);
+        let started = recording().then(clock::now);
         Call {
             site,
             started,
@@ -351,9 +351,9 @@ impl Call {
         let Some(started) = self.started.take() else {
             return;
         };
-        // One clock read at the end: the UTC time is derived from it later.
-        let ended = Instant::now();
-        let duration = ended.duration_since(started);
+        // One clock read at the end: the UTC time and the duration are
+        // derived from it on the writer's thread.
+        let ended = clock::now();
         if let Some(options) = &mut self.options
             && let Some(link) = &options.link
             && link.is_settled()
@@ -391,7 +391,7 @@ impl Call {
             site: self.site,
             context: CallContext::Handle,
             ended,
-            duration,
+            started,
             outcome,
             error: error.map(Arc::from),
             extras,

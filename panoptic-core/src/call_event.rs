@@ -2,11 +2,12 @@
 //! pointers and numbers, and slog key-values for any drain that asks.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use slog::{KV, Record, Serializer};
 
+use crate::clock::Instant;
 use crate::context::Context;
 use crate::event::Outcome;
 use crate::keys::{self, metadata as meta_keys};
@@ -54,12 +55,20 @@ pub(crate) struct CallEvent {
     pub site: &'static CallSite,
     pub context: CallContext,
     /// When the call ended; made a UTC time by the writer
-    /// ([`wall_clock`](crate::document::wall_clock)).
+    /// ([`wall_clock`](crate::clock::wall_clock)).
     pub ended: Instant,
-    pub duration: Duration,
+    /// When it started: the duration is taken by the writer, off the
+    /// caller's thread.
+    pub started: Instant,
     pub outcome: Outcome,
     pub error: Option<Arc<str>>,
     pub extras: Option<Arc<CallExtras>>,
+}
+
+impl CallEvent {
+    pub fn duration(&self) -> Duration {
+        self.ended.saturating_duration_since(self.started)
+    }
 }
 
 /// The same event as slog key-values, for any other drain (slog-term, a
@@ -73,7 +82,10 @@ impl KV for CallEvent {
         s.emit_str(meta_keys::QUALIFIED_NAME, &names.qualified_name)?;
         s.emit_str(meta_keys::MODULE_PATH, site.location.module)?;
         s.emit_str(keys::OUTCOME, self.outcome.as_str())?;
-        s.emit_f64(meta_keys::DURATION_MS, self.duration.as_secs_f64() * 1000.0)?;
+        s.emit_f64(
+            meta_keys::DURATION_MS,
+            self.duration().as_secs_f64() * 1000.0,
+        )?;
         s.emit_str(keys::UNIT, site.unit)?;
         s.emit_str(keys::CURRENCY, site.currency)?;
         s.emit_str(keys::CATEGORY, site.category().as_str())?;

@@ -1,9 +1,8 @@
 //! From an event to the document MongoDB stores and where it goes: the
 //! writer's half of a call's journey (the caller's half is `call`).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -134,8 +133,8 @@ impl<'a> CallFacts<'a> {
             ),
         };
         let extras = call.extras.as_deref();
-        let ts = wall_clock(call.ended);
-        let mut pricing = price_call(site, extras, call.duration, ts.date_naive());
+        let ts = crate::clock::wall_clock(call.ended);
+        let mut pricing = price_call(site, extras, call.duration(), ts.date_naive());
         let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity.take()) {
             (Some(given), _) => (given, Cow::Borrowed(site.unit)),
             (None, Some((total, unit))) => (total, Cow::Owned(unit)),
@@ -221,7 +220,7 @@ impl<'a> CallFacts<'a> {
         put_f64(
             &mut out,
             meta::DURATION_MS,
-            call.duration.as_secs_f64() * 1000.0,
+            call.duration().as_secs_f64() * 1000.0,
         );
         out.extend_from_slice(&statics.args_types);
         let user = extras.and_then(|e| e.user.as_deref());
@@ -308,7 +307,7 @@ impl<'a> CallFacts<'a> {
                 function_name: Some(names.function_name.clone()),
                 qualified_name: Some(names.qualified_name.clone()),
                 module_path: Some(site.location.module.to_owned()),
-                duration_ms: Some(self.call.duration.as_secs_f64() * 1000.0),
+                duration_ms: Some(self.call.duration().as_secs_f64() * 1000.0),
                 args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
                 user: extras.and_then(|e| e.user.clone()),
                 request_id: extras.and_then(|e| e.request_id.clone()),
@@ -321,35 +320,11 @@ impl<'a> CallFacts<'a> {
     }
 }
 
-/// The UTC time of an `Instant`, against an anchor (a wall-clock and a
-/// monotonic reading taken together) renewed every second, so the two
-/// clocks cannot drift apart noticeably. Called by the writer, not the
-/// caller, which saves every annotated call a wall-clock read.
-pub(crate) fn wall_clock(at: Instant) -> DateTime<Utc> {
-    static ANCHOR: Mutex<Option<(DateTime<Utc>, Instant)>> = Mutex::new(None);
-    let mut anchor = ANCHOR
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let now = Instant::now();
-    let (wall, mono) = match *anchor {
-        Some((wall, mono)) if now.duration_since(mono) < Duration::from_secs(1) => (wall, mono),
-        _ => {
-            let fresh = (Utc::now(), now);
-            *anchor = Some(fresh);
-            fresh
-        }
-    };
-    let offset = |d: Duration| chrono::Duration::from_std(d).unwrap_or_default();
-    if at >= mono {
-        wall + offset(at - mono)
-    } else {
-        wall - offset(mono - at)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::time::Duration;
 
     use std::sync::Arc;
     use std::sync::OnceLock;
@@ -413,11 +388,12 @@ mod tests {
         context: CallContext,
         extras: Option<CallExtras>,
     ) -> CallEvent {
+        let started = crate::clock::now();
         CallEvent {
             site,
             context,
-            ended: Instant::now(),
-            duration: Duration::from_micros(1_234_567),
+            ended: started + Duration::from_micros(1_234_567),
+            started,
             outcome: Outcome::Ok,
             error: None,
             extras: extras.map(Arc::new),
@@ -518,22 +494,5 @@ mod tests {
         assert_eq!(metadata.get_str("user").unwrap(), "kept: no user was given");
         let built = RawDocumentBuf::from_document(&facts.reference(id)).unwrap();
         assert_eq!(encoded, built.to_document().unwrap());
-    }
-
-    #[test]
-    fn wall_clock_of_an_instant() {
-        let before = Utc::now();
-        let at = Instant::now();
-        let wall = wall_clock(at);
-        let after = Utc::now();
-        // The anchor's two clock reads are not simultaneous (another test
-        // may have set it a moment ago): a few ms of slack, not seconds.
-        let slack = chrono::Duration::milliseconds(5);
-        assert!(
-            before - slack <= wall && wall <= after + slack,
-            "{before} {wall} {after}"
-        );
-        let earlier = wall_clock(at - Duration::from_millis(250));
-        assert_eq!(wall - earlier, chrono::Duration::milliseconds(250));
     }
 }

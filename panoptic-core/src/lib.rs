@@ -22,6 +22,7 @@ mod budget_link;
 mod builder;
 mod call;
 mod call_event;
+mod clock;
 pub mod config;
 mod context;
 mod document;

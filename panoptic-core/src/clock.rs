@@ -1,0 +1,94 @@
+//! The clock annotated calls are timed with: the CPU's time-stamp counter
+//! where it is invariant (read in about a third of the time a
+//! `clock_gettime` takes on the machines measured, BENCHMARKS.md), else
+//! the monotonic clock. Calls read it twice; the writer turns the readings
+//! into a duration and a UTC time, off the caller's thread.
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// A reading of the call clock, in nanoseconds of the monotonic clock.
+pub(crate) type Instant = quanta::Instant;
+
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    // Calibrating against the monotonic clock takes milliseconds, once per
+    // process: `calibrate` does it when an instance is built.
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+/// Calibrates the clock now, so that no call pays for it.
+pub(crate) fn calibrate() {
+    clock();
+}
+
+/// Now, by the call clock.
+#[inline]
+pub(crate) fn now() -> Instant {
+    clock().now()
+}
+
+/// The UTC time of a reading, against an anchor (a wall-clock and a
+/// call-clock reading taken together) renewed every second, so the two
+/// clocks cannot drift apart noticeably. Called by the writer, not the
+/// caller, which saves every annotated call a wall-clock read.
+pub(crate) fn wall_clock(at: Instant) -> DateTime<Utc> {
+    static ANCHOR: Mutex<Option<(DateTime<Utc>, Instant)>> = Mutex::new(None);
+    let mut anchor = ANCHOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let current = now();
+    let (wall, mono) = match *anchor {
+        Some((wall, mono)) if current.saturating_duration_since(mono) < Duration::from_secs(1) => {
+            (wall, mono)
+        }
+        _ => {
+            let fresh = (Utc::now(), current);
+            *anchor = Some(fresh);
+            fresh
+        }
+    };
+    let offset = |d: Duration| chrono::Duration::from_std(d).unwrap_or_default();
+    if at >= mono {
+        wall + offset(at - mono)
+    } else {
+        wall - offset(mono - at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_advance_with_the_monotonic_clock() {
+        let (call_start, std_start) = (now(), std::time::Instant::now());
+        std::thread::sleep(Duration::from_millis(50));
+        let (call_end, std_end) = (now(), std::time::Instant::now());
+        let by_call = call_end - call_start;
+        let by_std = std_end - std_start;
+        // The two pairs of reads are not simultaneous: 1 ms of slack.
+        let apart = by_call.abs_diff(by_std);
+        assert!(apart < Duration::from_millis(1), "{by_call:?} {by_std:?}");
+        assert!(by_call >= Duration::from_millis(49), "{by_call:?}");
+    }
+
+    #[test]
+    fn wall_clock_of_a_reading() {
+        let before = Utc::now();
+        let at = now();
+        let wall = wall_clock(at);
+        let after = Utc::now();
+        // The anchor's two clock reads are not simultaneous (another test
+        // may have set it a moment ago): a few ms of slack, not seconds.
+        let slack = chrono::Duration::milliseconds(5);
+        assert!(
+            before - slack <= wall && wall <= after + slack,
+            "{before} {wall} {after}"
+        );
+        let earlier = wall_clock(at - Duration::from_millis(250));
+        assert_eq!(wall - earlier, chrono::Duration::milliseconds(250));
+    }
+}
