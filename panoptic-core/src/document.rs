@@ -109,6 +109,7 @@ struct CallFacts<'a> {
     context: &'a Context,
     env: Cow<'a, str>,
     ts: DateTime<Utc>,
+    duration_ms: f64,
     quantity: f64,
     unit: Cow<'a, str>,
     amount: Option<rust_decimal::Decimal>,
@@ -134,7 +135,8 @@ impl<'a> CallFacts<'a> {
         };
         let extras = call.extras.as_deref();
         let ts = crate::clock::wall_clock(call.ended);
-        let mut pricing = price_call(site, extras, call.duration(), ts.date_naive());
+        let duration = call.duration();
+        let mut pricing = price_call(site, extras, duration, ts.date_naive());
         let (quantity, unit) = match (extras.and_then(|e| e.quantity), pricing.quantity.take()) {
             (Some(given), _) => (given, Cow::Borrowed(site.unit)),
             (None, Some((total, unit))) => (total, Cow::Owned(unit)),
@@ -168,6 +170,7 @@ impl<'a> CallFacts<'a> {
             context,
             env,
             ts,
+            duration_ms: duration.as_secs_f64() * 1000.0,
             quantity,
             unit,
             amount: pricing.amount,
@@ -217,11 +220,7 @@ impl<'a> CallFacts<'a> {
         put_key(&mut out, 0x03, keys::METADATA);
         let metadata = begin_document(&mut out);
         out.extend_from_slice(&statics.names);
-        put_f64(
-            &mut out,
-            meta::DURATION_MS,
-            call.duration().as_secs_f64() * 1000.0,
-        );
+        put_f64(&mut out, meta::DURATION_MS, self.duration_ms);
         out.extend_from_slice(&statics.args_types);
         let user = extras.and_then(|e| e.user.as_deref());
         let request_id = extras.and_then(|e| e.request_id.as_deref());
@@ -307,7 +306,7 @@ impl<'a> CallFacts<'a> {
                 function_name: Some(names.function_name.clone()),
                 qualified_name: Some(names.qualified_name.clone()),
                 module_path: Some(site.location.module.to_owned()),
-                duration_ms: Some(self.call.duration().as_secs_f64() * 1000.0),
+                duration_ms: Some(self.duration_ms),
                 args_types: site.args_types.iter().map(|t| (*t).to_owned()).collect(),
                 user: extras.and_then(|e| e.user.clone()),
                 request_id: extras.and_then(|e| e.request_id.clone()),
