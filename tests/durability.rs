@@ -85,6 +85,50 @@ async fn server_absent_at_start_then_all_events_arrive_once() {
     drop(server);
 }
 
+/// A spool delivered twice (a copy of it, as after a crash between an
+/// insert and its acknowledgment) stores nothing twice, and the second
+/// delivery is counted as what it is: MongoDB answers each event with a
+/// duplicate-key error on `_id`, counted duplicate, not failed or refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_delivered_twice_is_counted_duplicate_and_stored_once() {
+    let port = common::free_port();
+    let env = common::unique_env("twice");
+    let spool = common::temp_dir("twice");
+    let first = resilient(&fast_uri(port), &env, &spool).build().unwrap();
+    common::invoices(&first, 0..500);
+    assert_eq!(first.stats().spooled, 500, "{:?}", first.stats());
+    drop(first);
+    let copy = common::temp_dir("twice-copy");
+    for file in std::fs::read_dir(&spool).unwrap() {
+        let file = file.unwrap();
+        if file.file_type().unwrap().is_file() {
+            std::fs::copy(file.path(), copy.join(file.file_name())).unwrap();
+        }
+    }
+
+    let server = TestServer::start_at(port, common::temp_dir("twice-store"));
+    let uri = fast_uri(port);
+    let second = resilient(&uri, &env, &spool).build().unwrap();
+    until(&second, "the first delivery", |s| s.replayed == 500).await;
+    let third = resilient(&uri, &env, &copy).build().unwrap();
+    until(&third, "the second delivery", |s| s.replayed == 500).await;
+    assert!(third.flush());
+    let stats = third.stats();
+    assert_eq!(
+        (
+            stats.written,
+            stats.duplicates,
+            stats.failed,
+            stats.set_aside
+        ),
+        (0, 500, 0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(second.stats().duplicates, 0, "{:?}", second.stats());
+    assert_exactly_once(&keys(&uri, &env).await, 500);
+    drop((second, third, server));
+}
+
 /// Waits until `check` holds on the handle's stats, up to `DEADLINE`.
 async fn until(panoptic: &Panoptic, what: &str, check: impl Fn(&panoptic::Stats) -> bool) {
     let deadline = Instant::now() + DEADLINE;

@@ -229,6 +229,35 @@ async fn an_oversize_event_is_dead_lettered_and_spares_the_others() {
     }
 }
 
+/// A batch larger than one `insert` command may be (16 MiB) is delivered
+/// whole: ten events of 3 MiB in one batch of ten go in, none refused or
+/// set aside, none stored twice. (The test server takes larger commands
+/// than MongoDB does, so that such a batch goes through the driver, which
+/// splits it, is checked by `insert_command`'s unit tests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_large_events_is_delivered_whole() {
+    let blob = "x".repeat(3 * 1024 * 1024);
+    let uri = common::mongodb_uri();
+    let env = common::unique_env("large_batch");
+    let panoptic = resilient(&uri, &env, &common::temp_dir("large-batch"))
+        .batch_size(10)
+        .flush_interval(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let log = panoptic.logger(Provider::Gcp, "BigQuery");
+    for seq in 0..10i64 {
+        panoptic::invoice!(log, "large"; "seq" => seq, "blob" => blob.as_str());
+    }
+    assert!(panoptic.flush());
+    let stats = panoptic.stats();
+    assert_eq!(
+        (stats.written, stats.failed, stats.spooled, stats.set_aside),
+        (10, 0, 0, 0),
+        "{stats:?}"
+    );
+    assert_each_once(&seqs(&uri, &env, "gcp_loss_tester").await, 0..10);
+}
+
 /// Loss path 4: A flipped byte in the middle of a spool segment used to cost every
 /// record after it (the whole segment was deleted). Now it costs that
 /// record only: the others are delivered, the damage is counted, and the

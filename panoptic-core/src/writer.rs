@@ -177,11 +177,7 @@ impl Writer {
             self.report(&format!("the writer panicked ({message}); it goes on"));
             for (route, documents) in RESCUED.with(|rescued| rescued.take()) {
                 self.intake.buffered += documents.len();
-                self.intake
-                    .batches
-                    .entry(route)
-                    .or_default()
-                    .extend(documents);
+                self.intake.batch_for(route).extend(documents);
             }
             let held = self.intake.buffered as u64;
             let settled = |c: &Counters| {
