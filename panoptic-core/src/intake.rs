@@ -17,8 +17,8 @@ pub(crate) struct Intake {
     /// One batch per collection, in the order the collections came.
     pub batches: Vec<(Route, Vec<RawDocumentBuf>)>,
     /// The batch the last event went to: most events follow one of the
-    /// same route, and finding it again by hashing both names cost as much
-    /// as a tenth of encoding the event.
+    /// same route, and finding its batch by hashing both names cost ~490
+    /// instructions per event (callgrind), a sixth of encoding it.
     last: usize,
     /// How many documents `batches` holds.
     pub buffered: usize,

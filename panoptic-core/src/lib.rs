@@ -32,7 +32,6 @@ mod event;
 #[doc(hidden)]
 pub mod fault;
 mod handle;
-mod insert_command;
 mod intake;
 pub mod keys;
 pub mod money;

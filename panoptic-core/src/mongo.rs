@@ -10,11 +10,10 @@ use bson::{Document, RawDocumentBuf, doc};
 use futures_util::future::{Either, select};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, ConnectionString, Credential, WriteConcern};
-use mongodb::{Client, Collection, IndexModel};
+use mongodb::{Client, IndexModel};
 
 use crate::config::Credentials;
 use crate::document::Route;
-use crate::insert_command;
 
 /// What MongoDB must have done before an insert counts as delivered.
 ///
@@ -126,19 +125,14 @@ pub(crate) struct Mongo {
     settings: MongoSettings,
     client: Option<Client>,
     indexed: HashSet<Route>,
-    /// The durability asked for, as the `insert` command carries it.
-    write_concern: RawDocumentBuf,
 }
 
 impl Mongo {
     pub fn new(settings: MongoSettings) -> Mongo {
-        let write_concern = bson::to_raw_document_buf(&settings.durability.write_concern())
-            .expect("a write concern is plain BSON");
         Mongo {
             settings,
             client: None,
             indexed: HashSet::new(),
-            write_concern,
         }
     }
 
@@ -219,8 +213,9 @@ impl Mongo {
             Ok(client) => client,
             Err(reason) => return InsertOutcome::Unreachable(reason),
         };
-        let database = client.database(&route.database);
-        let collection = database.collection::<RawDocumentBuf>(&route.collection);
+        let collection = client
+            .database(&route.database)
+            .collection::<RawDocumentBuf>(&route.collection);
         if !self.indexed.contains(route) {
             let created =
                 bounded(collection.create_indexes(index_models()), limit, interrupt).await;
@@ -243,54 +238,22 @@ impl Mongo {
                 Err(cut) => return cut_outcome(cut, limit),
             }
         }
-        let Some(command) =
-            insert_command::build(&route.collection, documents, &self.write_concern)
-        else {
-            return insert_through_driver(&collection, documents, limit, interrupt).await;
-        };
-        match bounded(database.run_raw_command(command), limit, interrupt).await {
-            Ok(Ok(reply)) => match insert_command::read_reply(&reply, documents.len()) {
-                Ok(read) => sort_write_errors(
-                    documents.len(),
-                    read.write_errors
-                        .iter()
-                        .map(|(index, code, message)| (*index, *code, message.as_str())),
-                    read.write_concern_error.map(|(code, message)| {
-                        format!("write concern not met: {message} ({code})")
-                    }),
-                ),
-                // Nothing is known written: sent again, what is there comes
-                // back duplicate.
-                Err(reason) => InsertOutcome::Unreachable(reason),
+        let inserted = bounded(
+            collection.insert_many(documents).ordered(false),
+            limit,
+            interrupt,
+        )
+        .await;
+        match inserted {
+            Ok(Ok(_)) => InsertOutcome::Answered {
+                written: documents.len() as u64,
+                duplicates: 0,
+                retry: Vec::new(),
+                rejected: Vec::new(),
             },
-            Ok(Err(error)) => whole_batch_failed(&error),
+            Ok(Err(error)) => sort_insert_error(&error, documents.len()),
             Err(cut) => cut_outcome(cut, limit),
         }
-    }
-}
-
-/// A batch too large for one command: the driver splits it.
-async fn insert_through_driver(
-    collection: &Collection<RawDocumentBuf>,
-    documents: &[RawDocumentBuf],
-    limit: Duration,
-    interrupt: &(dyn Fn() -> bool + Sync),
-) -> InsertOutcome {
-    let inserted = bounded(
-        collection.insert_many(documents).ordered(false),
-        limit,
-        interrupt,
-    )
-    .await;
-    match inserted {
-        Ok(Ok(_)) => InsertOutcome::Answered {
-            written: documents.len() as u64,
-            duplicates: 0,
-            retry: Vec::new(),
-            rejected: Vec::new(),
-        },
-        Ok(Err(error)) => sort_insert_error(&error, documents.len()),
-        Err(cut) => cut_outcome(cut, limit),
     }
 }
 
@@ -341,16 +304,6 @@ fn classify(error: &mongodb::error::Error) -> ErrorClass {
     }
 }
 
-/// An error for the batch as a whole: nothing is known written.
-fn whole_batch_failed(error: &mongodb::error::Error) -> InsertOutcome {
-    let reason = describe(error);
-    match classify(error) {
-        ErrorClass::Refusing => InsertOutcome::Refused(reason),
-        ErrorClass::ClientSide => InsertOutcome::NotSent(reason),
-        ErrorClass::Transient => InsertOutcome::Unreachable(reason),
-    }
-}
-
 /// Sorts the failure of an unordered `insert_many` by document.
 fn sort_insert_error(error: &mongodb::error::Error, count: usize) -> InsertOutcome {
     let failure = match error.kind.as_ref() {
@@ -358,7 +311,14 @@ fn sort_insert_error(error: &mongodb::error::Error, count: usize) -> InsertOutco
         ErrorKind::Write(WriteFailure::WriteError(e)) if count == 1 => {
             return sort_write_errors(count, [(0, e.code, e.message.as_str())], None);
         }
-        _ => return whole_batch_failed(error),
+        _ => {
+            let reason = describe(error);
+            return match classify(error) {
+                ErrorClass::Refusing => InsertOutcome::Refused(reason),
+                ErrorClass::ClientSide => InsertOutcome::NotSent(reason),
+                ErrorClass::Transient => InsertOutcome::Unreachable(reason),
+            };
+        }
     };
     let write_errors = failure.write_errors.as_deref().unwrap_or_default();
     // The server wrote what has no write error, but not as durably as
