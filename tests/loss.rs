@@ -229,9 +229,10 @@ async fn an_oversize_event_is_dead_lettered_and_spares_the_others() {
     }
 }
 
-/// A batch larger than one MongoDB message may carry (16 MiB of
-/// documents) is delivered whole: ten events of 3 MiB in one batch of ten
-/// go in, none refused or set aside, none stored twice.
+/// A batch whose documents add up to more than one BSON document may hold
+/// (16 MiB), each of them well under it, is delivered whole: ten events of
+/// 3 MiB in one batch of ten go in, none refused or set aside, none stored
+/// twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_large_events_is_delivered_whole() {
     let blob = "x".repeat(3 * 1024 * 1024);

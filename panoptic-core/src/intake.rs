@@ -59,14 +59,11 @@ impl Intake {
     /// holds a bounded number of events, so a linear search stays short
     /// even when every event goes somewhere else.
     pub fn batch_for(&mut self, route: Route) -> &mut Vec<RawDocumentBuf> {
-        let same = |held: &Route| {
-            (Arc::ptr_eq(&held.collection, &route.collection)
-                && Arc::ptr_eq(&held.database, &route.database))
-                || *held == route
-        };
+        // Routes share their names' `Arc`s, whose equality checks the
+        // pointer before the text.
         let found = match self.batches.get(self.last) {
-            Some((held, _)) if same(held) => Some(self.last),
-            _ => self.batches.iter().position(|(held, _)| same(held)),
+            Some((held, _)) if *held == route => Some(self.last),
+            _ => self.batches.iter().position(|(held, _)| *held == route),
         };
         self.last = found.unwrap_or_else(|| {
             self.batches.push((route, Vec::new()));
