@@ -21,7 +21,8 @@
 //!   then; `bare` is the same loop without instrumentation (timer included).
 //!   At 5,000 calls/s the test database on this machine is still busy
 //!   storing them (a third of a core), so `hot_path_isolated/*` does the same
-//!   2 ms apart, the server idle too;
+//!   2 ms apart, the server idle too; `fastrace` beside them, the peer
+//!   that touches the least memory in a call;
 //! - `*_thread_cpu`: the same calls timed by the calling thread's own CPU
 //!   clock instead of the wall clock: what a call costs its thread, without
 //!   the time it waits for a core held by the writer or the database server
@@ -239,7 +240,7 @@ fn fast_group<'c>(
     group
 }
 
-/// Calls `pause` apart, bare and `#[billable]` into the live drain,
+/// Calls `pause` apart, bare, `#[billable]` into the live drain and fastrace,
 /// measured for `millis`; the caller may add peers before `finish()`.
 fn spaced_group<'c>(
     c: &'c mut Criterion,
@@ -260,6 +261,15 @@ fn spaced_group<'c>(
             let elapsed = time_sparse(iters, billed, pause);
             assert!(guard.flush());
             elapsed
+        })
+    });
+    // The peer that touches the least memory per call (its root span is
+    // opened and closed untimed).
+    group.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| {
+            let root = Span::root("request", SpanContext::random());
+            let _parent = root.set_local_parent();
+            time_sparse(iters, fastraced, pause)
         })
     });
     group

@@ -350,12 +350,7 @@ fn dotenv_file_supplies_defaults_without_touching_the_environment() {
         .env_remove("PANOPTIC_PROJECT")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = passed_stdout(&output);
     assert!(
         stdout.contains("DOTENV from_dotenv prod dotenv-project"),
         "{stdout}"
@@ -381,4 +376,117 @@ async fn no_project_is_stored_as_null_not_an_empty_string() {
     let documents = common::documents(&env, "gcp_john_doe").await;
     assert_eq!(documents.len(), 1);
     assert_eq!(documents[0].get("projectId"), Some(&Bson::Null));
+}
+
+/// A thread's nice value, from `/proc/self/task/{tid}/stat` (or
+/// `/proc/thread-self/stat` for the calling thread).
+#[cfg(target_os = "linux")]
+fn nice_of(stat_path: &std::path::Path) -> i32 {
+    let stat = std::fs::read_to_string(stat_path).expect("thread stat");
+    // The name is in parentheses and may hold spaces: fields count from
+    // the last `)`, where field 3 (the state) begins; nice is field 19.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    fields[19 - 3].parse().expect("nice value")
+}
+
+/// The `stat` files of this process's threads named `panoptic-writer`.
+#[cfg(target_os = "linux")]
+fn writer_threads() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == "panoptic-writer")
+        })
+        .map(|task| task.path().join("stat"))
+        .collect()
+}
+
+/// The child of `the_writer_runs_below_the_application`: builds one
+/// instance at a time (alone in its process, so its writer is the only
+/// thread of that name) and prints the writer's nice value beside the
+/// application thread's.
+#[cfg(target_os = "linux")]
+#[test]
+fn writer_priority_child() {
+    if std::env::var_os("PANOPTIC_WRITER_PRIORITY_CHILD").is_none() {
+        return;
+    }
+    for steps in [None, Some(0), Some(5), Some(19), Some(200)] {
+        let mut builder = common::builder(&common::unique_env("nice"));
+        if let Some(steps) = steps {
+            builder = builder.writer_nice(steps);
+        }
+        let panoptic = builder.build().unwrap();
+        // Answered by the writer, which lowers its priority before anything.
+        assert!(panoptic.flush());
+        let writers = writer_threads();
+        assert_eq!(writers.len(), 1, "one writer thread: {writers:?}");
+        let writer = nice_of(&writers[0]);
+        let application = nice_of(std::path::Path::new("/proc/thread-self/stat"));
+        println!("NICE {steps:?} writer {writer} application {application}");
+        drop(panoptic); // the last handle: shuts the writer down
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !writer_threads().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "writer still running");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_runs_below_the_application() {
+    // The server is this process's: a server the child started would hold
+    // its output open past its exit.
+    let output = common::child_test("writer_priority_child")
+        .env("PANOPTIC_WRITER_PRIORITY_CHILD", "1")
+        .env("MONGODB_URI", common::mongodb_uri())
+        .output()
+        .unwrap();
+    let stdout = passed_stdout(&output);
+    let lines: Vec<(String, i32, i32)> = stdout
+        .lines()
+        // The harness may print the test's name on the first line.
+        .filter_map(|line| line.split_once("NICE ").map(|(_, rest)| rest))
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            (
+                words[0].to_owned(),
+                words[2].parse().unwrap(),
+                words[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    let steps = ["None", "Some(0)", "Some(5)", "Some(19)", "Some(200)"];
+    assert_eq!(
+        lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        steps,
+        "{stdout}"
+    );
+    // Relative to the application, which may itself run niced; the kernel
+    // caps nice at 19.
+    let application = lines[0].2;
+    let expected = [10, 0, 5, 19, 19].map(|steps| (application + steps).min(19));
+    for ((what, writer, app), expected) in lines.iter().zip(expected) {
+        assert_eq!(
+            *app, application,
+            "{what}: the application's priority changed"
+        );
+        assert_eq!(*writer, expected, "{what}: writer nice {writer}\n{stdout}");
+    }
+}
+
+/// A child test's standard output, once it is known to have passed.
+fn passed_stdout(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }

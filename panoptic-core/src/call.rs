@@ -157,6 +157,7 @@ impl Call {
             self.options().extras.usage = Some(usage);
         }
         self.record(outcome, error);
+        self.discard();
     }
 
     /// Reserves `estimate` in `budget` before the body runs (`budget =
@@ -327,11 +328,15 @@ impl Call {
         }
         let (outcome, error) = outcome();
         self.record(outcome, error);
+        self.discard();
     }
 
-    /// Ends a call that was not recorded. It holds nothing then (no clock
-    /// read, no options, not marked active), so its drop, which would only
-    /// check that, is skipped: the uninstalled path keeps no drop glue.
+    /// Ends a call that was not recorded, or was recorded (which takes
+    /// everything it held). It holds nothing then (no clock read, no
+    /// options, not marked active), so its drop, which would only check
+    /// that, is skipped: no drop glue on the uninstalled path, and no
+    /// out-of-line drop of the empty options after a recorded call (code
+    /// one more page away when the call finds its memory cold).
     #[inline(always)]
     fn discard(self) {
         if self.options.is_none() && self.active.is_none() {

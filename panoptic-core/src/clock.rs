@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 /// A reading of the call clock, in nanoseconds of the monotonic clock.
 pub(crate) type Instant = quanta::Instant;
 
+#[inline]
 fn clock() -> &'static quanta::Clock {
     static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
     // Calibrating against the monotonic clock takes milliseconds, once per

@@ -40,6 +40,7 @@ pub mod naming;
 pub mod open_calls;
 mod pipeline;
 mod pricing;
+mod priority;
 /// OpenAI streams billed when they end (feature `openai`).
 #[cfg(feature = "openai")]
 pub mod openai {

@@ -49,6 +49,8 @@ pub(crate) struct WriterSettings {
     pub spool_dir: PathBuf,
     pub spool: SpoolOptions,
     pub write_ahead: bool,
+    /// How far below the application's priority the writer thread runs.
+    pub nice: u8,
     /// The handle's own username, project and env, for calls logged through
     /// its child loggers.
     pub owner: Arc<Owner>,
@@ -161,6 +163,10 @@ impl Writer {
                 return;
             }
         };
+        if let Err(error) = crate::priority::lower_current_thread(self.settings.nice) {
+            // It still runs, at the application's priority.
+            self.report(&format!("cannot lower the writer's priority: {error}"));
+        }
         self.queue.register_writer();
         loop {
             let served = catch_unwind(AssertUnwindSafe(|| runtime.block_on(self.serve())));
