@@ -300,12 +300,13 @@ impl PanopticBuilder {
     }
 
     /// How far below the application's threads the writer thread runs, in
-    /// steps of its nice value on Linux (0 to 19, default 10; elsewhere
-    /// ignored). A lower-priority writer stores events when a core is
-    /// free instead of taking one from the calls it bills: on a busy
-    /// machine events wait longer in the queue (its overflow policy still
-    /// keeps them), and calls are not slowed by the writer. 0 runs it at
-    /// the priority of the thread that builds the instance.
+    /// steps of its nice value on Linux (default 10; more than 19 is taken
+    /// as 19; elsewhere ignored). A lower-priority writer stores events
+    /// when a core is free instead of taking one from the calls it bills:
+    /// on a busy machine events wait longer in the queue (its overflow
+    /// policy still keeps them), and calls wait less for a core the writer
+    /// holds. 0 runs it at the priority of the thread that builds the
+    /// instance.
     pub fn writer_nice(mut self, steps: u8) -> Self {
         self.writer_nice = Some(steps);
         self
