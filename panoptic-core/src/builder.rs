@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 
 use crate::budget::{Alert, AlertCallback, Broker, BrokerSettings, Budget, Clock};
 use crate::config::{Credentials, Given, redact_uri};
+use crate::connect::{Durability, MongoSettings};
 use crate::context::Context;
 use crate::document::Owner;
 use crate::drain::{BoxedDrain, Fanout, MongoDrain};
 use crate::error::Error;
 use crate::handle::{Inner, InstallGuard, Panoptic};
-use crate::mongo::{Durability, MongoSettings};
 use crate::pipeline::{Overflow, Pipeline};
 use crate::report::ErrorReporter;
 use crate::spool::SpoolOptions;
@@ -236,7 +236,8 @@ impl PanopticBuilder {
 
     /// What MongoDB must have done before a write counts as delivered
     /// (default [`Durability::Journaled`]; see there what each choice
-    /// risks).
+    /// risks). A write concern in the URI (`w=…`, `journal=…`) wins: this
+    /// applies only when the URI names none.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -336,16 +337,11 @@ impl PanopticBuilder {
             ..Context::default()
         }));
         let settings = WriterSettings {
-            mongo: MongoSettings {
-                uri: config.uri,
-                credentials: config.credentials,
-                server_timeout: self.server_timeout.unwrap_or(Duration::from_secs(2)),
-                operation_timeout: self
-                    .operation_timeout
-                    .unwrap_or(Duration::from_secs(10))
-                    .max(Duration::from_millis(1)),
-                durability: self.durability,
-            },
+            mongo: MongoSettings::new(config.uri)
+                .with_credentials(config.credentials)
+                .server_timeout(self.server_timeout.unwrap_or(Duration::from_secs(2)))
+                .operation_timeout(self.operation_timeout.unwrap_or(Duration::from_secs(10)))
+                .durability(self.durability),
             batch_size: self.batch_size.unwrap_or(500),
             // At least 1 ms: the writer sleeps this long between rounds.
             flush_interval: self

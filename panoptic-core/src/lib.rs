@@ -24,6 +24,7 @@ mod call;
 mod call_event;
 mod clock;
 pub mod config;
+pub mod connect;
 mod context;
 mod document;
 mod drain;
@@ -68,6 +69,7 @@ pub use active::active_resource;
 pub use amount::{IntoAmount, IntoQuantity};
 pub use budget::BudgetExceeded;
 pub use builder::PanopticBuilder;
+pub use connect::Durability;
 pub use context::Context;
 pub use drain::MongoDrain;
 pub use error::Error;
@@ -75,7 +77,7 @@ pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
 pub use handle::{InstallGuard, Panoptic, UsageEvent, global};
 #[doc(hidden)]
 pub use keys as context_keys;
-pub use mongo::{Durability, index_keys, index_models};
+pub use mongo::{index_keys, index_models};
 pub use panoptic_catalog::{self as catalog, Provider, Service};
 /// The price book and the usage a call reports (`panoptic-prices`).
 pub use panoptic_prices as prices;

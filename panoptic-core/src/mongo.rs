@@ -9,65 +9,10 @@ use std::time::Duration;
 use bson::{Document, RawDocumentBuf, doc};
 use futures_util::future::{Either, select};
 use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::{Acknowledgment, ClientOptions, ConnectionString, Credential, WriteConcern};
 use mongodb::{Client, IndexModel};
 
-use crate::config::Credentials;
+use crate::connect::{MongoSettings, describe};
 use crate::document::Route;
-
-/// What MongoDB must have done before an insert counts as delivered.
-///
-/// ```
-/// use panoptic_core::{Durability, Panoptic};
-/// let builder = Panoptic::builder().username("ann").durability(Durability::Majority);
-/// assert_eq!(Durability::default(), Durability::Journaled);
-/// # drop(builder);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `{w: 1, j: true}`: the server wrote the event to its journal before
-    /// answering, so a crash of the server right after loses nothing. On a
-    /// replica set, a failover can still roll back a write that only the
-    /// old primary had.
-    #[default]
-    Journaled,
-    /// `{w: "majority", j: true}`: a majority of a replica set has it in
-    /// its journal; survives a failover. On a standalone server it is the
-    /// same as `Journaled`.
-    Majority,
-    /// `{w: 1}`: the server accepted the event in memory. A server crash
-    /// within its journal interval (100 ms by default) can lose events it
-    /// acknowledged, and panoptic will not send them again.
-    Acknowledged,
-}
-
-impl Durability {
-    fn write_concern(self) -> WriteConcern {
-        match self {
-            Durability::Journaled => WriteConcern::builder()
-                .w(Acknowledgment::Nodes(1))
-                .journal(true)
-                .build(),
-            Durability::Majority => WriteConcern::builder()
-                .w(Acknowledgment::Majority)
-                .journal(true)
-                .build(),
-            Durability::Acknowledged => WriteConcern::builder().w(Acknowledgment::Nodes(1)).build(),
-        }
-    }
-}
-
-/// How to reach MongoDB.
-#[derive(Clone)]
-pub(crate) struct MongoSettings {
-    pub uri: ConnectionString,
-    pub credentials: Option<Credentials>,
-    /// How long to look for a server.
-    pub server_timeout: Duration,
-    /// Longest any one operation (insert, index creation, ping) may take.
-    pub operation_timeout: Duration,
-    pub durability: Durability,
-}
 
 /// Why an operation gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,33 +95,7 @@ impl Mongo {
         if let Some(client) = &self.client {
             return Ok(client.clone());
         }
-        // Parsing may resolve DNS (`mongodb+srv`): bounded too.
-        let uri = self.settings.uri.clone();
-        let parse = async move { ClientOptions::parse(uri).await };
-        let mut options = match bounded(parse, self.settings.server_timeout, &|| false).await {
-            Ok(Ok(options)) => options,
-            Ok(Err(error)) => return Err(describe(&error)),
-            Err(_) => return Err("the MongoDB URI could not be resolved in time".to_owned()),
-        };
-        options
-            .app_name
-            .get_or_insert_with(|| "panoptic".to_owned());
-        options.server_selection_timeout = Some(self.settings.server_timeout);
-        options
-            .connect_timeout
-            .get_or_insert(self.settings.server_timeout);
-        options.write_concern = Some(self.settings.durability.write_concern());
-        if let Some(credentials) = &self.settings.credentials
-            && options.credential.is_none()
-        {
-            options.credential = Some(
-                Credential::builder()
-                    .username(credentials.user.clone())
-                    .password(credentials.password.clone())
-                    .build(),
-            );
-        }
-        let client = Client::with_options(options).map_err(|e| describe(&e))?;
+        let client = self.settings.client().await?;
         self.client = Some(client.clone());
         Ok(client)
     }
@@ -379,28 +298,6 @@ fn is_id_duplicate(message: &str) -> bool {
     }
 }
 
-/// One short line for a driver error: its Display carries debug dumps of
-/// nested errors, too much for a log line.
-pub(crate) fn describe(error: &mongodb::error::Error) -> String {
-    let text = match error.kind.as_ref() {
-        ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
-        ErrorKind::ServerSelection { message, .. } => {
-            let first = message.split(". ").next().unwrap_or(message);
-            format!("no server answered: {first}")
-        }
-        ErrorKind::Io(e) => format!("I/O error: {e}"),
-        ErrorKind::Command(e) => format!("{} ({}): {}", e.code_name, e.code, e.message),
-        ErrorKind::InvalidArgument { message, .. } => format!("invalid argument: {message}"),
-        ErrorKind::DnsResolve { message, .. } => format!("DNS resolution failed: {message}"),
-        _ => error.to_string(),
-    };
-    const LIMIT: usize = 300;
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
 /// The keys of the indexes every event collection gets on its first write:
 /// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}`.
 ///
@@ -427,18 +324,6 @@ pub fn index_models() -> Vec<IndexModel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durable_by_default_and_each_choice_says_what_it_asks() {
-        let concern = |d: Durability| bson::to_document(&d.write_concern()).unwrap();
-        assert_eq!(Durability::default(), Durability::Journaled);
-        assert_eq!(concern(Durability::Journaled), doc! { "w": 1, "j": true });
-        assert_eq!(
-            concern(Durability::Majority),
-            doc! { "w": "majority", "j": true }
-        );
-        assert_eq!(concern(Durability::Acknowledged), doc! { "w": 1 });
-    }
 
     #[test]
     fn duplicates_on_id_only() {

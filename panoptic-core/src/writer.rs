@@ -26,9 +26,10 @@ use bson::RawDocumentBuf;
 
 use crate::bson_bytes::WriteBson;
 
+use crate::connect::MongoSettings;
 use crate::document::{Owner, Route};
 use crate::intake::Intake;
-use crate::mongo::{InsertOutcome, Mongo, MongoSettings};
+use crate::mongo::{InsertOutcome, Mongo};
 use crate::queue::{Control, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spill::Spiller;

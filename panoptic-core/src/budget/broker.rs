@@ -16,7 +16,8 @@ use super::forecast::forecast;
 use super::period::PeriodKey;
 use super::store::{BudgetStatus, BudgetStore, spent_and_limit};
 use super::{Alert, BudgetExceeded};
-use crate::mongo::{Mongo, MongoSettings};
+use crate::connect::MongoSettings;
+use crate::mongo::Mongo;
 use crate::report::write_line;
 pub use crate::reservation::Reserved;
 
@@ -95,7 +96,7 @@ impl Broker {
     /// Starts the broker thread.
     pub fn start(settings: BrokerSettings) -> std::io::Result<Broker> {
         let (requests, receiver) = mpsc::unbounded_channel();
-        let timeout = settings.mongo.operation_timeout;
+        let timeout = settings.mongo.operation_limit();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -201,7 +202,7 @@ struct State {
 }
 
 async fn serve(settings: BrokerSettings, mut requests: mpsc::UnboundedReceiver<Request>) {
-    let timeout = settings.mongo.operation_timeout;
+    let timeout = settings.mongo.operation_limit();
     let mut state = State {
         mongo: Mongo::new(settings.mongo),
         store: None,

@@ -46,7 +46,7 @@ pub struct BudgetStore {
 }
 
 fn error(e: mongodb::error::Error) -> String {
-    crate::mongo::describe(&e)
+    crate::connect::describe(&e)
 }
 
 fn decimal(document: &Document, key: &str) -> Decimal {
