@@ -32,15 +32,25 @@
 //! The block macro is `billable_block!` rather than `billable!`: an
 //! attribute and a function-like macro cannot share one name in Rust.
 
+mod builder;
+mod handle;
+
+pub use builder::PanopticBuilder;
+pub use handle::{InstallGuard, Panoptic, global};
 pub use panoptic_core::{
     BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
-    Error, InstallGuard, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow,
-    Panoptic, PanopticBuilder, Provider, SegmentFormat, SegmentItem, SegmentReader, Service, Spool,
-    SpoolSummary, SpooledEvent, Stats, active_resource, billing, catalog, charge, config, global,
-    index_keys, index_models, invoice, keys, money, naming, query, quota, token_usage,
+    Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow, Provider,
+    SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolSummary, SpooledEvent, Stats,
+    active_resource, billing, catalog, charge, config, connect, index_keys, index_models, invoice,
+    keys, money, naming, query, quota, token_usage,
 };
-/// Budgets that reserve money before a call (`budget = "…"`).
-pub use panoptic_core::{BudgetExceeded, budget, open_calls};
+pub use panoptic_core::{BudgetExceeded, open_calls};
+
+/// Budgets that reserve money before a call (`budget = "…"`): definitions,
+/// the store, alerts (`panoptic-budgets`), and what a refused call returns.
+pub mod budget {
+    pub use panoptic_budgets::*;
+}
 /// The price book and what a call used: priced without an `amount` key.
 pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
 

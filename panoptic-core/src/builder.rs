@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use slog::{Drain, Logger, Never};
 
-use chrono::{DateTime, Utc};
-
-use crate::budget::{Alert, AlertCallback, Broker, BrokerSettings, Budget, Clock};
+use crate::budget_hook::{HookSettings, StartHook};
 use crate::config::{Credentials, Given, redact_uri};
 use crate::connect::{Durability, MongoSettings};
 use crate::context::Context;
@@ -79,10 +77,7 @@ pub struct PanopticBuilder {
     durability: Durability,
     spool_max_bytes: Option<u64>,
     spool_segment_bytes: Option<u64>,
-    budgets: Vec<Budget>,
-    budgets_enabled: bool,
-    budget_clock: Option<Clock>,
-    on_budget_alert: Option<AlertCallback>,
+    budget_hook: Option<StartHook>,
     start_records: Option<bool>,
     writer_nice: Option<u8>,
 }
@@ -103,19 +98,18 @@ impl fmt::Debug for PanopticBuilder {
 }
 
 impl PanopticBuilder {
-    /// Defines a budget (saved to the database, shared with every process
-    /// that uses it) and turns budgets on for this handle.
-    pub fn budget(mut self, budget: Budget) -> Self {
-        self.budgets.push(budget);
-        self.budgets_enabled = true;
-        self
-    }
-
-    /// Turns budgets on with the definitions already in the database
-    /// (`panoptic budgets set`), without defining one in code. Budgets are
-    /// also on when `PANOPTIC_BUDGETS` names a file of `[[budget]]` tables.
-    pub fn budgets_from_database(mut self) -> Self {
-        self.budgets_enabled = true;
+    /// Turns budgets on with the engine `start` makes when the handle is
+    /// built (`panoptic-budgets` provides it; the `panoptic` facade's
+    /// `.budget(…)`, `.budgets_from_database()` and `PANOPTIC_BUDGETS` set it).
+    /// Core asks it before each budgeted call and tells it each event's
+    /// spend as the event is encoded.
+    pub fn budget_hook(
+        mut self,
+        start: impl FnOnce(HookSettings) -> std::io::Result<Arc<dyn crate::budget_hook::BudgetHook>>
+        + Send
+        + 'static,
+    ) -> Self {
+        self.budget_hook = Some(Box::new(start));
         self
     }
 
@@ -128,23 +122,6 @@ impl PanopticBuilder {
     /// (`true`/`1`).
     pub fn start_records(mut self, on: bool) -> Self {
         self.start_records = Some(on);
-        self
-    }
-
-    /// Receives each budget alert, once per budget, period and threshold
-    /// across every process.
-    pub fn on_budget_alert(mut self, callback: impl Fn(&Alert) + Send + Sync + 'static) -> Self {
-        self.on_budget_alert = Some(Arc::new(callback));
-        self
-    }
-
-    /// The clock budget periods are read from (default: the system
-    /// clock). For tests that cross a period boundary without waiting.
-    pub fn budget_clock(
-        mut self,
-        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
-    ) -> Self {
-        self.budget_clock = Some(Arc::new(clock));
         self
     }
 
@@ -363,31 +340,16 @@ impl PanopticBuilder {
             owner,
             broker: None,
         };
-        let mut budgets = self.budgets;
-        let mut budgets_enabled = self.budgets_enabled;
-        if let Some(path) = crate::config::lookup(crate::config::vars::PANOPTIC_BUDGETS) {
-            let from_file = Budget::from_file(std::path::Path::new(&path))
-                .map_err(|e| Error::InvalidBudget(e.0))?;
-            budgets.extend(from_file);
-            budgets_enabled = true;
-        }
-        for budget in &budgets {
-            budget.validate().map_err(|e| Error::InvalidBudget(e.0))?;
-        }
         let alert_logger = Arc::new(std::sync::OnceLock::new());
-        let broker = if budgets_enabled {
-            Some(Arc::new(
-                Broker::start(BrokerSettings {
+        let broker = match self.budget_hook {
+            Some(start) => Some(
+                start(HookSettings {
                     mongo: settings.mongo.clone(),
-                    budgets,
-                    clock: self.budget_clock.unwrap_or_else(|| Arc::new(Utc::now)),
-                    on_alert: self.on_budget_alert,
-                    alert_logger: Arc::clone(&alert_logger),
+                    logger: Arc::clone(&alert_logger),
                 })
                 .map_err(Error::Writer)?,
-            ))
-        } else {
-            None
+            ),
+            None => None,
         };
         let mut settings = settings;
         settings.broker = broker.clone();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::active::Active;
 use crate::amount::{IntoAmount, IntoQuantity};
-use crate::budget::{Broker, BudgetExceeded, Reservation, Reserved};
+use crate::budget_hook::{BudgetExceeded, BudgetHook, Reservation, Reserved};
 use crate::budget_link::{self, BudgetLink, InBudget, LinkScope};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
 use crate::clock::{self, Instant};
@@ -197,9 +197,9 @@ impl Call {
         self.reserved(answer)
     }
 
-    fn broker(&mut self, budget: &str) -> Option<Arc<Broker>> {
+    fn broker(&mut self, budget: &str) -> Option<Arc<dyn BudgetHook>> {
         self.started?;
-        let broker = current().and_then(|p| p.broker());
+        let broker = current().and_then(|p| p.budget_hook().cloned());
         if broker.is_none() && !BUDGETS_OFF_WARNED.swap(true, Ordering::Relaxed) {
             crate::report::write_line(&format!(
                 "panoptic: warning: a call asks for budget `{budget}` but budgets are off;                  turn them on with `.budget(…)`, `.budgets_from_database()` or PANOPTIC_BUDGETS"
@@ -379,7 +379,7 @@ impl Call {
                 .is_some_and(|r| r.settled)
             && let Some(reserved) = &mut options.extras.reservation
             && reserved.held
-            && let Some(broker) = current().and_then(|p| p.broker())
+            && let Some(broker) = current().and_then(|p| p.budget_hook().cloned())
         {
             broker.settle(reserved.clone(), amount);
             reserved.settled = true;

@@ -28,7 +28,7 @@ pub struct CallExtras {
     /// Set when a start record was written: the final event carries it.
     pub call_id: Option<String>,
     /// The budget reservation the call holds.
-    pub reservation: Option<crate::reservation::Reserved>,
+    pub reservation: Option<crate::budget_hook::Reserved>,
 }
 
 impl CallExtras {

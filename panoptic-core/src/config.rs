@@ -52,7 +52,7 @@ pub(crate) fn parse_flag(value: &str) -> bool {
 }
 
 /// Looks a variable up: process environment first, then `.env`.
-pub(crate) fn lookup(name: &str) -> Option<String> {
+pub fn lookup(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .or_else(|| dotenv_values().get(name).cloned())

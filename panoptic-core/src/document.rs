@@ -445,7 +445,7 @@ mod tests {
                 CallContext::Given(given),
                 Some(CallExtras {
                     usage: Some(usage),
-                    reservation: Some(crate::reservation::Reserved {
+                    reservation: Some(crate::budget_hook::Reserved {
                         budget: "team".into(),
                         call_id: "c-2".into(),
                         estimate: rust_decimal::Decimal::new(5, 2),

@@ -59,7 +59,7 @@ pub(crate) struct Inner {
     /// goes straight to the pipeline, without a slog record.
     pub direct: bool,
     /// Answers budget reservations, when budgets are on.
-    pub broker: Option<Arc<crate::budget::Broker>>,
+    pub broker: Option<Arc<dyn crate::budget_hook::BudgetHook>>,
     pub shutdown_deadline: Duration,
 }
 
@@ -240,19 +240,10 @@ impl Panoptic {
         self.inner.pipeline.send(Event::Record(Box::new(event)));
     }
 
-    /// The budget broker, when budgets are on.
-    pub(crate) fn broker(&self) -> Option<Arc<crate::budget::Broker>> {
-        self.inner.broker.clone()
-    }
-
-    /// The state of every budget in the database now (spent, reserved,
-    /// limit, forecast), after settling what this process has sent.
-    /// `None` when budgets are off.
-    pub fn budgets(&self) -> Option<Vec<crate::budget::BudgetStatus>> {
-        let broker = self.inner.broker.as_ref()?;
-        self.flush();
-        broker.flush();
-        broker.statuses()
+    /// The budget engine, when budgets are on (for `panoptic-budgets` to
+    /// reach its own state through).
+    pub fn budget_hook(&self) -> Option<&Arc<dyn crate::budget_hook::BudgetHook>> {
+        self.inner.broker.as_ref()
     }
 
     /// What happened to the events so far.

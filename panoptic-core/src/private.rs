@@ -24,7 +24,7 @@ pub mod meter {
 
 /// Budget reservations (`budget = "…"`).
 pub mod budget {
-    pub use crate::budget::Refusable;
+    pub use crate::budget_hook::Refusable;
 }
 
 /// Whether calls are recorded now (one relaxed load). A synchronous

@@ -1,4 +1,4 @@
-//! Errors from the background writer go to stderr, never to the caller, and
+//! Errors from background threads go to stderr, never to the caller, and
 //! at most one line per interval, so an outage does not flood the terminal.
 
 use std::sync::Mutex;
@@ -71,7 +71,7 @@ impl ErrorReporter {
 
 /// One line on stderr. A closed stderr (EPIPE) is ignored: `eprintln!`
 /// would panic, and reporting must never stop the writer.
-pub(crate) fn write_line(line: &str) {
+pub fn write_line(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bson::RawDocumentBuf;
 
-use crate::budget::{Broker, Spend};
+use crate::budget_hook::{BudgetHook, Spend};
 use crate::document::{Owner, Route, call_document, record_document};
 use crate::queue::{Event, EventQueue};
 use crate::report::ErrorReporter;
@@ -30,7 +30,7 @@ pub(crate) struct Spiller {
     pub queue: Arc<EventQueue>,
     pub spool: Arc<Mutex<SpoolWriter>>,
     pub owner: Arc<Owner>,
-    pub broker: Option<Arc<Broker>>,
+    pub broker: Option<Arc<dyn BudgetHook>>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
     pub spool_dir: PathBuf,

@@ -56,7 +56,7 @@ pub(crate) struct WriterSettings {
     /// its child loggers.
     pub owner: Arc<Owner>,
     /// Counts spend against budgets, when budgets are on.
-    pub broker: Option<Arc<crate::budget::Broker>>,
+    pub broker: Option<Arc<dyn crate::budget_hook::BudgetHook>>,
 }
 
 /// Longest wait between two pings while MongoDB is unreachable.

@@ -11,11 +11,12 @@ use mongodb::options::{FindOneAndUpdateOptions, ReturnDocument, UpdateOptions};
 use mongodb::{Client, Collection};
 use rust_decimal::Decimal;
 
-use super::define::Budget;
-use super::forecast::{Forecast, forecast};
-use super::period::PeriodKey;
-use super::{BUDGET_DATABASE, BudgetExceeded};
-use crate::money::{from_decimal128, to_decimal128};
+use crate::BUDGET_DATABASE;
+use crate::define::Budget;
+use crate::forecast::{Forecast, forecast};
+use crate::period::PeriodKey;
+use panoptic_core::BudgetExceeded;
+use panoptic_core::money::{from_decimal128, to_decimal128};
 
 /// A budget's state in one period.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,7 @@ pub struct BudgetStore {
 }
 
 fn error(e: mongodb::error::Error) -> String {
-    crate::connect::describe(&e)
+    panoptic_core::connect::describe(&e)
 }
 
 fn decimal(document: &Document, key: &str) -> Decimal {

@@ -11,7 +11,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::Alert;
+use crate::Alert;
 
 /// Attempts per alert: the first, then retries after 0.5 s, 1 s, 2 s.
 const ATTEMPTS: u32 = 4;

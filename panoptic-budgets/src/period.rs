@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::define::Period;
+use crate::define::Period;
 
 /// A budget period: its name and its bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl PeriodKey {
     /// The period of `period` in `zone` that holds `at`.
     ///
     /// ```
-    /// use panoptic_core::budget::{Period, PeriodKey};
+    /// use panoptic_budgets::{Period, PeriodKey};
     /// let at = "2026-11-28T07:30:00Z".parse().unwrap(); // 23:30 on the 27th in Los Angeles
     /// let key = PeriodKey::of(Period::Day, chrono_tz::America::Los_Angeles, at);
     /// assert_eq!(key.name, "2026-11-27");

@@ -75,7 +75,7 @@ pub struct Scope {
 /// A budget.
 ///
 /// ```
-/// use panoptic_core::budget::{Budget, Mode, Period};
+/// use panoptic_budgets::{Budget, Mode, Period};
 /// let b = Budget::new("bq-daily", Period::Day, "25.00".parse().unwrap())
 ///     .provider("gcp")
 ///     .service("BigQuery")
@@ -268,7 +268,7 @@ impl Budget {
     /// Parses `[[budget]]` tables.
     ///
     /// ```
-    /// let budgets = panoptic_core::budget::Budget::from_toml(r#"
+    /// let budgets = panoptic_budgets::Budget::from_toml(r#"
     /// [[budget]]
     /// name = "openai-monthly"
     /// period = "month"

@@ -23,7 +23,7 @@ pub struct Forecast {
 /// through today; missing days count as zero), with `days` in the period.
 ///
 /// ```
-/// use panoptic_core::budget::forecast;
+/// use panoptic_budgets::forecast;
 /// use rust_decimal::Decimal;
 /// let first = "2026-11-01".parse().unwrap();
 /// // Four complete days of 2.50, today 1.00 so far, in a 30-day month.

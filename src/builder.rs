@@ -1,0 +1,137 @@
+//! The facade's builder: core's [`panoptic_core::PanopticBuilder`] with
+//! budgets on top. Core knows budgets only through its budget hook; the
+//! facade is the one crate that sees both, so it is where the budget
+//! setters live and where `PANOPTIC_BUDGETS` is read.
+
+use std::panic::RefUnwindSafe;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use panoptic_budgets::{Alert, Budget, BudgetSetup};
+use slog::{Drain, Never};
+
+use crate::handle::{InstallGuard, Panoptic};
+use crate::{Durability, Error, Overflow};
+
+/// Configures a [`Panoptic`]: every setter of
+/// [`panoptic_core::PanopticBuilder`] (see there what each does), plus
+/// budgets.
+///
+/// ```no_run
+/// use panoptic::Panoptic;
+/// use panoptic::budget::{Budget, Period};
+/// use rust_decimal::dec;
+///
+/// let _guard = Panoptic::builder()
+///     .username("john_doe")
+///     .budget(Budget::new("llm-daily", Period::Day, dec!(25)))
+///     .install()?;
+/// # Ok::<(), panoptic::Error>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `build` or `install`"]
+pub struct PanopticBuilder {
+    core: panoptic_core::PanopticBuilder,
+    budgets: BudgetSetup,
+}
+
+/// Setters that pass straight to core's builder.
+macro_rules! forward {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[doc = concat!("See [`panoptic_core::PanopticBuilder::", stringify!($name), "`].")]
+        pub fn $name(self, $($arg: $ty),*) -> Self {
+            PanopticBuilder { core: self.core.$name($($arg),*), ..self }
+        }
+    )*};
+}
+
+impl PanopticBuilder {
+    forward! {
+        username(username: impl Into<String>);
+        project(project: impl Into<String>);
+        env(env: impl Into<String>);
+        mongodb_uri(uri: impl Into<String>);
+        credentials(user: impl Into<String>, password: impl Into<String>);
+        log_level(level: slog::Level);
+        start_records(on: bool);
+        batch_size(size: usize);
+        flush_interval(interval: Duration);
+        queue_capacity(capacity: usize);
+        server_timeout(timeout: Duration);
+        operation_timeout(timeout: Duration);
+        durability(durability: Durability);
+        spool_max_bytes(bytes: u64);
+        spool_segment_bytes(bytes: u64);
+        shutdown_deadline(deadline: Duration);
+        retry_interval(interval: Duration);
+        spool_dir(dir: impl Into<PathBuf>);
+        write_ahead(enabled: bool);
+        fsync(enabled: bool);
+        writer_nice(steps: u8);
+        overflow(overflow: Overflow);
+    }
+
+    /// See [`panoptic_core::PanopticBuilder::drain`].
+    pub fn drain<D>(self, drain: D) -> Self
+    where
+        D: Drain<Ok = (), Err = Never> + Send + Sync + RefUnwindSafe + 'static,
+    {
+        PanopticBuilder {
+            core: self.core.drain(drain),
+            ..self
+        }
+    }
+
+    /// Defines a budget (saved to the database, shared with every process
+    /// that uses it) and turns budgets on for this handle.
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budgets.define(budget);
+        self
+    }
+
+    /// Turns budgets on with the definitions already in the database
+    /// (`panoptic budgets set`), without defining one in code. Budgets are
+    /// also on when `PANOPTIC_BUDGETS` names a file of `[[budget]]` tables.
+    pub fn budgets_from_database(mut self) -> Self {
+        self.budgets.from_database();
+        self
+    }
+
+    /// Receives each budget alert, once per budget, period and threshold
+    /// across every process.
+    pub fn on_budget_alert(mut self, callback: impl Fn(&Alert) + Send + Sync + 'static) -> Self {
+        self.budgets.on_alert(callback);
+        self
+    }
+
+    /// The clock budget periods are read from (default: the system
+    /// clock). For tests that cross a period boundary without waiting.
+    pub fn budget_clock(
+        mut self,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
+    ) -> Self {
+        self.budgets.clock(clock);
+        self
+    }
+
+    /// Builds the instance; see [`panoptic_core::PanopticBuilder::build`].
+    /// A budget that is not valid, or a `PANOPTIC_BUDGETS` file that
+    /// cannot be read, is [`Error::InvalidBudget`].
+    pub fn build(self) -> Result<Panoptic, Error> {
+        let start = self
+            .budgets
+            .into_start()
+            .map_err(|e| Error::InvalidBudget(e.0))?;
+        let core = match start {
+            Some(start) => self.core.budget_hook(start),
+            None => self.core,
+        };
+        core.build().map(Panoptic::from)
+    }
+
+    /// Builds the instance and installs it globally; see [`Panoptic::install`].
+    pub fn install(self) -> Result<InstallGuard, Error> {
+        Ok(self.build()?.install())
+    }
+}
