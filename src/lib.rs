@@ -37,14 +37,16 @@ mod handle;
 
 pub use builder::PanopticBuilder;
 pub use handle::{InstallGuard, Panoptic, global};
+pub use panoptic_core::BudgetExceeded;
 pub use panoptic_core::{
     BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
     Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow, Provider,
     SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolSummary, SpooledEvent, Stats,
     active_resource, billing, catalog, charge, config, connect, index_keys, index_models, invoice,
-    keys, money, naming, query, quota, token_usage,
+    keys, money, naming, quota, token_usage,
 };
-pub use panoptic_core::{BudgetExceeded, open_calls};
+/// Reading the ledger back (`panoptic-ledger`).
+pub use panoptic_ledger::{open_calls, query};
 
 /// Budgets that reserve money before a call (`budget = "…"`): definitions,
 /// the store, alerts (`panoptic-budgets`), and what a refused call returns.
@@ -61,12 +63,12 @@ pub use panoptic_core::openai;
 pub use panoptic_macros::{billable, billable_block};
 
 /// Estimates beside the provider's bill, and adjustments from it.
-pub use panoptic_core::reconcile;
+pub use panoptic_ledger::reconcile;
 
 /// Bill sources for [`reconcile`]: OpenAI, GCP (feature `gcp`), AWS
 /// (feature `aws-bill`) (feature `bills`).
 #[cfg(feature = "bills")]
-pub use panoptic_bills as bills;
+pub use panoptic_ledger::bills;
 
 /// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).
 #[cfg(feature = "gcp")]

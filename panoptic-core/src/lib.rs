@@ -38,7 +38,6 @@ pub mod keys;
 pub mod money;
 mod mongo;
 pub mod naming;
-pub mod open_calls;
 mod pipeline;
 mod pricing;
 mod priority;
@@ -52,9 +51,7 @@ mod meter;
 #[cfg(feature = "openai")]
 mod openai_stream;
 mod probe;
-pub mod query;
 mod queue;
-pub mod reconcile;
 mod record;
 pub mod report;
 mod site;

@@ -145,6 +145,30 @@ pub fn is_valid_database_name(name: &str) -> bool {
         ])
 }
 
+/// `text` in the form a cloud label value can hold (Google's rules:
+/// lowercase letters, digits, `_` and `-`, at most 63 characters; every
+/// other character becomes `_`). panoptic labels its BigQuery jobs with
+/// this form (`panoptic_gcp::bigquery::label_value` is this function), and
+/// a reconciliation compares resources and users in it, so that a bill
+/// line labelled `listusers` meets the estimate of `ListUsers`.
+///
+/// ```
+/// use panoptic_core::naming::label_form;
+/// assert_eq!(label_form("ListUsers"), "listusers");
+/// assert_eq!(label_form("John Doe"), "john_doe");
+/// assert_eq!(label_form(&"x".repeat(80)).len(), 63);
+/// ```
+pub fn label_form(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => c,
+            _ => '_',
+        })
+        .take(63)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,11 +26,11 @@ const MAX_LEN: usize = 63;
 /// assert_eq!(label_value(&"x".repeat(80)).len(), 63);
 /// ```
 ///
-/// It is [`panoptic_core::reconcile::label_form`]: the reconciliation
+/// It is [`panoptic_core::naming::label_form`]: the reconciliation
 /// compares the billing export's labels with panoptic's resources and
 /// users through the very same function.
 pub fn label_value(text: &str) -> String {
-    let value = panoptic_core::reconcile::label_form(text);
+    let value = panoptic_core::naming::label_form(text);
     debug_assert!(value.len() <= MAX_LEN);
     value
 }

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 
-use crate::event::BillingEvent;
-use crate::keys::{self, metadata as meta};
-use crate::money::from_decimal128;
-use crate::naming::DATABASE_PREFIX;
 use crate::query::{CostQuery, QueryError};
+use panoptic_core::BillingEvent;
+use panoptic_core::keys::{self, metadata as meta};
+use panoptic_core::money::from_decimal128;
+use panoptic_core::naming::DATABASE_PREFIX;
 
 /// A call that started and has no final event.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use panoptic_gcp::billing::BillingExport;
 
-use crate::{BillError, BillLine, BillSource};
+use crate::bills::{BillError, BillLine, BillSource};
 
 /// The billing export as a bill source.
 #[derive(Debug, Clone)]

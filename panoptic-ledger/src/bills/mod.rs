@@ -1,5 +1,5 @@
 //! What providers billed, as [`BillLine`]s for panoptic's reconciliation
-//! (`panoptic_core::reconcile`).
+//! (`crate::reconcile`).
 //!
 //! - [`openai::OpenAiCosts`]: OpenAI's organization Costs API (admin key).
 //! - `gcp::GcpBillingExport` (feature `gcp`): the Cloud Billing export to
@@ -11,8 +11,8 @@
 //! Every endpoint can be pointed elsewhere (a proxy, a local fake).
 //!
 //! ```no_run
-//! use panoptic_bills::{BillSource, openai::OpenAiCosts};
-//! # async fn run() -> Result<(), panoptic_bills::BillError> {
+//! use panoptic_ledger::bills::{BillSource, openai::OpenAiCosts};
+//! # async fn run() -> Result<(), panoptic_ledger::bills::BillError> {
 //! let source = OpenAiCosts::new("sk-admin-…")?;
 //! let start = "2026-11-01".parse().unwrap();
 //! let end = "2026-11-26".parse().unwrap();
@@ -31,9 +31,9 @@ pub mod openai;
 
 use std::future::Future;
 
+pub use crate::reconcile::BillLine;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-pub use panoptic_core::reconcile::BillLine;
 
 /// A provider's bill, read one range of days at a time.
 pub trait BillSource {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::BillError;
+use crate::bills::BillError;
 
 /// A client for `base`; https needs the system's CA certificates.
 pub(crate) fn client(base: &reqwest::Url) -> Result<reqwest::Client, BillError> {

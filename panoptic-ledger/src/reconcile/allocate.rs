@@ -9,10 +9,10 @@ use bson::{Document, doc};
 use rust_decimal::Decimal;
 
 use super::{ANY, Reconciliation, Report, normalize_value};
-use crate::event::{BillingEvent, Category, Kind, Metadata, Outcome};
-use crate::money::to_decimal128;
 use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
 use panoptic_catalog::Provider;
+use panoptic_core::money::to_decimal128;
+use panoptic_core::{BillingEvent, Category, Kind, Metadata, Outcome};
 
 /// How the estimates are grouped to share a difference out.
 const SHARE_DIMS: [GroupBy; 5] = [
@@ -54,7 +54,7 @@ impl Default for Fallback {
 /// a secret, so no cryptographic hash is needed.
 ///
 /// ```
-/// use panoptic_core::reconcile::adjustment_id;
+/// use panoptic_ledger::reconcile::adjustment_id;
 /// assert_eq!(adjustment_id(&["gcp", "2026-11-02", "a"]), adjustment_id(&["gcp", "2026-11-02", "a"]));
 /// assert_ne!(adjustment_id(&["gcp", "2026-11-02", "a"]), adjustment_id(&["gcp", "2026-11-02a", ""]));
 /// ```

@@ -17,10 +17,10 @@ pub use chrono_tz::Tz;
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 
-use crate::event::{BillingEvent, Kind, Outcome};
-use crate::money::from_decimal128;
-use crate::naming::{DATABASE_PREFIX, canonical_env, collection_name, database_name};
-use crate::spool::Spool;
+use panoptic_core::Spool;
+use panoptic_core::money::from_decimal128;
+use panoptic_core::naming::{DATABASE_PREFIX, canonical_env, collection_name, database_name};
+use panoptic_core::{BillingEvent, Kind, Outcome};
 
 /// The duration bucket's name inside the group key.
 const BUCKET_FIELD: &str = "_duration_bucket";
@@ -76,7 +76,7 @@ impl GroupBy {
     /// Parses a name (`service`, `day`, …).
     ///
     /// ```
-    /// use panoptic_core::query::GroupBy;
+    /// use panoptic_ledger::query::GroupBy;
     /// assert_eq!(GroupBy::parse("day"), Some(GroupBy::Day));
     /// assert_eq!(GroupBy::parse("week"), None);
     /// ```
@@ -135,7 +135,7 @@ impl GroupBy {
 /// A cost report's filters and grouping.
 ///
 /// ```
-/// use panoptic_core::query::{CostQuery, GroupBy};
+/// use panoptic_ledger::query::{CostQuery, GroupBy};
 /// let query = CostQuery::new()
 ///     .env("prod")
 ///     .provider("gcp")
@@ -163,8 +163,8 @@ pub struct CostQuery {
 /// One row of a cost report.
 ///
 /// ```no_run
-/// use panoptic_core::query::{CostQuery, GroupBy};
-/// # async fn run(client: mongodb::Client) -> Result<(), panoptic_core::query::QueryError> {
+/// use panoptic_ledger::query::{CostQuery, GroupBy};
+/// # async fn run(client: mongodb::Client) -> Result<(), panoptic_ledger::query::QueryError> {
 /// let rows = CostQuery::new().env("prod").group_by([GroupBy::Service]).run(&client).await?;
 /// for row in rows {
 ///     println!("{:<20} {:>12} {} calls, p95 {:?} ms", row.key[0], row.amount, row.count, row.p95_ms);
@@ -314,7 +314,7 @@ impl CostQuery {
     /// reconciled against Google's needs America/Los_Angeles days.
     ///
     /// ```
-    /// use panoptic_core::query::{CostQuery, GroupBy};
+    /// use panoptic_ledger::query::{CostQuery, GroupBy};
     /// let query = CostQuery::new()
     ///     .time_zone(chrono_tz::America::Los_Angeles)
     ///     .group_by([GroupBy::Day]);
@@ -510,8 +510,8 @@ impl CostQuery {
             && same(&self.resource, &e.resource)
             && self.kind.is_none_or(|k| k == e.kind)
             && self.outcome.is_none_or(|o| o == e.outcome)
-            && !e.metadata.extra.get_bool(crate::keys::metadata::START).unwrap_or(false)
-            && !e.metadata.extra.get_bool(crate::keys::metadata::ALERT).unwrap_or(false)
+            && !e.metadata.extra.get_bool(panoptic_core::keys::metadata::START).unwrap_or(false)
+            && !e.metadata.extra.get_bool(panoptic_core::keys::metadata::ALERT).unwrap_or(false)
             && same(&self.metadata_user, e.metadata.user.as_deref().unwrap_or_default())
             && self.tag.as_ref().is_none_or(|t| e.metadata.tags.contains(t))
             // BSON dates keep milliseconds; compare as MongoDB does.

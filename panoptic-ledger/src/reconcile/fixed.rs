@@ -17,8 +17,8 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::{BillLine, Fallback, Reconciliation};
-use crate::event::BillingEvent;
 use crate::query::CostRow;
+use panoptic_core::BillingEvent;
 use panoptic_prices::Unpriced;
 
 /// What a caller's share of a difference or a fixed cost is measured by.
@@ -119,7 +119,7 @@ impl FixedCost {
         to: DateTime<Utc>,
     ) -> Result<FixedCost, Unpriced> {
         let priced =
-            panoptic_prices::atlas::cluster_cost(crate::pricing::price_book(), tier, from, to)?;
+            panoptic_prices::atlas::cluster_cost(panoptic_core::price_book(), tier, from, to)?;
         Ok(FixedCost::new(
             panoptic_prices::atlas::PROVIDER,
             format!("{tier} cluster"),
@@ -136,7 +136,7 @@ impl FixedCost {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use panoptic_core::reconcile::FixedCost;
+    /// use panoptic_ledger::reconcile::FixedCost;
     /// let from = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
     /// let to = Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap();
     /// let cost = FixedCost::new("mongodb_atlas", "M10 cluster", "2.88".parse().unwrap(), from, to);

@@ -11,8 +11,8 @@
 //! [`Reconciliation::apply`] writes with deterministic ids.
 //!
 //! ```
-//! use panoptic_core::query::{CostQuery, CostRow, GroupBy};
-//! use panoptic_core::reconcile::{BillLine, Reconciliation};
+//! use panoptic_ledger::query::{CostQuery, CostRow, GroupBy};
+//! use panoptic_ledger::reconcile::{BillLine, Reconciliation};
 //!
 //! let day = "2026-11-02".parse().unwrap();
 //! let recon = Reconciliation::new("openai", day, day.succ_opt().unwrap());
@@ -35,8 +35,9 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::event::{BillingEvent, Outcome};
 use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
+pub use panoptic_core::naming::label_form;
+use panoptic_core::{BillingEvent, Outcome};
 
 pub use allocate::{Fallback, adjustment_id};
 pub use fixed::{FixedCost, Share};
@@ -595,7 +596,7 @@ const STOPPED_REASONS: [&str; 3] = ["stopped", "timeout", "cancelled"];
 ///
 /// ```
 /// use panoptic_core::{BillingEvent, Category, Kind, Metadata, Outcome};
-/// use panoptic_core::reconcile::is_cancelled;
+/// use panoptic_ledger::reconcile::is_cancelled;
 /// let mut event = BillingEvent {
 ///     id: bson::oid::ObjectId::new(), ts: chrono::Utc::now(), project_id: None,
 ///     env: "prod".into(), username: "ann".into(), category: Category::Infra,
@@ -613,7 +614,7 @@ const STOPPED_REASONS: [&str; 3] = ["stopped", "timeout", "cancelled"];
 /// assert!(is_cancelled(&event));
 /// ```
 pub fn is_cancelled(event: &BillingEvent) -> bool {
-    if event.kind == crate::event::Kind::Adjustment {
+    if event.kind == panoptic_core::Kind::Adjustment {
         return false;
     }
     match event.outcome {
@@ -666,7 +667,7 @@ async fn stopped_events(
         .await
         .map_err(error)?
         .into_iter()
-        .filter(|name| name.starts_with(crate::naming::DATABASE_PREFIX))
+        .filter(|name| name.starts_with(panoptic_core::naming::DATABASE_PREFIX))
         .collect();
     let mut events = Vec::new();
     for database_name in databases {
@@ -733,28 +734,4 @@ pub(crate) fn normalize_value(dimension: GroupBy, value: &str) -> String {
         GroupBy::Resource | GroupBy::User => label_form(value),
         _ => value.to_owned(),
     }
-}
-
-/// `text` in the form a cloud label value can hold (Google's rules:
-/// lowercase letters, digits, `_` and `-`, at most 63 characters; every
-/// other character becomes `_`). panoptic labels its BigQuery jobs with
-/// this form (`panoptic_gcp::bigquery::label_value` is this function), and
-/// a reconciliation compares resources and users in it, so that a bill
-/// line labelled `listusers` meets the estimate of `ListUsers`.
-///
-/// ```
-/// use panoptic_core::reconcile::label_form;
-/// assert_eq!(label_form("ListUsers"), "listusers");
-/// assert_eq!(label_form("John Doe"), "john_doe");
-/// assert_eq!(label_form(&"x".repeat(80)).len(), 63);
-/// ```
-pub fn label_form(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '_' | '-' => c,
-            _ => '_',
-        })
-        .take(63)
-        .collect()
 }

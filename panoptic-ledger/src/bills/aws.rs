@@ -17,8 +17,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{base_url, client};
-use crate::{BillError, BillLine, BillSource};
+use crate::bills::http::{base_url, client};
+use crate::bills::{BillError, BillLine, BillSource};
 
 /// Cost Explorer's only endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://ce.us-east-1.amazonaws.com/";

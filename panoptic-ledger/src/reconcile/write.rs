@@ -9,9 +9,9 @@ use futures_util::TryStreamExt;
 
 use super::Reconciliation;
 use super::allocate::ADJUSTMENT_TAG;
-use crate::event::{BillingEvent, Kind};
-use crate::naming::{DATABASE_PREFIX, collection_name, database_name};
 use crate::query::QueryError;
+use panoptic_core::naming::{DATABASE_PREFIX, collection_name, database_name};
+use panoptic_core::{BillingEvent, Kind};
 
 /// What [`Reconciliation::apply`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::http::{base_url, client};
-use crate::{BillError, BillLine, BillSource, decimal_of};
+use crate::bills::http::{base_url, client};
+use crate::bills::{BillError, BillLine, BillSource, decimal_of};
 
 /// The API's address.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1/";

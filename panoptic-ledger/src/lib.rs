@@ -1,0 +1,19 @@
+//! panoptic's ledger read back: what the events in MongoDB (or the spool)
+//! add up to, what is still running, and how the estimates compare with
+//! each provider's bill.
+//!
+//! - [`query`]: [`query::CostQuery`], totals grouped by any dimension, over
+//!   every `panoptic-*` database or the spool.
+//! - [`open_calls`]: calls that wrote a start record and never ended.
+//! - [`reconcile`]: estimates beside the bill, and the adjustments that
+//!   make the ledger match it.
+//! - `bills` (feature `bills`): bill sources — OpenAI's Costs API, the GCP
+//!   billing export (feature `gcp`), AWS Cost Explorer (feature `aws-bill`).
+//!
+//! It reads what `panoptic-core` writes through core's public API only.
+
+#[cfg(feature = "bills")]
+pub mod bills;
+pub mod open_calls;
+pub mod query;
+pub mod reconcile;
