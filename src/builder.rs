@@ -36,6 +36,13 @@ pub struct PanopticBuilder {
     budgets: BudgetSetup,
 }
 
+impl Panoptic {
+    /// Starts configuring an instance.
+    pub fn builder() -> PanopticBuilder {
+        PanopticBuilder::default()
+    }
+}
+
 /// Setters that pass straight to core's builder.
 macro_rules! forward {
     ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(

@@ -5,7 +5,6 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::budget::BudgetStatus;
-use crate::builder::PanopticBuilder;
 
 /// A configured panoptic instance. Cheap to clone; every clone shares one
 /// MongoDB client, one writer thread and one logger cache. Every method of
@@ -27,11 +26,6 @@ pub struct Panoptic {
 }
 
 impl Panoptic {
-    /// Starts configuring an instance.
-    pub fn builder() -> PanopticBuilder {
-        PanopticBuilder::default()
-    }
-
     /// The state of every budget in the database now (spent, reserved,
     /// limit, forecast), after settling what this process has sent.
     /// `None` when budgets are off or MongoDB does not answer.

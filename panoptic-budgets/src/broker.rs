@@ -4,65 +4,18 @@
 //! the writer (off every caller's path).
 
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, oneshot};
 
 use panoptic_core::budget_hook::{
     BudgetExceeded, BudgetHook, Reservation, ReserveFuture, Reserved, Spend,
 };
-use panoptic_core::connect::MongoSettings;
 
-use crate::Alert;
-use crate::define::Budget;
-use crate::serve::serve;
+use crate::serve::{Reply, Request, serve};
+pub use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
-
-/// The clock budgets read: injectable, so a test can cross midnight
-/// without waiting for it.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// A callback that receives each alert, once.
-pub type AlertCallback = Arc<dyn Fn(&Alert) + Send + Sync>;
-
-pub(crate) enum Reply {
-    Blocking(std_mpsc::SyncSender<Result<Reserved, BudgetExceeded>>),
-    Async(oneshot::Sender<Result<Reserved, BudgetExceeded>>),
-}
-
-pub(crate) enum Request {
-    Reserve {
-        reservation: Reservation,
-        call_id: String,
-        reply: Reply,
-    },
-    Spend(Box<Spend>),
-    /// A call that knew its amount as it ended: settled at once, so the
-    /// money it held is free for the next call.
-    Settle {
-        reserved: Reserved,
-        amount: Decimal,
-    },
-    Flush(std_mpsc::SyncSender<()>),
-    Statuses(std_mpsc::SyncSender<Option<Vec<BudgetStatus>>>),
-}
-
-/// Settings of the broker.
-pub struct BrokerSettings {
-    /// How to reach MongoDB.
-    pub mongo: MongoSettings,
-    /// The budgets defined in code (saved to the database on first sync).
-    pub budgets: Vec<Budget>,
-    /// The clock periods are read from.
-    pub clock: Clock,
-    /// Receives each alert.
-    pub on_alert: Option<AlertCallback>,
-    /// Set once the handle's loggers exist.
-    pub alert_logger: Arc<OnceLock<slog::Logger>>,
-}
 
 /// The handle's side of the broker.
 pub struct Broker {

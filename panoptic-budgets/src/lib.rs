@@ -22,6 +22,7 @@ mod define;
 mod forecast;
 mod period;
 mod serve;
+mod settings;
 mod setup;
 mod store;
 #[cfg(feature = "webhooks")]

@@ -2,20 +2,43 @@
 //! answers reservations, settles calls, counts spend against the budgets
 //! whose scope holds it, and keeps what MongoDB could not take for later.
 
+use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mongodb::Client;
 use rust_decimal::Decimal;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved, Spend};
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::report::write_line;
 
-use crate::broker::{AlertCallback, BrokerSettings, Clock, Reply, Request};
 use crate::define::{Budget, FailurePolicy, Mode};
-use crate::store::BudgetStore;
+use crate::settings::{AlertCallback, BrokerSettings, Clock};
+use crate::store::{BudgetStatus, BudgetStore};
+
+pub(crate) enum Reply {
+    Blocking(std_mpsc::SyncSender<Result<Reserved, BudgetExceeded>>),
+    Async(oneshot::Sender<Result<Reserved, BudgetExceeded>>),
+}
+
+pub(crate) enum Request {
+    Reserve {
+        reservation: Reservation,
+        call_id: String,
+        reply: Reply,
+    },
+    Spend(Box<Spend>),
+    /// A call that knew its amount as it ended: settled at once, so the
+    /// money it held is free for the next call.
+    Settle {
+        reserved: Reserved,
+        amount: Decimal,
+    },
+    Flush(std_mpsc::SyncSender<()>),
+    Statuses(std_mpsc::SyncSender<Option<Vec<BudgetStatus>>>),
+}
 
 pub(crate) struct State {
     pub(crate) mongo: MongoSettings,

@@ -10,8 +10,9 @@ use panoptic_core::budget_hook::{BudgetHook, HookSettings};
 use panoptic_core::config::{lookup, vars};
 
 use crate::Alert;
-use crate::broker::{AlertCallback, Broker, BrokerSettings, Clock};
+use crate::broker::Broker;
 use crate::define::{Budget, BudgetError};
+use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
 
 /// Budgets as a builder collects them: definitions in code, whether the

@@ -13,14 +13,14 @@ use crate::budget_hook::{HookSettings, StartHook};
 use crate::config::{Credentials, Given, redact_uri};
 use crate::connect::{Durability, MongoSettings};
 use crate::context::Context;
-use crate::document::Owner;
-use crate::drain::{BoxedDrain, Fanout, MongoDrain};
+use crate::deliver::document::Owner;
+use crate::deliver::pipeline::{Overflow, Pipeline};
+use crate::deliver::writer::WriterSettings;
 use crate::error::Error;
 use crate::handle::{Inner, InstallGuard, Panoptic};
-use crate::pipeline::{Overflow, Pipeline};
+use crate::logging::drain::{BoxedDrain, Fanout, MongoDrain};
 use crate::report::ErrorReporter;
 use crate::spool::SpoolOptions;
-use crate::writer::WriterSettings;
 
 impl Panoptic {
     /// Starts configuring an instance.
@@ -379,7 +379,7 @@ impl PanopticBuilder {
             })
             .unwrap_or(false);
         if start_records {
-            crate::start_records::by_default(id);
+            crate::record::start_records::by_default(id);
         }
         Ok(Panoptic::from_inner(Inner {
             id,

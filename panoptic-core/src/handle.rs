@@ -15,11 +15,11 @@ use slog::Logger;
 
 use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
-use crate::drain::log_call;
+use crate::deliver::pipeline::Pipeline;
+use crate::deliver::queue::Event;
 use crate::event::{BillingEvent, Kind, Metadata, Outcome};
+use crate::logging::drain::log_call;
 use crate::naming::database_name;
-use crate::pipeline::Pipeline;
-use crate::queue::Event;
 use crate::site::CachedLogger;
 use crate::spool::Spool;
 use crate::stats::Stats;
@@ -159,7 +159,7 @@ impl Panoptic {
     /// after the call returned (a stream that ends later). The event goes
     /// to MongoDB directly, not through the slog drains.
     pub fn emit_usage(&self, usage: UsageEvent) {
-        let pricing = crate::pricing::price_usage(
+        let pricing = crate::deliver::pricing::price_usage(
             usage.provider.as_str(),
             &usage.service,
             None,

@@ -13,73 +13,65 @@
 //! # Ok::<(), panoptic_core::Error>(())
 //! ```
 
-mod active;
-mod amount;
+// The path of one call: record (the caller's side) -> logging (slog) ->
+// deliver (queue, writer, MongoDB) -> spool (when MongoDB cannot take it).
+mod deliver;
+mod logging;
+mod record;
+mod spool;
+
+// What an event is, and what every layer shares.
 mod bson_bytes;
-mod bson_check;
-pub mod budget_hook;
-mod budget_link;
-mod builder;
-mod call;
 mod call_event;
 mod clock;
-pub mod config;
-pub mod connect;
 mod context;
-mod document;
-mod drain;
 mod error;
 mod event;
+mod site;
+mod stats;
+
+// The handle users hold.
+mod builder;
+mod handle;
+
+pub mod budget_hook;
+pub mod config;
+pub mod connect;
 #[doc(hidden)]
 pub mod fault;
-mod handle;
-mod intake;
 pub mod keys;
 pub mod money;
-mod mongo;
 pub mod naming;
-mod pipeline;
-mod pricing;
-mod priority;
+pub mod report;
+
 /// OpenAI streams billed when they end (feature `openai`).
 #[cfg(feature = "openai")]
 pub mod openai {
     pub use crate::openai_stream::{MeteredChatStream, ask_for_usage};
     pub use panoptic_prices::openai::*;
 }
-mod meter;
 #[cfg(feature = "openai")]
 mod openai_stream;
-mod probe;
-mod queue;
-mod record;
-pub mod report;
-mod site;
-mod spill;
-mod spool;
-mod start_records;
-mod stats;
-mod writer;
 
-pub use active::active_resource;
-pub use amount::{IntoAmount, IntoQuantity};
 pub use budget_hook::BudgetExceeded;
 pub use builder::PanopticBuilder;
 pub use connect::Durability;
 pub use context::Context;
-pub use drain::MongoDrain;
+pub use deliver::mongo::{index_keys, index_models};
+pub use deliver::pipeline::Overflow;
+pub use deliver::pricing::{price_book, price_document};
 pub use error::Error;
 pub use event::{BillingEvent, Category, DocumentError, Kind, Metadata, Outcome};
 pub use handle::{InstallGuard, Panoptic, UsageEvent, global};
 #[doc(hidden)]
 pub use keys as context_keys;
-pub use mongo::{index_keys, index_models};
+pub use logging::drain::MongoDrain;
 pub use panoptic_catalog::{self as catalog, Provider, Service};
 /// The price book and the usage a call reports (`panoptic-prices`).
 pub use panoptic_prices as prices;
 pub use panoptic_prices::{Metered, Usage};
-pub use pipeline::Overflow;
-pub use pricing::{price_book, price_document};
+pub use record::active::active_resource;
+pub use record::amount::{IntoAmount, IntoQuantity};
 pub use spool::{
     DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolSummary,
     SpooledEvent,

@@ -2,9 +2,9 @@
 //! without notice. The facade re-exports this module as it is, so
 //! `crate = "panoptic_core"` works as well as the default `::panoptic`.
 
-pub use crate::active::InSite;
-pub use crate::call::Call;
 pub use crate::event::{Category, Kind};
+pub use crate::record::active::InSite;
+pub use crate::record::call::Call;
 pub use crate::site::{CallSite, SiteCache};
 pub use panoptic_catalog::Provider;
 pub use slog::RecordLocation;
@@ -12,14 +12,14 @@ pub use std::sync::OnceLock;
 
 /// How a return value is judged (see the `probe` module of this crate).
 pub mod probe {
-    pub use crate::probe::{
+    pub use crate::record::probe::{
         OutcomeProbe, ProbeAny, ProbeDebug, ProbeDisplay, ProbeResult, result_outcome,
     };
 }
 
 /// How a return value reports its usage (see the `meter` module).
 pub mod meter {
-    pub use crate::meter::{MeterNone, MeterOk, MeterValue, UsageProbe};
+    pub use crate::record::meter::{MeterNone, MeterOk, MeterValue, UsageProbe};
 }
 
 /// Budget reservations (`budget = "…"`).
@@ -32,7 +32,7 @@ pub mod budget {
 /// straight away when not, holding no guard.
 #[inline(always)]
 pub fn recording() -> bool {
-    crate::call::recording()
+    crate::record::call::recording()
 }
 
 /// Runs the body of a synchronous `#[billable]` function.

@@ -91,6 +91,7 @@
 //! every file `0600`. Existing folders are left as they are.
 
 mod aside;
+pub(crate) mod bson_check;
 mod dead_letter;
 mod format;
 mod reader;

@@ -12,7 +12,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::{Client, IndexModel};
 
 use crate::connect::{MongoSettings, describe};
-use crate::document::Route;
+use crate::deliver::document::Route;
 
 /// Why an operation gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::queue::{Control, Event, EventQueue};
+use crate::deliver::queue::{Control, Event, EventQueue};
+use crate::deliver::spill::Spiller;
+use crate::deliver::writer::{Writer, WriterSettings, later};
 use crate::report::ErrorReporter;
-use crate::spill::Spiller;
 use crate::spool::SpoolWriter;
 use crate::stats::Counters;
-use crate::writer::{Writer, WriterSettings, later};
 
 /// What happens to an event when the in-memory queue is full.
 ///

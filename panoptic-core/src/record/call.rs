@@ -6,18 +6,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::active::Active;
-use crate::amount::{IntoAmount, IntoQuantity};
 use crate::budget_hook::{BudgetExceeded, BudgetHook, Reservation, Reserved};
-use crate::budget_link::{self, BudgetLink, InBudget, LinkScope};
 use crate::call_event::{CallContext, CallEvent, CallExtras};
 use crate::clock::{self, Instant};
 use crate::event::Outcome;
 use crate::handle::{
     INSTALL_STATE, INSTALLED, NEVER_INSTALLED, NEVER_INSTALLED_WARNED, current, with_current,
 };
+use crate::record::active::Active;
+use crate::record::amount::{IntoAmount, IntoQuantity};
+use crate::record::budget_link::{self, BudgetLink, InBudget, LinkScope};
+use crate::record::start_records;
 use crate::site::CallSite;
-use crate::start_records;
 
 /// A call in progress. Records when finished, or, if dropped unfinished,
 /// as a panic (when unwinding) or a cancelled future.
@@ -349,7 +349,7 @@ impl Call {
         if self.site.is_aws_lambda() {
             // An async call's own site is on the stack while it is polled.
             let own = usize::from(!sync);
-            if crate::active::lambda_calls_running() > own {
+            if crate::record::active::lambda_calls_running() > own {
                 self.options().extras.inside_lambda = true;
             }
         }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use bson::RawDocumentBuf;
 
-use crate::document::Route;
-use crate::queue::{Event, EventQueue};
-use crate::spill::Spiller;
+use crate::deliver::document::Route;
+use crate::deliver::queue::{Event, EventQueue};
+use crate::deliver::spill::Spiller;
 use crate::stats::Counters;
 
 /// Events taken in and not yet handed to delivery.

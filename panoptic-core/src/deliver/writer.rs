@@ -27,12 +27,12 @@ use bson::RawDocumentBuf;
 use crate::bson_bytes::WriteBson;
 
 use crate::connect::MongoSettings;
-use crate::document::{Owner, Route};
-use crate::intake::Intake;
-use crate::mongo::{InsertOutcome, Mongo};
-use crate::queue::{Control, EventQueue};
+use crate::deliver::document::{Owner, Route};
+use crate::deliver::intake::Intake;
+use crate::deliver::mongo::{InsertOutcome, Mongo};
+use crate::deliver::queue::{Control, EventQueue};
+use crate::deliver::spill::Spiller;
 use crate::report::ErrorReporter;
-use crate::spill::Spiller;
 use crate::spool::{
     SegmentItem, SegmentReader, SpoolOptions, SpoolWriter, claim_oldest, keep_dead_letter,
     set_aside,
@@ -164,7 +164,7 @@ impl Writer {
                 return;
             }
         };
-        if let Err(error) = crate::priority::lower_current_thread(self.settings.nice) {
+        if let Err(error) = crate::deliver::priority::lower_current_thread(self.settings.nice) {
             // It still runs, at the application's priority.
             self.report(&format!("cannot lower the writer's priority: {error}"));
         }

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bson::RawDocumentBuf;
 
 use crate::budget_hook::{BudgetHook, Spend};
-use crate::document::{Owner, Route, call_document, record_document};
-use crate::queue::{Event, EventQueue};
+use crate::deliver::document::{Owner, Route, call_document, record_document};
+use crate::deliver::queue::{Event, EventQueue};
 use crate::report::ErrorReporter;
 use crate::spool::{SpoolWriter, keep_dead_letter};
 use crate::stats::Counters;

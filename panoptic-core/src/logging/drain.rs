@@ -9,10 +9,10 @@ use std::sync::Arc;
 use slog::{Drain, Logger, Never, OwnedKVList, Record, SendSyncRefUnwindSafeDrain};
 
 use crate::call_event::{CallContext, CallEvent};
+use crate::deliver::pipeline::Pipeline;
+use crate::deliver::queue::Event;
 use crate::event::{Kind, Outcome};
-use crate::pipeline::Pipeline;
-use crate::queue::Event;
-use crate::record::{context_from_record, event_from_record};
+use crate::logging::record_event::{context_from_record, event_from_record};
 
 /// A user's drain, shared by every logger of a handle.
 pub(crate) type BoxedDrain = Arc<dyn SendSyncRefUnwindSafeDrain<Ok = (), Err = Never>>;

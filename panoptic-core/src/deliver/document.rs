@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 
 use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
+use crate::deliver::pricing::{Fields, price_call};
 use crate::event::BillingEvent;
 #[cfg(test)]
 use crate::event::Metadata;
 use crate::naming::{canonical_env, collection_name, database_name};
-use crate::pricing::{Fields, price_call};
 use crate::spool::keep_dead_letter;
 use crate::stats::Counters;
 use bson::Bson;
