@@ -37,6 +37,7 @@ mod handle;
 pub mod budget_hook;
 pub mod config;
 pub mod connect;
+#[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub mod fault;
 pub mod keys;

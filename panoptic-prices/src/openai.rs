@@ -155,15 +155,27 @@ pub fn ask_for_usage(request: &mut CreateChatCompletionRequest) {
 const TOKENS_PER_MESSAGE: u64 = 3;
 const REPLY_PRIMING_TOKENS: u64 = 3;
 
+/// The prompt's tokens as panoptic estimates them, the one estimator for
+/// a request before it is sent ([`chat_request_usage`]) and for a stream
+/// that ended without its usage chunk ([`ChatStreamMeter`]): ⌈c / 4⌉ +
+/// 3 × messages + 3, where c is the characters (Unicode scalar values) of
+/// the messages' text, four characters a token (OpenAI's rule of thumb),
+/// plus the framing tokens each message and the reply's priming cost.
+pub fn estimate_prompt_tokens(request: &CreateChatCompletionRequest) -> u64 {
+    let chars: u64 = request.messages.iter().map(message_chars).sum();
+    let messages = request.messages.len() as u64;
+    chars
+        .div_ceil(CHARS_PER_TOKEN)
+        .saturating_add(TOKENS_PER_MESSAGE.saturating_mul(messages))
+        .saturating_add(REPLY_PRIMING_TOKENS)
+}
+
 /// What a chat completion request can use at most, before it is sent: a
 /// budget's estimate ([`estimate_chat`]).
 ///
-/// * `input` = ⌈c / 4⌉ + 3 × messages + 3, where c is the characters
-///   (Unicode scalar values) of the messages' text, counted as
-///   [`ChatStreamMeter`] counts them, four characters a token (OpenAI's
-///   rule of thumb), plus the framing tokens each message and the reply
-///   cost. It is an estimate, not a tokenizer's count: images, audio,
-///   files and tool definitions are not counted.
+/// * `input` = [`estimate_prompt_tokens`]. It is an estimate, not a
+///   tokenizer's count: images, audio, files and tool definitions are not
+///   counted.
 /// * `output` = `max_completion_tokens` (else the deprecated
 ///   `max_tokens`) × `n`: the most the reply can bill, reasoning tokens
 ///   included.
@@ -175,12 +187,7 @@ const REPLY_PRIMING_TOKENS: u64 = 3;
 #[allow(deprecated)] // `max_tokens` is deprecated, still honoured by the API
 pub fn chat_request_usage(request: &CreateChatCompletionRequest) -> Option<Usage> {
     let cap = request.max_completion_tokens.or(request.max_tokens)?;
-    let chars: u64 = request.messages.iter().map(message_chars).sum();
-    let messages = request.messages.len() as u64;
-    let input = chars
-        .div_ceil(CHARS_PER_TOKEN)
-        .saturating_add(TOKENS_PER_MESSAGE.saturating_mul(messages))
-        .saturating_add(REPLY_PRIMING_TOKENS);
+    let input = estimate_prompt_tokens(request);
     let output = u64::from(cap).saturating_mul(u64::from(request.n.unwrap_or(1).max(1)));
     Some(
         Usage::new(&request.model)
@@ -225,13 +232,11 @@ pub fn estimate_chat_in(
 /// ends. Write `estimate_chat(&request).unwrap_or(dec!(0.05))` to hold
 /// a fixed amount instead.
 pub fn estimate_chat(request: &CreateChatCompletionRequest) -> Option<Decimal> {
-    static BOOK: std::sync::OnceLock<PriceBook> = std::sync::OnceLock::new();
-    // The same book as panoptic-core's `price_book`, which this crate
-    // cannot reach: shipped tables plus `PANOPTIC_PRICES`.
-    let book = BOOK.get_or_init(|| {
-        PriceBook::with_overrides_from_env().unwrap_or_else(|_| PriceBook::shipped().clone())
-    });
-    estimate_chat_in(book, request, chrono::Utc::now().date_naive())
+    estimate_chat_in(
+        PriceBook::current(),
+        request,
+        chrono::Utc::now().date_naive(),
+    )
 }
 
 /// Meters a streamed chat completion, chunk by chunk.
@@ -244,9 +249,10 @@ pub fn estimate_chat(request: &CreateChatCompletionRequest) -> Option<Decimal> {
 /// short: OpenAI warns an interrupted stream may not send it) the result
 /// is an estimate, marked [`Usage::estimated`]:
 ///
-/// * `input` = ⌈c / 4⌉ where c is the number of characters (Unicode
-///   scalar values) of all the request's message texts: text content
-///   parts, refusals, names and arguments of tool calls;
+/// * `input` = [`estimate_prompt_tokens`] of the request: ⌈c / 4⌉ of the
+///   characters of all its message texts (text content parts, refusals,
+///   names and arguments of tool calls) plus the framing tokens, as a
+///   budget's estimate counts them;
 /// * `output` = ⌈c / 4⌉ where c is the characters received across all
 ///   choices: content, refusal, tool-call names and arguments;
 /// * no `cached_input` (the cache is unknown, so all input is priced at
@@ -255,7 +261,7 @@ pub fn estimate_chat(request: &CreateChatCompletionRequest) -> Option<Decimal> {
 /// The four is OpenAI's published rule of thumb, "1 token ≈ 4 chars in
 /// English" (OpenAI Help Center, *What are tokens and how to count them?*,
 /// <https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them>).
-/// It undercounts what the API bills for: message framing tokens, images,
+/// It undercounts what the API bills for: images,
 /// audio and files in the prompt, hidden reasoning tokens, and tokens
 /// generated after the connection dropped are not seen.
 ///
@@ -263,7 +269,7 @@ pub fn estimate_chat(request: &CreateChatCompletionRequest) -> Option<Decimal> {
 #[derive(Debug, Clone)]
 pub struct ChatStreamMeter {
     model: String,
-    prompt_chars: u64,
+    prompt_tokens: u64,
     // Only the count: the estimate needs no more, and the caller already
     // holds the text it streamed.
     output_chars: u64,
@@ -276,7 +282,7 @@ impl ChatStreamMeter {
     pub fn new(request: &CreateChatCompletionRequest) -> ChatStreamMeter {
         ChatStreamMeter {
             model: request.model.clone(),
-            prompt_chars: request.messages.iter().map(message_chars).sum(),
+            prompt_tokens: estimate_prompt_tokens(request),
             output_chars: 0,
             final_usage: None,
         }
@@ -337,7 +343,7 @@ impl ChatStreamMeter {
     }
 
     fn estimate(&self) -> Usage {
-        let input = self.prompt_chars.div_ceil(CHARS_PER_TOKEN);
+        let input = self.prompt_tokens;
         let output = self.output_chars.div_ceil(CHARS_PER_TOKEN);
         Usage::new(&self.model)
             .with("input", Decimal::from(input))

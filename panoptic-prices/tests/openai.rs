@@ -10,7 +10,8 @@ use async_openai::types::chat::{
 use async_openai::types::embeddings::CreateEmbeddingResponse;
 use async_openai::types::responses::Response;
 use panoptic_prices::openai::{
-    ChatStreamMeter, ask_for_usage, batch, speech_usage, transcription_usage,
+    ChatStreamMeter, ask_for_usage, batch, chat_request_usage, estimate_prompt_tokens,
+    speech_usage, transcription_usage,
 };
 use panoptic_prices::{Metered, Usage};
 use rust_decimal::Decimal;
@@ -223,8 +224,9 @@ fn responses_api_without_usage_is_none() {
 }
 
 /// A system message of 8 characters (9 bytes: `é` is two) and a user
-/// message of 24: 32 characters, so ⌈32 / 4⌉ = 8 estimated input tokens
-/// (counting bytes would give ⌈33 / 4⌉ = 9).
+/// message of 24: 32 characters, so ⌈32 / 4⌉ = 8 tokens of text (counting
+/// bytes would give ⌈33 / 4⌉ = 9), and 3 × 2 + 3 = 9 of framing: 17
+/// estimated input tokens.
 fn stream_request() -> CreateChatCompletionRequest {
     parse(json!({
         "model": "gpt-4o-mini",
@@ -334,10 +336,10 @@ fn stream_cut_short_is_estimated_by_four_characters_a_token() {
     // The model as the chunks named it, not the alias asked for.
     assert_eq!(usage.item, "gpt-4o-mini-2024-07-18");
     assert_eq!(components(&usage), ["input", "output"]);
-    // ⌈32 / 4⌉ = 8 and ⌈7 / 4⌉ = 2 (7 / 4 rounded down would be 1).
-    assert_eq!(quantity(&usage, "input"), Some(d(8)));
+    // ⌈32 / 4⌉ + 9 = 17 and ⌈7 / 4⌉ = 2 (7 / 4 rounded down would be 1).
+    assert_eq!(quantity(&usage, "input"), Some(d(17)));
     assert_eq!(quantity(&usage, "output"), Some(d(2)));
-    assert_eq!(usage.total, Some((d(10), "tokens".to_owned())));
+    assert_eq!(usage.total, Some((d(19), "tokens".to_owned())));
 }
 
 #[test]
@@ -351,7 +353,7 @@ fn finish_cut_short_estimates_even_after_a_usage_chunk() {
 
     let usage = meter.finish_cut_short();
     assert!(usage.estimated);
-    assert_eq!(quantity(&usage, "input"), Some(d(8)));
+    assert_eq!(quantity(&usage, "input"), Some(d(17)));
     assert_eq!(quantity(&usage, "output"), Some(d(2)));
 }
 
@@ -360,8 +362,23 @@ fn stream_with_no_chunk_estimates_the_prompt_under_the_requested_model() {
     let usage = ChatStreamMeter::new(&stream_request()).finish();
     assert!(usage.estimated);
     assert_eq!(usage.item, "gpt-4o-mini");
-    assert_eq!(quantity(&usage, "input"), Some(d(8)));
+    assert_eq!(quantity(&usage, "input"), Some(d(17)));
     assert_eq!(quantity(&usage, "output"), Some(d(0)));
+}
+
+/// One estimator: a stream cut short counts its prompt as a budget's
+/// estimate of the same request does (framing tokens included).
+#[test]
+fn stream_and_request_estimates_count_the_prompt_alike() {
+    let mut request = stream_request();
+    request.max_completion_tokens = Some(100);
+    let before = chat_request_usage(&request).unwrap();
+    let after = ChatStreamMeter::new(&request).finish();
+    assert_eq!(quantity(&before, "input"), quantity(&after, "input"));
+    assert_eq!(
+        quantity(&after, "input"),
+        Some(d(estimate_prompt_tokens(&request) as i64))
+    );
 }
 
 #[test]

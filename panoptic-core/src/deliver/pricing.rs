@@ -3,7 +3,7 @@
 //! call reported; else the event has no amount and says why.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bson::{Bson, Document, doc};
@@ -17,17 +17,10 @@ use crate::keys::metadata as meta_keys;
 use crate::money::to_decimal128;
 use crate::site::CallSite;
 
-/// The book calls are priced with: the shipped tables, overridden by the
-/// file named in `PANOPTIC_PRICES` when there is one.
+/// The book calls are priced with: [`PriceBook::current`], the shipped
+/// tables overridden by the files named in `PANOPTIC_PRICES`.
 pub fn price_book() -> &'static PriceBook {
-    static BOOK: OnceLock<PriceBook> = OnceLock::new();
-    BOOK.get_or_init(|| match PriceBook::with_overrides_from_env() {
-        Ok(book) => book,
-        Err(error) => {
-            crate::report::write_line(&format!("panoptic: {error}; using the shipped price book"));
-            PriceBook::shipped().clone()
-        }
-    })
+    PriceBook::current()
 }
 
 /// What pricing decided for one call.

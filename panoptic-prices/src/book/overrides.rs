@@ -1,6 +1,8 @@
 //! Books merged over one another: the override files named in
 //! `PANOPTIC_PRICES` over the shipped book.
 
+use std::sync::OnceLock;
+
 use super::{BookError, PriceBook};
 
 /// The environment variable naming override files (several joined like
@@ -8,6 +10,26 @@ use super::{BookError, PriceBook};
 pub const OVERRIDES_ENV: &str = "PANOPTIC_PRICES";
 
 impl PriceBook {
+    /// The one book calls are priced with, in this process: the shipped
+    /// tables with `PANOPTIC_PRICES` merged over them, read once. An
+    /// override that cannot be read is said once on stderr, and the
+    /// shipped book is used (pricing must not stop the program).
+    pub fn current() -> &'static PriceBook {
+        static BOOK: OnceLock<PriceBook> = OnceLock::new();
+        BOOK.get_or_init(|| match PriceBook::with_overrides_from_env() {
+            Ok(book) => book,
+            Err(error) => {
+                use std::io::Write;
+                // A closed stderr must not panic the caller.
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "panoptic: {error}; using the shipped price book"
+                );
+                PriceBook::shipped().clone()
+            }
+        })
+    }
+
     /// The shipped book with the files named in `PANOPTIC_PRICES` merged
     /// over it, in order. Unset or empty: the shipped book.
     pub fn with_overrides_from_env() -> Result<PriceBook, BookError> {
