@@ -527,7 +527,14 @@ fn the_writer_spools_a_backed_up_queue_while_mongodb_sits_on_a_batch() {
     let on_disk = panoptic::Spool::open(&spool).events().unwrap();
     let seqs: HashSet<i64> = on_disk
         .iter()
-        .map(|e| e.event().unwrap().metadata.extra.get_i64("seq").unwrap())
+        .map(|e| {
+            panoptic::BillingEvent::try_from(e)
+                .unwrap()
+                .metadata
+                .extra
+                .get_i64("seq")
+                .unwrap()
+        })
         .collect();
     assert_eq!((on_disk.len(), seqs.len()), (1_400, 1_400));
 }

@@ -15,6 +15,8 @@
 //! assert!(gcp.service("BigQeury").is_none());
 //! ```
 
+pub mod naming;
+
 use std::fmt;
 
 /// Whether a charge is infrastructure or AI.

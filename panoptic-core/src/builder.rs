@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::handle::{Inner, InstallGuard, Panoptic};
 use crate::logging::drain::{BoxedDrain, Fanout, MongoDrain};
 use crate::report::ErrorReporter;
-use crate::spool::SpoolOptions;
+use panoptic_spool::SpoolOptions;
 
 impl Panoptic {
     /// Starts configuring an instance.

@@ -11,7 +11,7 @@ use mongodb::options::ConnectionString;
 
 use crate::error::Error;
 use crate::naming::canonical_env;
-use crate::spool::DEFAULT_SPOOL_DIR;
+use panoptic_spool::DEFAULT_SPOOL_DIR;
 
 /// Default MongoDB address when neither the builder nor `MONGODB_URI` names one.
 pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017/";

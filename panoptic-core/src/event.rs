@@ -372,3 +372,24 @@ impl BillingEvent {
 fn strings(items: Vec<String>) -> Bson {
     Bson::Array(items.into_iter().map(Bson::String).collect())
 }
+
+/// The event a spooled record holds: what reports read from the spool.
+///
+/// ```no_run
+/// use panoptic_core::{BillingEvent, Spool};
+/// for waiting in Spool::open(".panoptic/spool").events()? {
+///     let event = BillingEvent::try_from(&waiting).expect("a billing event");
+///     println!("{}.{}: {}", waiting.database, waiting.collection, event.resource);
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl TryFrom<&panoptic_spool::SpooledEvent> for BillingEvent {
+    type Error = DocumentError;
+
+    fn try_from(spooled: &panoptic_spool::SpooledEvent) -> Result<BillingEvent, DocumentError> {
+        let document = spooled
+            .to_document()
+            .map_err(|error| DocumentError::new("document", format!("cannot be read: {error}")))?;
+        BillingEvent::from_document(&document)
+    }
+}

@@ -21,9 +21,9 @@ use crate::event::{BillingEvent, Kind, Metadata, Outcome};
 use crate::logging::drain::log_call;
 use crate::naming::database_name;
 use crate::site::CachedLogger;
-use crate::spool::Spool;
 use crate::stats::Stats;
 use panoptic_catalog::Provider;
+use panoptic_spool::Spool;
 
 /// A configured panoptic instance. Cheap to clone; every clone shares one
 /// MongoDB client, one writer thread and one logger cache.

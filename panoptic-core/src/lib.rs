@@ -18,10 +18,8 @@
 mod deliver;
 mod logging;
 mod record;
-mod spool;
 
 // What an event is, and what every layer shares.
-mod bson_bytes;
 mod call_event;
 mod clock;
 mod context;
@@ -42,7 +40,6 @@ pub mod connect;
 pub mod fault;
 pub mod keys;
 pub mod money;
-pub mod naming;
 pub mod report;
 
 /// OpenAI streams billed when they end (feature `openai`).
@@ -67,16 +64,16 @@ pub use handle::{InstallGuard, Panoptic, UsageEvent, global};
 #[doc(hidden)]
 pub use keys as context_keys;
 pub use logging::drain::MongoDrain;
-pub use panoptic_catalog::{self as catalog, Provider, Service};
+pub use panoptic_catalog::{self as catalog, Provider, Service, naming};
 /// The price book and the usage a call reports (`panoptic-prices`).
 pub use panoptic_prices as prices;
 pub use panoptic_prices::{Metered, Usage};
-pub use record::active::active_resource;
-pub use record::amount::{IntoAmount, IntoQuantity};
-pub use spool::{
+pub use panoptic_spool::{
     DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolSummary,
     SpooledEvent,
 };
+pub use record::active::active_resource;
+pub use record::amount::{IntoAmount, IntoQuantity};
 pub use stats::Stats;
 
 #[doc(hidden)]

@@ -137,8 +137,8 @@ pub(crate) struct SiteBytes {
 
 impl SiteBytes {
     fn of(site: &CallSite) -> SiteBytes {
-        use crate::bson_bytes::{put_str, put_str_array};
         use crate::keys::{self, metadata as meta};
+        use panoptic_spool::bson_bytes::{put_str, put_str_array};
         // Only a static string longer than BSON allows (2 GiB) fails: its
         // field is left out rather than the document spoiled.
         let text = |out: &mut Vec<u8>, key: &str, value: &str| {

@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 
 use crate::call_event::{CallContext, CallEvent};
 use crate::context::Context;
+use crate::deliver::dead_letter::keep_dead_letter;
 use crate::deliver::pricing::{Fields, price_call};
 use crate::event::BillingEvent;
 #[cfg(test)]
 use crate::event::Metadata;
 use crate::naming::{canonical_env, collection_name, database_name};
-use crate::spool::keep_dead_letter;
 use crate::stats::Counters;
 use bson::Bson;
 use panoptic_catalog::Provider;
@@ -183,8 +183,8 @@ impl<'a> CallFacts<'a> {
     /// [`BillingEvent::into_document`] makes of the same call (a test
     /// holds the two to the byte).
     fn encode(&self, id: ObjectId) -> RawDocumentBuf {
-        use crate::bson_bytes::*;
         use crate::keys::{self, metadata as meta};
+        use panoptic_spool::bson_bytes::*;
         let call = self.call;
         let site = call.site;
         let statics = site.encoded();

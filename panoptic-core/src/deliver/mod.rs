@@ -3,6 +3,7 @@
 //! batches it and inserts it, and the spill to the spool when MongoDB or
 //! the queue cannot take it.
 
+pub(crate) mod dead_letter;
 pub(crate) mod document;
 pub(crate) mod intake;
 pub(crate) mod mongo;

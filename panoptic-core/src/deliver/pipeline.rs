@@ -11,8 +11,8 @@ use crate::deliver::queue::{Control, Event, EventQueue};
 use crate::deliver::spill::Spiller;
 use crate::deliver::writer::{Writer, WriterSettings, later};
 use crate::report::ErrorReporter;
-use crate::spool::SpoolWriter;
 use crate::stats::Counters;
+use panoptic_spool::SpoolWriter;
 
 /// What happens to an event when the in-memory queue is full.
 ///

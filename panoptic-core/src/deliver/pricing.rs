@@ -176,8 +176,10 @@ impl Fields {
     pub fn write(&self, out: &mut Vec<u8>, skip: impl Fn(&str) -> bool) -> Result<(), String> {
         for (key, value) in self.0.iter().filter(|(key, _)| !skip(key)) {
             match value {
-                Field::Text(text) => crate::bson_bytes::put_str(out, key, text)?,
-                Field::Bson(value) => crate::bson_bytes::put_elements(out, [(*key, value)])?,
+                Field::Text(text) => panoptic_spool::bson_bytes::put_str(out, key, text)?,
+                Field::Bson(value) => {
+                    panoptic_spool::bson_bytes::put_elements(out, [(*key, value)])?
+                }
             }
         }
         Ok(())

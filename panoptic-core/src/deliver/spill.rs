@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bson::RawDocumentBuf;
 
 use crate::budget_hook::{BudgetHook, Spend};
+use crate::deliver::dead_letter::keep_dead_letter;
 use crate::deliver::document::{Owner, Route, call_document, record_document};
 use crate::deliver::queue::{Event, EventQueue};
 use crate::report::ErrorReporter;
-use crate::spool::{SpoolWriter, keep_dead_letter};
 use crate::stats::Counters;
+use panoptic_spool::SpoolWriter;
 
 /// Most events a caller spools at once: enough to spread the lock and the
 /// write over many events, few enough to keep one caller's pause short.

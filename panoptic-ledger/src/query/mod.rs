@@ -495,7 +495,7 @@ impl CostQuery {
         let events: Vec<BillingEvent> = spool
             .events()?
             .iter()
-            .filter_map(|e| e.event().ok())
+            .filter_map(|e| BillingEvent::try_from(e).ok())
             .collect();
         Ok(self.run_on_events(&events))
     }

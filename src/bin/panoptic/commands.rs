@@ -158,7 +158,7 @@ pub async fn report(global: &Global, report: &Report) -> Result<(), String> {
                 .events()
                 .map_err(|e| format!("cannot read the spool: {e}"))?
                 .iter()
-                .filter_map(|e| e.event().ok())
+                .filter_map(|e| BillingEvent::try_from(e).ok())
                 .collect();
             panoptic::open_calls::open_calls_in(&filtered, &events)
         }
@@ -337,7 +337,7 @@ pub async fn export(global: &Global, export: &Export) -> Result<(), String> {
                 .events()
                 .map_err(|e| format!("cannot read the spool: {e}"))?;
             for spooled in events {
-                if spooled.event().is_ok_and(|e| query.matches(&e)) {
+                if BillingEvent::try_from(&spooled).is_ok_and(|e| query.matches(&e)) {
                     let document = spooled.to_document().map_err(|e| e.to_string())?;
                     write_event(&mut out, export.format, &document)?;
                     progress.inc(1);

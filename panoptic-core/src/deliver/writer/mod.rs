@@ -30,8 +30,8 @@ use crate::deliver::mongo::Mongo;
 use crate::deliver::queue::{Control, EventQueue};
 use crate::deliver::spill::Spiller;
 use crate::report::ErrorReporter;
-use crate::spool::{SpoolOptions, SpoolWriter};
 use crate::stats::Counters;
+use panoptic_spool::{SpoolOptions, SpoolWriter};
 
 /// Settings of the writer.
 #[derive(Clone)]

@@ -8,8 +8,8 @@ use std::time::Instant;
 use bson::RawDocumentBuf;
 
 use crate::deliver::document::Route;
-use crate::spool::{SegmentItem, SegmentReader, claim_oldest, set_aside};
 use crate::stats::Counters;
+use panoptic_spool::{SegmentItem, SegmentReader, claim_oldest, set_aside};
 
 use super::{Delivery, MAX_RETRY_INTERVAL, Writer, later};
 

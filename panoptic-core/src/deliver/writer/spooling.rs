@@ -5,11 +5,12 @@ use std::sync::{Arc, MutexGuard};
 
 use bson::RawDocumentBuf;
 
-use crate::bson_bytes::WriteBson;
+use panoptic_spool::bson_bytes::WriteBson;
 
+use crate::deliver::dead_letter::keep_dead_letter;
 use crate::deliver::document::Route;
-use crate::spool::{SpoolWriter, keep_dead_letter};
 use crate::stats::Counters;
+use panoptic_spool::SpoolWriter;
 
 use super::Writer;
 

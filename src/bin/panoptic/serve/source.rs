@@ -100,7 +100,7 @@ impl Source {
                 .events()
                 .map_err(|e| format!("cannot read the spool: {e}"))?
                 .iter()
-                .filter_map(|spooled| spooled.event().ok())
+                .filter_map(|spooled| panoptic::BillingEvent::try_from(spooled).ok())
                 .filter(|event| query.matches(event))
                 .collect(),
         };

@@ -23,7 +23,7 @@ const MAX_COLLECTION_LEN: usize = 120;
 /// left).
 ///
 /// ```
-/// use panoptic_core::naming::canonical_env;
+/// use panoptic_catalog::naming::canonical_env;
 /// assert_eq!(canonical_env("production"), "prod");
 /// assert_eq!(canonical_env("Development"), "dev");
 /// assert_eq!(canonical_env("QA 2"), "qa_2");
@@ -50,7 +50,7 @@ pub fn canonical_env(env: &str) -> String {
 /// The database for an environment: `panoptic-{canonical env}`.
 ///
 /// ```
-/// use panoptic_core::naming::database_name;
+/// use panoptic_catalog::naming::database_name;
 /// assert_eq!(database_name("production"), "panoptic-prod");
 /// assert_eq!(database_name("staging"), "panoptic-staging");
 /// ```
@@ -62,7 +62,7 @@ pub fn database_name(env: &str) -> String {
 /// sanitized.
 ///
 /// ```
-/// use panoptic_core::naming::collection_name;
+/// use panoptic_catalog::naming::collection_name;
 /// assert_eq!(collection_name("Google Cloud (GCP)", "John Doe"), "google_cloud_gcp_john_doe");
 /// assert_eq!(collection_name("gcp", "john_doe"), "gcp_john_doe");
 /// // A username with nothing usable gets a stable hash instead of vanishing.
@@ -86,7 +86,7 @@ pub fn collection_name(provider: &str, username: &str) -> String {
 /// into one `_`, with no `_` at either end.
 ///
 /// ```
-/// use panoptic_core::naming::sanitize;
+/// use panoptic_catalog::naming::sanitize;
 /// assert_eq!(sanitize("  Hello,  World!! "), "hello_world");
 /// assert_eq!(sanitize("a.b$c\u{0}d"), "a_b_c_d");
 /// ```
@@ -153,7 +153,7 @@ pub fn is_valid_database_name(name: &str) -> bool {
 /// line labelled `listusers` meets the estimate of `ListUsers`.
 ///
 /// ```
-/// use panoptic_core::naming::label_form;
+/// use panoptic_catalog::naming::label_form;
 /// assert_eq!(label_form("ListUsers"), "listusers");
 /// assert_eq!(label_form("John Doe"), "john_doe");
 /// assert_eq!(label_form(&"x".repeat(80)).len(), 63);

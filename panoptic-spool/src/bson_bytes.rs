@@ -6,14 +6,14 @@
 use bson::{Bson, Document, RawDocumentBuf};
 
 /// Starts a BSON document in `out`; returns where, for [`end_document`].
-pub(crate) fn begin_document(out: &mut Vec<u8>) -> usize {
+pub fn begin_document(out: &mut Vec<u8>) -> usize {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     start
 }
 
 /// Closes the document begun at `start`; returns its length.
-pub(crate) fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, String> {
+pub fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, String> {
     out.push(0);
     let length = out.len() - start;
     let declared = i32::try_from(length).map_err(|_| "document too large for BSON".to_owned())?;
@@ -22,7 +22,7 @@ pub(crate) fn end_document(out: &mut Vec<u8>, start: usize) -> Result<usize, Str
 }
 
 /// Keys are ours and fixed, or checked by the caller; none contains a NUL.
-pub(crate) fn put_key(out: &mut Vec<u8>, kind: u8, key: &str) {
+pub fn put_key(out: &mut Vec<u8>, kind: u8, key: &str) {
     debug_assert!(!key.contains('\0'));
     out.push(kind);
     out.extend_from_slice(key.as_bytes());
@@ -30,7 +30,7 @@ pub(crate) fn put_key(out: &mut Vec<u8>, kind: u8, key: &str) {
 }
 
 /// Appends a string element.
-pub(crate) fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), String> {
+pub fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), String> {
     let length = i32::try_from(value.len() + 1).map_err(|_| format!("{key} is too long"))?;
     put_key(out, 0x02, key);
     out.extend_from_slice(&length.to_le_bytes());
@@ -40,36 +40,36 @@ pub(crate) fn put_str(out: &mut Vec<u8>, key: &str, value: &str) -> Result<(), S
 }
 
 /// Appends a double element.
-pub(crate) fn put_f64(out: &mut Vec<u8>, key: &str, value: f64) {
+pub fn put_f64(out: &mut Vec<u8>, key: &str, value: f64) {
     put_key(out, 0x01, key);
     out.extend_from_slice(&value.to_le_bytes());
 }
 
 /// Appends a UTC datetime element (milliseconds since the epoch).
-pub(crate) fn put_datetime(out: &mut Vec<u8>, key: &str, millis: i64) {
+pub fn put_datetime(out: &mut Vec<u8>, key: &str, millis: i64) {
     put_key(out, 0x09, key);
     out.extend_from_slice(&millis.to_le_bytes());
 }
 
 /// Appends an ObjectId element.
-pub(crate) fn put_object_id(out: &mut Vec<u8>, key: &str, id: bson::oid::ObjectId) {
+pub fn put_object_id(out: &mut Vec<u8>, key: &str, id: bson::oid::ObjectId) {
     put_key(out, 0x07, key);
     out.extend_from_slice(&id.bytes());
 }
 
 /// Appends a null element.
-pub(crate) fn put_null(out: &mut Vec<u8>, key: &str) {
+pub fn put_null(out: &mut Vec<u8>, key: &str) {
     put_key(out, 0x0A, key);
 }
 
 /// Appends a Decimal128 element.
-pub(crate) fn put_decimal128(out: &mut Vec<u8>, key: &str, value: bson::Decimal128) {
+pub fn put_decimal128(out: &mut Vec<u8>, key: &str, value: bson::Decimal128) {
     put_key(out, 0x13, key);
     out.extend_from_slice(&value.bytes());
 }
 
 /// Appends an array of strings.
-pub(crate) fn put_str_array(out: &mut Vec<u8>, key: &str, values: &[&str]) -> Result<(), String> {
+pub fn put_str_array(out: &mut Vec<u8>, key: &str, values: &[&str]) -> Result<(), String> {
     put_key(out, 0x04, key);
     let start = begin_document(out);
     let mut index = itoa_buffer();
@@ -83,7 +83,7 @@ pub(crate) fn put_str_array(out: &mut Vec<u8>, key: &str, values: &[&str]) -> Re
 /// same bytes `Document::to_writer` makes of them, without its serializer
 /// (which cost the writer half its CPU per event). Fails on a key with a
 /// NUL, which BSON cannot hold.
-pub(crate) fn put_elements<'a, K: AsRef<str>>(
+pub fn put_elements<'a, K: AsRef<str>>(
     out: &mut Vec<u8>,
     elements: impl IntoIterator<Item = (K, &'a Bson)>,
 ) -> Result<(), String> {
@@ -167,7 +167,8 @@ impl IndexKey {
 
 /// A document that can write its BSON bytes: a built `Document`
 /// (serialized) or one already encoded (copied).
-pub(crate) trait WriteBson {
+pub trait WriteBson {
+    /// Appends the document's bytes to `out`; an error says why it cannot.
     fn write_bson(&self, out: &mut Vec<u8>) -> Result<(), String>;
 }
 
@@ -185,11 +186,7 @@ impl WriteBson for RawDocumentBuf {
 }
 
 /// Appends an embedded document element.
-pub(crate) fn put_document(
-    out: &mut Vec<u8>,
-    key: &str,
-    value: &impl WriteBson,
-) -> Result<(), String> {
+pub fn put_document(out: &mut Vec<u8>, key: &str, value: &impl WriteBson) -> Result<(), String> {
     put_key(out, 0x03, key);
     value.write_bson(out)
 }

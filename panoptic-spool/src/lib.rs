@@ -36,7 +36,7 @@
 //! Records are read one at a time through a buffer ([`SegmentReader`]), so
 //! replaying a large segment needs one record's worth of memory. Before
 //! replay each record is checked: its database must be `panoptic-{env}` and
-//! both names made of what [`naming`](crate::naming) produces (lowercase
+//! both names made of what [`naming`](panoptic_catalog::naming) produces (lowercase
 //! ASCII letters, digits, `_`, `-`), and the event must have an `_id`.
 //! Anything else is [`SegmentItem::Invalid`]: a file dropped into the spool
 //! folder must never make the application write to another database.
@@ -91,7 +91,8 @@
 //! every file `0600`. Existing folders are left as they are.
 
 mod aside;
-pub(crate) mod bson_check;
+pub mod bson_bytes;
+pub mod bson_check;
 mod dead_letter;
 mod format;
 mod reader;
@@ -106,16 +107,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bson::{Document, RawDocumentBuf};
 
-use crate::event::{BillingEvent, DocumentError};
-use crate::naming::{DATABASE_PREFIX, is_valid_collection_name, is_valid_database_name};
+use panoptic_catalog::naming::{DATABASE_PREFIX, is_valid_collection_name, is_valid_database_name};
 
-pub(crate) use aside::set_aside;
+pub use aside::set_aside;
 pub use dead_letter::DeadLetter;
-#[cfg(test)]
-pub(crate) use dead_letter::dead_letter;
-pub(crate) use dead_letter::keep_dead_letter;
+pub use dead_letter::dead_letter;
 pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
-pub(crate) use segment::{SpoolOptions, SpoolWriter, claim_oldest};
+pub use segment::{ClaimedSegment, RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
 
 /// Extension of segment files.
 const EXTENSION: &str = "seg";
@@ -126,10 +124,9 @@ pub const DEFAULT_SPOOL_DIR: &str = ".panoptic/spool";
 /// One spooled event and where it is going.
 ///
 /// ```no_run
-/// for waiting in panoptic_core::Spool::open(".panoptic/spool").events()? {
-///     let event = waiting.event().expect("a billing event");
-///     let amount = event.amount.map_or_else(|| "unpriced".to_owned(), |a| a.to_string());
-///     println!("{}.{}: {} {amount}", waiting.database, waiting.collection, event.resource);
+/// for waiting in panoptic_spool::Spool::open(".panoptic/spool").events()? {
+///     let document = waiting.to_document().expect("a BSON document");
+///     println!("{}.{}: {:?}", waiting.database, waiting.collection, document.get("resource"));
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -149,21 +146,13 @@ impl SpooledEvent {
     pub fn to_document(&self) -> bson::raw::Result<Document> {
         self.document.to_document()
     }
-
-    /// The event, parsed.
-    pub fn event(&self) -> Result<BillingEvent, DocumentError> {
-        let document = self
-            .to_document()
-            .map_err(|error| DocumentError::new("document", format!("cannot be read: {error}")))?;
-        BillingEvent::from_document(&document)
-    }
 }
 
 /// Whether `event` may be replayed as it is; if not, why. Its names must
 /// be ones panoptic produces, so that a record from anywhere cannot make
 /// the application write elsewhere, and it must carry an `_id`, which is
 /// what makes a replay idempotent.
-pub(crate) fn replayable(event: &SpooledEvent) -> Result<(), String> {
+pub fn replayable(event: &SpooledEvent) -> Result<(), String> {
     fn ours(name: &str) -> bool {
         name.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
@@ -190,7 +179,7 @@ pub(crate) fn replayable(event: &SpooledEvent) -> Result<(), String> {
 }
 
 /// Whether `event` carries the `_id` that makes its replay idempotent.
-pub(crate) fn has_id(event: &SpooledEvent) -> Result<(), String> {
+pub fn has_id(event: &SpooledEvent) -> Result<(), String> {
     if !matches!(event.document.get("_id"), Ok(Some(_))) {
         return Err("the event has no _id, so replaying it could store it twice".to_owned());
     }
@@ -201,7 +190,7 @@ pub(crate) fn has_id(event: &SpooledEvent) -> Result<(), String> {
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// let spool = panoptic_core::Spool::open(dir.path());
+/// let spool = panoptic_spool::Spool::open(dir.path());
 /// assert_eq!(spool.summary().unwrap().events, 0);
 /// assert!(spool.events().unwrap().is_empty());
 /// ```
@@ -311,7 +300,7 @@ fn open_if_segment(path: &Path) -> io::Result<Option<SegmentReader>> {
 }
 
 /// The segment files of `dir`, oldest first. A missing folder has none.
-pub(crate) fn segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
     files_ending(dir, EXTENSION)
 }
 

@@ -8,7 +8,7 @@ use bson::{Binary, Document, RawDocumentBuf, doc};
 use super::format::{MAGIC_V1, MAGIC_V2, MAX_RECORD, SYNC, encode_v1, encode_v2};
 use super::segment::RefusedEvent;
 use super::*;
-use crate::naming::{collection_name, database_name};
+use panoptic_catalog::naming::{collection_name, database_name};
 
 const DB: &str = "panoptic-dev";
 const COLL: &str = "gcp_ann";

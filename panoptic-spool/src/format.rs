@@ -8,7 +8,7 @@ use bson::{RawBsonRef, RawDocument};
 
 use crate::bson_bytes::WriteBson;
 pub(super) use crate::bson_bytes::{begin_document, end_document, put_document, put_str};
-use crate::spool::bson_check::is_well_formed;
+use crate::bson_check::is_well_formed;
 
 use super::SpooledEvent;
 

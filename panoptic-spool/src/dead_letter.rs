@@ -11,7 +11,6 @@ use bson::{Bson, Document};
 use super::format::{begin_document, declared_length, end_document, put_document, put_str};
 use super::{create_private_dir, files_ending, private_file, unix_millis};
 use crate::bson_bytes::WriteBson;
-use crate::stats::Counters;
 
 /// Sub-folder of the spool holding dead letters.
 const DEAD_LETTER_DIR: &str = "dead-letter";
@@ -140,30 +139,5 @@ fn parse(path: PathBuf, bytes: &[u8]) -> DeadLetter {
         database,
         collection,
         document,
-    }
-}
-
-/// Writes an event that MongoDB (or the spool) can never take to a
-/// dead-letter file in `spool_dir`, counting it failed (and dead-lettered
-/// when the file was written). Returns the line to report.
-pub(crate) fn keep_dead_letter(
-    spool_dir: &std::path::Path,
-    counters: &Counters,
-    (database, collection): (&str, &str),
-    document: &impl WriteBson,
-    reason: &str,
-) -> String {
-    Counters::add(&counters.failed, 1);
-    match dead_letter(spool_dir, database, collection, document, reason) {
-        Ok(path) => {
-            Counters::add(&counters.dead_lettered, 1);
-            format!(
-                "an event for {database}.{collection} was refused for good ({reason}); kept in {}",
-                path.display()
-            )
-        }
-        Err(error) => format!(
-            "an event for {database}.{collection} was refused for good ({reason}) and cannot be kept: {error}"
-        ),
     }
 }

@@ -69,7 +69,7 @@ impl std::fmt::Display for RefusedEvent {
 impl std::error::Error for RefusedEvent {}
 
 /// Appends to one segment at a time, rotating by size.
-pub(crate) struct SpoolWriter {
+pub struct SpoolWriter {
     dir: PathBuf,
     options: SpoolOptions,
     active: Option<ActiveSegment>,
@@ -156,10 +156,12 @@ impl SpoolWriter {
         }
     }
 
+    /// The spool folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The segment being appended to, if one is open.
     pub fn active_path(&self) -> Option<&Path> {
         self.active.as_ref().map(|a| a.path.as_path())
     }
@@ -383,17 +385,15 @@ impl SpoolWriter {
 
 /// A sealed segment taken for replay: locked, so no other process replays
 /// it at the same time.
-pub(crate) struct ClaimedSegment {
+pub struct ClaimedSegment {
+    /// The segment file.
     pub path: PathBuf,
     _lock: File,
 }
 
 /// Claims the oldest segment of `dir` that no live writer holds, skipping
 /// `exclude` (our own active segment).
-pub(crate) fn claim_oldest(
-    dir: &Path,
-    exclude: Option<&Path>,
-) -> io::Result<Option<ClaimedSegment>> {
+pub fn claim_oldest(dir: &Path, exclude: Option<&Path>) -> io::Result<Option<ClaimedSegment>> {
     for path in segments(dir)? {
         if Some(path.as_path()) == exclude {
             continue;

@@ -8,7 +8,7 @@
 /// in bounds, every element type known, keys and strings UTF-8 and
 /// NUL-terminated, booleans 0 or 1, nested documents closed where they
 /// say. Iterative: a record may nest deeper than a recursion would survive.
-pub(crate) fn is_well_formed(bytes: &[u8]) -> bool {
+pub fn is_well_formed(bytes: &[u8]) -> bool {
     check(bytes, MAX_SCOPES)
 }
 
