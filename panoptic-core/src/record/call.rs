@@ -169,14 +169,10 @@ impl Call {
         budget: &str,
         estimate: impl IntoAmount,
     ) -> Result<Call, BudgetExceeded> {
-        let Some(broker) = self.broker(budget) else {
+        let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
-        let reservation = Reservation {
-            budget: budget.to_owned(),
-            estimate: estimate.into_amount().unwrap_or_default(),
-        };
-        let answer = broker.reserve_blocking(reservation);
+        let answer = hook.reserve_blocking(reservation);
         self.reserved(answer)
     }
 
@@ -186,15 +182,25 @@ impl Call {
         budget: &str,
         estimate: impl IntoAmount,
     ) -> Result<Call, BudgetExceeded> {
-        let Some(broker) = self.broker(budget) else {
+        let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
+        let answer = hook.reserve(reservation).await;
+        self.reserved(answer)
+    }
+
+    /// What to ask and whom, when this call is recorded and budgets are on.
+    fn reservation(
+        &mut self,
+        budget: &str,
+        estimate: impl IntoAmount,
+    ) -> Option<(Arc<dyn BudgetHook>, Reservation)> {
+        let hook = self.broker(budget)?;
         let reservation = Reservation {
             budget: budget.to_owned(),
             estimate: estimate.into_amount().unwrap_or_default(),
         };
-        let answer = broker.reserve(reservation).await;
-        self.reserved(answer)
+        Some((hook, reservation))
     }
 
     fn broker(&mut self, budget: &str) -> Option<Arc<dyn BudgetHook>> {
