@@ -19,13 +19,12 @@ use crate::{Durability, Error, Overflow};
 /// budgets.
 ///
 /// ```no_run
-/// use panoptic::Panoptic;
 /// use panoptic::budget::{Budget, Period};
-/// use rust_decimal::dec;
+/// use panoptic::{Decimal, Panoptic};
 ///
 /// let _guard = Panoptic::builder()
 ///     .username("john_doe")
-///     .budget(Budget::new("llm-daily", Period::Day, dec!(25)))
+///     .budget(Budget::new("llm-daily", Period::Day, Decimal::from(25)))
 ///     .install()?;
 /// # Ok::<(), panoptic::Error>(())
 /// ```

@@ -286,11 +286,12 @@ async fn openai_responses_are_priced_from_their_usage() {
     assert_eq!(whole.outcome, Outcome::Ok);
     assert!(!whole.metadata.is_estimated());
 
-    // Cut short: estimated at ⌈chars / 4⌉: prompt 32 chars → 8 tokens,
-    // received "2, 3" + ", 5" = 7 chars → 2 tokens: 8 × 0.15 + 2 × 0.60 =
-    // 1.2 + 1.2 = 2.4 → $0.0000024.
+    // Cut short: estimated as a budget's estimate counts a prompt: 32
+    // chars → 8 tokens, plus 3 per message (2) and 3 for the reply = 17;
+    // received "2, 3" + ", 5" = 7 chars → 2 tokens: 17 × 0.15 + 2 × 0.60 =
+    // 2.55 + 1.2 = 3.75 → $0.00000375.
     let cut = common::by_resource(&events, "stream_cut_short");
-    assert_eq!(cut.amount, Some(dec("0.0000024")));
+    assert_eq!(cut.amount, Some(dec("0.00000375")));
     assert_eq!(cut.outcome, Outcome::Cancelled);
     assert!(cut.metadata.is_estimated());
 }
