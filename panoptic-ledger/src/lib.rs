@@ -14,6 +14,7 @@
 
 #[cfg(feature = "bills")]
 pub mod bills;
+mod fields;
 pub mod open_calls;
 pub mod query;
 pub mod reconcile;

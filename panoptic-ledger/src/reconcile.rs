@@ -35,7 +35,8 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
+use crate::fields::{add_fields, text_setters};
+use crate::query::{CostQuery, CostRow, GroupBy, QueryError, panoptic_databases};
 pub use panoptic_core::naming::label_form;
 use panoptic_core::{BillingEvent, Outcome};
 
@@ -98,28 +99,15 @@ impl BillLine {
         }
     }
 
-    /// The same line for this service.
-    pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
-        self
-    }
-
-    /// The same line for this resource.
-    pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        self.resource = Some(resource.into());
-        self
-    }
-
-    /// The same line for this user.
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// The same line with a SKU or line item.
-    pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
-        self
+    text_setters! {
+        /// The same line for this service.
+        service;
+        /// The same line for this resource.
+        resource;
+        /// The same line for this user.
+        user;
+        /// The same line with a SKU or line item.
+        detail;
     }
 }
 
@@ -211,15 +199,7 @@ impl ReconRow {
     }
 
     fn add(&mut self, other: &ReconRow) {
-        self.estimate += other.estimate;
-        self.adjusted += other.adjusted;
-        self.calls += other.calls;
-        self.unpriced += other.unpriced;
-        self.cancelled += other.cancelled;
-        self.list += other.list;
-        self.credits += other.credits;
-        self.net += other.net;
-        self.difference += other.difference;
+        add_fields!(self, other; estimate, adjusted, calls, unpriced, cancelled, list, credits, net, difference);
     }
 }
 
@@ -662,15 +642,8 @@ async fn stopped_events(
         "outcome",
         bson::doc! { "$in": [Outcome::Cancelled.as_str(), Outcome::Error.as_str()] },
     );
-    let databases: Vec<String> = client
-        .list_database_names()
-        .await
-        .map_err(error)?
-        .into_iter()
-        .filter(|name| name.starts_with(panoptic_core::naming::DATABASE_PREFIX))
-        .collect();
     let mut events = Vec::new();
-    for database_name in databases {
+    for database_name in panoptic_databases(client).await? {
         let database = client.database(&database_name);
         for collection in database.list_collection_names().await.map_err(error)? {
             let mut cursor = database

@@ -22,6 +22,8 @@ use panoptic_core::money::from_decimal128;
 use panoptic_core::naming::{DATABASE_PREFIX, canonical_env, collection_name, database_name};
 use panoptic_core::{BillingEvent, Kind, Outcome};
 
+use crate::fields::{add_fields, text_setters};
+
 /// The duration bucket's name inside the group key.
 const BUCKET_FIELD: &str = "_duration_bucket";
 
@@ -249,28 +251,15 @@ impl CostQuery {
         self
     }
 
-    /// Only this provider.
-    pub fn provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = Some(provider.into());
-        self
-    }
-
-    /// Only this user (as given, not sanitized).
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
-    }
-
-    /// Only this service.
-    pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
-        self
-    }
-
-    /// Only this resource.
-    pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        self.resource = Some(resource.into());
-        self
+    text_setters! {
+        /// Only this provider.
+        provider;
+        /// Only this user (as given, not sanitized).
+        username;
+        /// Only this service.
+        service;
+        /// Only this resource.
+        resource;
     }
 
     /// Only this kind.
@@ -297,17 +286,12 @@ impl CostQuery {
         self
     }
 
-    /// Only events carrying this tag (`metadata.tags`).
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tag = Some(tag.into());
-        self
-    }
-
-    /// Only events made for this end user (`metadata.user`, the
-    /// customer a call served; not the panoptic `username`).
-    pub fn metadata_user(mut self, user: impl Into<String>) -> Self {
-        self.metadata_user = Some(user.into());
-        self
+    text_setters! {
+        /// Only events carrying this tag (`metadata.tags`).
+        tag;
+        /// Only events made for this end user (`metadata.user`, the
+        /// customer a call served; not the panoptic `username`).
+        metadata_user;
     }
 
     /// Days, hours and months in this time zone instead of UTC: a bill
@@ -425,13 +409,7 @@ impl CostQuery {
         let error = |e: mongodb::error::Error| QueryError(e.to_string());
         let databases = match &self.env {
             Some(env) => vec![database_name(env)],
-            None => client
-                .list_database_names()
-                .await
-                .map_err(error)?
-                .into_iter()
-                .filter(|name| name.starts_with(DATABASE_PREFIX))
-                .collect(),
+            None => panoptic_databases(client).await?,
         };
         let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
         for database_name in databases {
@@ -574,13 +552,22 @@ impl CostQuery {
     }
 }
 
+/// Every `panoptic-*` database on the server.
+pub(crate) async fn panoptic_databases(
+    client: &mongodb::Client,
+) -> Result<Vec<String>, QueryError> {
+    let names = client
+        .list_database_names()
+        .await
+        .map_err(|e| QueryError(e.to_string()))?;
+    Ok(names
+        .into_iter()
+        .filter(|name| name.starts_with(DATABASE_PREFIX))
+        .collect())
+}
+
 fn merge(into: &mut Partial, from: Partial) {
-    into.amount += from.amount;
-    into.adjusted += from.adjusted;
-    into.quantity += from.quantity;
-    into.count += from.count;
-    into.errors += from.errors;
-    into.unpriced += from.unpriced;
+    add_fields!(into, from; amount, adjusted, quantity, count, errors, unpriced);
     for (bucket, events) in from.durations {
         *into.durations.entry(bucket).or_default() += events;
     }
