@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::bills::http::{base_url, client};
+use crate::bills::http::{Endpoint, send_json};
 use crate::bills::{BillError, BillLine, BillSource};
 
 /// Cost Explorer's only endpoint.
@@ -31,8 +31,7 @@ const TARGET: &str = "AWSInsightsIndexService.GetCostAndUsage";
 /// Cost Explorer as a bill source.
 #[derive(Clone)]
 pub struct CostExplorer {
-    client: reqwest::Client,
-    endpoint: reqwest::Url,
+    endpoint: Endpoint,
     identity: Identity,
     region: String,
     tag: Option<String>,
@@ -42,7 +41,7 @@ impl std::fmt::Debug for CostExplorer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Keys stay out of logs.
         f.debug_struct("CostExplorer")
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &self.endpoint.url.as_str())
             .field("tag", &self.tag)
             .finish_non_exhaustive()
     }
@@ -91,7 +90,6 @@ impl CostExplorer {
         secret_access_key: impl Into<String>,
         session_token: Option<String>,
     ) -> Result<CostExplorer, BillError> {
-        let endpoint = base_url(DEFAULT_ENDPOINT)?;
         let credentials = Credentials::new(
             access_key_id,
             secret_access_key,
@@ -100,8 +98,7 @@ impl CostExplorer {
             "panoptic",
         );
         Ok(CostExplorer {
-            client: client(&endpoint)?,
-            endpoint,
+            endpoint: Endpoint::new(DEFAULT_ENDPOINT)?,
             identity: credentials.into(),
             region: "us-east-1".into(),
             tag: Some(DEFAULT_TAG.into()),
@@ -122,8 +119,7 @@ impl CostExplorer {
 
     /// Another endpoint (a proxy, a local fake).
     pub fn endpoint(mut self, url: &str) -> Result<CostExplorer, BillError> {
-        self.endpoint = base_url(url)?;
-        self.client = client(&self.endpoint)?;
+        self.endpoint = Endpoint::new(url)?;
         Ok(self)
     }
 
@@ -168,7 +164,7 @@ impl CostExplorer {
             .into();
         let signable = SignableRequest::new(
             "POST",
-            self.endpoint.as_str(),
+            self.endpoint.url.as_str(),
             headers.iter().copied(),
             SignableBody::Bytes(&body),
         )
@@ -176,22 +172,14 @@ impl CostExplorer {
         let (instructions, _signature) = sign(signable, &params)
             .map_err(|e| BillError::Config(format!("signing: {e}")))?
             .into_parts();
-        let mut request = self.client.post(self.endpoint.clone());
+        let mut request = self.endpoint.client.post(self.endpoint.url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
         }
         for (name, value) in instructions.headers() {
             request = request.header(name, value);
         }
-        let reply = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| BillError::http(SOURCE, e))?;
-        if !reply.status().is_success() {
-            return Err(BillError::from_reply(SOURCE, reply).await);
-        }
-        reply.json().await.map_err(|e| BillError::decode(SOURCE, e))
+        send_json(SOURCE, request.body(body)).await
     }
 }
 

@@ -6,11 +6,50 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::{ClientConfig, RootCertStore};
+use serde::de::DeserializeOwned;
 
 use crate::bills::BillError;
 
+/// An API's address and the client that reaches it, made together: https
+/// needs certificates, a plain-http fake does not.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: reqwest::Url,
+}
+
+impl Endpoint {
+    /// The API at `url` (a trailing slash is added: joins keep its path).
+    pub(crate) fn new(url: &str) -> Result<Endpoint, BillError> {
+        let url = base_url(url)?;
+        Ok(Endpoint {
+            client: client(&url)?,
+            url,
+        })
+    }
+}
+
+/// Sends `request` and decodes its JSON reply; an error status is a
+/// [`BillError::Api`] with the start of the body.
+pub(crate) async fn send_json<T: DeserializeOwned>(
+    source_name: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<T, BillError> {
+    let reply = request
+        .send()
+        .await
+        .map_err(|e| BillError::http(source_name, e))?;
+    if !reply.status().is_success() {
+        return Err(BillError::from_reply(source_name, reply).await);
+    }
+    reply
+        .json()
+        .await
+        .map_err(|e| BillError::decode(source_name, e))
+}
+
 /// A client for `base`; https needs the system's CA certificates.
-pub(crate) fn client(base: &reqwest::Url) -> Result<reqwest::Client, BillError> {
+fn client(base: &reqwest::Url) -> Result<reqwest::Client, BillError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);
@@ -36,7 +75,7 @@ pub(crate) fn client(base: &reqwest::Url) -> Result<reqwest::Client, BillError> 
 }
 
 /// `base` with a trailing slash, so that joining keeps its path.
-pub(crate) fn base_url(text: &str) -> Result<reqwest::Url, BillError> {
+fn base_url(text: &str) -> Result<reqwest::Url, BillError> {
     let text = if text.ends_with('/') {
         text.to_owned()
     } else {

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::bills::http::{base_url, client};
+use crate::bills::http::{Endpoint, send_json};
 use crate::bills::{BillError, BillLine, BillSource, decimal_of};
 
 /// The API's address.
@@ -21,8 +21,7 @@ const SOURCE: &str = "OpenAI Costs API";
 /// OpenAI's Costs API as a bill source.
 #[derive(Clone)]
 pub struct OpenAiCosts {
-    client: reqwest::Client,
-    base: reqwest::Url,
+    endpoint: Endpoint,
     admin_key: String,
     project_ids: Vec<String>,
 }
@@ -31,7 +30,7 @@ impl std::fmt::Debug for OpenAiCosts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The admin key stays out of logs.
         f.debug_struct("OpenAiCosts")
-            .field("base", &self.base.as_str())
+            .field("base", &self.endpoint.url.as_str())
             .field("project_ids", &self.project_ids)
             .finish_non_exhaustive()
     }
@@ -68,10 +67,8 @@ struct Amount {
 impl OpenAiCosts {
     /// The Costs API at api.openai.com with this admin key.
     pub fn new(admin_key: impl Into<String>) -> Result<OpenAiCosts, BillError> {
-        let base = base_url(DEFAULT_BASE_URL)?;
         Ok(OpenAiCosts {
-            client: client(&base)?,
-            base,
+            endpoint: Endpoint::new(DEFAULT_BASE_URL)?,
             admin_key: admin_key.into(),
             project_ids: Vec::new(),
         })
@@ -79,8 +76,7 @@ impl OpenAiCosts {
 
     /// Another address for the API (`…/v1/`): a proxy, a local fake.
     pub fn base_url(mut self, url: &str) -> Result<OpenAiCosts, BillError> {
-        self.base = base_url(url)?;
-        self.client = client(&self.base)?;
+        self.endpoint = Endpoint::new(url)?;
         Ok(self)
     }
 
@@ -97,7 +93,8 @@ impl OpenAiCosts {
         page: Option<&str>,
     ) -> Result<Page, BillError> {
         let url = self
-            .base
+            .endpoint
+            .url
             .join("organization/costs")
             .map_err(|e| BillError::Config(e.to_string()))?;
         let seconds = |day: NaiveDate| midnight(day).timestamp().to_string();
@@ -114,18 +111,13 @@ impl OpenAiCosts {
         if let Some(page) = page {
             query.push(("page", page.to_owned()));
         }
-        let reply = self
+        let request = self
+            .endpoint
             .client
             .get(url)
             .bearer_auth(&self.admin_key)
-            .query(&query)
-            .send()
-            .await
-            .map_err(|e| BillError::http(SOURCE, e))?;
-        if !reply.status().is_success() {
-            return Err(BillError::from_reply(SOURCE, reply).await);
-        }
-        reply.json().await.map_err(|e| BillError::decode(SOURCE, e))
+            .query(&query);
+        send_json(SOURCE, request).await
     }
 }
 
