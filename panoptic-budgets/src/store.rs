@@ -196,12 +196,7 @@ impl BudgetStore {
                 break;
             }
         }
-        let period = self
-            .periods
-            .find_one(doc! { "_id": &id })
-            .await
-            .map_err(error)?
-            .unwrap_or_default();
+        let period = self.period(&id).await?;
         Ok(Err(BudgetExceeded {
             budget: budget.name.clone(),
             period: key.name,
@@ -210,6 +205,16 @@ impl BudgetStore {
             estimate,
             unavailable: None,
         }))
+    }
+
+    /// The period document `period_id` (empty before anything is spent in it).
+    async fn period(&self, period_id: &str) -> Result<Document, String> {
+        let period = self
+            .periods
+            .find_one(doc! { "_id": period_id })
+            .await
+            .map_err(error)?;
+        Ok(period.unwrap_or_default())
     }
 
     /// Releases the reservations of `period_id` that expired before `now`
@@ -332,12 +337,7 @@ impl BudgetStore {
         let key = PeriodKey::of(budget.period, zone, now);
         let id = Self::period_id(budget, &key);
         self.release_expired(&id, now).await?;
-        let period = self
-            .periods
-            .find_one(doc! { "_id": &id })
-            .await
-            .map_err(error)?
-            .unwrap_or_default();
+        let period = self.period(&id).await?;
         let open_reservations = self
             .reservations
             .count_documents(doc! { "period_id": &id })
