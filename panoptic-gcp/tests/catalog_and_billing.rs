@@ -137,11 +137,7 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
     // from its effective date; older dates keep the old one.
     let mut table = PriceTable::embedded().clone();
     table
-        .services
-        .get_mut("bigquery")
-        .unwrap()
-        .skus
-        .get_mut("analysis")
+        .sku_mut("bigquery", "analysis")
         .unwrap()
         .catalog_sku_id = Some("3362-E469-6BEF".into());
     let service = billing_catalog::CatalogService {
@@ -202,13 +198,7 @@ async fn a_refresh_plans_changes_by_sku_id_checking_units_and_currency() {
     let skus = catalog(&server).await.skus("24E6-581D-38E5").await.unwrap();
 
     let mut table = PriceTable::embedded().clone();
-    let analysis = table
-        .services
-        .get_mut("bigquery")
-        .unwrap()
-        .skus
-        .get_mut("analysis")
-        .unwrap();
+    let analysis = table.sku_mut("bigquery", "analysis").unwrap();
     analysis.prices[0].catalog_sku_id = Some("3362-E469-6BEF".into());
     let mut eu = analysis.prices[0].clone();
     eu.regions = vec!["eu".into()];

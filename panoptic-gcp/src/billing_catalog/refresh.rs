@@ -71,11 +71,7 @@ impl RefreshPlan {
     /// effective date (older dates keep pricing as before).
     pub fn apply(&self, table: &mut PriceTable, source: &str, checked: NaiveDate) {
         for change in &self.changes {
-            let Some(sku) = table
-                .services
-                .get_mut(&change.service)
-                .and_then(|s| s.skus.get_mut(&change.sku))
-            else {
+            let Ok(sku) = table.sku_mut(&change.service, &change.sku) else {
                 continue;
             };
             sku.prices

@@ -226,6 +226,18 @@ impl PriceTable {
             })
     }
 
+    /// The SKU `sku` of `service`, to change in place (a refresh, a
+    /// negotiated price), or an error naming the valid ones.
+    pub fn sku_mut(&mut self, service: &str, sku: &str) -> Result<&mut Sku, PricingError> {
+        // The shared lookup builds the error; found, it is found again here.
+        self.sku(service, sku)?;
+        let found = self
+            .services
+            .get_mut(service)
+            .and_then(|prices| prices.skus.get_mut(sku));
+        Ok(found.expect("sku() found it"))
+    }
+
     /// The price of `service`/`sku` in `region` on `date`: among the lists
     /// that name the region, the one with the latest effective date not
     /// after `date`. Region names are compared case-insensitively.
@@ -362,13 +374,7 @@ mod tests {
     #[test]
     fn the_latest_effective_price_wins_and_earlier_dates_are_refused() {
         let mut table = PriceTable::embedded().clone();
-        let sku = table
-            .services
-            .get_mut("bigquery")
-            .unwrap()
-            .skus
-            .get_mut("analysis")
-            .unwrap();
+        let sku = table.sku_mut("bigquery", "analysis").unwrap();
         let mut old = sku.prices[0].clone();
         old.effective = date("2017-01-01");
         old.tiers[0].rate = "5".parse().unwrap();
@@ -411,17 +417,31 @@ mod tests {
             text.contains("cloud_run") && text.contains("bigquery"),
             "{text}"
         );
+
+        let mut copy = table.clone();
+        let text = copy.sku_mut("bigquery", "slots").unwrap_err().to_string();
+        assert!(
+            text.contains("slots") && text.contains("analysis"),
+            "{text}"
+        );
+    }
+
+    /// A table's TOML with one service, `key` named `name`, and its SKU
+    /// `sku`, whose own keys (and price tables) are `sku_toml`.
+    fn one_sku_table(key: &str, name: &str, sku: &str, sku_toml: &str) -> String {
+        format!(
+            "currency = \"USD\"\n[services.{key}]\nname = \"{name}\"\n[services.{key}.skus.{sku}]\n{sku_toml}"
+        )
     }
 
     #[test]
     fn merge_replaces_skus_and_round_trips_through_toml() {
         let mut table = PriceTable::embedded().clone();
-        let over = PriceTable::from_toml(
+        let over = PriceTable::from_toml(&one_sku_table(
+            "bigquery",
+            "BigQuery",
+            "analysis",
             r#"
-            currency = "USD"
-            [services.bigquery]
-            name = "BigQuery"
-            [services.bigquery.skus.analysis]
             description = "negotiated"
             unit = "TiBy"
             [[services.bigquery.skus.analysis.prices]]
@@ -431,7 +451,7 @@ mod tests {
             source = "https://example.invalid/contract"
             checked = "2026-01-01"
             "#,
-        )
+        ))
         .unwrap();
         table.merge(over);
         let (_, p) = table
@@ -446,17 +466,16 @@ mod tests {
 
     #[test]
     fn bad_tables_are_refused_with_the_place() {
-        let err = PriceTable::from_toml(
+        let err = PriceTable::from_toml(&one_sku_table(
+            "x",
+            "X",
+            "y",
             r#"
-            currency = "USD"
-            [services.x]
-            name = "X"
-            [services.x.skus.y]
             description = "y"
             unit = "count"
             prices = []
             "#,
-        )
+        ))
         .unwrap_err();
         assert!(err.to_string().contains("services.x.skus.y"), "{err}");
         assert!(PriceTable::from_toml("currency = 3").is_err());
