@@ -28,6 +28,17 @@ pub(crate) struct Usage {
     pub slot_ms: Option<u64>,
 }
 
+impl Usage {
+    /// What a finished run's statistics said.
+    pub fn of(result: &QueryResult) -> Usage {
+        Usage {
+            bytes_processed: result.bytes_processed,
+            bytes_billed: result.bytes_billed,
+            slot_ms: result.slot_ms,
+        }
+    }
+}
+
 /// How a run ended, for its event.
 pub(crate) enum QueryOutcome<'a> {
     Done {
@@ -88,66 +99,108 @@ pub(crate) fn emit(
         PricingModel::Editions { edition, .. } => edition.as_str(),
         PricingModel::OnDemand => "",
     };
-    match outcome {
-        QueryOutcome::Done { result } => {
-            let job_id = result.job.as_ref().map_or("", |j| j.job_id.as_str());
-            let (quantity, unit) = quantity(priced, result.bytes_billed, result.slot_ms);
-            panoptic_core::invoice!(logger, "bigquery query";
-                "resource" => resource,
-                "quantity" => quantity,
-                "unit" => unit,
-                "outcome" => "ok",
-                price,
-                tag,
-                "pricing_model" => model,
-                "edition" => edition,
-                "estimated" => priced.estimated,
-                "bytes_processed" => result.bytes_processed,
-                "bytes_billed" => result.bytes_billed,
-                "slot_ms" => result.slot_ms.unwrap_or(0),
-                "rows_returned" => result.rows.len() as u64,
-                "cache_hit" => result.cache_hit,
-                "dry_run" => result.dry_run,
-                "attempt" => attempt,
-                "job_id" => job_id,
-                "location" => location)
+    let usage = outcome.usage();
+    let job_id = outcome.job().map_or("", |j| j.job_id.as_str());
+    let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
+    let failure = FailureKeys(outcome);
+    let dry_run = DryRunKey(outcome);
+    panoptic_core::invoice!(logger, "bigquery query";
+        "resource" => resource,
+        "quantity" => quantity,
+        "unit" => unit,
+        "outcome" => outcome.name(),
+        price,
+        tag,
+        "pricing_model" => model,
+        "edition" => edition,
+        "estimated" => priced.estimated,
+        failure,
+        "bytes_processed" => usage.bytes_processed,
+        "bytes_billed" => usage.bytes_billed,
+        "slot_ms" => usage.slot_ms.unwrap_or(0),
+        "rows_returned" => outcome.rows_returned(),
+        "cache_hit" => outcome.cache_hit(),
+        dry_run,
+        "attempt" => attempt,
+        "job_id" => job_id,
+        "location" => location)
+}
+
+impl QueryOutcome<'_> {
+    /// The event's `outcome`.
+    fn name(&self) -> &'static str {
+        match self {
+            QueryOutcome::Done { .. } => "ok",
+            QueryOutcome::Failed { .. } => "error",
         }
-        QueryOutcome::Failed {
-            error,
-            job,
-            usage,
-            retried,
-        } => {
-            let job_id = job.map_or("", |j| j.job_id.as_str());
-            let reason = match error {
-                Error::JobFailed { error, .. } => error.reason.as_str(),
-                // Reconciliation counts it as a cancelled call.
-                Error::Timeout { .. } => "timeout",
-                other => other.api().map_or("", |a| a.reason.as_str()),
-            };
-            let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
-            panoptic_core::invoice!(logger, "bigquery query";
-                "resource" => resource,
-                "quantity" => quantity,
-                "unit" => unit,
-                "outcome" => "error",
-                price,
-                tag,
-                "pricing_model" => model,
-                "edition" => edition,
-                "estimated" => priced.estimated,
-                "error" => error.to_string(),
-                "error_reason" => reason,
-                "retried" => *retried,
-                "bytes_processed" => usage.bytes_processed,
-                "bytes_billed" => usage.bytes_billed,
-                "slot_ms" => usage.slot_ms.unwrap_or(0),
-                "rows_returned" => 0u64,
-                "cache_hit" => false,
-                "attempt" => attempt,
-                "job_id" => job_id,
-                "location" => location)
+    }
+
+    fn usage(&self) -> Usage {
+        match self {
+            QueryOutcome::Done { result } => Usage::of(result),
+            QueryOutcome::Failed { usage, .. } => *usage,
         }
+    }
+
+    fn job(&self) -> Option<&JobReference> {
+        match self {
+            QueryOutcome::Done { result } => result.job.as_ref(),
+            QueryOutcome::Failed { job, .. } => *job,
+        }
+    }
+
+    /// A failed run returned none.
+    fn rows_returned(&self) -> u64 {
+        match self {
+            QueryOutcome::Done { result } => result.rows.len() as u64,
+            QueryOutcome::Failed { .. } => 0,
+        }
+    }
+
+    fn cache_hit(&self) -> bool {
+        match self {
+            QueryOutcome::Done { result } => result.cache_hit,
+            QueryOutcome::Failed { .. } => false,
+        }
+    }
+}
+
+/// The keys only a failed run's event has: the error, its reason and
+/// whether the job runs again. slog emits a record's keys last first;
+/// these are emitted the same way, so they are stored as `error`,
+/// `error_reason`, `retried`.
+struct FailureKeys<'o, 'r>(&'o QueryOutcome<'r>);
+
+impl slog::KV for FailureKeys<'_, '_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        if let QueryOutcome::Failed { error, retried, .. } = self.0 {
+            out.emit_bool("retried", *retried)?;
+            out.emit_str("error_reason", error_reason(error))?;
+            out.emit_str("error", &error.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The key only a finished run's event has: whether it was a dry run.
+struct DryRunKey<'o, 'r>(&'o QueryOutcome<'r>);
+
+impl slog::KV for DryRunKey<'_, '_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        if let QueryOutcome::Done { result } = self.0 {
+            out.emit_bool("dry_run", result.dry_run)?;
+        }
+        Ok(())
+    }
+}
+
+/// The API's reason for a failure, as reconciliation reads it.
+fn error_reason(error: &Error) -> &str {
+    match error {
+        Error::JobFailed { error, .. } => error.reason.as_str(),
+        // Reconciliation counts it as a cancelled call.
+        Error::Timeout { .. } => "timeout",
+        other => other.api().map_or("", |a| a.reason.as_str()),
     }
 }
 

@@ -107,16 +107,8 @@ impl BigQuery {
             match result {
                 Ok(mut r) => {
                     r.retried_attempts = retries;
-                    let priced = self.price(
-                        &location,
-                        Usage {
-                            bytes_processed: r.bytes_processed,
-                            bytes_billed: r.bytes_billed,
-                            slot_ms: r.slot_ms,
-                        },
-                        r.cache_hit || r.dry_run,
-                        false,
-                    );
+                    let priced =
+                        self.price(&location, Usage::of(&r), r.cache_hit || r.dry_run, false);
                     r.cost = priced.amount;
                     if let Some(logger) = &logger {
                         let outcome = QueryOutcome::Done { result: &r };
