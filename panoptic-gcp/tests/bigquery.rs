@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, Value};
 use serde_json::{Value as Json, json};
-use support::{QUERIES, ok, on, reply, serve};
+use support::{QUERIES, column, ok, on, reply, serve, with_fields};
 use wiremock::matchers::{body_partial_json, header, query_param, query_param_is_missing};
 use wiremock::{Request, ResponseTemplate};
 
@@ -15,10 +15,7 @@ const JOB_RESULTS: &str = "/bigquery/v2/projects/test-project/queries/job_abc";
 const JOB: &str = "/bigquery/v2/projects/test-project/jobs/job_abc";
 
 fn schema() -> Json {
-    json!({"fields": [
-        {"name": "word", "type": "STRING", "mode": "NULLABLE"},
-        {"name": "n", "type": "INTEGER", "mode": "NULLABLE"}
-    ]})
+    json!({"fields": [column("word", "STRING"), column("n", "INTEGER")]})
 }
 
 fn row(word: &str, n: i64) -> Json {
@@ -32,13 +29,8 @@ fn job_ref() -> Json {
 /// A reply of the job `job_abc` that is complete, with the test schema;
 /// `fields` add to these or replace them.
 fn complete(fields: Json) -> Json {
-    let mut reply = json!({"schema": schema(), "jobReference": job_ref(), "jobComplete": true});
-    let fields = fields
-        .as_object()
-        .expect("fields are a JSON object")
-        .clone();
-    reply.as_object_mut().unwrap().extend(fields);
-    reply
+    let reply = json!({"schema": schema(), "jobReference": job_ref(), "jobComplete": true});
+    with_fields(reply, fields)
 }
 
 /// A reply of the job `job_abc` that is still running.
@@ -391,7 +383,7 @@ async fn the_request_id_is_a_36_character_uuid_and_timestamps_come_as_microsecon
         ))
         .respond_with(ok(json!({
             "kind": "bigquery#queryResponse",
-            "schema": {"fields": [{"name": "at", "type": "TIMESTAMP", "mode": "NULLABLE"}]},
+            "schema": {"fields": [column("at", "TIMESTAMP")]},
             "jobReference": job_ref(), "jobComplete": true, "totalRows": "1",
             "rows": [{"f": [{"v": "1700000000123456"}]}],
             "totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": false

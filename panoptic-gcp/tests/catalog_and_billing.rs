@@ -9,7 +9,7 @@ use panoptic_gcp::billing_catalog::{self, Catalog};
 use panoptic_gcp::pricing::{Calculator, FreeTier, PriceTable};
 use rust_decimal::Decimal;
 use serde_json::{Value as Json, json};
-use support::{QUERIES, ok, on, reply, serve};
+use support::{QUERIES, column, ok, on, reply, serve, with_fields};
 use wiremock::MockServer;
 use wiremock::matchers::{header, query_param, query_param_is_missing};
 
@@ -58,50 +58,65 @@ async fn services_list_follows_next_page_token() {
     assert_eq!(services[0].service_id, "24E6-581D-38E5");
 }
 
+/// A SKU as `skus.list` returns it: its name, id and description, and
+/// `fields` (category, regions, pricing…).
+fn catalog_sku(service_id: &str, sku_id: &str, description: &str, fields: Json) -> Json {
+    let sku = json!({
+        "name": format!("services/{service_id}/skus/{sku_id}"),
+        "skuId": sku_id,
+        "description": description,
+    });
+    with_fields(sku, fields)
+}
+
 fn analysis_sku() -> Json {
-    json!({
-        "name": "services/24E6-581D-38E5/skus/3362-E469-6BEF",
-        "skuId": "3362-E469-6BEF",
-        "description": "Analysis (US)",
-        "category": {"serviceDisplayName": "BigQuery", "resourceFamily": "ApplicationServices", "resourceGroup": "Analysis", "usageType": "OnDemand"},
-        "serviceRegions": ["us"],
-        "pricingInfo": [{
-            "summary": "",
-            "pricingExpression": {
-                "usageUnit": "TiBy", "displayQuantity": 1, "usageUnitDescription": "tebibyte",
-                "baseUnit": "By", "baseUnitDescription": "byte", "baseUnitConversionFactor": 1099511627776.0,
-                "tieredRates": [
-                    {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 0}},
-                    {"startUsageAmount": 1, "unitPrice": {"currencyCode": "USD", "units": "7", "nanos": 500000000}}
-                ]
-            },
-            "aggregationInfo": {"aggregationLevel": "ACCOUNT", "aggregationInterval": "MONTHLY", "aggregationCount": 1},
-            "currencyConversionRate": 1,
-            "effectiveTime": "2026-11-01T00:00:00Z"
-        }],
-        "serviceProviderName": "Google",
-        "geoTaxonomy": {"type": "MULTI_REGIONAL", "regions": ["us-central1", "us-east1"]}
-    })
+    catalog_sku(
+        "24E6-581D-38E5",
+        "3362-E469-6BEF",
+        "Analysis (US)",
+        json!({
+            "category": {"serviceDisplayName": "BigQuery", "resourceFamily": "ApplicationServices", "resourceGroup": "Analysis", "usageType": "OnDemand"},
+            "serviceRegions": ["us"],
+            "pricingInfo": [{
+                "summary": "",
+                "pricingExpression": {
+                    "usageUnit": "TiBy", "displayQuantity": 1, "usageUnitDescription": "tebibyte",
+                    "baseUnit": "By", "baseUnitDescription": "byte", "baseUnitConversionFactor": 1099511627776.0,
+                    "tieredRates": [
+                        {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "units": "0", "nanos": 0}},
+                        {"startUsageAmount": 1, "unitPrice": {"currencyCode": "USD", "units": "7", "nanos": 500000000}}
+                    ]
+                },
+                "aggregationInfo": {"aggregationLevel": "ACCOUNT", "aggregationInterval": "MONTHLY", "aggregationCount": 1},
+                "currencyConversionRate": 1,
+                "effectiveTime": "2026-11-01T00:00:00Z"
+            }],
+            "serviceProviderName": "Google",
+            "geoTaxonomy": {"type": "MULTI_REGIONAL", "regions": ["us-central1", "us-east1"]}
+        }),
+    )
 }
 
 fn requests_sku() -> Json {
-    json!({
-        "name": "services/152E-C115-5142/skus/8BA2-9BC6-5C3A",
-        "skuId": "8BA2-9BC6-5C3A",
-        "description": "Requests",
-        "category": {"serviceDisplayName": "Cloud Run", "resourceFamily": "Compute", "resourceGroup": "Requests", "usageType": "OnDemand"},
-        "serviceRegions": ["global"],
-        "pricingInfo": [{
-            "pricingExpression": {
-                "usageUnit": "count", "displayQuantity": 1000000,
-                "tieredRates": [
-                    {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "nanos": 0}},
-                    {"startUsageAmount": 2000000, "unitPrice": {"currencyCode": "USD", "nanos": 400}}
-                ]
-            },
-            "effectiveTime": "2024-01-01T08:00:00Z"
-        }]
-    })
+    catalog_sku(
+        "152E-C115-5142",
+        "8BA2-9BC6-5C3A",
+        "Requests",
+        json!({
+            "category": {"serviceDisplayName": "Cloud Run", "resourceFamily": "Compute", "resourceGroup": "Requests", "usageType": "OnDemand"},
+            "serviceRegions": ["global"],
+            "pricingInfo": [{
+                "pricingExpression": {
+                    "usageUnit": "count", "displayQuantity": 1000000,
+                    "tieredRates": [
+                        {"startUsageAmount": 0, "unitPrice": {"currencyCode": "USD", "nanos": 0}},
+                        {"startUsageAmount": 2000000, "unitPrice": {"currencyCode": "USD", "nanos": 400}}
+                    ]
+                },
+                "effectiveTime": "2024-01-01T08:00:00Z"
+            }]
+        }),
+    )
 }
 
 #[tokio::test]
@@ -275,21 +290,19 @@ async fn billing_export_costs_are_daily_per_service_with_credits() {
         .respond_with(ok(json!({
             "kind": "bigquery#queryResponse",
             "schema": {"fields": [
-                {"name": "date", "type": "DATE", "mode": "NULLABLE"},
-                {"name": "invoice_month", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "cost_type", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "service_id", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "service", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "sku_id", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "sku", "type": "STRING", "mode": "NULLABLE"},
-                {"name": "cost", "type": "NUMERIC", "mode": "NULLABLE"},
-                {"name": "cost_at_list", "type": "NUMERIC", "mode": "NULLABLE"},
-                {"name": "credits", "type": "NUMERIC", "mode": "NULLABLE"},
-                {"name": "credits_by_type", "type": "RECORD", "mode": "REPEATED", "fields": [
-                    {"name": "type", "type": "STRING", "mode": "NULLABLE"},
-                    {"name": "amount", "type": "NUMERIC", "mode": "NULLABLE"}
-                ]},
-                {"name": "currency", "type": "STRING", "mode": "NULLABLE"}
+                column("date", "DATE"),
+                column("invoice_month", "STRING"),
+                column("cost_type", "STRING"),
+                column("service_id", "STRING"),
+                column("service", "STRING"),
+                column("sku_id", "STRING"),
+                column("sku", "STRING"),
+                column("cost", "NUMERIC"),
+                column("cost_at_list", "NUMERIC"),
+                column("credits", "NUMERIC"),
+                {"name": "credits_by_type", "type": "RECORD", "mode": "REPEATED",
+                 "fields": [column("type", "STRING"), column("amount", "NUMERIC")]},
+                column("currency", "STRING")
             ]},
             "jobReference": {"projectId": "test-project", "jobId": "job_bill", "location": "US"},
             "totalRows": "2",

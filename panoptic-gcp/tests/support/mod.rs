@@ -43,6 +43,20 @@ pub fn ok(body: Json) -> ResponseTemplate {
     reply(200, body)
 }
 
+/// A nullable column of a reply's schema: `kind` is BigQuery's type name.
+pub fn column(name: &str, kind: &str) -> Json {
+    serde_json::json!({"name": name, "type": kind, "mode": "NULLABLE"})
+}
+
+/// The JSON object `base` with `fields` added, or replacing its own.
+pub fn with_fields(mut base: Json, fields: Json) -> Json {
+    let fields = fields.as_object().expect("fields are a JSON object");
+    base.as_object_mut()
+        .expect("a JSON object")
+        .extend(fields.clone());
+    base
+}
+
 /// Retries quick enough for tests: 3, a few milliseconds apart.
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy {
