@@ -8,33 +8,8 @@ use chrono::NaiveDate;
 use panoptic_prices::{OVERRIDES_ENV, PriceBook, Usage};
 use rust_decimal::Decimal;
 
-const OVERRIDE: &str = r#"
-provider = "openai"
-currency = "USD"
-
-[[entry]]
-name = "gpt-4o-mini"
-
-[[entry.list]]
-effective = "2024-07-18"
-source = "https://example.com/negotiated"
-checked = "2026-11-27"
-figures = [
-  { component = "input", price = "0.10", per = "1000000", unit = "tokens" },
-  { component = "output", price = "0.40", per = "1000000", unit = "tokens" },
-]
-
-[[entry]]
-name = "my-model"
-
-[[entry.list]]
-effective = "2026-01-01"
-source = "https://example.com/internal"
-checked = "2026-11-27"
-figures = [
-  { component = "input", price = "1", per = "1000", unit = "tokens" },
-]
-"#;
+/// An OpenAI override file; the line numbers below are that file's.
+const OVERRIDE: &str = include_str!("fixtures/override.toml");
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("panoptic-prices-{}-{name}", std::process::id()));
@@ -125,7 +100,7 @@ fn a_bad_file_names_the_file_and_the_line() {
     let bad = OVERRIDE.replace(r#"price = "0.40""#, r#"price = 0.40"#);
     let path = temp_file("bad.toml", &bad);
     let e = PriceBook::from_file(&path).unwrap_err();
-    // The float sits on line 14 of OVERRIDE (line 1 is the empty one after `r#"`).
+    // The float sits on line 14 of fixtures/override.toml.
     assert_eq!(e.line(), Some(14), "{e}");
     assert_eq!(e.file(), path.display().to_string());
     let shown = e.to_string();
