@@ -5,17 +5,18 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::str::FromStr;
 use std::sync::Mutex;
 
 use async_openai::types::chat::CreateChatCompletionResponse;
 use chrono::{Days, NaiveDate, Utc};
+use common::reconcile_cli::rows;
 use panoptic::prices::aws::{self, S3RequestClass};
 use panoptic::query::{CostQuery, GroupBy};
 use panoptic::reconcile::{ApplySummary, Basis, BillLine, Fallback, Reconciliation};
 use panoptic::{Decimal, Kind, billable};
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -123,41 +124,13 @@ async fn fake_openai(page: String) -> MockServer {
 
 fn reconcile(env: &str, fake: &MockServer, extra: &[&str]) -> Output {
     let base = format!("{}/v1/", fake.uri());
-    let mut args = vec![
-        "reconcile",
-        "--provider",
-        "openai",
-        "--since",
-        "3d",
-        "--by",
-        "day",
-        "--env",
-        env,
-        "--openai-base-url",
-        &base,
-        "--min-difference",
-        "0",
-        "--format",
-        "json",
-    ];
-    args.extend(extra);
-    Command::new(env!("CARGO_BIN_EXE_panoptic"))
-        .args(&args)
-        .env("MONGODB_URI", common::mongodb_uri())
+    common::reconcile_cli::command(env)
+        .args(["--provider", "openai", "--since", "3d", "--by", "day"])
+        .args(["--openai-base-url", &base, "--min-difference", "0"])
+        .args(extra)
         .env("OPENAI_ADMIN_KEY", "sk-admin-test")
-        .env_remove("PANOPTIC_ENV")
         .output()
         .unwrap()
-}
-
-fn rows(output: &Output) -> Vec<Json> {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,11 +234,7 @@ async fn openai_estimates_meet_the_costs_api_and_gaps_are_explained_and_applied(
     assert_eq!(sum, total_difference);
     assert_eq!(sum.round_dp(2), (outside + billed - estimate).round_dp(2));
     let again = reconcile(&env, &fake, &["--apply"]);
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("0 written"), "{stderr}");
-    let twice = common::adjustment_events(&env).await;
-    assert_eq!(twice.len(), adjustments.len());
-    assert_eq!(twice.iter().filter_map(|e| e.amount).sum::<Decimal>(), sum);
+    common::reconcile_cli::assert_applied_once(&again, &env, &adjustments).await;
     // Reports keep estimate and allocation apart: nothing summed twice.
     let report = CostQuery::new()
         .env(&env)

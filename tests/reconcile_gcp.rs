@@ -13,7 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -332,36 +332,16 @@ async fn mount_export(server: &MockServer, day: NaiveDate, lines: &[ExportLine])
 
 fn reconcile(env: &str, server: &MockServer, by: &str, extra: &[&str]) -> Output {
     let base = format!("{}/bigquery/v2/", server.uri());
-    let mut args = vec![
-        "reconcile",
-        "--provider",
-        "gcp",
-        "--gcp-billing-table",
-        TABLE,
-        "--gcp-base-url",
-        &base,
-        "--gcp-access-token",
-        "recon-token",
-        "--since",
-        "1d",
-        "--by",
-        by,
-        "--env",
-        env,
-        "--min-difference",
-        "0",
-        "--format",
-        "json",
-    ];
-    args.extend(extra);
-    Command::new(env!("CARGO_BIN_EXE_panoptic"))
-        .args(&args)
-        .env("MONGODB_URI", common::mongodb_uri())
-        .env_remove("PANOPTIC_ENV")
+    common::reconcile_cli::command(env)
+        .args(["--provider", "gcp", "--gcp-billing-table", TABLE])
+        .args(["--gcp-base-url", &base, "--gcp-access-token", "recon-token"])
+        .args(["--since", "1d", "--by", by, "--min-difference", "0"])
+        .args(extra)
         .output()
         .unwrap()
 }
 
+/// The rows of a run that succeeded.
 fn rows(output: &Output) -> Vec<Json> {
     assert!(
         output.status.success(),
@@ -369,13 +349,7 @@ fn rows(output: &Output) -> Vec<Json> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    common::reconcile_cli::rows(output)
 }
 
 fn money(row: &Json, key: &str) -> Decimal {
@@ -621,11 +595,7 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
         (expected - fresh_estimate - slow_estimate).round_dp(2)
     );
     let again = reconcile(&env, &server, "day,resource", &["--apply"]);
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("0 written"), "{stderr}");
-    let twice = common::adjustment_events(&env).await;
-    assert_eq!(twice.len(), adjustments.len());
-    assert_eq!(twice.iter().filter_map(|e| e.amount).sum::<Decimal>(), sum);
+    common::reconcile_cli::assert_applied_once(&again, &env, &adjustments).await;
     // Reports keep the allocation apart from the estimate.
     let report = CostQuery::new()
         .env(&env)
@@ -715,31 +685,12 @@ async fn an_atlas_cluster_is_spread_over_its_callers_by_calls_to_the_cent() {
     let to_arg = to.to_rfc3339();
     let since = today.to_string();
     let until = (today + Days::new(1)).to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_panoptic"))
+    let out = common::reconcile_cli::command(&env)
+        .args(["--provider", "mongodb_atlas", "--atlas-tier", "M10"])
+        .args(["--atlas-from", &from_arg, "--atlas-to", &to_arg])
         .args([
-            "reconcile",
-            "--provider",
-            "mongodb_atlas",
-            "--atlas-tier",
-            "M10",
-            "--atlas-from",
-            &from_arg,
-            "--atlas-to",
-            &to_arg,
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--by",
-            "day",
-            "--env",
-            &env,
-            "--format",
-            "json",
-            "--apply",
+            "--since", &since, "--until", &until, "--by", "day", "--apply",
         ])
-        .env("MONGODB_URI", common::mongodb_uri())
-        .env_remove("PANOPTIC_ENV")
         .output()
         .unwrap();
     let cli_rows = rows(&out);

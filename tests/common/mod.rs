@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use bson::{Document, doc};
 use panoptic::BillingEvent;
 
+// Runs the CLI, which only a build with the feature `cli` has.
+#[cfg(feature = "cli")]
+pub mod reconcile_cli;
+
 /// The URI of the test server for this test binary.
 pub fn mongodb_uri() -> String {
     static URI: OnceLock<String> = OnceLock::new();
