@@ -11,6 +11,7 @@ use std::future::Future;
 use std::str::FromStr;
 
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use common::fake_bigquery::{self, column, query_reply, row};
 use panoptic::budget::{Budget, Mode, Period};
 use panoptic::gcp::bigquery::{BigQuery, Error, QueryResult};
 use panoptic::{BillingEvent, BudgetExceeded, Decimal, Kind, Outcome, billable};
@@ -139,37 +140,21 @@ async fn fake_bigquery() -> MockServer {
     Mock::given(method("POST"))
         .and(path("/bigquery/v2/projects/test-project/queries"))
         .and(body_partial_json(json!({"query": FITS})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#queryResponse",
-            "schema": {"fields": [
-                {"name": "day", "type": "DATE", "mode": "NULLABLE"},
-                {"name": "f0_", "type": "INTEGER", "mode": "NULLABLE"}
-            ]},
-            "jobReference": {"projectId": "test-project", "jobId": "job_fits", "location": "US"},
-            "totalRows": "1",
-            "rows": [{"f": [{"v": "2026-11-26"}, {"v": "1350"}]}],
-            "totalBytesProcessed": "5242880",
-            "totalBytesBilled": "20971520",
-            "jobComplete": true,
-            "cacheHit": false
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_reply(
+            "job_fits",
+            json!([column("day", "DATE"), column("f0_", "INTEGER")]),
+            vec![row(&["2026-11-26", "1350"])],
+            5_242_880,
+            20_971_520,
+        )))
         .mount(&server)
         .await;
     server
 }
 
 async fn bigquery(server: &MockServer) -> BigQuery {
-    let tokens = panoptic::gcp::auth::TokenSource::new(
-        panoptic::gcp::auth::Credentials::AccessToken(panoptic::gcp::auth::Secret::new(
-            "test-token",
-        )),
-        panoptic::gcp::auth::AuthOptions::default(),
-    )
-    .await
-    .unwrap();
-    BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .tokens(tokens)
+    fake_bigquery::client(&server.uri(), "test-token")
+        .await
         .build()
         .unwrap()
 }

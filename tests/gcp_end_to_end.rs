@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::fake_bigquery::{self, column, query_reply, row};
 use panoptic::gcp::bigquery::{BigQuery, Error, QueryResult};
 use panoptic::{Kind, Outcome, billable};
 use rust_decimal::Decimal;
@@ -30,42 +31,23 @@ async fn a_billable_query_lands_in_the_database_with_its_bytes_and_cost() {
         .and(path("/bigquery/v2/projects/test-project/queries"))
         .and(header("authorization", "Bearer e2e-token"))
         .and(body_partial_json(json!({"useLegacySql": false})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "bigquery#queryResponse",
-            "schema": {"fields": [
-                {"name": "day", "type": "DATE", "mode": "NULLABLE"},
-                {"name": "views", "type": "INTEGER", "mode": "NULLABLE"}
-            ]},
-            "jobReference": {"projectId": "test-project", "jobId": "job_e2e", "location": "US"},
-            "totalRows": "2",
-            "rows": [
-                {"f": [{"v": "2026-11-25"}, {"v": "1200"}]},
-                {"f": [{"v": "2026-11-26"}, {"v": "1350"}]}
-            ],
-            "totalBytesProcessed": "1610000000",
-            "totalBytesBilled": BYTES_BILLED.to_string(),
-            "jobComplete": true,
-            "cacheHit": false
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_reply(
+            "job_e2e",
+            json!([column("day", "DATE"), column("views", "INTEGER")]),
+            vec![row(&["2026-11-25", "1200"]), row(&["2026-11-26", "1350"])],
+            1_610_000_000,
+            BYTES_BILLED,
+        )))
         .expect(1)
         .mount(&server)
         .await;
 
     let env = common::unique_env("gcp_e2e");
     let guard = common::builder(&env).install().unwrap();
-    let tokens = panoptic::gcp::auth::TokenSource::new(
-        panoptic::gcp::auth::Credentials::AccessToken(panoptic::gcp::auth::Secret::new(
-            "e2e-token",
-        )),
-        panoptic::gcp::auth::AuthOptions::default(),
-    )
-    .await
-    .unwrap();
     // No logger given: the client bills through the installed instance's
     // gcp/BigQuery child logger.
-    let bq = BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .tokens(tokens)
+    let bq = fake_bigquery::client(&server.uri(), "e2e-token")
+        .await
         .build()
         .unwrap();
 

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate, Utc};
-use panoptic::gcp::auth::{AuthOptions, Credentials, Secret, TokenSource};
+use common::fake_bigquery::{self, PROJECT, column, query_reply, row};
 use panoptic::gcp::bigquery::{BigQuery, Error, QueryResult};
 use panoptic::gcp::billing::BillingExport;
 use panoptic::query::{CostQuery, GroupBy, Tz};
@@ -34,7 +34,6 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 /// has `sync`).
 static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const PROJECT: &str = "test-project";
 const TABLE: &str = "test-project.billing.gcp_billing_export_v1_01ABCD_234567_89EFGH";
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
@@ -119,17 +118,13 @@ fn jobs_query(request: &Request) -> ResponseTemplate {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no bytes in {sql}"));
     let job = format!("job_{}", JOB.fetch_add(1, Ordering::Relaxed));
-    ResponseTemplate::new(200).set_body_json(json!({
-        "kind": "bigquery#queryResponse",
-        "schema": {"fields": [{"name": "n", "type": "INTEGER", "mode": "NULLABLE"}]},
-        "jobReference": {"projectId": PROJECT, "jobId": job, "location": "US"},
-        "totalRows": "1",
-        "rows": [{"f": [{"v": "1"}]}],
-        "totalBytesProcessed": bytes.to_string(),
-        "totalBytesBilled": bytes_billed(bytes).to_string(),
-        "jobComplete": true,
-        "cacheHit": false
-    }))
+    ResponseTemplate::new(200).set_body_json(query_reply(
+        &job,
+        json!([column("n", "INTEGER")]),
+        vec![row(&["1"])],
+        bytes,
+        bytes_billed(bytes),
+    ))
 }
 
 async fn mount_jobs(server: &MockServer) {
@@ -169,15 +164,8 @@ async fn mount_jobs(server: &MockServer) {
 }
 
 async fn client(server: &MockServer, deadline: Duration) -> BigQuery {
-    let tokens = TokenSource::new(
-        Credentials::AccessToken(Secret::new("recon-token")),
-        AuthOptions::default(),
-    )
-    .await
-    .unwrap();
-    BigQuery::builder(PROJECT)
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .tokens(tokens)
+    fake_bigquery::client(&server.uri(), "recon-token")
+        .await
         .query_deadline(deadline)
         .build()
         .unwrap()
@@ -264,16 +252,15 @@ fn export_reply(day: NaiveDate, lines: &[ExportLine], by_label: bool) -> Json {
             credits: credits.into_iter().collect(),
         }];
     }
-    let field = |name: &str, kind: &str| json!({"name": name, "type": kind, "mode": "NULLABLE"});
-    let schema = json!({"fields": [
-        field("date", "DATE"), field("invoice_month", "STRING"), field("cost_type", "STRING"),
-        field("service_id", "STRING"), field("service", "STRING"), field("sku_id", "STRING"),
-        field("sku", "STRING"), field("resource", "STRING"), field("user", "STRING"),
-        field("cost", "NUMERIC"), field("cost_at_list", "NUMERIC"), field("credits", "NUMERIC"),
+    let columns = json!([
+        column("date", "DATE"), column("invoice_month", "STRING"), column("cost_type", "STRING"),
+        column("service_id", "STRING"), column("service", "STRING"), column("sku_id", "STRING"),
+        column("sku", "STRING"), column("resource", "STRING"), column("user", "STRING"),
+        column("cost", "NUMERIC"), column("cost_at_list", "NUMERIC"), column("credits", "NUMERIC"),
         {"name": "credits_by_type", "type": "RECORD", "mode": "REPEATED", "fields": [
             {"name": "type", "type": "STRING"}, {"name": "amount", "type": "NUMERIC"}]},
-        field("currency", "STRING")
-    ]});
+        column("currency", "STRING")
+    ]);
     let rows: Vec<Json> = rows
         .iter()
         .map(|line| {
@@ -292,17 +279,7 @@ fn export_reply(day: NaiveDate, lines: &[ExportLine], by_label: bool) -> Json {
             ]})
         })
         .collect();
-    json!({
-        "kind": "bigquery#queryResponse",
-        "schema": schema,
-        "jobReference": {"projectId": PROJECT, "jobId": "job_export", "location": "US"},
-        "totalRows": rows.len().to_string(),
-        "rows": rows,
-        "totalBytesProcessed": "0",
-        "totalBytesBilled": "0",
-        "jobComplete": true,
-        "cacheHit": false
-    })
+    query_reply("job_export", columns, rows, 0, 0)
 }
 
 /// Answers the export query (as `BillingExport::sql` writes it, matched

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use bson::{Document, doc};
 use panoptic::BillingEvent;
 
+#[cfg(feature = "gcp")]
+pub mod fake_bigquery;
 // Runs the CLI, which only a build with the feature `cli` has.
 #[cfg(feature = "cli")]
 pub mod reconcile_cli;
