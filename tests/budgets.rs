@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -13,32 +12,14 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use bson::doc;
 use chrono::{DateTime, Utc};
 use panoptic::budget::{Budget, FailurePolicy, Mode, Period};
-use panoptic::{BudgetExceeded, Decimal, Outcome, Provider, billable};
+use panoptic::{Decimal, Outcome, Provider, billable};
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
 }
 
-#[derive(Debug)]
-enum WorkError {
-    OverBudget(BudgetExceeded),
-    Failed,
-}
-
-impl From<BudgetExceeded> for WorkError {
-    fn from(refused: BudgetExceeded) -> Self {
-        WorkError::OverBudget(refused)
-    }
-}
-
-impl fmt::Display for WorkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WorkError::OverBudget(refused) => refused.fmt(f),
-            WorkError::Failed => f.write_str("failed"),
-        }
-    }
-}
+/// A step refused by `cap`, or failed (`"failed"`).
+type WorkError = common::call_error::CallError<&'static str>;
 
 #[billable(
     provider = "user_defined",
@@ -58,7 +39,7 @@ fn paid_step(n: u32) -> Result<u32, WorkError> {
     estimate = 0.50
 )]
 fn failing_step() -> Result<u32, WorkError> {
-    Err(WorkError::Failed)
+    Err(WorkError::Failed("failed"))
 }
 
 #[billable(
@@ -313,7 +294,7 @@ async fn reservations_settle_roll_over_and_follow_their_failure_policy() {
             .budget(budget("10"))
             .install()
             .unwrap();
-        assert!(matches!(failing_step(), Err(WorkError::Failed)));
+        assert!(matches!(failing_step(), Err(WorkError::Failed("failed"))));
         let panicked = std::panic::catch_unwind(panicking_step);
         assert!(panicked.is_err());
         assert_eq!(async_step().await.unwrap(), 1);

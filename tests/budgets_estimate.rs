@@ -14,7 +14,7 @@ use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletio
 use common::fake_bigquery::{self, column, query_reply, row};
 use panoptic::budget::{Budget, Mode, Period};
 use panoptic::gcp::bigquery::{BigQuery, Error, QueryResult};
-use panoptic::{BillingEvent, BudgetExceeded, Decimal, Kind, Outcome, billable};
+use panoptic::{BillingEvent, Decimal, Kind, Outcome, billable};
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -23,17 +23,8 @@ fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
 }
 
-#[derive(Debug)]
-enum AppError {
-    OverBudget(#[allow(dead_code)] BudgetExceeded),
-    Query(#[allow(dead_code)] Error),
-}
-
-impl From<BudgetExceeded> for AppError {
-    fn from(refused: BudgetExceeded) -> Self {
-        AppError::OverBudget(refused)
-    }
-}
+/// A call refused by its budget, or a query that failed.
+type AppError = common::call_error::CallError<Error>;
 
 #[billable(
     provider = "gcp",
@@ -42,7 +33,7 @@ impl From<BudgetExceeded> for AppError {
     estimate = bq.estimate(sql).await.ok()
 )]
 async fn run_report(bq: &BigQuery, sql: &str) -> Result<QueryResult, AppError> {
-    bq.query(sql).await.map_err(AppError::Query)
+    bq.query(sql).await.map_err(AppError::Failed)
 }
 
 #[billable(
