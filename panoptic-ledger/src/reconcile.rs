@@ -25,7 +25,10 @@
 //! ```
 
 mod allocate;
+mod cancelled;
 mod fixed;
+mod keys;
+mod lines;
 mod reason;
 mod write;
 
@@ -35,13 +38,17 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::fields::{add_fields, text_setters};
-use crate::query::{CostQuery, CostRow, GroupBy, QueryError, panoptic_databases};
+use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
+use panoptic_core::BillingEvent;
 pub use panoptic_core::naming::label_form;
-use panoptic_core::{BillingEvent, Outcome};
 
 pub use allocate::{Fallback, adjustment_id};
+pub use cancelled::is_cancelled;
+use cancelled::{cancelled_rows, stopped_events};
 pub use fixed::{FixedCost, Share};
+pub(crate) use keys::normalize_value;
+use keys::{bill_value, entry, normalize};
+pub use lines::{Basis, BillLine, ReconRow, Report};
 pub use reason::Reason;
 pub use write::ApplySummary;
 
@@ -51,190 +58,6 @@ pub const ANY: &str = "*";
 /// A key value for bill lines that do not name a dimension the others name
 /// (a job with no panoptic label).
 pub const NONE: &str = "(none)";
-
-/// One line of a provider's bill: a day's cost of one service (and
-/// resource, user, SKU when the bill can tell).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BillLine {
-    /// Provider (`gcp`, `aws`, `openai`).
-    pub provider: String,
-    /// The usage day, in the bill's time zone.
-    pub day: NaiveDate,
-    /// The service as panoptic names it (`BigQuery`, `S3`), when the bill
-    /// says.
-    pub service: Option<String>,
-    /// The panoptic resource, from a label or cost-allocation tag.
-    pub resource: Option<String>,
-    /// The panoptic username, from a label.
-    pub user: Option<String>,
-    /// SKU or line item (`gpt-4o-mini-2024-07-18, input`): shown as detail.
-    pub detail: Option<String>,
-    /// Cost at list price, before credits.
-    pub list: Decimal,
-    /// Credits (zero or negative).
-    pub credits: Decimal,
-    /// Credits per type (`FREE_TIER`, `PROMOTION`, …).
-    pub credits_by_type: Vec<(String, Decimal)>,
-    /// What is paid: list plus credits (and any discount the bill applies).
-    pub net: Decimal,
-    /// Currency (`USD`).
-    pub currency: String,
-}
-
-impl BillLine {
-    /// A line of `list` and `net` (credits are their difference) in USD.
-    pub fn new(provider: impl Into<String>, day: NaiveDate, list: Decimal, net: Decimal) -> Self {
-        BillLine {
-            provider: provider.into(),
-            day,
-            service: None,
-            resource: None,
-            user: None,
-            detail: None,
-            list,
-            credits: net - list,
-            credits_by_type: Vec::new(),
-            net,
-            currency: "USD".into(),
-        }
-    }
-
-    text_setters! {
-        /// The same line for this service.
-        service;
-        /// The same line for this resource.
-        resource;
-        /// The same line for this user.
-        user;
-        /// The same line with a SKU or line item.
-        detail;
-    }
-}
-
-/// Which billed amount the estimate is compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Basis {
-    /// The list price: what panoptic's per-call amounts are (credits are
-    /// reported, not counted as a difference).
-    #[default]
-    List,
-    /// What is paid, after credits: the amount `apply` allocates then.
-    Net,
-}
-
-impl Basis {
-    /// `list` or `net`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Basis::List => "list",
-            Basis::Net => "net",
-        }
-    }
-}
-
-/// One day and group: the estimate beside the bill.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReconRow {
-    /// The group's value per dimension of [`Report::by`] ([`ANY`] where
-    /// the bill cannot tell the dimension apart).
-    pub key: Vec<String>,
-    /// panoptic's estimate (priced calls, adjustments excluded).
-    pub estimate: Decimal,
-    /// Adjustments already written for this group.
-    pub adjusted: Decimal,
-    /// Calls panoptic recorded.
-    pub calls: u64,
-    /// Calls with no amount.
-    pub unpriced: u64,
-    /// Calls cancelled.
-    pub cancelled: u64,
-    /// Billed at list price.
-    pub list: Decimal,
-    /// Billed credits (zero or negative).
-    pub credits: Decimal,
-    /// Billed net.
-    pub net: Decimal,
-    /// Billed amount per SKU or line item (at list price).
-    pub details: BTreeMap<String, Decimal>,
-    /// The basis amount minus the estimate.
-    pub difference: Decimal,
-    /// The basis amount over the estimate (`None` with no estimate).
-    pub ratio: Option<Decimal>,
-    /// Past the tolerance.
-    pub flagged: bool,
-    /// Why, as far as the data tells.
-    pub reasons: Vec<Reason>,
-}
-
-impl ReconRow {
-    fn empty(key: Vec<String>) -> ReconRow {
-        ReconRow {
-            key,
-            estimate: Decimal::ZERO,
-            adjusted: Decimal::ZERO,
-            calls: 0,
-            unpriced: 0,
-            cancelled: 0,
-            list: Decimal::ZERO,
-            credits: Decimal::ZERO,
-            net: Decimal::ZERO,
-            details: BTreeMap::new(),
-            difference: Decimal::ZERO,
-            ratio: None,
-            flagged: false,
-            reasons: Vec::new(),
-        }
-    }
-
-    /// `|difference| / |estimate|`; `None` when there is no estimate.
-    pub fn relative(&self) -> Option<Decimal> {
-        (!self.estimate.is_zero()).then(|| (self.difference / self.estimate).abs())
-    }
-
-    /// Whether the bill of this row's day may still change.
-    pub fn is_late(&self) -> bool {
-        self.reasons
-            .iter()
-            .any(|r| matches!(r, Reason::LateData { .. }))
-    }
-
-    fn add(&mut self, other: &ReconRow) {
-        add_fields!(self, other; estimate, adjusted, calls, unpriced, cancelled, list, credits, net, difference);
-    }
-}
-
-/// The rows of a reconciliation and their total.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    /// Provider reconciled.
-    pub provider: String,
-    /// Dimensions of each row's key, `Day` first.
-    pub by: Vec<GroupBy>,
-    /// The amount compared with the estimate.
-    pub basis: Basis,
-    /// One row per day and group, by day then key.
-    pub rows: Vec<ReconRow>,
-    /// Sums over every row (key `total`).
-    pub total: ReconRow,
-}
-
-impl Report {
-    /// Rows past the tolerance.
-    pub fn flagged(&self) -> impl Iterator<Item = &ReconRow> {
-        self.rows.iter().filter(|r| r.flagged)
-    }
-
-    /// Rows whose relative difference is over `limit` (`0.05` for 5 %),
-    /// leaving out days whose bill is still arriving: what a CI gate
-    /// fails on.
-    pub fn over(&self, limit: Decimal, min_difference: Decimal) -> Vec<&ReconRow> {
-        self.rows
-            .iter()
-            .filter(|r| !r.is_late() && r.difference.abs() > min_difference)
-            .filter(|r| r.relative().is_none_or(|rel| rel > limit))
-            .collect()
-    }
-}
 
 /// A reconciliation of one provider over whole days.
 #[derive(Debug, Clone, PartialEq)]
@@ -558,153 +381,5 @@ impl Reconciliation {
             reasons.push(Reason::NotBilled);
         }
         reasons
-    }
-}
-
-/// `metadata.error_reason` values that say a provider's job was stopped
-/// before it finished: BigQuery's `stopped` (a cancelled job), and the
-/// `timeout` / `cancelled` other clients use.
-const STOPPED_REASONS: [&str; 3] = ["stopped", "timeout", "cancelled"];
-
-/// Whether `event` tells of a call cancelled or timed out: the provider
-/// may bill work panoptic did not see finish. That is an `outcome:
-/// "cancelled"` (a call dropped before it ended: the caller's own timeout
-/// or cancel), or an error whose `metadata.error_reason` is a stop
-/// reason (panoptic-gcp records a query job that outlived its deadline
-/// with `error_reason: "timeout"` and what the job's statistics said so
-/// far).
-///
-/// ```
-/// use panoptic_core::{BillingEvent, Category, Kind, Metadata, Outcome};
-/// use panoptic_ledger::reconcile::is_cancelled;
-/// let mut event = BillingEvent {
-///     id: bson::oid::ObjectId::new(), ts: chrono::Utc::now(), project_id: None,
-///     env: "prod".into(), username: "ann".into(), category: Category::Infra,
-///     provider: "gcp".into(), service: "BigQuery".into(), resource: "r".into(),
-///     kind: Kind::Invoice, outcome: Outcome::Error, quantity: 0.0, unit: "bytes".into(),
-///     amount: None, currency: "USD".into(), metadata: Metadata::default(),
-/// };
-/// assert!(!is_cancelled(&event));
-/// event.metadata.error = Some("query job j1 not complete after 600s".into());
-/// assert!(!is_cancelled(&event));
-/// event.metadata.extra.insert("error_reason", "timeout");
-/// assert!(is_cancelled(&event));
-/// event.metadata.extra.clear();
-/// event.outcome = Outcome::Cancelled;
-/// assert!(is_cancelled(&event));
-/// ```
-pub fn is_cancelled(event: &BillingEvent) -> bool {
-    if event.kind == panoptic_core::Kind::Adjustment {
-        return false;
-    }
-    match event.outcome {
-        Outcome::Cancelled => true,
-        Outcome::Error => {
-            let reason = event.metadata.extra.get_str("error_reason").unwrap_or("");
-            STOPPED_REASONS.contains(&reason)
-        }
-        _ => false,
-    }
-}
-
-/// Cancelled calls per group of `query`. A timed-out job is often
-/// recorded twice with the same error text (the client's event for the
-/// job, and the `#[billable]` function's own event for the error it
-/// returned): those count once.
-fn cancelled_rows<'a>(
-    query: &CostQuery,
-    events: impl IntoIterator<Item = &'a BillingEvent>,
-) -> Vec<CostRow> {
-    let mut seen = std::collections::BTreeSet::new();
-    let unique: Vec<&BillingEvent> = events
-        .into_iter()
-        .filter(|e| query.matches(e) && is_cancelled(e))
-        .filter(|e| {
-            let group = query.run_on_events([*e]).pop().map(|r| r.key);
-            let what = e.metadata.error.clone().unwrap_or_else(|| e.id.to_hex());
-            seen.insert((group, e.env.clone(), what))
-        })
-        .collect();
-    query.run_on_events(unique)
-}
-
-/// The events of `query` that may be cancelled calls (outcome `cancelled`
-/// or `error`: few), read whole so that [`is_cancelled`] decides the same
-/// on MongoDB as in memory.
-async fn stopped_events(
-    client: &mongodb::Client,
-    query: &CostQuery,
-) -> Result<Vec<BillingEvent>, QueryError> {
-    use futures_util::TryStreamExt;
-    let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
-    let mut filter = query.filter();
-    filter.insert(
-        "outcome",
-        bson::doc! { "$in": [Outcome::Cancelled.as_str(), Outcome::Error.as_str()] },
-    );
-    let mut events = Vec::new();
-    for database_name in panoptic_databases(client).await? {
-        let database = client.database(&database_name);
-        for collection in database.list_collection_names().await.map_err(error)? {
-            let mut cursor = database
-                .collection::<bson::Document>(&collection)
-                .find(filter.clone())
-                .await
-                .map_err(error)?;
-            while let Some(document) = cursor.try_next().await.map_err(error)? {
-                // Not an event (another program's document): not counted.
-                if let Ok(event) = BillingEvent::from_document(&document) {
-                    events.push(event);
-                }
-            }
-        }
-    }
-    Ok(events)
-}
-
-/// A bill line's value of a dimension, if it names one.
-fn bill_value(line: &BillLine, dimension: GroupBy) -> Option<&str> {
-    match dimension {
-        GroupBy::Day => None,
-        GroupBy::Service => line.service.as_deref(),
-        GroupBy::Resource => line.resource.as_deref(),
-        GroupBy::User => line.user.as_deref(),
-        _ => None,
-    }
-}
-
-/// The row of `key`, matched on the normalized key so that a label
-/// (`john_doe`) meets the name it was made from (`John Doe`).
-fn entry<'a>(
-    rows: &'a mut BTreeMap<Vec<String>, ReconRow>,
-    by: &[GroupBy],
-    key: Vec<String>,
-) -> &'a mut ReconRow {
-    rows.entry(normalize(by, &key))
-        .or_insert_with(|| ReconRow::empty(key))
-}
-
-fn normalize(by: &[GroupBy], key: &[String]) -> Vec<String> {
-    by.iter()
-        .zip(key)
-        .map(|(d, v)| normalize_value(*d, v))
-        .collect()
-}
-
-/// Services compare on letters and digits (`Cloud Run` is `CloudRun`);
-/// resources and users as a label value (lowercase, `[a-z0-9_-]`, 63
-/// characters), the form labels and tags can hold.
-pub(crate) fn normalize_value(dimension: GroupBy, value: &str) -> String {
-    if value == ANY || value == NONE {
-        return value.to_owned();
-    }
-    match dimension {
-        GroupBy::Service => value
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .flat_map(char::to_lowercase)
-            .collect(),
-        GroupBy::Resource | GroupBy::User => label_form(value),
-        _ => value.to_owned(),
     }
 }

@@ -1,0 +1,89 @@
+//! What a group adds up: sums, counts, and a histogram of durations in
+//! 2 %-wide buckets from which percentiles are read, the same on the
+//! server and in memory.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::fields::add_fields;
+
+use super::CostRow;
+
+/// Sums, counts and the duration histogram of one group.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Partial {
+    pub(super) amount: Decimal,
+    pub(super) adjusted: Decimal,
+    pub(super) unpriced: u64,
+    pub(super) quantity: f64,
+    pub(super) count: u64,
+    pub(super) errors: u64,
+    /// Events per duration bucket (see [`duration_bucket`]).
+    pub(super) durations: BTreeMap<i64, u64>,
+}
+
+/// Buckets per factor e of duration: each is e^(1/50) ≈ 2 % wide, so a
+/// bucket's midpoint is within 1 % of any duration in it.
+pub(super) const BUCKETS_PER_E: f64 = 50.0;
+/// Durations below this (in ms) share the lowest bucket.
+pub(super) const SMALLEST_MS: f64 = 0.001;
+
+/// The bucket of a duration: the same formula as the server's
+/// `$floor(ln(max(d, 0.001)) * 50)`, so both paths agree exactly.
+pub(super) fn duration_bucket(duration_ms: f64) -> i64 {
+    (duration_ms.max(SMALLEST_MS).ln() * BUCKETS_PER_E).floor() as i64
+}
+
+/// The value a bucket stands for: its geometric midpoint.
+pub(super) fn bucket_value(bucket: i64) -> f64 {
+    ((bucket as f64 + 0.5) / BUCKETS_PER_E).exp()
+}
+
+pub(super) fn merge(into: &mut Partial, from: Partial) {
+    add_fields!(into, from; amount, adjusted, quantity, count, errors, unpriced);
+    for (bucket, events) in from.durations {
+        *into.durations.entry(bucket).or_default() += events;
+    }
+}
+
+/// Rows sorted by amount, largest first (then by key, for stable output).
+pub(super) fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
+    let mut rows: Vec<CostRow> = groups
+        .into_iter()
+        .map(|(key, partial)| CostRow {
+            key,
+            amount: partial.amount.normalize(),
+            adjusted: partial.adjusted.normalize(),
+            unpriced: partial.unpriced,
+            quantity: partial.quantity,
+            count: partial.count,
+            errors: partial.errors,
+            p50_ms: percentile(&partial.durations, 0.50),
+            p95_ms: percentile(&partial.durations, 0.95),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    rows
+}
+
+/// Nearest-rank percentile over a duration histogram: the midpoint of the
+/// bucket holding the event of that rank.
+pub(super) fn percentile(histogram: &BTreeMap<i64, u64>, p: f64) -> Option<f64> {
+    let total: u64 = histogram.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for (bucket, events) in histogram {
+        seen += events;
+        if seen >= rank {
+            return Some(bucket_value(*bucket));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
