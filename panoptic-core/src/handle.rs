@@ -171,17 +171,13 @@ impl Panoptic {
             crate::report::write_line(&format!("panoptic: warning: {warning}"));
         }
         let (quantity, unit) = pricing.quantity.unwrap_or((1.0, "call".to_owned()));
+        let category = usage.provider.category_of(&usage.service);
+        let owned = self.owned_event(
+            (category, usage.provider.as_str(), usage.service),
+            usage.resource.clone(),
+            Kind::TokenUsage,
+        );
         let event = BillingEvent {
-            id: bson::oid::ObjectId::new(),
-            ts: Utc::now(),
-            project_id: self.inner.project_id.clone(),
-            env: self.inner.env.clone(),
-            username: self.inner.username.clone(),
-            category: usage.provider.category_of(&usage.service),
-            provider: usage.provider.as_str().to_owned(),
-            service: usage.service,
-            resource: usage.resource.clone(),
-            kind: Kind::TokenUsage,
             outcome: usage.outcome,
             quantity,
             unit,
@@ -195,6 +191,7 @@ impl Panoptic {
                 extra: pricing.metadata.into_document(),
                 ..Metadata::default()
             },
+            ..owned
         };
         self.inner.pipeline.send(Event::Record(Box::new(event)));
     }
@@ -213,17 +210,16 @@ impl Panoptic {
         if let Some(estimate) = estimate {
             extra.insert(meta::ESTIMATE, crate::money::to_decimal128(estimate));
         }
+        let owned = self.owned_event(
+            (
+                site.category(),
+                site.provider.as_str(),
+                site.service.to_owned(),
+            ),
+            names.resource.clone(),
+            Kind::Billing,
+        );
         let event = BillingEvent {
-            id: bson::oid::ObjectId::new(),
-            ts: Utc::now(),
-            project_id: self.inner.project_id.clone(),
-            env: self.inner.env.clone(),
-            username: self.inner.username.clone(),
-            category: site.category(),
-            provider: site.provider.as_str().to_owned(),
-            service: site.service.to_owned(),
-            resource: names.resource.clone(),
-            kind: Kind::Billing,
             outcome: Outcome::Ok,
             quantity: 0.0,
             unit: site.unit.to_owned(),
@@ -236,8 +232,37 @@ impl Panoptic {
                 extra,
                 ..Metadata::default()
             },
+            ..owned
         };
         self.inner.pipeline.send(Event::Record(Box::new(event)));
+    }
+
+    /// A new event of this handle, stamped now with its owner (project,
+    /// env, username) and what it bills; the caller gives the rest.
+    fn owned_event(
+        &self,
+        (category, provider, service): (crate::event::Category, &str, String),
+        resource: String,
+        kind: Kind,
+    ) -> BillingEvent {
+        BillingEvent {
+            id: bson::oid::ObjectId::new(),
+            ts: Utc::now(),
+            project_id: self.inner.project_id.clone(),
+            env: self.inner.env.clone(),
+            username: self.inner.username.clone(),
+            category,
+            provider: provider.to_owned(),
+            service,
+            resource,
+            kind,
+            outcome: Outcome::Ok,
+            quantity: 0.0,
+            unit: String::new(),
+            amount: None,
+            currency: String::new(),
+            metadata: Metadata::default(),
+        }
     }
 
     /// The budget engine, when budgets are on (for `panoptic-budgets` to
