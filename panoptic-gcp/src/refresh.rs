@@ -53,14 +53,14 @@ pub enum RefreshError {
     Credentials(crate::auth::AuthError),
     /// The Catalog client could not be made.
     #[error("Cloud Billing Catalog: {0}")]
-    Client(crate::rest::Error),
+    Client(Box<crate::rest::Error>),
     /// A service's SKUs could not be read or compared.
     #[error("Cloud Billing Catalog, service {service_id}: {error}")]
     Service {
         /// The Catalog service id.
         service_id: String,
         /// What went wrong.
-        error: crate::rest::Error,
+        error: Box<crate::rest::Error>,
     },
     /// A price table (the override file) could not be read or rendered.
     #[error(transparent)]

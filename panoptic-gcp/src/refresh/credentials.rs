@@ -21,5 +21,7 @@ pub async fn catalog_from_env(base_url: &str) -> Result<Catalog, RefreshError> {
                 .map_err(RefreshError::Credentials)?,
         ),
     };
-    builder.build().map_err(RefreshError::Client)
+    builder
+        .build()
+        .map_err(|e| RefreshError::Client(Box::new(e)))
 }

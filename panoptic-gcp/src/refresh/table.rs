@@ -87,10 +87,14 @@ impl CatalogRefresh {
 
     /// Reads every SKU of `target`'s service from `catalog` and compares
     /// them with the table. Returns how many SKUs the Catalog listed.
-    pub async fn read(&mut self, catalog: &Catalog, target: &Target) -> Result<usize, RefreshError> {
+    pub async fn read(
+        &mut self,
+        catalog: &Catalog,
+        target: &Target,
+    ) -> Result<usize, RefreshError> {
         let failed = |error| RefreshError::Service {
             service_id: target.catalog_id.clone(),
-            error,
+            error: Box::new(error),
         };
         let skus = catalog.skus(&target.catalog_id).await.map_err(failed)?;
         let plan = billing_catalog::plan_refresh(&self.table, &target.service, &skus, self.today)

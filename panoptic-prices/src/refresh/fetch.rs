@@ -68,9 +68,7 @@ async fn get(url: &str) -> Result<String, RefreshError> {
         url: url.to_owned(),
         message,
     };
-    let parsed: Url = url
-        .parse()
-        .map_err(|e| failed(format!("not a URL: {e}")))?;
+    let parsed: Url = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
     let response = client(&parsed)?
         .get(parsed)
         .send()
