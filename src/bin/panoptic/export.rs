@@ -14,7 +14,7 @@ use panoptic::query::CostQuery;
 use panoptic::{BillingEvent, Spool};
 
 use crate::options::{Filters, Global, connect};
-use crate::render::csv;
+use crate::render::{self, csv};
 
 /// `panoptic export`.
 #[derive(Debug, Args)]
@@ -113,7 +113,7 @@ pub async fn run(global: &Global, args: &ExportArgs) -> Result<(), String> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     if matches!(args.format, ExportFormat::Csv) {
-        writeln!(out, "{}", CSV_COLUMNS.join(",")).map_err(|e| e.to_string())?;
+        writeln!(out, "{}", csv::line(&render::header(&CSV_COLUMNS))).map_err(|e| e.to_string())?;
     }
     // Hidden unless stderr is a terminal.
     let progress = ProgressBar::new_spinner();

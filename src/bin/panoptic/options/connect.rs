@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use panoptic::config::{redact_secrets, redact_uri};
 use panoptic_core::connect::MongoSettings;
+/// One line for a driver error met after connecting: a server that went
+/// away mid-command prints no topology dump either.
+pub use panoptic_core::connect::describe;
 
 use super::Global;
 
@@ -56,10 +59,4 @@ pub async fn or_spool(global: &Global) -> Option<mongodb::Client> {
             None
         }
     }
-}
-
-/// One line for a driver error met after connecting (a server that went
-/// away mid-command prints no topology dump either).
-pub fn describe(error: &mongodb::error::Error) -> String {
-    panoptic_core::connect::describe(error)
 }
