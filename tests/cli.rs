@@ -258,3 +258,64 @@ fn stats_lists_what_was_set_aside_and_replay_retries_it() {
     );
     assert!(spool.join("000000000000001-junk.seg").exists());
 }
+
+/// With MongoDB down, every command says so in one line of its own: never
+/// the driver's dump of the topology, never a line without the prefix.
+#[test]
+fn mongodb_down_is_one_line_in_every_command() {
+    let env = common::unique_env("cli-down");
+    let spool = common::temp_dir("cli-down");
+    spooled_events(&env, &spool);
+    let dead = format!("mongodb://127.0.0.1:{}/", common::free_port());
+    let failing: [&[&str]; 6] = [
+        &["indexes"],
+        &["replay"],
+        &["budgets", "list"],
+        &["budgets", "set", "daily", "--limit", "5", "--period", "day"],
+        &[
+            "reconcile",
+            "--provider",
+            "mongodb_atlas",
+            "--atlas-tier",
+            "M10",
+            "--since",
+            "2d",
+        ],
+        &["reconcile", "--provider", "openai", "--env", &env],
+    ];
+    for args in failing {
+        let mut args = args.to_vec();
+        args.extend(["--timeout", "1"]);
+        let output = panoptic(&args, &dead, &spool);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?} should fail: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("panoptic: ") && stderr.contains("did not answer"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("Topology"), "{args:?}: {stderr}");
+    }
+    // These read the spool instead, and say why in one line.
+    for args in [
+        vec!["report", "--env", &env, "--timeout", "1"],
+        vec!["export", "--env", &env, "--timeout", "1"],
+    ] {
+        let output = panoptic(&args, &dead, &spool);
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr
+                .lines()
+                .filter(|l| l.contains("did not answer"))
+                .count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.lines().all(|l| l.starts_with("panoptic: ")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("Topology"), "{args:?}: {stderr}");
+    }
+}

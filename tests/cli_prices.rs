@@ -335,13 +335,12 @@ fn an_override_file_replaces_the_shipped_entry() {
     );
 }
 
-/// `prices update` fetches through panoptic-gcp's HTTP client (AWS) and
-/// client (Catalog): both need the `gcp` feature.
-#[cfg(feature = "gcp")]
+/// `prices update`: AWS through the price book's refresh (every build of
+/// the command), Google Cloud through panoptic-gcp's (the `gcp` feature).
 mod update {
     use super::*;
     use serde_json::json;
-    use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+    use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     // --- AWS -------------------------------------------------------------------------
@@ -743,13 +742,18 @@ mod update {
 
     // --- Google Cloud ------------------------------------------------------------------
 
-    const BIGQUERY: &str = "24E6-581D-38E5";
-    const SKU_ID: &str = "AAAA-1111-BBBB";
+    #[cfg(feature = "gcp")]
+    mod gcp {
+        use super::*;
+        use wiremock::matchers::{header, query_param, query_param_is_missing};
 
-    /// BigQuery on-demand analysis, naming its (test) Catalog SKU id.
-    fn gcp_override() -> String {
-        format!(
-            r#"
+        const BIGQUERY: &str = "24E6-581D-38E5";
+        const SKU_ID: &str = "AAAA-1111-BBBB";
+
+        /// BigQuery on-demand analysis, naming its (test) Catalog SKU id.
+        fn gcp_override() -> String {
+            format!(
+                r#"
 currency = "USD"
 
 [services.bigquery]
@@ -769,255 +773,262 @@ tiers = [{{ from = "0", rate = "6.25" }}]
 source = "https://cloud.google.com/bigquery/pricing"
 checked = "2026-11-26"
 "#
-        )
-    }
+            )
+        }
 
-    /// A Catalog SKU as `services.skus.list` returns it.
-    fn catalog_sku(id: &str, description: &str, region: &str, units: &str, nanos: i64) -> Value {
-        json!({
-            "name": format!("services/{BIGQUERY}/skus/{id}"),
-            "skuId": id,
-            "description": description,
-            "category": {
-                "serviceDisplayName": "BigQuery",
-                "resourceFamily": "ApplicationServices",
-                "resourceGroup": "Analysis",
-                "usageType": "OnDemand"
-            },
-            "serviceRegions": [region],
-            "pricingInfo": [{
-                "summary": "",
-                "pricingExpression": {
-                    "usageUnit": "TiBy",
-                    "usageUnitDescription": "tebibyte",
-                    "baseUnit": "By",
-                    "baseUnitDescription": "byte",
-                    "baseUnitConversionFactor": 1099511627776u64,
-                    "displayQuantity": 1,
-                    "tieredRates": [
-                        { "startUsageAmount": 0, "unitPrice": { "currencyCode": "USD", "units": "0", "nanos": 0 } },
-                        { "startUsageAmount": 1, "unitPrice": { "currencyCode": "USD", "units": units, "nanos": nanos } }
-                    ]
+        /// A Catalog SKU as `services.skus.list` returns it.
+        fn catalog_sku(
+            id: &str,
+            description: &str,
+            region: &str,
+            units: &str,
+            nanos: i64,
+        ) -> Value {
+            json!({
+                "name": format!("services/{BIGQUERY}/skus/{id}"),
+                "skuId": id,
+                "description": description,
+                "category": {
+                    "serviceDisplayName": "BigQuery",
+                    "resourceFamily": "ApplicationServices",
+                    "resourceGroup": "Analysis",
+                    "usageType": "OnDemand"
                 },
-                "currencyConversionRate": 1,
-                "effectiveTime": "2026-11-01T00:00:00Z"
-            }],
-            "serviceProviderName": "Google",
-            "geoTaxonomy": { "type": "MULTI_REGIONAL", "regions": [] }
-        })
-    }
+                "serviceRegions": [region],
+                "pricingInfo": [{
+                    "summary": "",
+                    "pricingExpression": {
+                        "usageUnit": "TiBy",
+                        "usageUnitDescription": "tebibyte",
+                        "baseUnit": "By",
+                        "baseUnitDescription": "byte",
+                        "baseUnitConversionFactor": 1099511627776u64,
+                        "displayQuantity": 1,
+                        "tieredRates": [
+                            { "startUsageAmount": 0, "unitPrice": { "currencyCode": "USD", "units": "0", "nanos": 0 } },
+                            { "startUsageAmount": 1, "unitPrice": { "currencyCode": "USD", "units": units, "nanos": nanos } }
+                        ]
+                    },
+                    "currencyConversionRate": 1,
+                    "effectiveTime": "2026-11-01T00:00:00Z"
+                }],
+                "serviceProviderName": "Google",
+                "geoTaxonomy": { "type": "MULTI_REGIONAL", "regions": [] }
+            })
+        }
 
-    /// A fake Catalog (two pages of BigQuery SKUs, the price in `us` now 7.5)
-    /// and token endpoint; `auth` matches how requests must be authorized.
-    async fn fake_catalog(auth: Option<(&str, &str)>, token: bool) -> MockServer {
-        let server = MockServer::start().await;
-        if token {
-            Mock::given(method("POST"))
-                .and(path("/token"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                    "access_token": "fake-token", "expires_in": 3600, "token_type": "Bearer"
-                })))
-                .expect(1..)
-                .mount(&server)
-                .await;
-        }
-        let skus = format!("/v1/services/{BIGQUERY}/skus");
-        let mut first = Mock::given(method("GET"))
-            .and(path(skus.clone()))
-            .and(query_param_is_missing("pageToken"));
-        let mut second = Mock::given(method("GET"))
-            .and(path(skus))
-            .and(query_param("pageToken", "page-2"));
-        match auth {
-            Some(("header", value)) => {
-                first = first.and(header("authorization", value));
-                second = second.and(header("authorization", value));
+        /// A fake Catalog (two pages of BigQuery SKUs, the price in `us` now 7.5)
+        /// and token endpoint; `auth` matches how requests must be authorized.
+        async fn fake_catalog(auth: Option<(&str, &str)>, token: bool) -> MockServer {
+            let server = MockServer::start().await;
+            if token {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": "fake-token", "expires_in": 3600, "token_type": "Bearer"
+                    })))
+                    .expect(1..)
+                    .mount(&server)
+                    .await;
             }
-            Some((key, value)) => {
-                first = first.and(query_param(key, value));
-                second = second.and(query_param(key, value));
+            let skus = format!("/v1/services/{BIGQUERY}/skus");
+            let mut first = Mock::given(method("GET"))
+                .and(path(skus.clone()))
+                .and(query_param_is_missing("pageToken"));
+            let mut second = Mock::given(method("GET"))
+                .and(path(skus))
+                .and(query_param("pageToken", "page-2"));
+            match auth {
+                Some(("header", value)) => {
+                    first = first.and(header("authorization", value));
+                    second = second.and(header("authorization", value));
+                }
+                Some((key, value)) => {
+                    first = first.and(query_param(key, value));
+                    second = second.and(query_param(key, value));
+                }
+                None => {}
             }
-            None => {}
-        }
-        first
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "skus": [catalog_sku("CCCC-2222-DDDD", "Analysis (asia-east1)", "asia-east1", "7", 0)],
-            "nextPageToken": "page-2"
-        })))
-        .expect(1)
-    .mount(&server)
-    .await;
-        second
+            first
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "skus": [catalog_sku(SKU_ID, "Analysis (US)", "us", "7", 500_000_000)],
-                "nextPageToken": ""
+                "skus": [catalog_sku("CCCC-2222-DDDD", "Analysis (asia-east1)", "asia-east1", "7", 0)],
+                "nextPageToken": "page-2"
             })))
             .expect(1)
-            .mount(&server)
-            .await;
-        server
-    }
+        .mount(&server)
+        .await;
+            second
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "skus": [catalog_sku(SKU_ID, "Analysis (US)", "us", "7", 500_000_000)],
+                    "nextPageToken": ""
+                })))
+                .expect(1)
+                .mount(&server)
+                .await;
+            server
+        }
 
-    /// A service-account key whose token endpoint is the fake's.
-    fn service_account(dir: &Path, token_uri: &str) -> std::path::PathBuf {
-        let key = json!({
-            "type": "service_account",
-            "project_id": "test-project",
-            "private_key_id": "0123456789abcdef",
-            "private_key": include_str!("../panoptic-gcp/tests/fixtures/test-key.pem"),
-            "client_email": "panoptic-test@test-project.iam.gserviceaccount.com",
-            "client_id": "100000000000000000001",
-            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-            "token_uri": token_uri,
-        });
-        let file = dir.join("key.json");
-        std::fs::write(&file, key.to_string()).unwrap();
-        file
-    }
+        /// A service-account key whose token endpoint is the fake's.
+        fn service_account(dir: &Path, token_uri: &str) -> std::path::PathBuf {
+            let key = json!({
+                "type": "service_account",
+                "project_id": "test-project",
+                "private_key_id": "0123456789abcdef",
+                "private_key": include_str!("../panoptic-gcp/tests/fixtures/test-key.pem"),
+                "client_email": "panoptic-test@test-project.iam.gserviceaccount.com",
+                "client_id": "100000000000000000001",
+                "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+                "token_uri": token_uri,
+            });
+            let file = dir.join("key.json");
+            std::fs::write(&file, key.to_string()).unwrap();
+            file
+        }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn gcp_update_shows_the_catalog_change_with_a_service_account() {
-        let home = tempfile::tempdir().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let prices = dir.path().join("gcp-override.toml");
-        std::fs::write(&prices, gcp_override()).unwrap();
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn gcp_update_shows_the_catalog_change_with_a_service_account() {
+            let home = tempfile::tempdir().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let prices = dir.path().join("gcp-override.toml");
+            std::fs::write(&prices, gcp_override()).unwrap();
 
-        let server = fake_catalog(Some(("header", "Bearer fake-token")), true).await;
-        let key = service_account(dir.path(), &format!("{}/token", server.uri()));
-        let endpoint = format!("{}/v1/", server.uri());
-        let env = [
-            ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
-            ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
-        ];
-        let update = [
-            "prices",
-            "update",
-            "--provider",
-            "gcp",
-            "--catalog-endpoint",
-            &endpoint,
-        ];
-        let out = succeed(&panoptic_async(&update, &env, home.path()).await);
-        let line = out
-            .lines()
-            .find(|l| l.contains("gcp/bigquery/analysis"))
-            .unwrap_or_else(|| panic!("{out}"));
-        // Only `us` changes (the Catalog SKU names it), from the Catalog's date.
-        assert!(
-            line.contains("[us]") && line.contains(SKU_ID) && line.contains("2026-11-01"),
-            "{line}"
-        );
-        assert!(line.contains("6.25") && line.contains("7.5"), "{line}");
-        assert!(out.contains("nothing written"), "{out}");
+            let server = fake_catalog(Some(("header", "Bearer fake-token")), true).await;
+            let key = service_account(dir.path(), &format!("{}/token", server.uri()));
+            let endpoint = format!("{}/v1/", server.uri());
+            let env = [
+                ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
+                ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+            ];
+            let update = [
+                "prices",
+                "update",
+                "--provider",
+                "gcp",
+                "--catalog-endpoint",
+                &endpoint,
+            ];
+            let out = succeed(&panoptic_async(&update, &env, home.path()).await);
+            let line = out
+                .lines()
+                .find(|l| l.contains("gcp/bigquery/analysis"))
+                .unwrap_or_else(|| panic!("{out}"));
+            // Only `us` changes (the Catalog SKU names it), from the Catalog's date.
+            assert!(
+                line.contains("[us]") && line.contains(SKU_ID) && line.contains("2026-11-01"),
+                "{line}"
+            );
+            assert!(line.contains("6.25") && line.contains("7.5"), "{line}");
+            assert!(out.contains("nothing written"), "{out}");
 
-        // Written, then used through PANOPTIC_GCP_PRICES (a new fake: each
-        // page is expected once per run).
-        drop(server);
-        let written = dir.path().join("gcp-refreshed.toml");
-        let server = fake_catalog(Some(("header", "Bearer fake-token")), true).await;
-        let key = service_account(dir.path(), &format!("{}/token", server.uri()));
-        let endpoint = format!("{}/v1/", server.uri());
-        let args = [
-            "prices",
-            "update",
-            "--provider",
-            "gcp",
-            "--catalog-endpoint",
-            &endpoint,
-            "--write",
-            written.to_str().unwrap(),
-        ];
-        let env = [
-            ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
-            ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
-        ];
-        let out = succeed(&panoptic_async(&args, &env, home.path()).await);
-        assert!(out.contains("wrote 1 price"), "{out}");
-        let rows = json_rows(
-            &panoptic_async(
-                &[
-                    "prices",
-                    "--provider",
-                    "gcp",
-                    "--figures",
-                    "--format",
-                    "json",
-                ],
-                &[("PANOPTIC_GCP_PRICES", written.to_str().unwrap())],
-                home.path(),
-            )
-            .await,
-        );
-        let analysis = |region: &str, effective: &str| {
-            rows.iter()
-                .find(|r| {
-                    r["entry"] == "bigquery"
-                        && r["component"] == "analysis"
-                        && r["region"] == region
-                        && r["effective"] == effective
-                })
-                .unwrap_or_else(|| panic!("bigquery analysis {region} {effective} not listed"))
-        };
-        assert_eq!(analysis("us", "2026-11-01")["price"], "7.5");
-        assert_eq!(analysis("us", "2026-11-01")["checked"], today().to_string());
-        assert_eq!(analysis("us", "2023-07-05")["price"], "6.25");
-        assert!(
-            !rows
-                .iter()
-                .any(|r| r["region"] == "eu" && r["effective"] == "2026-11-01")
-        );
-    }
+            // Written, then used through PANOPTIC_GCP_PRICES (a new fake: each
+            // page is expected once per run).
+            drop(server);
+            let written = dir.path().join("gcp-refreshed.toml");
+            let server = fake_catalog(Some(("header", "Bearer fake-token")), true).await;
+            let key = service_account(dir.path(), &format!("{}/token", server.uri()));
+            let endpoint = format!("{}/v1/", server.uri());
+            let args = [
+                "prices",
+                "update",
+                "--provider",
+                "gcp",
+                "--catalog-endpoint",
+                &endpoint,
+                "--write",
+                written.to_str().unwrap(),
+            ];
+            let env = [
+                ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
+                ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+            ];
+            let out = succeed(&panoptic_async(&args, &env, home.path()).await);
+            assert!(out.contains("wrote 1 price"), "{out}");
+            let rows = json_rows(
+                &panoptic_async(
+                    &[
+                        "prices",
+                        "--provider",
+                        "gcp",
+                        "--figures",
+                        "--format",
+                        "json",
+                    ],
+                    &[("PANOPTIC_GCP_PRICES", written.to_str().unwrap())],
+                    home.path(),
+                )
+                .await,
+            );
+            let analysis = |region: &str, effective: &str| {
+                rows.iter()
+                    .find(|r| {
+                        r["entry"] == "bigquery"
+                            && r["component"] == "analysis"
+                            && r["region"] == region
+                            && r["effective"] == effective
+                    })
+                    .unwrap_or_else(|| panic!("bigquery analysis {region} {effective} not listed"))
+            };
+            assert_eq!(analysis("us", "2026-11-01")["price"], "7.5");
+            assert_eq!(analysis("us", "2026-11-01")["checked"], today().to_string());
+            assert_eq!(analysis("us", "2023-07-05")["price"], "6.25");
+            assert!(
+                !rows
+                    .iter()
+                    .any(|r| r["region"] == "eu" && r["effective"] == "2026-11-01")
+            );
+        }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn gcp_update_with_an_api_key_and_up_to_date() {
-        let home = tempfile::tempdir().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let prices = dir.path().join("gcp-override.toml");
-        // Already at the Catalog's price: nothing to change.
-        let current = gcp_override().replace(
-            r#"tiers = [{ from = "0", rate = "6.25" }]"#,
-            r#"tiers = [{ from = "0", rate = "7.5" }]"#,
-        );
-        assert_ne!(current, gcp_override());
-        std::fs::write(&prices, current).unwrap();
-        let server = fake_catalog(Some(("key", "test-api-key")), false).await;
-        let endpoint = format!("{}/v1/", server.uri());
-        let out = succeed(
-            &panoptic_async(
-                &[
-                    "prices",
-                    "update",
-                    "--provider",
-                    "gcp",
-                    "--catalog-endpoint",
-                    &endpoint,
-                ],
-                &[
-                    ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
-                    ("PANOPTIC_GCP_API_KEY", "test-api-key"),
-                ],
-                home.path(),
-            )
-            .await,
-        );
-        assert!(out.contains("Google Cloud prices are up to date"), "{out}");
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn gcp_update_with_an_api_key_and_up_to_date() {
+            let home = tempfile::tempdir().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let prices = dir.path().join("gcp-override.toml");
+            // Already at the Catalog's price: nothing to change.
+            let current = gcp_override().replace(
+                r#"tiers = [{ from = "0", rate = "6.25" }]"#,
+                r#"tiers = [{ from = "0", rate = "7.5" }]"#,
+            );
+            assert_ne!(current, gcp_override());
+            std::fs::write(&prices, current).unwrap();
+            let server = fake_catalog(Some(("key", "test-api-key")), false).await;
+            let endpoint = format!("{}/v1/", server.uri());
+            let out = succeed(
+                &panoptic_async(
+                    &[
+                        "prices",
+                        "update",
+                        "--provider",
+                        "gcp",
+                        "--catalog-endpoint",
+                        &endpoint,
+                    ],
+                    &[
+                        ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
+                        ("PANOPTIC_GCP_API_KEY", "test-api-key"),
+                    ],
+                    home.path(),
+                )
+                .await,
+            );
+            assert!(out.contains("Google Cloud prices are up to date"), "{out}");
 
-        // The shipped table names no Catalog SKU: said so, nothing fetched.
-        let err = fail(
-            &panoptic_async(
-                &[
-                    "prices",
-                    "update",
-                    "--provider",
-                    "gcp",
-                    "--catalog-endpoint",
-                    &endpoint,
-                ],
-                &[("PANOPTIC_GCP_API_KEY", "test-api-key")],
-                home.path(),
-            )
-            .await,
-        );
-        assert!(err.contains("catalog_sku_id"), "{err}");
+            // The shipped table names no Catalog SKU: said so, nothing fetched.
+            let err = fail(
+                &panoptic_async(
+                    &[
+                        "prices",
+                        "update",
+                        "--provider",
+                        "gcp",
+                        "--catalog-endpoint",
+                        &endpoint,
+                    ],
+                    &[("PANOPTIC_GCP_API_KEY", "test-api-key")],
+                    home.path(),
+                )
+                .await,
+            );
+            assert!(err.contains("catalog_sku_id"), "{err}");
+        }
     }
 }

@@ -13,12 +13,16 @@
 //! - [`rest`]: what the BigQuery and Catalog clients share: errors,
 //!   retries, builder settings, sending a request.
 //! - [`http`]: the TLS setup they share (no panic without CA certificates).
+//! - `refresh` (feature `refresh`): the table refreshed from the Catalog
+//!   into an override file.
 pub mod auth;
 pub mod bigquery;
 pub mod billing;
 pub mod billing_catalog;
 pub mod http;
 pub mod pricing;
+#[cfg(feature = "refresh")]
+pub mod refresh;
 pub mod rest;
 
 /// The old name of [`billing_catalog`], kept for one release.

@@ -4,7 +4,8 @@
 //! This module does no HTTP: a command downloads an offer file, hands its
 //! text to [`OfferFile::from_json`], shows [`changes`] against the book,
 //! and writes [`apply_changes`]'s output over `data/aws.toml` (or an
-//! override file) once someone agrees.
+//! override file) once someone agrees. The `refresh` module (feature
+//! `refresh`) does those steps, the download included.
 //!
 //! Figures are matched by the `usagetype` (and `sku`, when the book has
 //! one) they carry. Only the OnDemand term's *base* rate counts: the price

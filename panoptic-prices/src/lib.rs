@@ -11,6 +11,8 @@ mod book;
 #[cfg(feature = "openai")]
 pub mod openai;
 mod priced;
+#[cfg(feature = "refresh")]
+pub mod refresh;
 mod usage;
 
 pub use book::{BookError, Figure, OVERRIDES_ENV, PriceBook, TableSummary};

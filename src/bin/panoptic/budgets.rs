@@ -1,15 +1,14 @@
 //! `panoptic budgets`: set, remove and list the budgets every process that
 //! shares the database enforces, with spent, reserved, limit and forecast.
 
-use std::io::Write;
 use std::str::FromStr;
 
 use clap::{Args, Subcommand, ValueEnum};
 use panoptic::Decimal;
 use panoptic::budget::{Budget, BudgetStatus, BudgetStore, FailurePolicy, Mode, Period};
 
-use crate::args::{Global, ReportFormat};
-use crate::commands::ping;
+use crate::options::{Global, connect};
+use crate::render::{self, Format, csv, json, table::Table};
 
 /// `panoptic budgets`.
 #[derive(Debug, Args)]
@@ -27,8 +26,8 @@ pub enum Action {
     /// day it runs out.
     List {
         /// table, csv or json.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Creates or replaces a budget.
     Set(SetArgs),
@@ -114,13 +113,14 @@ pub enum PolicyArg {
     FailClosed,
 }
 
+/// Runs `panoptic budgets`.
 pub async fn run(global: &Global, args: &BudgetsArgs) -> Result<(), String> {
-    let client = ping(global)
+    let client = connect::ping(global)
         .await
         .map_err(|e| format!("budgets live in MongoDB, which did not answer: {e}"))?;
     let store = BudgetStore::new(&client);
     match &args.action {
-        None => list(&store, ReportFormat::Table).await,
+        None => list(&store, Format::Table).await,
         Some(Action::List { format }) => list(&store, *format).await,
         Some(Action::Set(set)) => {
             let budget = budget_of(set)?;
@@ -179,43 +179,37 @@ fn budget_of(set: &SetArgs) -> Result<Budget, String> {
     Ok(budget)
 }
 
-async fn list(store: &BudgetStore, format: ReportFormat) -> Result<(), String> {
+async fn list(store: &BudgetStore, format: Format) -> Result<(), String> {
     let now = chrono::Utc::now();
     let mut statuses = Vec::new();
     for budget in store.list().await? {
         statuses.push(store.status(&budget, now).await?);
     }
-    let header = [
+    let header = render::header(&[
         "budget", "mode", "period", "spent", "reserved", "limit", "forecast", "runs_out", "scope",
-    ];
+    ]);
     let rows: Vec<Vec<String>> = statuses.iter().map(row).collect();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::stdout().lock();
     let written = match format {
-        ReportFormat::Json => {
+        Format::Json => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|cells| {
                     header
                         .iter()
                         .zip(cells)
-                        .map(|(h, c)| ((*h).to_owned(), serde_json::Value::String(c.clone())))
+                        .map(|(h, c)| (h.clone(), serde_json::Value::String(c.clone())))
                         .collect::<serde_json::Map<_, _>>()
                         .into()
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &items)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
+            json::write(&items, &mut out)
         }
-        ReportFormat::Csv => {
-            let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-            writeln!(out, "{}", crate::output::csv_line(&header)).and_then(|()| {
-                rows.iter()
-                    .try_for_each(|r| writeln!(out, "{}", crate::output::csv_line(r)))
-            })
-        }
-        ReportFormat::Table => table(&header, &rows, &mut out),
+        Format::Csv => csv::write(&header, &rows, &mut out),
+        // Amounts (spent to forecast) right-aligned.
+        Format::Table => Table::new(&header, &rows)
+            .right_aligned(3..7)
+            .write(&rows, false, &mut out),
     };
     written.map_err(|e| e.to_string())?;
     if statuses.is_empty() {
@@ -264,36 +258,4 @@ fn row(status: &BudgetStatus) -> Vec<String> {
             scope.join(" ")
         },
     ]
-}
-
-/// Aligned columns; amounts right-aligned.
-fn table(header: &[&str], rows: &[Vec<String>], out: &mut impl Write) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| -> String {
-        cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, w))| {
-                if (3..7).contains(&i) {
-                    format!("{cell:>w$}")
-                } else {
-                    format!("{cell:<w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
-    }
-    Ok(())
 }

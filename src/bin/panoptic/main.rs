@@ -10,22 +10,77 @@
 //! panoptic indexes           # check/create the indexes of every panoptic-* database
 //! ```
 //!
-//! Errors are one line on stderr and a non-zero exit.
+//! One module per subcommand, each with its own arguments; what they share
+//! (`options`: where the events are, time ranges, reaching MongoDB;
+//! `render`: tables, CSV, JSON, HTML) knows none of them. Errors are one
+//! line on stderr and a non-zero exit.
 
-mod args;
 mod budgets;
-mod commands;
-mod html;
-mod output;
+mod export;
+mod indexes;
+mod options;
 mod prices;
 mod reconcile;
+mod render;
+mod replay;
+mod report;
 mod serve;
+mod stats;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-use args::{Cli, Command};
+use options::Global;
+
+/// What your code cost: reports, exports and spool delivery for panoptic.
+#[derive(Debug, Parser)]
+#[command(name = "panoptic", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Cost per group over a time range.
+    Report(report::ReportArgs),
+    /// Raw events of a time range, streamed as CSV or JSON lines.
+    Export(export::ExportArgs),
+    /// Deliver the spool to MongoDB now.
+    Replay(replay::ReplayArgs),
+    /// What waits in the spool, what was set aside, and the dead letters.
+    Stats,
+    /// Check (and create) the indexes of every panoptic-* database.
+    Indexes,
+    /// The price book: every table with its age; `update` refreshes it.
+    Prices(prices::PricesArgs),
+    /// panoptic's estimates beside the provider's bill.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Budgets: set, remove, list.
+    Budgets(budgets::BudgetsArgs),
+    /// A live cost dashboard in the browser.
+    Serve(serve::ServeArgs),
+}
+
+impl Command {
+    async fn run(&self, global: &Global) -> Result<(), String> {
+        match self {
+            Command::Report(args) => report::run(global, args).await,
+            Command::Export(args) => export::run(global, args).await,
+            Command::Replay(args) => replay::run(global, args).await,
+            Command::Stats => stats::run(global),
+            Command::Indexes => indexes::run(global).await,
+            Command::Prices(args) => prices::run(args).await,
+            Command::Reconcile(args) => reconcile::run(global, args).await,
+            Command::Budgets(args) => budgets::run(global, args).await,
+            Command::Serve(args) => serve::run(global, args).await,
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -49,20 +104,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start: {error}")),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Report(ref report) => commands::report(&cli.global, report).await,
-            Command::Export(ref export) => commands::export(&cli.global, export).await,
-            Command::Replay(ref replay) => commands::replay(&cli.global, replay).await,
-            Command::Stats => commands::stats(&cli.global).await,
-            Command::Indexes => commands::indexes(&cli.global).await,
-            Command::Prices(ref args) => prices::run(&cli.global, args).await,
-            Command::Reconcile(ref args) => reconcile::run(&cli.global, args).await,
-            Command::Budgets(ref args) => budgets::run(&cli.global, args).await,
-            Command::Serve(ref args) => serve::run(&cli.global, args).await,
-        }
-    });
-    match result {
+    match runtime.block_on(cli.command.run(&cli.global)) {
         Ok(()) => ExitCode::SUCCESS,
         // Driver errors may quote the URI or its password.
         Err(message) => fail(&panoptic::config::redact_secrets(

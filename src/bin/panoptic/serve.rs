@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::args::Global;
+use crate::options::Global;
 
 /// `panoptic serve`.
 #[derive(Debug, Args)]
@@ -42,6 +42,7 @@ pub struct ServeArgs {
     pub token_file: Option<PathBuf>,
 }
 
+/// Runs `panoptic serve`.
 pub async fn run(global: &Global, args: &ServeArgs) -> Result<(), String> {
     let token = token(args)?;
     if token.is_none() && !args.bind.ip().is_loopback() {

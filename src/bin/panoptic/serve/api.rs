@@ -16,10 +16,10 @@ use super::budgets;
 use super::filters::{Filters, Stack, page};
 use super::overview::{self, FORECAST_DAYS};
 use super::respond::{
-    Answer, Failure, bad_request, cell, csv_answer, json_answer, ms, not_found, number, unavailable,
+    Answer, Failure, bad_request, csv_answer, json_answer, ms, not_found, number, unavailable,
 };
 use super::source::Source;
-use crate::output::csv_line;
+use crate::render::csv;
 
 /// Shared by every request.
 pub struct State {
@@ -179,9 +179,9 @@ async fn overview_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     };
     let mut lines = vec![format!("day,{stack},amount,currency")];
     for ((day, group), amount) in &o.cells {
-        lines.push(csv_line(&[
+        lines.push(csv::line(&[
             day.clone(),
-            cell(group),
+            csv::spreadsheet_safe(group),
             amount.normalize().to_string(),
             CURRENCY.to_owned(),
         ]));
@@ -218,10 +218,10 @@ async fn resources_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
         "resource,service,provider,amount,currency,calls,errors,unpriced,p50_ms,p95_ms".to_owned(),
     ];
     for row in &rows {
-        lines.push(csv_line(&[
-            cell(&row.key[0]),
-            cell(&row.key[1]),
-            cell(&row.key[2]),
+        lines.push(csv::line(&[
+            csv::spreadsheet_safe(&row.key[0]),
+            csv::spreadsheet_safe(&row.key[1]),
+            csv::spreadsheet_safe(&row.key[2]),
             row.amount.normalize().to_string(),
             CURRENCY.to_owned(),
             row.count.to_string(),
@@ -256,8 +256,8 @@ async fn users_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let rows = rows(&state, &filters, &[GroupBy::User]).await?;
     let mut lines = vec!["user,amount,currency,calls,errors,unpriced".to_owned()];
     for row in &rows {
-        lines.push(csv_line(&[
-            cell(&row.key[0]),
+        lines.push(csv::line(&[
+            csv::spreadsheet_safe(&row.key[0]),
             row.amount.normalize().to_string(),
             CURRENCY.to_owned(),
             row.count.to_string(),
@@ -320,28 +320,28 @@ async fn events_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
             .to_owned(),
     ];
     for e in &events {
-        lines.push(csv_line(&[
+        lines.push(csv::line(&[
             e.id.to_hex(),
             e.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
-            cell(&e.env),
-            cell(&e.username),
-            cell(&e.provider),
-            cell(&e.service),
-            cell(&e.resource),
+            csv::spreadsheet_safe(&e.env),
+            csv::spreadsheet_safe(&e.username),
+            csv::spreadsheet_safe(&e.provider),
+            csv::spreadsheet_safe(&e.service),
+            csv::spreadsheet_safe(&e.resource),
             e.kind.to_string(),
             e.outcome.to_string(),
             e.quantity.to_string(),
-            cell(&e.unit),
+            csv::spreadsheet_safe(&e.unit),
             e.amount
                 .map(|a| a.normalize().to_string())
                 .unwrap_or_default(),
-            cell(&e.currency),
-            cell(e.metadata.unpriced().unwrap_or_default()),
+            csv::spreadsheet_safe(&e.currency),
+            csv::spreadsheet_safe(e.metadata.unpriced().unwrap_or_default()),
             e.metadata
                 .duration_ms
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            cell(e.metadata.error.as_deref().unwrap_or_default()),
+            csv::spreadsheet_safe(e.metadata.error.as_deref().unwrap_or_default()),
         ]));
     }
     csv_answer("events", lines)
@@ -404,22 +404,22 @@ async fn budgets_csv(Extract(state): Shared) -> Answer {
     ];
     for row in &rows {
         let b = &row.budget;
-        lines.push(csv_line(&[
-            cell(&b.name),
+        lines.push(csv::line(&[
+            csv::spreadsheet_safe(&b.name),
             budgets::mode(b.mode).to_owned(),
             budgets::period(b.period).to_owned(),
-            cell(&row.period.name),
-            cell(&b.time_zone),
+            csv::spreadsheet_safe(&row.period.name),
+            csv::spreadsheet_safe(&b.time_zone),
             row.spent.normalize().to_string(),
             row.reserved.normalize().to_string(),
             b.limit.normalize().to_string(),
-            cell(&b.currency),
+            csv::spreadsheet_safe(&b.currency),
             budgets::rounded(row.forecast.end_of_period).to_string(),
             row.forecast
                 .runs_out
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            cell(&budgets::scope(b)),
+            csv::spreadsheet_safe(&budgets::scope(b)),
         ]));
     }
     csv_answer("budgets", lines)

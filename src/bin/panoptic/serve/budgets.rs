@@ -36,7 +36,7 @@ pub async fn rows(client: &mongodb::Client, now: DateTime<Utc>) -> Result<Vec<Ro
     let database = client.database(BUDGET_DATABASE);
     let periods = database.collection::<Document>("periods");
     let reservations = database.collection::<Document>("reservations");
-    let error = |e: mongodb::error::Error| e.to_string();
+    let error = |e: mongodb::error::Error| crate::options::connect::describe(&e);
     let mut rows = Vec::with_capacity(budgets.len());
     for budget in budgets {
         let zone = budget

@@ -53,11 +53,11 @@ impl Filters {
             }
             let slot = match key.as_str() {
                 "since" => {
-                    since = Some(crate::args::parse_time(value)?);
+                    since = Some(crate::options::parse_time(value)?);
                     continue;
                 }
                 "until" => {
-                    filters.until = Some(crate::args::parse_time(value)?);
+                    filters.until = Some(crate::options::parse_time(value)?);
                     continue;
                 }
                 "env" => &mut filters.env,
@@ -72,7 +72,7 @@ impl Filters {
         }
         filters.since = match since {
             Some(since) => since,
-            None => crate::args::parse_time(DEFAULT_SINCE)?,
+            None => crate::options::parse_time(DEFAULT_SINCE)?,
         };
         if filters.until.is_some_and(|until| until <= filters.since) {
             return Err("`until` must be after `since`".to_owned());

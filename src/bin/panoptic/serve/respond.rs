@@ -1,5 +1,5 @@
-//! How answers are made: JSON, CSV (safe in a spreadsheet), and failures
-//! that say what to do.
+//! How answers are made: JSON, CSV files to download, and failures that
+//! say what to do.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,15 +61,6 @@ pub fn csv_answer(name: &str, lines: Vec<String>) -> Answer {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// A text cell a spreadsheet will not run as a formula.
-pub fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
 }
 
 pub fn ms(value: Option<f64>) -> Value {

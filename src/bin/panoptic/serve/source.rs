@@ -10,7 +10,7 @@ use panoptic::naming::DATABASE_PREFIX;
 use panoptic::query::{CostQuery, CostRow};
 use panoptic::{BillingEvent, Spool};
 
-use crate::args::Global;
+use crate::options::{Global, connect};
 
 /// The store read by every request.
 pub enum Source {
@@ -34,7 +34,13 @@ impl Source {
         if global.spool {
             return spool(None);
         }
-        match crate::commands::ping_as(global, "panoptic-serve").await {
+        // Named apart from the one-shot commands in the server's logs: it
+        // keeps its connection for as long as it serves.
+        let answered = match connect::settings(global) {
+            Ok(settings) => settings.app_name("panoptic-serve").ping().await,
+            Err(reason) => Err(reason),
+        };
+        match answered {
             Ok(client) => Source::Mongo {
                 client,
                 uri: redact_uri(&global.mongodb_uri),
@@ -120,7 +126,7 @@ async fn newest_in_mongo(
     query: &CostQuery,
     wanted: u64,
 ) -> Result<Vec<BillingEvent>, String> {
-    let error = |e: mongodb::error::Error| e.to_string();
+    let error = |e: mongodb::error::Error| connect::describe(&e);
     let filter = query.filter();
     let mut events = Vec::new();
     for database in client.list_database_names().await.map_err(error)? {

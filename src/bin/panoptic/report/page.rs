@@ -8,15 +8,31 @@ use std::fmt::Write as _;
 use panoptic::Decimal;
 use panoptic::query::CostRow;
 
+use crate::render::header;
+use crate::render::html::{self, escape};
+
 /// Distinct, readable on white; cycled when there are more services.
 const COLORS: [&str; 10] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#bab0ac",
 ];
 
+const STYLE: &str = "\
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
+h1 { font-size: 1.4rem; }
+table { border-collapse: collapse; margin-top: 1rem; }
+th, td { padding: .25rem .75rem; border-bottom: 1px solid #ddd; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.legend span { display: inline-block; margin-right: 1rem; }
+.legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: middle; }
+";
+
+/// Rows of the top-resources table.
+const TOP: usize = 20;
+
 /// `by_day_service` rows are keyed `[day, service]`; `by_resource` rows
 /// `[resource, service]`, largest first.
-pub fn page(title: &str, by_day_service: &[CostRow], by_resource: &[CostRow]) -> String {
+pub(super) fn page(title: &str, by_day_service: &[CostRow], by_resource: &[CostRow]) -> String {
     let mut days: BTreeMap<&str, BTreeMap<&str, Decimal>> = BTreeMap::new();
     let mut service_totals: BTreeMap<&str, Decimal> = BTreeMap::new();
     for row in by_day_service {
@@ -32,60 +48,47 @@ pub fn page(title: &str, by_day_service: &[CostRow], by_resource: &[CostRow]) ->
     };
     let total: Decimal = service_totals.values().copied().sum();
 
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
-h1 {{ font-size: 1.4rem; }}
-table {{ border-collapse: collapse; margin-top: 1rem; }}
-th, td {{ padding: .25rem .75rem; border-bottom: 1px solid #ddd; text-align: left; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-.legend span {{ display: inline-block; margin-right: 1rem; }}
-.legend i {{ display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: middle; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<p>Total: <strong id="total">{total}</strong> across {days} day(s) and {n} service(s).</p>
-"#,
-        title = escape(title),
-        total = total.normalize(),
-        days = days.len(),
-        n = services.len()
+    let mut body = format!(
+        "<h1>{}</h1>\n<p>Total: <strong id=\"total\">{}</strong> across {} day(s) and {} service(s).</p>\n",
+        escape(title),
+        total.normalize(),
+        days.len(),
+        services.len()
     );
-    html.push_str(&chart(&days, &color));
-    html.push_str("<p class=\"legend\">");
+    body.push_str(&chart(&days, &color));
+    body.push_str("<p class=\"legend\">");
     for service in &services {
         let _ = write!(
-            html,
+            body,
             "<span><i style=\"background:{}\"></i>{} ({})</span>",
             color(service),
             escape(service),
             service_totals[service].normalize()
         );
     }
-    html.push_str("</p>\n<h2>Top resources</h2>\n<table id=\"top-resources\">\n");
-    html.push_str("<tr><th>resource</th><th>service</th><th>amount</th><th>calls</th><th>errors</th><th>p95 ms</th></tr>\n");
-    for row in by_resource.iter().take(20) {
-        let _ = writeln!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            escape(&row.key[0]),
-            escape(&row.key[1]),
-            row.amount.normalize(),
-            row.count,
-            row.errors,
-            row.p95_ms.map(|p| format!("{p:.1}")).unwrap_or_default()
-        );
-    }
-    html.push_str("</table>\n</body>\n</html>\n");
-    html
+    body.push_str("</p>\n<h2>Top resources</h2>\n");
+    let columns = header(&["resource", "service", "amount", "calls", "errors", "p95 ms"]);
+    let rows: Vec<Vec<String>> = by_resource
+        .iter()
+        .take(TOP)
+        .map(|row| {
+            vec![
+                row.key[0].clone(),
+                row.key[1].clone(),
+                row.amount.normalize().to_string(),
+                row.count.to_string(),
+                row.errors.to_string(),
+                row.p95_ms.map(|p| format!("{p:.1}")).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let table = html::Table {
+        id: Some("top-resources"),
+        header: &columns,
+        numeric: 2..columns.len(),
+    };
+    body.push_str(&table.to_html(&rows, |_| None));
+    html::document(title, STYLE, &body)
 }
 
 /// Stacked bars, one per day; each segment has a `<title>` tooltip.
@@ -150,11 +153,4 @@ fn chart<'a>(
     }
     svg.push_str("</svg>\n");
     svg
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

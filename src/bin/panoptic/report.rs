@@ -1,0 +1,131 @@
+//! `panoptic report`: cost per group over a time range, from MongoDB when
+//! it answers, else from the spool (saying so).
+
+mod forecast;
+mod open_calls;
+mod page;
+mod rows;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use panoptic::Spool;
+use panoptic::config::redact_uri;
+use panoptic::query::{CostQuery, CostRow, GroupBy};
+
+use crate::options::{Filters, Global, connect};
+use crate::render::Format;
+
+/// `panoptic report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Group by any of provider, service, resource, user, env, day, hour.
+    #[arg(long, value_delimiter = ',', default_value = "service", value_parser = parse_group)]
+    pub by: Vec<GroupBy>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write a self-contained HTML page (cost per day per service,
+    /// top resources) to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Add each row's projected spend at the end of the current period
+    /// (`month` when given bare; UTC), as of `--until` (default now): the
+    /// spend so far plus, for each day left, the mean daily spend of the
+    /// period's complete days. The period's own days are read, whatever
+    /// `--since` says.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "month")]
+    pub forecast: Option<ForecastPeriod>,
+}
+
+/// The period `report --forecast` projects to the end of.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ForecastPeriod {
+    /// Today (UTC).
+    Day,
+    /// This ISO week, Monday to Sunday (UTC).
+    Week,
+    /// This calendar month (UTC).
+    Month,
+}
+
+impl From<ForecastPeriod> for panoptic::budget::Period {
+    fn from(period: ForecastPeriod) -> Self {
+        match period {
+            ForecastPeriod::Day => panoptic::budget::Period::Day,
+            ForecastPeriod::Week => panoptic::budget::Period::Week,
+            ForecastPeriod::Month => panoptic::budget::Period::Month,
+        }
+    }
+}
+
+fn parse_group(text: &str) -> Result<GroupBy, String> {
+    GroupBy::parse(text).ok_or_else(|| {
+        let names: Vec<_> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+        format!("unknown grouping `{text}`; use {}", names.join(", "))
+    })
+}
+
+/// Where the report reads: MongoDB, or the spool when it did not answer.
+struct Store<'a> {
+    client: Option<mongodb::Client>,
+    spool_dir: &'a Path,
+}
+
+impl Store<'_> {
+    /// The cost rows of `query`.
+    async fn rows(&self, query: CostQuery) -> Result<Vec<CostRow>, String> {
+        match &self.client {
+            Some(client) => query.run(client).await.map_err(|e| e.to_string()),
+            None => query
+                .run_on_spool(&Spool::open(self.spool_dir))
+                .map_err(|e| format!("cannot read the spool: {e}")),
+        }
+    }
+}
+
+/// Runs `panoptic report`.
+pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
+    let filtered = args.filters.query();
+    let store = Store {
+        client: connect::or_spool(global).await,
+        spool_dir: &global.spool_dir,
+    };
+    let source = match &store.client {
+        Some(_) => format!("MongoDB {}", redact_uri(&global.mongodb_uri)),
+        None => format!("spool {}", global.spool_dir.display()),
+    };
+    eprintln!("panoptic: source {source}");
+    let rows = store
+        .rows(filtered.clone().group_by(args.by.iter().copied()))
+        .await?;
+    let forecasts = match args.forecast {
+        Some(period) => Some(forecast::per_row(&store, args, period, &rows).await?),
+        None => None,
+    };
+    rows::write(
+        &rows,
+        &args.by,
+        forecasts.as_deref(),
+        args.format,
+        &mut io::stdout().lock(),
+    )
+    .map_err(|e| e.to_string())?;
+    open_calls::list(&store, &filtered).await?;
+    if let Some(path) = &args.html {
+        let by_day = store
+            .rows(filtered.clone().group_by([GroupBy::Day, GroupBy::Service]))
+            .await?;
+        let by_resource = store
+            .rows(filtered.group_by([GroupBy::Resource, GroupBy::Service]))
+            .await?;
+        let title = format!("panoptic cost report ({source})");
+        std::fs::write(path, page::page(&title, &by_day, &by_resource))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("panoptic: wrote {}", path.display());
+    }
+    Ok(())
+}
