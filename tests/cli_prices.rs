@@ -74,6 +74,21 @@ fn fail(output: &Output) -> String {
     stderr
 }
 
+/// `prices --provider aws --figures --format json` with `file` as the
+/// override (`PANOPTIC_PRICES`), as rows.
+async fn aws_figures_with(file: &Path, home: &Path) -> Vec<serde_json::Value> {
+    let env = [("PANOPTIC_PRICES", file.to_str().unwrap())];
+    let args = [
+        "prices",
+        "--provider",
+        "aws",
+        "--figures",
+        "--format",
+        "json",
+    ];
+    json_rows(&panoptic_async(&args, &env, home).await)
+}
+
 fn json_rows(output: &Output) -> Vec<Value> {
     serde_json::from_str::<Value>(&succeed(output))
         .unwrap()
@@ -541,22 +556,8 @@ mod update {
         args.extend(["--write", file.to_str().unwrap()]);
         let written = succeed(&panoptic_async(&args, &[], home.path()).await);
         assert!(written.contains("wrote 1 price"), "{written}");
+        let rows = aws_figures_with(&file, home.path()).await;
         let env = [("PANOPTIC_PRICES", file.to_str().unwrap())];
-        let rows = json_rows(
-            &panoptic_async(
-                &[
-                    "prices",
-                    "--provider",
-                    "aws",
-                    "--figures",
-                    "--format",
-                    "json",
-                ],
-                &env,
-                home.path(),
-            )
-            .await,
-        );
         let requests = aws_figure(&rows, "lambda-x86_64", "requests", "us-east-1");
         assert_eq!(requests["price"], "0.25");
         assert_eq!(requests["checked"], today().to_string());
@@ -605,22 +606,7 @@ mod update {
         );
         assert!(out.contains("1 with a unit mismatch not written"), "{out}");
 
-        let env = [("PANOPTIC_PRICES", file.to_str().unwrap())];
-        let rows = json_rows(
-            &panoptic_async(
-                &[
-                    "prices",
-                    "--provider",
-                    "aws",
-                    "--figures",
-                    "--format",
-                    "json",
-                ],
-                &env,
-                home.path(),
-            )
-            .await,
-        );
+        let rows = aws_figures_with(&file, home.path()).await;
         assert_eq!(
             aws_figure(&rows, "lambda-x86_64", "requests", "us-east-1")["price"],
             "0.25"

@@ -7,31 +7,21 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bson::oid::ObjectId;
 use chrono::{Duration, Utc};
-use panoptic::{BillingEvent, Category, Kind, Metadata, Outcome};
+use panoptic::{BillingEvent, Metadata};
 
 fn event(days_ago: i64, service: &str, resource: &str, amount: &str) -> BillingEvent {
     BillingEvent {
-        id: ObjectId::new(),
-        ts: Utc::now() - Duration::days(days_ago),
-        project_id: None,
-        env: String::new(),
         username: "html user".into(),
-        category: Category::Infra,
-        provider: "gcp".into(),
-        service: service.into(),
-        resource: resource.into(),
-        kind: Kind::Invoice,
-        outcome: Outcome::Ok,
-        quantity: 1.0,
-        unit: "call".into(),
-        amount: Some(amount.parse().unwrap()),
-        currency: "USD".into(),
         metadata: Metadata {
             duration_ms: Some(12.5),
             ..Metadata::default()
         },
+        ..common::stored_invoice(
+            ("gcp", service, resource),
+            amount.parse().unwrap(),
+            Utc::now() - Duration::days(days_ago),
+        )
     }
 }
 

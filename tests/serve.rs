@@ -155,26 +155,18 @@ async fn seed_history(env: &str) {
     for day in 1..=6_i64 {
         let mut add = |provider: &str, service: &str, resource: &str, cents: i64, tags: &[&str]| {
             let event = BillingEvent {
-                id: ObjectId::new(),
-                ts: Utc::now() - chrono::Duration::days(day),
-                project_id: None,
                 env: panoptic::naming::canonical_env(env),
                 username: "serve user".into(),
-                category: Category::Infra,
-                provider: provider.into(),
-                service: service.into(),
-                resource: resource.into(),
-                kind: Kind::Invoice,
-                outcome: Outcome::Ok,
-                quantity: 1.0,
-                unit: "call".into(),
-                amount: Some(Decimal::new(cents, 2)),
-                currency: "USD".into(),
                 metadata: Metadata {
                     duration_ms: Some(20.0 + day as f64),
                     tags: tags.iter().map(|t| (*t).to_owned()).collect(),
                     ..Metadata::default()
                 },
+                ..common::stored_invoice(
+                    (provider, service, resource),
+                    Decimal::new(cents, 2),
+                    Utc::now() - chrono::Duration::days(day),
+                )
             };
             by_collection
                 .entry(panoptic::naming::collection_name(provider, "serve user"))
@@ -442,13 +434,8 @@ async fn dashboard_in_a_real_browser() {
     let calls_column = "return [...document.querySelectorAll('#resources tbody tr')].map(r => Number(r.children[4].textContent.replace(/,/g, '')))";
     for (dir, label) in [("desc", "descending"), ("asc", "ascending")] {
         browser
-            .client
-            .find(fantoccini::Locator::Css("button[data-sort=calls]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+            .click(fantoccini::Locator::Css("button[data-sort=calls]"))
+            .await;
         browser
             .until(
                 Duration::from_secs(5),
@@ -482,14 +469,7 @@ async fn dashboard_in_a_real_browser() {
     browser.screenshot("resources").await;
 
     // Drill down from a row to its events, paged.
-    browser
-        .client
-        .find(fantoccini::Locator::LinkText("tick"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(fantoccini::Locator::LinkText("tick")).await;
     browser
         .until(
             Duration::from_secs(10),
@@ -503,14 +483,7 @@ async fn dashboard_in_a_real_browser() {
             .await
             == true
     );
-    browser
-        .client
-        .find(fantoccini::Locator::Id("next"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(fantoccini::Locator::Id("next")).await;
     browser
         .until(
             Duration::from_secs(10),

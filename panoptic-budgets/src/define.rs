@@ -72,6 +72,48 @@ pub struct Scope {
     pub tags: Vec<String>,
 }
 
+impl Scope {
+    /// True when the scope names nothing: every event counts.
+    pub fn is_everything(&self) -> bool {
+        self.to_string().is_empty()
+    }
+}
+
+/// `provider=gcp service=BigQuery tag=nightly`: what the scope names, in
+/// that order; empty when it names nothing.
+///
+/// ```
+/// let scope = panoptic_budgets::Scope {
+///     provider: Some("gcp".into()),
+///     tags: vec!["nightly".into()],
+///     ..Default::default()
+/// };
+/// assert_eq!(scope.to_string(), "provider=gcp tag=nightly");
+/// ```
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let named = [
+            ("provider", &self.provider),
+            ("service", &self.service),
+            ("resource", &self.resource),
+            ("username", &self.username),
+            ("user", &self.user),
+            ("env", &self.env),
+        ];
+        let parts = named
+            .iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={v}")))
+            .chain(self.tags.iter().map(|t| format!("tag={t}")));
+        for (i, part) in parts.enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(&part)?;
+        }
+        Ok(())
+    }
+}
+
 /// A budget.
 ///
 /// ```

@@ -327,22 +327,64 @@ impl BudgetStore {
         }
     }
 
-    /// A budget's state in the period that holds `now`.
+    /// A budget's state in the period that holds `now`, after releasing
+    /// the reservations that expired (a write).
     pub async fn status(
         &self,
         budget: &Budget,
         now: DateTime<Utc>,
     ) -> Result<BudgetStatus, String> {
+        self.state(budget, now, true).await
+    }
+
+    /// The same state read without writing (for a read-only dashboard):
+    /// reservations that expired, whose processes died mid-call, are left
+    /// out of `reserved` and `open_reservations` instead of released.
+    pub async fn status_read_only(
+        &self,
+        budget: &Budget,
+        now: DateTime<Utc>,
+    ) -> Result<BudgetStatus, String> {
+        self.state(budget, now, false).await
+    }
+
+    async fn state(
+        &self,
+        budget: &Budget,
+        now: DateTime<Utc>,
+        release: bool,
+    ) -> Result<BudgetStatus, String> {
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, now);
         let id = Self::period_id(budget, &key);
-        self.release_expired(&id, now).await?;
+        if release {
+            self.release_expired(&id, now).await?;
+        }
         let period = self.period(&id).await?;
+        let live =
+            doc! { "period_id": &id, "expires": { "$gte": bson::DateTime::from_chrono(now) } };
         let open_reservations = self
             .reservations
-            .count_documents(doc! { "period_id": &id })
+            .count_documents(if release {
+                doc! { "period_id": &id }
+            } else {
+                live
+            })
             .await
             .map_err(error)?;
+        let mut reserved = decimal(&period, "reserved");
+        if !release {
+            let expired: Vec<Document> = self
+                .reservations
+                .find(doc! { "period_id": &id, "expires": { "$lt": bson::DateTime::from_chrono(now) } })
+                .await
+                .map_err(error)?
+                .try_collect()
+                .await
+                .map_err(error)?;
+            let held: Decimal = expired.iter().map(|r| decimal(r, "amount")).sum();
+            reserved = (reserved - held).max(Decimal::ZERO);
+        }
         let days = period.get_document("days").cloned().unwrap_or_default();
         let daily: Vec<Decimal> = (0..key.days_elapsed())
             .map(|i| {
@@ -354,7 +396,7 @@ impl BudgetStore {
         Ok(BudgetStatus {
             budget: budget.clone(),
             spent: decimal(&period, "spent"),
-            reserved: decimal(&period, "reserved"),
+            reserved,
             open_reservations,
             daily,
             forecast,

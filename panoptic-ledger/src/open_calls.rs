@@ -79,7 +79,7 @@ pub async fn open_calls(
     client: &mongodb::Client,
     query: &CostQuery,
 ) -> Result<Vec<OpenCall>, QueryError> {
-    let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
+    let error = QueryError::from;
     let mut filter = query.filter();
     filter.insert(format!("{}.{}", keys::METADATA, meta::START), true);
     let mut open = Vec::new();

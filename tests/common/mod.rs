@@ -421,3 +421,31 @@ pub fn invoices(panoptic: &panoptic::Panoptic, seqs: std::ops::Range<i64>) {
     }
     assert!(panoptic.flush(), "flush timed out");
 }
+
+/// An `invoice` event as history is stored: one call of `resource`,
+/// priced `amount`, at `ts`; the other fields as a plain call has them
+/// (fill in env, username or metadata with struct update syntax).
+pub fn stored_invoice(
+    (provider, service, resource): (&str, &str, &str),
+    amount: panoptic::Decimal,
+    ts: chrono::DateTime<chrono::Utc>,
+) -> BillingEvent {
+    BillingEvent {
+        id: bson::oid::ObjectId::new(),
+        ts,
+        project_id: None,
+        env: String::new(),
+        username: String::new(),
+        category: panoptic::Category::Infra,
+        provider: provider.into(),
+        service: service.into(),
+        resource: resource.into(),
+        kind: panoptic::Kind::Invoice,
+        outcome: panoptic::Outcome::Ok,
+        quantity: 1.0,
+        unit: "call".into(),
+        amount: Some(amount),
+        currency: "USD".into(),
+        metadata: panoptic::Metadata::default(),
+    }
+}

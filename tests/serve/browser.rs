@@ -106,6 +106,17 @@ impl Browser {
             .collect()
     }
 
+    /// Clicks the element `locator` finds.
+    pub async fn click(&self, locator: fantoccini::Locator<'_>) {
+        self.client
+            .find(locator)
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Runs `script` (a function body) in the page.
     pub async fn eval(&self, script: &str) -> Value {
         self.client

@@ -9,11 +9,9 @@
 //! One job per file: `types` holds the API's resources as they arrive,
 //! `client` lists them page by page, `to_table` converts a SKU into the
 //! price table's format, `refresh` plans and applies a table refresh,
-//! matching shipped prices to Catalog SKUs by id (`sku_match`), and
-//! `public_text` fetches price lists published outside Google.
+//! matching shipped prices to Catalog SKUs by id (`sku_match`).
 
 mod client;
-mod public_text;
 mod refresh;
 mod sku_match;
 #[cfg(test)]
@@ -22,7 +20,6 @@ mod to_table;
 mod types;
 
 pub use client::{Catalog, CatalogBuilder, CatalogOptions};
-pub use public_text::fetch_public_text;
 pub use refresh::{PriceChange, RefreshPlan, plan_refresh, refresh};
 pub use to_table::service_prices;
 pub use types::{

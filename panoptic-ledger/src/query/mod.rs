@@ -204,6 +204,13 @@ impl QueryError {
     }
 }
 
+/// A driver error as one line: its own text can carry the whole topology.
+impl From<mongodb::error::Error> for QueryError {
+    fn from(error: mongodb::error::Error) -> QueryError {
+        QueryError(panoptic_core::connect::describe(&error))
+    }
+}
+
 impl CostQuery {
     /// Everything, one row.
     pub fn new() -> CostQuery {
@@ -294,5 +301,3 @@ impl CostQuery {
 mod events;
 mod histogram;
 mod server;
-
-pub(crate) use server::panoptic_databases;

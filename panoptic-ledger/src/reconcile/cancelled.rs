@@ -1,7 +1,7 @@
 //! Calls that were cancelled or timed out: the provider may bill work
 //! panoptic did not see finish.
 
-use crate::query::{CostQuery, CostRow, QueryError, panoptic_databases};
+use crate::query::{CostQuery, CostRow, QueryError};
 use panoptic_core::{BillingEvent, Outcome};
 
 /// `metadata.error_reason` values that say a provider's job was stopped
@@ -78,29 +78,8 @@ pub(super) async fn stopped_events(
     client: &mongodb::Client,
     query: &CostQuery,
 ) -> Result<Vec<BillingEvent>, QueryError> {
-    use futures_util::TryStreamExt;
-    let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
-    let mut filter = query.filter();
-    filter.insert(
-        "outcome",
-        bson::doc! { "$in": [Outcome::Cancelled.as_str(), Outcome::Error.as_str()] },
-    );
-    let mut events = Vec::new();
-    for database_name in panoptic_databases(client).await? {
-        let database = client.database(&database_name);
-        for collection in database.list_collection_names().await.map_err(error)? {
-            let mut cursor = database
-                .collection::<bson::Document>(&collection)
-                .find(filter.clone())
-                .await
-                .map_err(error)?;
-            while let Some(document) = cursor.try_next().await.map_err(error)? {
-                // Not an event (another program's document): not counted.
-                if let Ok(event) = BillingEvent::from_document(&document) {
-                    events.push(event);
-                }
-            }
-        }
-    }
-    Ok(events)
+    let outcomes = bson::doc! {
+        "outcome": { "$in": [Outcome::Cancelled.as_str(), Outcome::Error.as_str()] },
+    };
+    query.events(client, outcomes, None).await
 }

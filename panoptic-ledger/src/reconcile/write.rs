@@ -33,7 +33,7 @@ impl Reconciliation {
         client: &mongodb::Client,
         adjustments: &[BillingEvent],
     ) -> Result<ApplySummary, QueryError> {
-        let error = |e: mongodb::error::Error| QueryError::new(e.to_string());
+        let error = QueryError::from;
         let since = bson::DateTime::from_chrono(self.day_start(self.start));
         let until = bson::DateTime::from_chrono(self.day_start(self.end));
         let filter = doc! {

@@ -222,19 +222,6 @@ async fn list(store: &BudgetStore, format: Format) -> Result<(), String> {
 
 fn row(status: &BudgetStatus) -> Vec<String> {
     let b = &status.budget;
-    let s = &b.scope;
-    let scope: Vec<String> = [
-        ("provider", &s.provider),
-        ("service", &s.service),
-        ("resource", &s.resource),
-        ("username", &s.username),
-        ("user", &s.user),
-        ("env", &s.env),
-    ]
-    .iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-    .chain(s.tags.iter().map(|t| format!("tag={t}")))
-    .collect();
     vec![
         b.name.clone(),
         b.mode.to_string(),
@@ -252,10 +239,10 @@ fn row(status: &BudgetStatus) -> Vec<String> {
             .forecast
             .runs_out
             .map_or_else(|| "-".to_owned(), |d| d.to_string()),
-        if scope.is_empty() {
+        if b.scope.is_everything() {
             "all".to_owned()
         } else {
-            scope.join(" ")
+            b.scope.to_string()
         },
     ]
 }

@@ -100,15 +100,7 @@ async fn meta(Extract(state): Shared) -> Answer {
 /// The values each filter can take in the period, whatever the others.
 async fn options(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let parsed = Filters::parse(&pairs).map_err(bad_request)?;
-    let period = Filters {
-        env: None,
-        provider: None,
-        service: None,
-        user: None,
-        resource: None,
-        tag: None,
-        ..parsed
-    };
+    let period = Filters::period(parsed.since, parsed.until);
     let rows = rows(
         &state,
         &period,

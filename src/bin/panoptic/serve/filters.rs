@@ -32,21 +32,26 @@ pub enum Stack {
 }
 
 impl Filters {
-    /// Reads `since`, `until`, `env`, `provider`, `service`, `user`,
-    /// `resource`, `tag`; other keys (`token`, `page`, `stack`, `sort`)
-    /// belong to others. An empty value is no filter.
-    pub fn parse(pairs: &[(String, String)]) -> Result<Filters, String> {
-        let mut since = None;
-        let mut filters = Filters {
-            since: Utc::now(),
-            until: None,
+    /// The period alone, with no other filter.
+    pub fn period(since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Filters {
+        Filters {
+            since,
+            until,
             env: None,
             provider: None,
             service: None,
             user: None,
             resource: None,
             tag: None,
-        };
+        }
+    }
+
+    /// Reads `since`, `until`, `env`, `provider`, `service`, `user`,
+    /// `resource`, `tag`; other keys (`token`, `page`, `stack`, `sort`)
+    /// belong to others. An empty value is no filter.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Filters, String> {
+        let mut since = None;
+        let mut filters = Filters::period(Utc::now(), None);
         for (key, value) in pairs {
             if value.is_empty() {
                 continue;
@@ -85,31 +90,21 @@ impl Filters {
         self.until.unwrap_or_else(Utc::now)
     }
 
-    /// The query the CLI and the library run for the same filters.
+    /// The query `report` runs for the same filters, and the tag.
     pub fn query(&self) -> CostQuery {
-        let mut query = CostQuery::new().since(self.since);
-        if let Some(until) = self.until {
-            query = query.until(until);
+        let shared = crate::options::Filters {
+            since: self.since,
+            until: self.until,
+            env: self.env.clone(),
+            provider: self.provider.clone(),
+            user: self.user.clone(),
+            service: self.service.clone(),
+            resource: self.resource.clone(),
+        };
+        match &self.tag {
+            Some(tag) => shared.query().tag(tag),
+            None => shared.query(),
         }
-        if let Some(env) = &self.env {
-            query = query.env(env);
-        }
-        if let Some(provider) = &self.provider {
-            query = query.provider(provider);
-        }
-        if let Some(service) = &self.service {
-            query = query.service(service);
-        }
-        if let Some(user) = &self.user {
-            query = query.username(user);
-        }
-        if let Some(resource) = &self.resource {
-            query = query.resource(resource);
-        }
-        if let Some(tag) = &self.tag {
-            query = query.tag(tag);
-        }
-        query
     }
 }
 

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use bson::{Document, doc};
-use futures_util::TryStreamExt;
+use bson::Document;
 use panoptic::config::{redact_secrets, redact_uri};
-use panoptic::naming::DATABASE_PREFIX;
 use panoptic::query::{CostQuery, CostRow};
 use panoptic::{BillingEvent, Spool};
 
@@ -101,7 +99,10 @@ impl Source {
     ) -> Result<(Vec<BillingEvent>, bool), String> {
         let wanted = page * size + 1;
         let mut events = match self {
-            Source::Mongo { client, .. } => newest_in_mongo(client, query, wanted).await?,
+            Source::Mongo { client, .. } => query
+                .events(client, Document::new(), Some(wanted))
+                .await
+                .map_err(|e| e.to_string())?,
             Source::Spool { dir, .. } => Spool::open(dir)
                 .events()
                 .map_err(|e| format!("cannot read the spool: {e}"))?
@@ -116,39 +117,4 @@ impl Source {
         let page: Vec<_> = events.into_iter().skip(start).take(size as usize).collect();
         Ok((page, more))
     }
-}
-
-/// The `wanted` newest matching events of each collection (so the newest
-/// `wanted` overall are among them), from the same databases and
-/// collections the cost query reads.
-async fn newest_in_mongo(
-    client: &mongodb::Client,
-    query: &CostQuery,
-    wanted: u64,
-) -> Result<Vec<BillingEvent>, String> {
-    let error = |e: mongodb::error::Error| connect::describe(&e);
-    let filter = query.filter();
-    let mut events = Vec::new();
-    for database in client.list_database_names().await.map_err(error)? {
-        if !database.starts_with(DATABASE_PREFIX) {
-            continue;
-        }
-        let database = client.database(&database);
-        for collection in database.list_collection_names().await.map_err(error)? {
-            let mut cursor = database
-                .collection::<Document>(&collection)
-                .find(filter.clone())
-                .sort(doc! { "ts": -1 })
-                .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
-                .await
-                .map_err(error)?;
-            while let Some(document) = cursor.try_next().await.map_err(error)? {
-                // A document that is not an event is not ours to show.
-                if let Ok(event) = BillingEvent::from_document(&document) {
-                    events.push(event);
-                }
-            }
-        }
-    }
-    Ok(events)
 }
