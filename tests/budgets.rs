@@ -513,3 +513,67 @@ async fn a_call_whose_process_died_is_an_open_call() {
         (1, dec("0.30"), 0)
     );
 }
+
+/// A budget defined only in the file `PANOPTIC_BUDGETS` names (no budget
+/// method on the builder) is on and enforced: the facade's builder reads
+/// the file and hands core the budget engine. A child process, so the
+/// variable is its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_from_the_panoptic_budgets_file_is_enforced() {
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    let dir = common::temp_dir("budgets-file");
+    let file = dir.join("budgets.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[budget]]
+name = "cap"
+period = "day"
+limit = "0.30"
+mode = "enforce"
+scope = { provider = "user_defined", service = "Work" }
+"#,
+    )
+    .unwrap();
+    let output = common::child_test("budgets_file_child")
+        .env("PANOPTIC_BUDGETS", &file)
+        .env("MONGODB_URI", &uri)
+        .env("PANOPTIC_BUDGET_ENV", common::unique_env("budgets-file"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // $0.10 a call under $0.30: three run, the other two are refused.
+    assert!(
+        stdout.contains("BUDGETS-FILE ran=3 budgets=cap"),
+        "{stdout}"
+    );
+    let period = period_of(&uri, "cap").await;
+    assert_eq!(decimal(&period, "limit"), dec("0.30"));
+    assert_eq!(decimal(&period, "spent"), dec("0.30"));
+}
+
+/// The child of the test above: a handle with no budget method at all.
+#[test]
+fn budgets_file_child() {
+    let Ok(env) = std::env::var("PANOPTIC_BUDGET_ENV") else {
+        return; // run directly, not as a child: nothing to do
+    };
+    let guard = common::builder(&env)
+        .mongodb_uri(std::env::var("MONGODB_URI").unwrap())
+        .install()
+        .unwrap();
+    let ran = (0..5).filter(|n| paid_step(*n).is_ok()).count();
+    let names: Vec<String> = guard
+        .budgets()
+        .expect("budgets are on")
+        .into_iter()
+        .map(|s| s.budget.name)
+        .collect();
+    println!("BUDGETS-FILE ran={ran} budgets={}", names.join(","));
+}
