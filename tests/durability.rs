@@ -403,6 +403,10 @@ async fn spill_filled_segments_sealed_by_size_are_replayed_by_the_same_process()
         .batch_size(8)
         // Only the flushes below look at the spool between batches.
         .flush_interval(Duration::from_secs(600))
+        // ~2,800 one-record segments replayed one per tick: 1.4 s on an
+        // idle machine, over the default 10 s once on a loaded one. The
+        // bug this guards against leaves them unreplayed at any deadline.
+        .shutdown_deadline(Duration::from_secs(120))
         .build()
         .unwrap();
     // The first flush finds the spool empty: no replay is due after it.
