@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use crate::connect::MongoSettings;
 
 /// A call refused because its budget could not cover the reservation
-/// (or, with [`FailurePolicy::FailClosed`], because MongoDB did not
+/// (or, with the budget's `FailurePolicy::FailClosed`, because MongoDB did not
 /// answer). A function with `budget = "…"` returns it through
 /// `From<BudgetExceeded>` into its own error type.
 #[derive(Debug, Clone, PartialEq)]

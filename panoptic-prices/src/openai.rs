@@ -219,7 +219,7 @@ pub fn estimate_chat_in(
 /// shipped tables, overridden by the file named in `PANOPTIC_PRICES`)
 /// as of today (UTC).
 ///
-/// ```ignore
+/// ```text
 /// #[billable(provider = "openai", service = "ChatCompletions", budget = "llm-daily",
 ///            estimate = estimate_chat(&request))]
 /// async fn ask(client: &Client<OpenAIConfig>, request: CreateChatCompletionRequest)

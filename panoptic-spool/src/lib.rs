@@ -22,7 +22,7 @@
 //! ```
 //!
 //! A record is bad when its marker is missing, its length is impossible
-//! (under 5 bytes, over [`MAX_RECORD`], or past the end of the file), its
+//! (under 5 bytes, over 16 MiB + 64 KiB, or past the end of the file), its
 //! checksum fails or its payload is not that BSON. The reader then searches
 //! for the next sync marker from the byte after the bad record's start and
 //! goes on from there, reporting the bytes it skipped

@@ -93,7 +93,7 @@ impl Basis {
 /// One day and group: the estimate beside the bill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconRow {
-    /// The group's value per dimension of [`Report::by`] ([`ANY`] where
+    /// The group's value per dimension of [`Report::by`] ([`ANY`](super::ANY) where
     /// the bill cannot tell the dimension apart).
     pub key: Vec<String>,
     /// panoptic's estimate (priced calls, adjustments excluded).
