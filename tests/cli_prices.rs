@@ -978,16 +978,17 @@ checked = "2026-11-26"
             std::fs::write(&prices, current).unwrap();
             let server = fake_catalog(Some(("key", "test-api-key")), false).await;
             let endpoint = format!("{}/v1/", server.uri());
+            let update = [
+                "prices",
+                "update",
+                "--provider",
+                "gcp",
+                "--catalog-endpoint",
+                &endpoint,
+            ];
             let out = succeed(
                 &panoptic_async(
-                    &[
-                        "prices",
-                        "update",
-                        "--provider",
-                        "gcp",
-                        "--catalog-endpoint",
-                        &endpoint,
-                    ],
+                    &update,
                     &[
                         ("PANOPTIC_GCP_PRICES", prices.to_str().unwrap()),
                         ("PANOPTIC_GCP_API_KEY", "test-api-key"),
@@ -1001,14 +1002,7 @@ checked = "2026-11-26"
             // The shipped table names no Catalog SKU: said so, nothing fetched.
             let err = fail(
                 &panoptic_async(
-                    &[
-                        "prices",
-                        "update",
-                        "--provider",
-                        "gcp",
-                        "--catalog-endpoint",
-                        &endpoint,
-                    ],
+                    &update,
                     &[("PANOPTIC_GCP_API_KEY", "test-api-key")],
                     home.path(),
                 )

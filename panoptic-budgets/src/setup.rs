@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use panoptic_core::Panoptic;
-use panoptic_core::budget_hook::{BudgetHook, HookSettings};
+use panoptic_core::budget_hook::{BudgetHook, HookSettings, StartHook};
 use panoptic_core::config::{lookup, vars};
 
 use crate::Alert;
@@ -59,13 +59,7 @@ impl BudgetSetup {
     /// Adds the budgets of the `PANOPTIC_BUDGETS` file, when it names one,
     /// checks every definition, and returns the start function for core's
     /// budget hook when budgets are on.
-    #[allow(clippy::type_complexity)]
-    pub fn into_start(
-        mut self,
-    ) -> Result<
-        Option<impl FnOnce(HookSettings) -> std::io::Result<Arc<dyn BudgetHook>> + Send + 'static>,
-        BudgetError,
-    > {
+    pub fn into_start(mut self) -> Result<Option<StartHook>, BudgetError> {
         if let Some(path) = lookup(vars::PANOPTIC_BUDGETS) {
             self.budgets.extend(Budget::from_file(Path::new(&path))?);
             self.enabled = true;
@@ -76,7 +70,7 @@ impl BudgetSetup {
         if !self.enabled {
             return Ok(None);
         }
-        Ok(Some(move |hook: HookSettings| {
+        Ok(Some(Box::new(move |hook: HookSettings| {
             let broker = Broker::start(BrokerSettings {
                 mongo: hook.mongo,
                 budgets: self.budgets,
@@ -85,7 +79,7 @@ impl BudgetSetup {
                 alert_logger: hook.logger,
             })?;
             Ok(Arc::new(broker) as Arc<dyn BudgetHook>)
-        }))
+        })))
     }
 }
 

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use panoptic::config::{redact_secrets, redact_uri};
-use panoptic_core::connect::MongoSettings;
+use panoptic::connect::MongoSettings;
 /// One line for a driver error met after connecting: a server that went
 /// away mid-command prints no topology dump either.
-pub use panoptic_core::connect::describe;
+pub use panoptic::connect::describe;
 
 use super::Global;
 
