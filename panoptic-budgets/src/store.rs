@@ -361,15 +361,15 @@ impl BudgetStore {
             self.release_expired(&id, now).await?;
         }
         let period = self.period(&id).await?;
-        let live =
-            doc! { "period_id": &id, "expires": { "$gte": bson::DateTime::from_chrono(now) } };
+        // Released above, or still in the document but left out here.
+        let open = if release {
+            doc! { "period_id": &id }
+        } else {
+            doc! { "period_id": &id, "expires": { "$gte": bson::DateTime::from_chrono(now) } }
+        };
         let open_reservations = self
             .reservations
-            .count_documents(if release {
-                doc! { "period_id": &id }
-            } else {
-                live
-            })
+            .count_documents(open)
             .await
             .map_err(error)?;
         let mut reserved = decimal(&period, "reserved");
