@@ -192,6 +192,8 @@ impl State {
                         env: String::new(),
                         tags: Vec::new(),
                         amount: Some(amount),
+                        // Settled in the budget's currency, as counted.
+                        currency: budget.currency.clone(),
                         reserved: Some(Reserved {
                             settled: false,
                             ..reserved

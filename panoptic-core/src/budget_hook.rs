@@ -76,6 +76,8 @@ pub struct Reservation {
     pub budget: String,
     /// What to hold until the call ends.
     pub estimate: Decimal,
+    /// The estimate's currency (the call site's `currency =`).
+    pub currency: String,
 }
 
 /// Spend to count against the budgets whose scope holds it.
@@ -97,6 +99,8 @@ pub struct Spend {
     pub tags: Vec<String>,
     /// `None`: unpriced; a reserved call then settles at its estimate.
     pub amount: Option<Decimal>,
+    /// The amount's currency (the event's `currency`).
+    pub currency: String,
     /// The reservation the call held, if any.
     pub reserved: Option<Reserved>,
     /// Counts against this budget only (a settlement retried later).
@@ -162,6 +166,7 @@ impl Spend {
                 })
                 .unwrap_or_default(),
             amount,
+            currency: text(keys::CURRENCY),
             reserved,
             only: None,
         }

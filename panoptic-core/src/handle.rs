@@ -182,7 +182,8 @@ impl Panoptic {
             quantity,
             unit,
             amount: pricing.amount,
-            currency: "USD".to_owned(),
+            // A usage event has no amount of its own: the book's, or none.
+            currency: pricing.currency.unwrap_or_else(|| "USD".to_owned()),
             metadata: Metadata {
                 function_name: Some(usage.resource),
                 duration_ms: Some(usage.duration.as_secs_f64() * 1000.0),

@@ -11,6 +11,7 @@ mod book;
 #[cfg(feature = "openai")]
 pub mod openai;
 mod priced;
+pub mod rates;
 #[cfg(feature = "refresh")]
 pub mod refresh;
 mod usage;

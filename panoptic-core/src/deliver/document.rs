@@ -113,6 +113,9 @@ struct CallFacts<'a> {
     quantity: f64,
     unit: Cow<'a, str>,
     amount: Option<rust_decimal::Decimal>,
+    /// The amount's: the price's when the book priced it, else the site's
+    /// (`currency =`, for amounts the user gives).
+    currency: Cow<'a, str>,
     /// Pricing facts, the call id and the budget, after the named fields.
     extra: Fields,
     warning: Option<String>,
@@ -174,6 +177,9 @@ impl<'a> CallFacts<'a> {
             quantity,
             unit,
             amount: pricing.amount,
+            currency: pricing
+                .currency
+                .map_or(Cow::Borrowed(site.currency), Cow::Owned),
             extra,
             warning: pricing.warning,
         }
@@ -216,7 +222,7 @@ impl<'a> CallFacts<'a> {
         if let Some(amount) = self.amount {
             put_decimal128(&mut out, keys::AMOUNT, crate::money::to_decimal128(amount));
         }
-        text(&mut out, keys::CURRENCY, site.currency);
+        text(&mut out, keys::CURRENCY, &self.currency);
         put_key(&mut out, 0x03, keys::METADATA);
         let metadata = begin_document(&mut out);
         out.extend_from_slice(&statics.names);
@@ -301,7 +307,7 @@ impl<'a> CallFacts<'a> {
             quantity: self.quantity,
             unit: self.unit.to_string(),
             amount: self.amount,
-            currency: site.currency.to_owned(),
+            currency: self.currency.to_string(),
             metadata: Metadata {
                 function_name: Some(names.function_name.clone()),
                 qualified_name: Some(names.qualified_name.clone()),

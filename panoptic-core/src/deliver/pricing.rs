@@ -26,6 +26,9 @@ pub fn price_book() -> &'static PriceBook {
 /// What pricing decided for one call.
 pub(crate) struct Pricing {
     pub amount: Option<Decimal>,
+    /// The currency of an amount the book priced (its price's); `None`
+    /// for a given amount, which is in the call site's `currency`.
+    pub currency: Option<String>,
     /// The usage's total (tokens, GB-seconds), when it has one.
     pub quantity: Option<(f64, String)>,
     /// `price`, `usage`, `unpriced`, `estimated`, `priced_by`.
@@ -79,6 +82,7 @@ pub(crate) fn price_usage(
 ) -> Pricing {
     let mut pricing = Pricing {
         amount: given,
+        currency: None,
         quantity: None,
         metadata: Fields::default(),
         warning: None,
@@ -109,6 +113,7 @@ pub(crate) fn price_usage(
     match book.price(provider, service, usage, day) {
         Ok(priced) => {
             pricing.amount = Some(priced.amount);
+            pricing.currency = Some(priced.currency.clone());
             pricing.metadata.set(meta_keys::PRICED_BY, "price_book");
             pricing
                 .metadata

@@ -199,6 +199,7 @@ impl Call {
         let reservation = Reservation {
             budget: budget.to_owned(),
             estimate: estimate.into_amount().unwrap_or_default(),
+            currency: self.site.currency.to_owned(),
         };
         Some((hook, reservation))
     }
@@ -208,7 +209,8 @@ impl Call {
         let broker = current().and_then(|p| p.budget_hook().cloned());
         if broker.is_none() && !BUDGETS_OFF_WARNED.swap(true, Ordering::Relaxed) {
             crate::report::write_line(&format!(
-                "panoptic: warning: a call asks for budget `{budget}` but budgets are off;                  turn them on with `.budget(…)`, `.budgets_from_database()` or PANOPTIC_BUDGETS"
+                "panoptic: warning: a call asks for budget `{budget}` but budgets are off; \
+                 turn them on with `.budget(…)`, `.budgets_from_database()` or PANOPTIC_BUDGETS"
             ));
         }
         broker

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use panoptic_core::Spool;
 use panoptic_core::{BillingEvent, Kind, Outcome};
 
-use super::histogram::{Partial, duration_bucket, finish};
+use super::histogram::{GroupKey, Partial, duration_bucket, finish};
 use super::{CostQuery, CostRow};
 
 impl CostQuery {
@@ -15,14 +15,14 @@ impl CostQuery {
         &self,
         events: impl IntoIterator<Item = &'a BillingEvent>,
     ) -> Vec<CostRow> {
-        let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
+        let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
         for event in events.into_iter().filter(|e| self.matches(e)) {
             let key = self
                 .group_by
                 .iter()
                 .map(|g| g.value_of(event, self.time_zone))
                 .collect();
-            let group = groups.entry(key).or_default();
+            let group = groups.entry((key, event.currency.clone())).or_default();
             if event.kind == Kind::Adjustment {
                 group.adjusted += event.amount.unwrap_or_default();
                 group.quantity += event.quantity;

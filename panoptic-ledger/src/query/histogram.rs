@@ -10,6 +10,9 @@ use crate::fields::add_fields;
 
 use super::CostRow;
 
+/// A group: its dimensions' values, and the currency its amounts are in.
+pub(super) type GroupKey = (Vec<String>, String);
+
 /// Sums, counts and the duration histogram of one group.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Partial {
@@ -48,11 +51,12 @@ pub(super) fn merge(into: &mut Partial, from: Partial) {
 }
 
 /// Rows sorted by amount, largest first (then by key, for stable output).
-pub(super) fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
+pub(super) fn finish(groups: BTreeMap<GroupKey, Partial>) -> Vec<CostRow> {
     let mut rows: Vec<CostRow> = groups
         .into_iter()
-        .map(|(key, partial)| CostRow {
+        .map(|((key, currency), partial)| CostRow {
             key,
+            currency,
             amount: partial.amount.normalize(),
             adjusted: partial.adjusted.normalize(),
             unpriced: partial.unpriced,
@@ -63,7 +67,12 @@ pub(super) fn finish(groups: BTreeMap<Vec<String>, Partial>) -> Vec<CostRow> {
             p95_ms: percentile(&partial.durations, 0.95),
         })
         .collect();
-    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    rows.sort_by(|a, b| {
+        b.amount
+            .cmp(&a.amount)
+            .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.currency.cmp(&b.currency))
+    });
     rows
 }
 

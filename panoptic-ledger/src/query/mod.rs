@@ -21,6 +21,8 @@ use crate::fields::text_setters;
 
 /// The duration bucket's name inside the group key.
 const BUCKET_FIELD: &str = "_duration_bucket";
+/// The currency's name inside the group key.
+const CURRENCY_FIELD: &str = "_currency";
 
 /// A dimension to group costs by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,6 +174,10 @@ pub struct CostQuery {
 pub struct CostRow {
     /// The group's value for each `group_by` dimension, in order.
     pub key: Vec<String>,
+    /// The currency of `amount` and `adjusted` (ISO 4217). Every group
+    /// is split by currency: amounts in two currencies are two rows,
+    /// never one sum. Unpriced events fall in their call site's currency.
+    pub currency: String,
     /// Sum of `amount` over the priced events, adjustments excluded.
     pub amount: Decimal,
     /// Sum of `amount` over `kind: "adjustment"` events (what

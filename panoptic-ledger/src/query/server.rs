@@ -11,8 +11,8 @@ use panoptic_core::money::from_decimal128;
 use panoptic_core::naming::{DATABASE_PREFIX, collection_name, database_name};
 use panoptic_core::{BillingEvent, Kind};
 
-use super::histogram::{BUCKETS_PER_E, Partial, SMALLEST_MS, finish, merge};
-use super::{BUCKET_FIELD, CostQuery, CostRow, QueryError};
+use super::histogram::{BUCKETS_PER_E, GroupKey, Partial, SMALLEST_MS, finish, merge};
+use super::{BUCKET_FIELD, CURRENCY_FIELD, CostQuery, CostRow, QueryError};
 
 impl CostQuery {
     /// The `$match` stage: time range first, as the `{ts: -1, service: 1}`
@@ -61,6 +61,8 @@ impl CostQuery {
         for dimension in &self.group_by {
             id.insert(dimension.as_str(), dimension.expression(self.time_zone));
         }
+        // Amounts in different currencies are never summed together.
+        id.insert(CURRENCY_FIELD, "$currency");
         // The duration bucket is part of the group key: one row per group
         // and bucket, however many events.
         id.insert(
@@ -101,7 +103,7 @@ impl CostQuery {
             Some(env) => vec![database_name(env)],
             None => panoptic_databases(client).await?,
         };
-        let mut groups: BTreeMap<Vec<String>, Partial> = BTreeMap::new();
+        let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
         for database_name in databases {
             let database = client.database(&database_name);
             let collections = match (&self.provider, &self.username) {
@@ -123,7 +125,7 @@ impl CostQuery {
         Ok(finish(groups))
     }
 
-    fn partial_from_row(&self, row: &Document) -> Result<(Vec<String>, Partial), QueryError> {
+    fn partial_from_row(&self, row: &Document) -> Result<(GroupKey, Partial), QueryError> {
         let id = row
             .get_document("_id")
             .map_err(|e| QueryError(e.to_string()))?;
@@ -136,6 +138,10 @@ impl CostQuery {
                 Some(other) => other.to_string(),
             })
             .collect();
+        let currency = match id.get(CURRENCY_FIELD) {
+            Some(Bson::String(currency)) => currency.clone(),
+            _ => String::new(),
+        };
         let money = |key: &str| match row.get(key) {
             Some(Bson::Decimal128(d)) => from_decimal128(*d).map_err(|e| QueryError(e.to_string())),
             Some(Bson::Int32(0) | Bson::Int64(0)) | None => Ok(Decimal::ZERO),
@@ -164,7 +170,7 @@ impl CostQuery {
             _ => {}
         }
         Ok((
-            key,
+            (key, currency),
             Partial {
                 amount,
                 adjusted,
