@@ -1,7 +1,9 @@
-//! The first five minutes: instrument a few functions, run them, and see
-//! what they cost — from MongoDB when one answers (MONGODB_URI, else
-//! localhost), else from the local spool, which keeps every event until a
-//! MongoDB is there to take it.
+//! The first five minutes: instrument a few calls, run them, and see what
+//! they cost — priced by the price book from what each call used, with the
+//! calls it cannot price shown as such, never as 0. The report comes from
+//! MongoDB when one answers (MONGODB_URI, else localhost), else from the
+//! local spool, which keeps every event until a MongoDB is there to take
+//! it. No network, no key, no feature needed.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -9,23 +11,46 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
+use panoptic::prices::rates::Amounts;
 use panoptic::query::{CostQuery, GroupBy};
-use panoptic::{Panoptic, billable, billable_block};
+use panoptic::{BillingEvent, Metered, Panoptic, Usage, billable, billable_block};
 
-/// A synchronous call billed as one BigQuery invoice.
-#[billable(provider = "gcp", service = "BigQuery", unit = "bytes", quantity_from = |rows: &Vec<u64>| rows.len() as u64 * 1024)]
-fn daily_report(day: u32) -> Vec<u64> {
-    (0..u64::from(day)).collect()
+/// What a chat model answered, as an LLM client would return it: the
+/// tokens it used are what the price book prices.
+struct Reply {
+    model: &'static str,
+    input_tokens: u32,
+    output_tokens: u32,
+    text: String,
 }
 
-/// An async call: the timing covers every await.
-#[billable(provider = "openai", service = "ChatCompletions", unit = "tokens", quantity = prompt.len(), amount = 0.0021)]
-async fn summarize(prompt: &str) -> String {
-    tokio::time::sleep(Duration::from_millis(15)).await;
-    format!("summary of {} characters", prompt.len())
+impl Metered for Reply {
+    fn usage(&self) -> Option<Usage> {
+        let (input, output) = (self.input_tokens.into(), self.output_tokens.into());
+        Some(
+            Usage::new(self.model)
+                .with("input", input)
+                .with("output", output)
+                .total(input + output, "tokens"),
+        )
+    }
 }
 
-/// A failing call: recorded with outcome "error", the error returned unchanged.
+/// A model call, priced from the book by the usage its reply reports. The
+/// model here is a stand-in that answers at once with fixed token counts.
+#[billable(provider = "openai", service = "ChatCompletions")]
+async fn ask_model(model: &'static str, prompt: &str) -> Reply {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    Reply {
+        model,
+        input_tokens: 1200,
+        output_tokens: 300,
+        text: format!("a summary of {} characters", prompt.len()),
+    }
+}
+
+/// A failing call: recorded with outcome `error`, its error returned as is.
 #[billable(provider = "aws", service = "S3")]
 fn fetch_invoice(id: &str) -> Result<String, std::io::Error> {
     Err(std::io::Error::new(
@@ -43,40 +68,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .server_timeout(Duration::from_secs(1))
         .build()?;
     let guard = panoptic.clone().install();
+    // This run's calls only: earlier runs' events stay in the ledger.
+    let started = Utc::now();
 
-    let rows = daily_report(30);
-    let summary = summarize("What did our code cost this week?").await;
+    let priced = ask_model("gpt-4o-mini", "What did our code cost this week?").await;
+    let unknown = ask_model("gpt-9-preview", "And next week?").await;
     let missing = fetch_invoice("INV-42");
-    let (items, price) = (5u32, 12u32);
-    let total = billable_block!(provider = "user_defined", service = "PricingService", resource = "cart_total" => {
-        items * price
+    // A block billed at an amount its owner knows, in the owner's currency.
+    let geocoded = billable_block!(provider = "user_defined", service = "Geocoding", resource = "geocode", amount = 0.004, currency = "EUR" => {
+        (48.8566, 2.3522)
     });
     println!(
-        "ran: daily_report -> {} rows, summarize -> {summary:?}, fetch_invoice -> {:?}, cart_total -> {total}",
-        rows.len(),
+        "ran 4 calls: ask_model(gpt-4o-mini) -> {:?}, ask_model(gpt-9-preview) -> {:?}, \
+         fetch_invoice -> {:?}, geocode block -> {geocoded:?}",
+        priced.text,
+        unknown.text,
         missing.map_err(|e| e.to_string())
     );
 
-    // Make sure every event reached MongoDB or the spool before reporting.
+    // Every event reaches MongoDB or the spool before the report.
     panoptic.flush();
     let stats = panoptic.stats();
     let query = CostQuery::new()
         .env("dev")
         .username("quickstart")
-        .group_by([GroupBy::Provider, GroupBy::Service, GroupBy::Resource]);
-    let client = mongodb::Client::with_uri_str(
-        std::env::var("MONGODB_URI")
-            .unwrap_or_else(|_| panoptic::config::DEFAULT_MONGODB_URI.to_owned()),
-    )
-    .await?;
-    let rows = if stats.written > 0 {
+        .since(started)
+        .group_by([GroupBy::Resource]);
+    let (events, rows) = if stats.written > 0 {
         println!(
-            "\n{} event(s) written to MongoDB {} → database {}, collections gcp_quickstart, openai_quickstart, …",
+            "\n{} event(s) written to MongoDB {} → database {}, collections openai_quickstart, aws_quickstart, …",
             stats.written,
             panoptic.mongodb_uri_redacted(),
             panoptic.database_name()
         );
-        query.run(&client).await?
+        let uri = std::env::var("MONGODB_URI")
+            .unwrap_or_else(|_| panoptic::config::DEFAULT_MONGODB_URI.to_owned());
+        let client = mongodb::Client::with_uri_str(uri).await?;
+        let events = query.events(&client, bson::Document::new(), None).await?;
+        (events, query.run(&client).await?)
     } else {
         println!(
             "\nMongoDB did not answer at {}: {} event(s) are kept in the spool at {} \
@@ -85,23 +114,96 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             stats.spooled,
             panoptic.spool().dir().display()
         );
-        query.run_on_spool(&panoptic.spool())?
+        let events: Vec<BillingEvent> = panoptic
+            .spool()
+            .events()?
+            .iter()
+            .filter_map(|e| BillingEvent::try_from(e).ok())
+            .filter(|e| query.matches(e))
+            .collect();
+        (events, query.run_on_spool(&panoptic.spool())?)
     };
+    print_calls(&events);
+    print_total(&rows);
     println!(
-        "\n{:<14} {:<16} {:<14} {:>10} {:>6} {:>7}",
-        "provider", "service", "resource", "amount", "calls", "errors"
+        "\nNext: `cargo run --example openai_chat --features openai` prices async-openai \
+         responses; `cargo run --example gcp_bigquery --features gcp` bills BigQuery by the \
+         bytes it scans; `cargo run --features cli --bin panoptic -- report --since 1d` \
+         reports on everything recorded."
     );
-    for row in &rows {
-        println!(
-            "{:<14} {:<16} {:<14} {:>10} {:>6} {:>7}",
-            row.key[0],
-            row.key[1],
-            row.key[2],
-            row.amount.to_string(),
-            row.count,
-            row.errors
-        );
-    }
     drop(guard);
     Ok(())
+}
+
+/// One line per call: what it cost and how that was decided.
+fn print_calls(events: &[BillingEvent]) {
+    println!(
+        "\n{:<14} {:<24} {:<8} {:>14}  how",
+        "resource", "provider/service", "outcome", "amount"
+    );
+    let mut events: Vec<&BillingEvent> = events.iter().collect();
+    events.sort_by_key(|e| e.ts);
+    for event in events {
+        let amount = match event.amount {
+            Some(amount) => format!("{} {}", amount.normalize(), event.currency),
+            None => "unpriced".to_owned(),
+        };
+        println!(
+            "{:<14} {:<24} {:<8} {:>14}  {}",
+            event.resource,
+            format!("{}/{}", event.provider, event.service),
+            event.outcome.as_str(),
+            amount,
+            how_priced(event)
+        );
+    }
+}
+
+/// The price book's figures, the amount's giver, or why there is none.
+fn how_priced(event: &BillingEvent) -> String {
+    if let Some(reason) = event.metadata.unpriced() {
+        return format!("not priced: {reason}");
+    }
+    let Some(price) = event.metadata.price() else {
+        return "amount given by the call site".to_owned();
+    };
+    let components = price.get_document("components").ok();
+    let figures: Vec<String> = components
+        .into_iter()
+        .flat_map(|c| c.iter())
+        .filter_map(|(name, figure)| {
+            let figure = figure.as_document()?;
+            let number = |key: &str| match figure.get(key) {
+                Some(bson::Bson::Decimal128(d)) => panoptic::money::from_decimal128(*d).ok(),
+                _ => None,
+            };
+            Some(format!(
+                "{name} {} {} × {} per {}",
+                number("quantity")?.normalize(),
+                figure.get_str("unit").unwrap_or_default(),
+                number("unit_price")?.normalize(),
+                number("per")?.normalize(),
+            ))
+        })
+        .collect();
+    format!(
+        "price book: {} in {}, {}",
+        price.get_str("entry").unwrap_or_default(),
+        price.get_str("currency").unwrap_or_default(),
+        figures.join(" + ")
+    )
+}
+
+/// The total per currency, never one sum of two, and what it leaves out.
+fn print_total(rows: &[panoptic::query::CostRow]) {
+    let mut total = Amounts::default();
+    let (mut calls, mut unpriced) = (0, 0);
+    for row in rows {
+        if row.count > row.unpriced {
+            total.add(&row.currency, row.amount);
+        }
+        calls += row.count;
+        unpriced += row.unpriced;
+    }
+    println!("\ntotal: {total} ({unpriced} of {calls} calls unpriced, not counted)");
 }
