@@ -69,17 +69,28 @@ fn assert_quickstart_report(out: &str) {
     let line = report_line(out, "ask_model", &priced);
     assert!(line.contains("price book: openai/gpt-4o-mini"), "{line}");
     let line = report_line(out, "ask_model", "gpt-9-preview");
-    assert!(line.contains("unpriced") && line.contains("not in the openai price book"), "{line}");
+    assert!(
+        line.contains("unpriced") && line.contains("not in the openai price book"),
+        "{line}"
+    );
     let line = report_line(out, "fetch_invoice", "error");
     assert!(line.contains("unpriced"), "{line}");
     let line = report_line(out, "geocode", "0.004 EUR");
     assert!(line.contains("given by the call site"), "{line}");
     assert!(
-        out.contains(&format!("total: 0.004 EUR + {priced} (2 of 4 calls unpriced, not counted)")),
+        out.contains(&format!(
+            "total: 0.004 EUR + {priced} (2 of 4 calls unpriced, not counted)"
+        )),
         "{out}"
     );
-    assert!(out.contains("--example gcp_bigquery --features gcp"), "{out}");
-    assert!(out.contains("--example openai_chat --features openai"), "{out}");
+    assert!(
+        out.contains("--example gcp_bigquery --features gcp"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--example openai_chat --features openai"),
+        "{out}"
+    );
 }
 
 #[test]
