@@ -41,6 +41,7 @@ use rust_decimal::Decimal;
 use crate::query::{CostQuery, CostRow, GroupBy, QueryError};
 use panoptic_core::BillingEvent;
 pub use panoptic_core::naming::label_form;
+use panoptic_core::prices::rates::Rates;
 
 pub use allocate::{Fallback, adjustment_id};
 pub use cancelled::is_cancelled;
@@ -51,6 +52,20 @@ use keys::{bill_value, entry, normalize};
 pub use lines::{Basis, BillLine, ReconRow, Report};
 pub use reason::Reason;
 pub use write::ApplySummary;
+
+/// One `Converted` reason for a row, however many estimates it took in.
+fn merged_conversions(reasons: Vec<Reason>) -> Option<Reason> {
+    let mut rates: Vec<String> = reasons
+        .into_iter()
+        .flat_map(|r| match r {
+            Reason::Converted { rates } => rates,
+            _ => Vec::new(),
+        })
+        .collect();
+    rates.sort();
+    rates.dedup();
+    (!rates.is_empty()).then_some(Reason::Converted { rates })
+}
 
 /// A key value standing for "every value": the bill cannot tell this
 /// dimension apart, so both sides are summed over it.
@@ -74,6 +89,7 @@ pub struct Reconciliation {
     today: Option<NaiveDate>,
     share: Share,
     env: Option<String>,
+    rates: Rates,
 }
 
 impl Reconciliation {
@@ -93,6 +109,7 @@ impl Reconciliation {
             today: None,
             share: Share::Estimate,
             env: None,
+            rates: Rates::none(),
         }
     }
 
@@ -172,6 +189,14 @@ impl Reconciliation {
     /// other environments' adjustments of the same days as they are.
     pub fn env(mut self, env: impl Into<String>) -> Self {
         self.env = Some(env.into());
+        self
+    }
+
+    /// Exchange rates for estimates in another currency than the bill's:
+    /// each is converted at the rate in effect on its day and the row says
+    /// so. Without a rate such an estimate stays in a row of its own.
+    pub fn rates(mut self, rates: Rates) -> Self {
+        self.rates = rates;
         self
     }
 
@@ -255,7 +280,12 @@ impl Reconciliation {
         bill: &[BillLine],
     ) -> Report {
         let dims = self.estimate_dims(bill);
-        let mut rows: BTreeMap<Vec<String>, ReconRow> = BTreeMap::new();
+        let bill = || {
+            bill.iter()
+                .filter(|l| l.provider == self.provider && l.day >= self.start && l.day < self.end)
+        };
+        let currency = self.currency(bill().map(|l| l.currency.as_str()), estimates);
+        let mut rows: BTreeMap<(Vec<String>, String), ReconRow> = BTreeMap::new();
         let from_estimate = |row: &CostRow| -> Vec<String> {
             self.by
                 .iter()
@@ -267,20 +297,27 @@ impl Reconciliation {
         };
         for estimate in estimates {
             let key = from_estimate(estimate);
-            let row = entry(&mut rows, &self.by, key);
-            row.estimate += estimate.amount;
-            row.adjusted += estimate.adjusted;
+            let (amount, adjusted, converted) = self.in_currency(estimate, &key, &currency);
+            let row = entry(
+                &mut rows,
+                &self.by,
+                key,
+                converted.as_ref().map_or(&estimate.currency, |_| &currency),
+            );
+            row.estimate += amount;
+            row.adjusted += adjusted;
             row.calls += estimate.count;
             row.unpriced += estimate.unpriced;
+            if let Some(rate) = converted {
+                row.reasons.push(Reason::Converted { rates: vec![rate] });
+            }
         }
         for estimate in cancelled {
-            entry(&mut rows, &self.by, from_estimate(estimate)).cancelled += estimate.count;
+            let row = entry(&mut rows, &self.by, from_estimate(estimate), &currency);
+            row.cancelled += estimate.count;
         }
         let mut credit_types: BTreeMap<Vec<String>, BTreeMap<String, Decimal>> = BTreeMap::new();
-        for line in bill.iter().filter(|l| l.provider == self.provider) {
-            if line.day < self.start || line.day >= self.end {
-                continue;
-            }
+        for line in bill() {
             let key: Vec<String> = self
                 .by
                 .iter()
@@ -295,7 +332,7 @@ impl Reconciliation {
                 })
                 .collect();
             let normalized = normalize(&self.by, &key);
-            let row = entry(&mut rows, &self.by, key);
+            let row = entry(&mut rows, &self.by, key, &line.currency);
             row.list += line.list;
             row.credits += line.credits;
             row.net += line.net;
@@ -313,9 +350,9 @@ impl Reconciliation {
         let late_from = today
             .checked_sub_days(Days::new(u64::from(self.late_days)))
             .unwrap_or(today);
-        let mut total = ReconRow::empty(vec!["total".to_owned()]);
+        let mut total = ReconRow::empty(vec!["total".to_owned()], &currency);
         let mut out = Vec::with_capacity(rows.len());
-        for (normalized, mut row) in rows {
+        for ((normalized, _), mut row) in rows {
             let billed = match self.basis {
                 Basis::List => row.list,
                 Basis::Net => row.net,
@@ -324,10 +361,20 @@ impl Reconciliation {
             row.ratio = (!row.estimate.is_zero()).then(|| (billed / row.estimate).round_dp(4));
             let day: Option<NaiveDate> = row.key[0].parse().ok();
             let late = day.is_some_and(|d| d >= late_from);
+            let converted = std::mem::take(&mut row.reasons);
             row.reasons = self.reasons(&row, late, credit_types.remove(&normalized));
+            if row.currency != currency {
+                row.reasons.push(Reason::OtherCurrency {
+                    estimate: row.currency.clone(),
+                    bill: currency.clone(),
+                });
+            }
+            row.reasons.extend(merged_conversions(converted));
             row.flagged = row.difference.abs() > self.min_difference
                 && row.relative().is_none_or(|r| r > self.tolerance);
-            total.add(&row);
+            if row.currency == currency {
+                total.add(&row);
+            }
             out.push(row);
         }
         let billed_total = match self.basis {
@@ -341,9 +388,54 @@ impl Reconciliation {
             provider: self.provider.clone(),
             by: self.by.clone(),
             basis: self.basis,
+            currency,
             rows: out,
             total,
         }
+    }
+
+    /// The report's currency: the bill's (its first line's), else the
+    /// estimates' when they have one, else USD.
+    fn currency<'a>(
+        &self,
+        mut bill: impl Iterator<Item = &'a str>,
+        estimates: &[CostRow],
+    ) -> String {
+        if let Some(currency) = bill.next() {
+            return currency.to_owned();
+        }
+        let mut currencies = estimates.iter().map(|e| e.currency.as_str());
+        match currencies.next() {
+            Some(first) if currencies.all(|c| c == first) => first.to_owned(),
+            _ => "USD".to_owned(),
+        }
+    }
+
+    /// An estimate's amounts in `currency` through the rates, with the
+    /// rate applied; as they are, in their own currency, when no rate
+    /// converts them.
+    fn in_currency(
+        &self,
+        estimate: &CostRow,
+        key: &[String],
+        currency: &str,
+    ) -> (Decimal, Decimal, Option<String>) {
+        if estimate.currency == currency {
+            return (estimate.amount, estimate.adjusted, None);
+        }
+        // The rate of the row's day; the last day when rows span days.
+        let day = key
+            .first()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .unwrap_or_else(|| self.end.pred_opt().unwrap_or(self.end));
+        let Some(rate) = self.rates.rate(&estimate.currency, currency, day) else {
+            return (estimate.amount, estimate.adjusted, None);
+        };
+        (
+            estimate.amount * rate.rate,
+            estimate.adjusted * rate.rate,
+            Some(rate.to_string()),
+        )
     }
 
     fn reasons(
@@ -383,3 +475,6 @@ impl Reconciliation {
         reasons
     }
 }
+
+#[cfg(test)]
+mod tests;

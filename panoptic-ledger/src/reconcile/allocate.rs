@@ -105,7 +105,13 @@ impl Reconciliation {
         fallback: &Fallback,
     ) -> Vec<BillingEvent> {
         let mut events = Vec::new();
-        for row in report.rows.iter().filter(|r| !r.difference.is_zero()) {
+        let shares = self.in_report_currency(report, shares);
+        // A row in another currency than the bill's was not compared.
+        let compared = report
+            .rows
+            .iter()
+            .filter(|r| r.currency == report.currency && !r.difference.is_zero());
+        for row in compared {
             let callers: Vec<&CostRow> = shares
                 .iter()
                 .filter(|s| s.count > 0 && matches(&report.by, &row.key, s))
@@ -138,6 +144,7 @@ impl Reconciliation {
                     &fallback.username,
                 ]);
                 events.push(self.event(
+                    &report.currency,
                     id,
                     day,
                     &service,
@@ -164,6 +171,7 @@ impl Reconciliation {
                 };
                 let id = adjustment_id(&[&self.provider, env, &row_key, service, resource, user]);
                 events.push(self.event(
+                    &report.currency,
                     id,
                     day,
                     service,
@@ -178,9 +186,46 @@ impl Reconciliation {
         events
     }
 
+    /// Each caller once, its amounts in the report's currency (through
+    /// the rates; an amount no rate converts weighs nothing), its calls and
+    /// quantity whatever their currency.
+    fn in_report_currency(&self, report: &Report, shares: &[CostRow]) -> Vec<CostRow> {
+        let mut callers: std::collections::BTreeMap<Vec<String>, CostRow> = Default::default();
+        for share in shares {
+            let day = share
+                .key
+                .first()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(self.start());
+            let convert = |amount: Decimal| {
+                self.rates
+                    .convert(amount, &share.currency, &report.currency, day)
+                    .map_or(Decimal::ZERO, |(value, _)| value)
+            };
+            let caller = callers.entry(share.key.clone()).or_insert_with(|| CostRow {
+                currency: report.currency.clone(),
+                amount: Decimal::ZERO,
+                adjusted: Decimal::ZERO,
+                unpriced: 0,
+                quantity: 0.0,
+                count: 0,
+                errors: 0,
+                ..share.clone()
+            });
+            caller.amount += convert(share.amount);
+            caller.adjusted += convert(share.adjusted);
+            caller.unpriced += share.unpriced;
+            caller.quantity += share.quantity;
+            caller.count += share.count;
+            caller.errors += share.errors;
+        }
+        callers.into_values().collect()
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn event(
         &self,
+        currency: &str,
         id: ObjectId,
         day: chrono::NaiveDate,
         service: &str,
@@ -206,9 +251,9 @@ impl Reconciliation {
             kind: Kind::Adjustment,
             outcome: Outcome::Ok,
             quantity: 0.0,
-            unit: "USD".into(),
+            unit: currency.into(),
             amount: Some(amount),
-            currency: "USD".into(),
+            currency: currency.into(),
             metadata: Metadata {
                 tags: vec![ADJUSTMENT_TAG.to_owned()],
                 extra,

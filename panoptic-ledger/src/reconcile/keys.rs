@@ -20,13 +20,15 @@ pub(super) fn bill_value(line: &BillLine, dimension: GroupBy) -> Option<&str> {
 
 /// The row of `key`, matched on the normalized key so that a label
 /// (`john_doe`) meets the name it was made from (`John Doe`).
+/// Rows in two currencies are two rows.
 pub(super) fn entry<'a>(
-    rows: &'a mut BTreeMap<Vec<String>, ReconRow>,
+    rows: &'a mut BTreeMap<(Vec<String>, String), ReconRow>,
     by: &[GroupBy],
     key: Vec<String>,
+    currency: &str,
 ) -> &'a mut ReconRow {
-    rows.entry(normalize(by, &key))
-        .or_insert_with(|| ReconRow::empty(key))
+    rows.entry((normalize(by, &key), currency.to_owned()))
+        .or_insert_with(|| ReconRow::empty(key, currency))
 }
 
 pub(super) fn normalize(by: &[GroupBy], key: &[String]) -> Vec<String> {

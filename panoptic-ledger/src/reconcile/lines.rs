@@ -96,6 +96,10 @@ pub struct ReconRow {
     /// The group's value per dimension of [`Report::by`] ([`ANY`](super::ANY) where
     /// the bill cannot tell the dimension apart).
     pub key: Vec<String>,
+    /// The currency of every amount in the row: the bill's, or an
+    /// estimate's own when no rate converts it (the row then stands apart,
+    /// out of the total).
+    pub currency: String,
     /// panoptic's estimate (priced calls, adjustments excluded).
     pub estimate: Decimal,
     /// Adjustments already written for this group.
@@ -125,9 +129,10 @@ pub struct ReconRow {
 }
 
 impl ReconRow {
-    pub(super) fn empty(key: Vec<String>) -> ReconRow {
+    pub(super) fn empty(key: Vec<String>, currency: &str) -> ReconRow {
         ReconRow {
             key,
+            currency: currency.to_owned(),
             estimate: Decimal::ZERO,
             adjusted: Decimal::ZERO,
             calls: 0,
@@ -170,9 +175,13 @@ pub struct Report {
     pub by: Vec<GroupBy>,
     /// The amount compared with the estimate.
     pub basis: Basis,
-    /// One row per day and group, by day then key.
+    /// The bill's currency (the estimates' when there is no bill line):
+    /// the currency of `total`.
+    pub currency: String,
+    /// One row per day and group, by day then key (then currency).
     pub rows: Vec<ReconRow>,
-    /// Sums over every row (key `total`).
+    /// Sums over the rows in `currency` (key `total`); a row in another
+    /// currency is never added in.
     pub total: ReconRow,
 }
 

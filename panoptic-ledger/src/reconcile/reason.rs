@@ -38,6 +38,20 @@ pub enum Reason {
         /// How many.
         calls: u64,
     },
+    /// Estimated in another currency than the bill's, and no rate given
+    /// to convert it: the row stands apart, out of the total.
+    OtherCurrency {
+        /// The estimate's currency.
+        estimate: String,
+        /// The bill's.
+        bill: String,
+    },
+    /// Estimates in another currency, converted into the bill's at the
+    /// rates the user gave.
+    Converted {
+        /// Each rate applied (`1 EUR = 1.08 USD (2026-12-01)`).
+        rates: Vec<String>,
+    },
 }
 
 impl Reason {
@@ -50,6 +64,8 @@ impl Reason {
             Reason::Credits { .. } => "credits",
             Reason::LateData { .. } => "late_data",
             Reason::Cancelled { .. } => "cancelled",
+            Reason::OtherCurrency { .. } => "other_currency",
+            Reason::Converted { .. } => "converted",
         }
     }
 }
@@ -79,6 +95,14 @@ impl fmt::Display for Reason {
                 f,
                 "{calls} cancelled call(s): the provider bills work done before the cancel"
             ),
+            Reason::OtherCurrency { estimate, bill } => write!(
+                f,
+                "estimated in {estimate}, billed in {bill}: not compared \
+                 (give a {estimate}→{bill} rate: PANOPTIC_RATES or --rates)"
+            ),
+            Reason::Converted { rates } => {
+                write!(f, "estimate converted at {}", rates.join("; "))
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Days, Utc};
 use clap::{Args, ValueEnum};
 use panoptic::Decimal;
+use panoptic::prices::rates::Rates;
 use panoptic::query::{CostQuery, GroupBy};
 use panoptic::reconcile::{Basis, Fallback, Reconciliation, Share};
 
@@ -61,6 +62,10 @@ pub struct ReconcileArgs {
     /// Days back whose bill may still change.
     #[arg(long, default_value_t = 3)]
     pub late_days: u32,
+    /// Exchange rates (TOML) for estimates in another currency than the
+    /// bill's; without one such estimates are listed apart, not compared.
+    #[arg(long, env = "PANOPTIC_RATES")]
+    pub rates: Option<PathBuf>,
     /// Only this environment's estimates.
     #[arg(long, env = "PANOPTIC_ENV")]
     pub env: Option<String>,
@@ -209,6 +214,10 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
         })
         .late_days(args.late_days)
         .today(today);
+    let recon = match &args.rates {
+        Some(path) => recon.rates(Rates::load(path).map_err(|e| e.to_string())?),
+        None => recon,
+    };
     // With --env, --apply touches that environment's adjustments only.
     let recon = match &args.env {
         Some(env) => recon.env(env.clone()),

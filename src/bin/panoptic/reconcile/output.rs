@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::render::{self, Format, csv, html, json, table::Table};
 
 /// The columns after the grouping ones.
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
+    "currency",
     "estimate",
     "adjusted",
     "list",
@@ -36,6 +37,7 @@ fn cells(report: &Report) -> (Vec<String>, Vec<Cells>) {
             let mut cells = row.key.clone();
             cells.resize(report.by.len(), String::new());
             cells.extend([
+                row.currency.clone(),
                 row.estimate.normalize().to_string(),
                 row.adjusted.normalize().to_string(),
                 row.list.normalize().to_string(),
@@ -109,6 +111,7 @@ fn object(report: &Report, row: &ReconRow) -> Value {
         object.insert(dimension.as_str().into(), value.clone().into());
     }
     let money = |d: Decimal| Value::from(d.normalize().to_string());
+    object.insert("currency".into(), row.currency.clone().into());
     object.insert("estimate".into(), money(row.estimate));
     object.insert("adjusted".into(), money(row.adjusted));
     object.insert("list".into(), money(row.list));

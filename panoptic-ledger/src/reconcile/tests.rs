@@ -1,0 +1,91 @@
+//! Estimates and bills in different currencies: never compared as one
+//! number, converted only through a rate the user gives.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use panoptic_core::prices::rates::Rates;
+use rust_decimal::Decimal;
+
+use super::{BillLine, Fallback, Reason, Reconciliation};
+use crate::query::{CostRow, GroupBy};
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
+}
+
+fn estimate(currency: &str, amount: &str) -> CostRow {
+    CostRow {
+        key: vec![day().to_string()],
+        currency: currency.to_owned(),
+        amount: dec(amount),
+        adjusted: Decimal::ZERO,
+        unpriced: 0,
+        quantity: 0.0,
+        count: 2,
+        errors: 0,
+        p50_ms: None,
+        p95_ms: None,
+    }
+}
+
+fn recon() -> Reconciliation {
+    Reconciliation::new("openai", day(), day().succ_opt().unwrap())
+        .by([GroupBy::Day])
+        .unwrap()
+        .today(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+}
+
+fn bill() -> Vec<BillLine> {
+    vec![BillLine::new("openai", day(), dec("12.00"), dec("12.00"))]
+}
+
+#[test]
+fn an_estimate_in_another_currency_stands_apart_without_a_rate() {
+    let estimates = [estimate("USD", "1.00"), estimate("EUR", "10")];
+    let report = recon().compare(&estimates, &[], &bill());
+    assert_eq!(report.currency, "USD");
+    assert_eq!(report.rows.len(), 2, "{report:#?}");
+    let eur = report.rows.iter().find(|r| r.currency == "EUR").unwrap();
+    assert_eq!(eur.estimate, dec("10"));
+    assert!(eur.reasons.iter().any(|r| matches!(
+        r,
+        Reason::OtherCurrency { estimate, bill } if estimate == "EUR" && bill == "USD"
+    )));
+    // The total is the bill's currency alone: 12 billed against 1 estimated.
+    assert_eq!(report.total.estimate, dec("1.00"));
+    assert_eq!(report.total.difference, dec("11.00"));
+    // No adjustment moves money across currencies.
+    let events = recon().adjustments(&report, &[], &Fallback::default());
+    assert!(events.iter().all(|e| e.currency == "USD"), "{events:#?}");
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn a_rate_converts_the_estimate_and_the_row_says_at_what() {
+    let rates = Rates::parse(
+        "[[rate]]\nfrom = \"EUR\"\nto = \"USD\"\nrate = \"1.08\"\ndate = \"2026-11-01\"\n",
+        "rates.toml",
+    )
+    .unwrap();
+    let estimates = [estimate("USD", "1.00"), estimate("EUR", "10")];
+    let report = recon().rates(rates).compare(&estimates, &[], &bill());
+    assert_eq!(report.rows.len(), 1, "{report:#?}");
+    let row = &report.rows[0];
+    // 1.00 USD + 10 EUR × 1.08
+    assert_eq!(row.estimate, dec("11.80"));
+    assert_eq!(row.difference, dec("0.20"));
+    let converted = row
+        .reasons
+        .iter()
+        .find(|r| r.code() == "converted")
+        .expect("the conversion is shown");
+    assert_eq!(
+        converted.to_string(),
+        "estimate converted at 1 EUR = 1.08 USD (2026-11-01)"
+    );
+}
