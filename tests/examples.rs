@@ -105,6 +105,21 @@ fn quickstart_works_with_no_mongodb_at_all() {
     let out = stdout(&run("quickstart", &dead_uri()));
     assert!(out.contains("kept in the spool"), "{out}");
     assert_quickstart_report(&out);
+    // The README shows this output: every line of it, as printed.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let shown = readme
+        .split("`cargo run --example quickstart` (no feature")
+        .nth(1)
+        .and_then(|after| after.split("```text\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("README shows the quickstart's output");
+    for line in shown.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            out.lines().any(|o| o.trim_end() == line.trim_end()),
+            "README line not printed: {line}\n{out}"
+        );
+    }
 }
 
 #[test]
