@@ -43,12 +43,9 @@ impl Source {
                 client,
                 uri: redact_uri(&global.mongodb_uri),
             },
-            Err(reason) => {
-                let reason = format!(
-                    "MongoDB at {} did not answer at start ({})",
-                    redact_uri(&global.mongodb_uri),
-                    redact_secrets(&global.mongodb_uri, &reason)
-                );
+            Err(line) => {
+                // The same line as every command's, its password left out.
+                let reason = redact_secrets(&global.mongodb_uri, &line);
                 eprintln!("panoptic: {reason}; reading the spool");
                 spool(Some(reason))
             }
