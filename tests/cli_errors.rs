@@ -140,7 +140,10 @@ fn report_and_export_say_in_one_line_why_they_read_the_spool() {
         let what = format!("{args:?}");
         assert!(output.status.success(), "{what}: {stderr}");
         let first = stderr.lines().next().unwrap_or_default();
-        assert!(first.starts_with("panoptic: MongoDB at "), "{what}: {stderr}");
+        assert!(
+            first.starts_with("panoptic: MongoDB at "),
+            "{what}: {stderr}"
+        );
         assert!(first.ends_with(&format!(
             "; reading the spool at {} meanwhile",
             spool.display()
