@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use bson::doc;
 use mongodb::Client;
-use mongodb::error::ErrorKind;
-use mongodb::options::{Acknowledgment, ClientOptions, ConnectionString, Credential, WriteConcern};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, ConnectionString, Credential, HostInfo, WriteConcern,
+};
 
 use crate::config::Credentials;
 
@@ -169,19 +171,68 @@ impl MongoSettings {
         Client::with_options(self.options(parsed)).map_err(|e| describe(&e))
     }
 
-    /// A client that answered a ping within the operation timeout.
+    /// A client that answered a ping within the operation timeout. The
+    /// error is one line that says what failed, where (the hosts) and what
+    /// to try ([`unanswered`]), without the password.
     pub async fn ping(&self) -> Result<Client, String> {
-        let client = self.client().await?;
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(reason) => return Err(self.unanswered(&reason)),
+        };
         let admin = client.database("admin");
         let ping = admin.run_command(doc! { "ping": 1 });
         match tokio::time::timeout(self.operation_timeout, ping).await {
             Ok(Ok(_)) => Ok(client),
-            Ok(Err(error)) => Err(describe(&error)),
-            Err(_) => Err(format!(
+            Ok(Err(error)) => Err(match error.kind.as_ref() {
+                // It answered, and refused who we said we were.
+                ErrorKind::Authentication { .. } => self.scrub(&format!(
+                    "MongoDB at {} refused the login ({}); check the user and password \
+                     in MONGODB_URI or --mongodb-uri",
+                    self.hosts(),
+                    one_line(&reason(&error, false))
+                )),
+                _ => self.unanswered(&reason(&error, false)),
+            }),
+            Err(_) => Err(self.unanswered(&format!(
                 "no answer to a ping within {:?}",
                 self.operation_timeout
-            )),
+            ))),
         }
+    }
+
+    /// Where these settings point: the URI's hosts, or the name a
+    /// `mongodb+srv` URI resolves; never the user or password.
+    pub fn hosts(&self) -> String {
+        match &self.uri.host_info {
+            HostInfo::HostIdentifiers(addresses) => addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            HostInfo::DnsRecord(name) => name.clone(),
+            // A kind of host a later driver adds: the URI's own text.
+            _ => "the MongoDB URI's hosts".to_owned(),
+        }
+    }
+
+    /// [`unanswered`] for these settings.
+    fn unanswered(&self, reason: &str) -> String {
+        self.scrub(&line(&self.hosts(), reason))
+    }
+
+    /// `message` without the password of the URI or of the credentials.
+    fn scrub(&self, message: &str) -> String {
+        let passwords: Vec<String> = [
+            self.uri
+                .credential
+                .as_ref()
+                .and_then(|c| c.password.clone()),
+            self.credentials.as_ref().map(|c| c.password.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        crate::config::scrub(message, &passwords)
     }
 
     /// The driver's options: the URI's write concern, app name and connect
@@ -222,23 +273,149 @@ impl MongoSettings {
     }
 }
 
-/// One short line for a driver error: its Display carries debug dumps of
-/// nested errors (a server-selection timeout prints the whole topology),
-/// too much for a log line or a terminal.
+/// What to try when MongoDB does not answer: the last part of every
+/// [`unanswered`] line.
+pub const WHAT_TO_TRY: &str = "is it running? check MONGODB_URI or --mongodb-uri";
+
+/// Where a URI points, for messages: its hosts (`db1:27017,db2:27017`, or
+/// the name a `mongodb+srv` URI resolves), without the user, password,
+/// database or options.
+///
+/// ```
+/// use panoptic_core::connect::hosts;
+/// assert_eq!(hosts("mongodb://ann:s3cret@db1:27017,db2/x?w=1"), "db1:27017,db2");
+/// assert_eq!(hosts("mongodb+srv://cluster0.example.net/"), "cluster0.example.net");
+/// ```
+pub fn hosts(uri: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    // A password may hold an `@`: the hosts follow the last one.
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if hosts.is_empty() {
+        "(no host)".to_owned()
+    } else {
+        hosts.to_owned()
+    }
+}
+
+/// The one line for MongoDB that could not be reached, used by every
+/// command and by [`MongoSettings::ping`]: what failed, where (the hosts,
+/// never the password), and what to try.
+///
+/// ```
+/// use panoptic_core::connect::unanswered;
+/// assert_eq!(
+///     unanswered("mongodb://ann:s3cret@db:27017/", "connection refused"),
+///     "MongoDB at db:27017 did not answer (connection refused); \
+///      is it running? check MONGODB_URI or --mongodb-uri"
+/// );
+/// ```
+pub fn unanswered(uri: &str, reason: &str) -> String {
+    crate::config::redact_secrets(uri, &line(&hosts(uri), reason))
+}
+
+/// `MongoDB at HOSTS did not answer (REASON); WHAT_TO_TRY`, on one line.
+fn line(hosts: &str, reason: &str) -> String {
+    let reason = one_line(reason.trim());
+    format!("MongoDB at {hosts} did not answer ({reason}); {WHAT_TO_TRY}")
+}
+
+/// One short line for a driver error: its Display wraps the kind in
+/// `Kind: …, labels: …` and carries debug dumps of nested errors (a
+/// server-selection timeout prints the whole topology), too much for a
+/// log line or a terminal. A server-selection error names each server
+/// and why it did not answer.
 pub fn describe(error: &mongodb::error::Error) -> String {
-    let text = match error.kind.as_ref() {
+    one_line(&reason(error, true))
+}
+
+/// What went wrong, from the error's kind; `addresses`: name the servers of
+/// a server-selection error (a message that names its hosts already need
+/// not).
+fn reason(error: &mongodb::error::Error, addresses: bool) -> String {
+    match error.kind.as_ref() {
         ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
-        ErrorKind::ServerSelection { message, .. } => {
-            let first = message.split(". ").next().unwrap_or(message);
-            format!("no server answered: {first}")
-        }
+        ErrorKind::ServerSelection { message, .. } => server_selection(message, addresses),
         ErrorKind::Io(e) => format!("I/O error: {e}"),
         ErrorKind::Command(e) => format!("{} ({}): {}", e.code_name, e.code, e.message),
+        ErrorKind::Write(WriteFailure::WriteError(e)) => format!(
+            "write refused ({}): {}",
+            e.code_name.clone().unwrap_or_else(|| e.code.to_string()),
+            e.message
+        ),
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => {
+            format!("write concern failed ({}): {}", e.code_name, e.message)
+        }
+        ErrorKind::InsertMany(e) => match (&e.write_errors, &e.write_concern_error) {
+            (Some(errors), _) if !errors.is_empty() => format!(
+                "{} insert(s) refused, the first ({}): {}",
+                errors.len(),
+                errors[0]
+                    .code_name
+                    .clone()
+                    .unwrap_or_else(|| errors[0].code.to_string()),
+                errors[0].message
+            ),
+            (_, Some(e)) => format!("write concern failed ({}): {}", e.code_name, e.message),
+            _ => "insert failed".to_owned(),
+        },
         ErrorKind::InvalidArgument { message, .. } => format!("invalid argument: {message}"),
         ErrorKind::DnsResolve { message, .. } => format!("DNS resolution failed: {message}"),
-        _ => error.to_string(),
+        // The kind's own text, without the `Kind: …, labels: …` wrapper.
+        other => other.to_string(),
+    }
+}
+
+/// A server-selection timeout without its topology dump: each server's
+/// error (`127.0.0.1:1: I/O error: Connection refused`), else the
+/// message's first sentence.
+///
+/// The driver writes `Server selection timeout: No available servers.
+/// Topology: { Type: …, Servers: [ { Address: HOST:PORT, Type: …, Error:
+/// Kind: KIND, labels: {} }, … ] }`; read loosely, so that a driver that
+/// words it otherwise still gives its first sentence.
+fn server_selection(message: &str, addresses: bool) -> String {
+    let (head, topology) = match message.split_once("Topology:") {
+        Some((head, topology)) => (head, topology),
+        None => (message, ""),
     };
+    let head = head.trim().trim_end_matches('.');
+    let mut why: Vec<String> = Vec::new();
+    for server in topology.split("{ Address: ").skip(1) {
+        let address = server.split([',', ' ']).next().unwrap_or_default();
+        let Some((_, error)) = server.split_once(", Error: ") else {
+            continue;
+        };
+        let error = error.trim_start_matches("Kind: ");
+        let error = error
+            .split_once(", labels:")
+            .map_or(error, |(error, _)| error)
+            .trim_end_matches([' ', '}', ']']);
+        let item = if addresses {
+            format!("{address}: {error}")
+        } else {
+            error.to_owned()
+        };
+        if !why.contains(&item) {
+            why.push(item);
+        }
+    }
+    match (why.is_empty(), addresses) {
+        (false, _) => why.join("; "),
+        (true, true) => format!("no server answered: {head}"),
+        (true, false) => head.to_owned(),
+    }
+}
+
+/// The first line of `text`, any topology dump cut off, at most 300
+/// characters.
+fn one_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
+    let line = match line.find(" Topology: ") {
+        Some(cut) => line[..cut].trim_end_matches(['.', ' ']),
+        None => line,
+    };
     const LIMIT: usize = 300;
     match line.char_indices().nth(LIMIT) {
         Some((cut, _)) => format!("{}…", &line[..cut]),

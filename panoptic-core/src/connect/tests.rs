@@ -74,3 +74,80 @@ fn a_bad_uri_is_one_line_without_its_password() {
     assert!(!error.contains("s3cret"), "{error}");
     assert_eq!(error.lines().count(), 1, "{error}");
 }
+
+/// What the driver (3.x) says when nothing listens at the address.
+const SELECTION: &str = "Server selection timeout: No available servers. Topology: { Type: \
+    Unknown, Servers: [ { Address: 127.0.0.1:1, Type: Unknown, Error: Kind: I/O error: \
+    Connection refused (os error 111), labels: {} }, { Address: db2:27018, Type: Unknown, \
+    Error: Kind: I/O error: Connection refused (os error 111), labels: {} } ] }";
+
+#[test]
+fn a_selection_timeout_names_each_server_and_its_error_not_the_topology() {
+    let named = server_selection(SELECTION, true);
+    assert_eq!(
+        named,
+        "127.0.0.1:1: I/O error: Connection refused (os error 111); \
+         db2:27018: I/O error: Connection refused (os error 111)"
+    );
+    // Without the addresses, one error said once.
+    assert_eq!(
+        server_selection(SELECTION, false),
+        "I/O error: Connection refused (os error 111)"
+    );
+    // No server yet, or another wording: the first sentence.
+    let empty = "Server selection timeout: No available servers. Topology: { Type: Unknown }";
+    assert_eq!(
+        server_selection(empty, true),
+        "no server answered: Server selection timeout: No available servers"
+    );
+    assert_eq!(server_selection("went wrong", false), "went wrong");
+}
+
+#[test]
+fn hosts_leave_out_credentials_database_and_options() {
+    assert_eq!(hosts("mongodb://127.0.0.1:1/?w=1"), "127.0.0.1:1");
+    assert_eq!(hosts("mongodb://bob:p@ss@a:1,b:2/db"), "a:1,b:2");
+    assert_eq!(
+        hosts("mongodb+srv://u:p@cluster.example.net"),
+        "cluster.example.net"
+    );
+    assert_eq!(hosts("mongodb:///"), "(no host)");
+    let settings = MongoSettings::parse("mongodb://bob:s3cret@a:1,b/x").unwrap();
+    assert_eq!(settings.hosts(), "a:1,b:27017");
+}
+
+#[test]
+fn unanswered_is_one_line_with_where_and_what_to_try_never_the_password() {
+    let line = unanswered(
+        "mongodb://bob:s3cret@db:27017/?authSource=admin",
+        "bad s3cret\nsecond line Topology: { Type: Unknown }",
+    );
+    assert_eq!(
+        line,
+        "MongoDB at db:27017 did not answer (bad *****); \
+         is it running? check MONGODB_URI or --mongodb-uri"
+    );
+}
+
+#[tokio::test]
+async fn a_ping_to_a_closed_port_is_one_line_that_says_what_to_try() {
+    // Bound, then dropped: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = MongoSettings::parse(&format!("mongodb://bob:s3cret@127.0.0.1:{port}/"))
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let error = settings.ping().await.err().unwrap();
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(
+        error.starts_with(&format!("MongoDB at 127.0.0.1:{port} did not answer (")),
+        "{error}"
+    );
+    assert!(error.ends_with(WHAT_TO_TRY), "{error}");
+    for dump in ["Topology", "Servers:", "Kind:", "s3cret"] {
+        assert!(!error.contains(dump), "{error}");
+    }
+}

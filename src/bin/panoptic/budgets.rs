@@ -115,9 +115,8 @@ pub enum PolicyArg {
 
 /// Runs `panoptic budgets`.
 pub async fn run(global: &Global, args: &BudgetsArgs) -> Result<(), String> {
-    let client = connect::ping(global)
-        .await
-        .map_err(|e| format!("budgets live in MongoDB, which did not answer: {e}"))?;
+    // Budgets live in MongoDB only: no spool to fall back on.
+    let client = connect::ping(global).await?;
     let store = BudgetStore::new(&client);
     match &args.action {
         None => list(&store, Format::Table).await,

@@ -9,9 +9,7 @@ use crate::options::{Global, connect};
 
 /// Runs `panoptic indexes`.
 pub async fn run(global: &Global) -> Result<(), String> {
-    let client = connect::ping(global)
-        .await
-        .map_err(|reason| connect::unanswered(global, &reason))?;
+    let client = connect::ping(global).await?;
     let error = |e: mongodb::error::Error| connect::describe(&e);
     let databases = client.list_database_names().await.map_err(error)?;
     let mut checked = 0;

@@ -20,6 +20,8 @@ mod export;
 mod indexes;
 mod options;
 mod prices;
+#[cfg(test)]
+mod readme_commands;
 mod reconcile;
 mod render;
 mod replay;

@@ -226,9 +226,7 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
     // The estimates are in MongoDB, and adjustments go there: asked first,
     // so that a bill (Cost Explorer charges per request) is not read for
     // nothing.
-    let client = connect::ping(global)
-        .await
-        .map_err(|reason| connect::unanswered(global, &reason))?;
+    let client = connect::ping(global).await?;
     let bill = bill::read(args, &recon, by_label).await?;
     eprintln!(
         "panoptic: {} bill line(s) from {provider}, {start} to {end} ({})",

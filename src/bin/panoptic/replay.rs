@@ -38,9 +38,7 @@ pub async fn run(global: &Global, args: &ReplayArgs) -> Result<(), String> {
         );
         return Ok(());
     }
-    connect::ping(global)
-        .await
-        .map_err(|reason| connect::unanswered(global, &reason))?;
+    connect::ping(global).await?;
     // A handle on the same spool replays it as soon as it starts.
     let panoptic = Panoptic::builder()
         .username("panoptic-cli")

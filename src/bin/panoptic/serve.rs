@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// File holding the token (surrounding whitespace ignored).
     #[arg(long, conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
+    /// Only this environment (`prod`, `dev`, …): its database alone, whatever
+    /// a page asks; default every environment. Unlike `report --env`, not
+    /// read from PANOPTIC_ENV: the application's own environment would
+    /// narrow the dashboard without a word.
+    #[arg(long)]
+    pub env: Option<String>,
 }
 
 /// Runs `panoptic serve`.
@@ -52,7 +58,7 @@ pub async fn run(global: &Global, args: &ServeArgs) -> Result<(), String> {
             args.bind
         ));
     }
-    let source = source::Source::open(global).await;
+    let source = source::Source::open(global, args.env.as_deref()).await;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

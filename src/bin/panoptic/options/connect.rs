@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use panoptic::config::{redact_secrets, redact_uri};
 use panoptic::connect::MongoSettings;
 /// One line for a driver error met after connecting: a server that went
 /// away mid-command prints no topology dump either.
@@ -26,18 +25,11 @@ pub fn settings(global: &Global) -> Result<MongoSettings, String> {
         .app_name(APP_NAME))
 }
 
-/// A client whose server answered a ping; the error is one line.
+/// A client whose server answered a ping. The error is the library's one
+/// line for every command ([`panoptic::connect::unanswered`]): what failed,
+/// the hosts, what to try.
 pub async fn ping(global: &Global) -> Result<mongodb::Client, String> {
     settings(global)?.ping().await
-}
-
-/// `MongoDB at URI did not answer: REASON`, the password left out.
-pub fn unanswered(global: &Global, reason: &str) -> String {
-    format!(
-        "MongoDB at {} did not answer: {}",
-        redact_uri(&global.mongodb_uri),
-        redact_secrets(&global.mongodb_uri, reason)
-    )
 }
 
 /// A client that answered a ping, or `None` (and a note on stderr) when
@@ -49,11 +41,9 @@ pub async fn or_spool(global: &Global) -> Option<mongodb::Client> {
     }
     match ping(global).await {
         Ok(client) => Some(client),
-        Err(reason) => {
+        Err(line) => {
             eprintln!(
-                "panoptic: MongoDB at {} did not answer ({}); reading the spool at {}",
-                redact_uri(&global.mongodb_uri),
-                redact_secrets(&global.mongodb_uri, &reason),
+                "panoptic: {line}; reading the spool at {} meanwhile",
                 global.spool_dir.display()
             );
             None

@@ -1,17 +1,26 @@
 //! Where the dashboard reads: MongoDB when it answered at start, else the
-//! spool, exactly as `panoptic report` chooses.
+//! spool, exactly as `panoptic report` chooses; one environment's events
+//! alone with `serve --env`.
 
 use std::path::PathBuf;
 
 use bson::Document;
 use panoptic::config::{redact_secrets, redact_uri};
+use panoptic::naming::canonical_env;
 use panoptic::query::{CostQuery, CostRow};
 use panoptic::{BillingEvent, Spool};
 
 use crate::options::{Global, connect};
 
-/// The store read by every request.
-pub enum Source {
+/// The store read by every request, and the environment it is limited to.
+pub struct Source {
+    store: Store,
+    /// `serve --env`, canonical (`production` is `prod`).
+    env: Option<String>,
+}
+
+/// MongoDB or the spool.
+enum Store {
     Mongo {
         client: mongodb::Client,
         uri: String,
@@ -24,8 +33,80 @@ pub enum Source {
 }
 
 impl Source {
-    pub async fn open(global: &Global) -> Source {
-        let spool = |reason| Source::Spool {
+    /// The store `global` points at, limited to `env` when given.
+    pub async fn open(global: &Global, env: Option<&str>) -> Source {
+        Source {
+            store: Store::open(global).await,
+            env: env.map(canonical_env),
+        }
+    }
+
+    /// One line for people: what is read.
+    pub fn describe(&self) -> String {
+        let store = match &self.store {
+            Store::Mongo { uri, .. } => format!("MongoDB {uri}"),
+            Store::Spool { dir, .. } => format!("spool {}", dir.display()),
+        };
+        match &self.env {
+            Some(env) => format!("{store}, env {env} only"),
+            None => store,
+        }
+    }
+
+    /// `("mongodb" | "spool", description, why the spool)`.
+    pub fn kind(&self) -> (&'static str, String, Option<String>) {
+        match &self.store {
+            Store::Mongo { .. } => ("mongodb", self.describe(), None),
+            Store::Spool { reason, .. } => ("spool", self.describe(), reason.clone()),
+        }
+    }
+
+    /// The MongoDB client, when that is the store (budgets live only there).
+    pub fn client(&self) -> Option<&mongodb::Client> {
+        match &self.store {
+            Store::Mongo { client, .. } => Some(client),
+            Store::Spool { .. } => None,
+        }
+    }
+
+    /// `query` limited to `serve --env`: `None` when it asks for another
+    /// environment, which the dashboard does not show.
+    fn limited(&self, query: &CostQuery) -> Option<CostQuery> {
+        let Some(env) = &self.env else {
+            return Some(query.clone());
+        };
+        match query.filter().get_str("env") {
+            Ok(asked) if asked != env => None,
+            _ => Some(query.clone().env(env)),
+        }
+    }
+
+    /// The cost rows of `query`, on whichever store this is.
+    pub async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
+        match self.limited(query) {
+            Some(query) => self.store.rows(&query).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Events of `query`, newest first: page `page` (1-based) of `size`,
+    /// and whether more follow.
+    pub async fn events(
+        &self,
+        query: &CostQuery,
+        page: u64,
+        size: u64,
+    ) -> Result<(Vec<BillingEvent>, bool), String> {
+        match self.limited(query) {
+            Some(query) => self.store.events(&query, page, size).await,
+            None => Ok((Vec::new(), false)),
+        }
+    }
+}
+
+impl Store {
+    async fn open(global: &Global) -> Store {
+        let spool = |reason| Store::Spool {
             dir: global.spool_dir.clone(),
             reason,
         };
@@ -39,51 +120,24 @@ impl Source {
             Err(reason) => Err(reason),
         };
         match answered {
-            Ok(client) => Source::Mongo {
+            Ok(client) => Store::Mongo {
                 client,
                 uri: redact_uri(&global.mongodb_uri),
             },
-            Err(reason) => {
-                let reason = format!(
-                    "MongoDB at {} did not answer at start ({})",
-                    redact_uri(&global.mongodb_uri),
-                    redact_secrets(&global.mongodb_uri, &reason)
-                );
+            Err(line) => {
+                // The same line as every command's, its password left out.
+                let reason = redact_secrets(&global.mongodb_uri, &line);
                 eprintln!("panoptic: {reason}; reading the spool");
                 spool(Some(reason))
             }
         }
     }
 
-    /// One line for people: what is read.
-    pub fn describe(&self) -> String {
-        match self {
-            Source::Mongo { uri, .. } => format!("MongoDB {uri}"),
-            Source::Spool { dir, .. } => format!("spool {}", dir.display()),
-        }
-    }
-
-    /// `("mongodb" | "spool", description, why the spool)`.
-    pub fn kind(&self) -> (&'static str, String, Option<String>) {
-        match self {
-            Source::Mongo { .. } => ("mongodb", self.describe(), None),
-            Source::Spool { reason, .. } => ("spool", self.describe(), reason.clone()),
-        }
-    }
-
-    /// The MongoDB client, when that is the store (budgets live only there).
-    pub fn client(&self) -> Option<&mongodb::Client> {
-        match self {
-            Source::Mongo { client, .. } => Some(client),
-            Source::Spool { .. } => None,
-        }
-    }
-
     /// The cost rows of `query`, on whichever store this is.
-    pub async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
+    async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
         match self {
-            Source::Mongo { client, .. } => query.run(client).await.map_err(|e| e.to_string()),
-            Source::Spool { dir, .. } => query
+            Store::Mongo { client, .. } => query.run(client).await.map_err(|e| e.to_string()),
+            Store::Spool { dir, .. } => query
                 .run_on_spool(&Spool::open(dir))
                 .map_err(|e| format!("cannot read the spool: {e}")),
         }
@@ -91,7 +145,7 @@ impl Source {
 
     /// Events of `query`, newest first: page `page` (1-based) of `size`,
     /// and whether more follow.
-    pub async fn events(
+    async fn events(
         &self,
         query: &CostQuery,
         page: u64,
@@ -99,11 +153,11 @@ impl Source {
     ) -> Result<(Vec<BillingEvent>, bool), String> {
         let wanted = page * size + 1;
         let mut events = match self {
-            Source::Mongo { client, .. } => query
+            Store::Mongo { client, .. } => query
                 .events(client, Document::new(), Some(wanted))
                 .await
                 .map_err(|e| e.to_string())?,
-            Source::Spool { dir, .. } => Spool::open(dir)
+            Store::Spool { dir, .. } => Spool::open(dir)
                 .events()
                 .map_err(|e| format!("cannot read the spool: {e}"))?
                 .iter()
@@ -116,5 +170,42 @@ impl Source {
         let start = ((page - 1) * size) as usize;
         let page: Vec<_> = events.into_iter().skip(start).take(size as usize).collect();
         Ok((page, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(env: Option<&str>) -> Source {
+        Source {
+            store: Store::Spool {
+                dir: PathBuf::from("/nonexistent"),
+                reason: None,
+            },
+            env: env.map(canonical_env),
+        }
+    }
+
+    fn env_of(query: &CostQuery) -> Option<String> {
+        query.filter().get_str("env").ok().map(str::to_owned)
+    }
+
+    #[test]
+    fn serve_env_limits_every_query_to_its_environment() {
+        let prod = source(Some("production"));
+        assert_eq!(prod.describe(), "spool /nonexistent, env prod only");
+        let all = prod.limited(&CostQuery::new()).unwrap();
+        assert_eq!(env_of(&all).as_deref(), Some("prod"));
+        let same = prod.limited(&CostQuery::new().env("prod")).unwrap();
+        assert_eq!(env_of(&same).as_deref(), Some("prod"));
+        // Another environment is not shown, not swapped for this one.
+        assert!(prod.limited(&CostQuery::new().env("dev")).is_none());
+        // Without --env, the page's filter stands.
+        let every = source(None);
+        assert_eq!(every.describe(), "spool /nonexistent");
+        let dev = every.limited(&CostQuery::new().env("dev")).unwrap();
+        assert_eq!(env_of(&dev).as_deref(), Some("dev"));
+        assert_eq!(env_of(&every.limited(&CostQuery::new()).unwrap()), None);
     }
 }
