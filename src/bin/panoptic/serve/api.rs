@@ -482,6 +482,7 @@ async fn reconciliation(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
                 "service": row.key[1],
                 "currency": row.currency,
                 "estimate": row.amount.normalize().to_string(),
+                "calls": row.count,
                 "unpriced": row.unpriced,
                 "adjusted": row.adjusted.normalize().to_string(),
                 "reconciled": done,
