@@ -292,5 +292,7 @@ async fn overview_page_shows_each_currency_and_the_unpriced_calls() {
     assert_eq!(vision, "unpriced");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:#?}");
+    browser.client.set_window_size(1366, 1300).await.unwrap();
+    browser.screenshot("overview-currencies").await;
     browser.close().await;
 }
