@@ -78,7 +78,7 @@ async fn seed(env: &str) {
         .unwrap();
 }
 
-fn start() -> Serve {
+fn start_serve() -> Serve {
     Serve::start(
         &["--bind", "127.0.0.1:0"],
         &common::mongodb_uri(),
@@ -106,7 +106,7 @@ fn row(cells: &[&str]) -> Vec<String> {
 async fn each_amount_keeps_its_currency_and_states_its_unpriced_calls() {
     let env = common::unique_env("serve_currency");
     seed(&env).await;
-    let serve = start();
+    let serve = start_serve();
     let get = |path: &str| http::get(&serve.addr, &format!("{path}?env={env}"), &[]);
 
     let overview = get("/api/overview");
@@ -240,11 +240,55 @@ async fn each_amount_keeps_its_currency_and_states_its_unpriced_calls() {
     assert_eq!(estimates, [("EUR", "3.61", 3), ("USD", "2.87", 1)]);
 }
 
+/// The budgets page and CSV count the unpriced calls in a budget's scope
+/// and period, which its spend leaves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_state_the_unpriced_calls_they_leave_out() {
+    use panoptic::budget::{Budget, BudgetStore, Period, PeriodKey};
+    let env = common::unique_env("serve_currency_budget");
+    seed(&env).await;
+    let mut budget = Budget::new(format!("{env}-eur"), Period::Month, 10.into());
+    budget.scope.env = Some(panoptic::naming::canonical_env(&env));
+    budget.currency = "EUR".into();
+    let store = BudgetStore::new(&common::client().await);
+    store.set(&budget).await.unwrap();
+    // The seeded unpriced calls (1 two days ago, 3 three days ago) that
+    // fall in this month.
+    let start = PeriodKey::of(Period::Month, budget.zone().unwrap(), Utc::now()).start;
+    let expected = u64::from(day(2) >= start) + 3 * u64::from(day(3) >= start);
+    let serve = start_serve();
+    let budgets = http::get(&serve.addr, "/api/budgets", &[]).json();
+    let row = budgets["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == budget.name.as_str())
+        .unwrap_or_else(|| panic!("{budgets}"))
+        .clone();
+    assert_eq!(row["unpriced"], expected, "{row}");
+    assert_eq!(row["currency"], "EUR");
+    let csv = http::get(&serve.addr, "/api/budgets.csv", &[]);
+    let mut lines = csv.body.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "name,mode,period,period_name,time_zone,spent,reserved,limit,currency,unpriced,forecast,runs_out,scope"
+    );
+    let line = lines
+        .map(split_csv)
+        .find(|cells| cells[0] == budget.name)
+        .unwrap_or_else(|| panic!("{}", csv.body));
+    assert_eq!(
+        (line[8].as_str(), line[9].parse::<u64>().unwrap()),
+        ("EUR", expected)
+    );
+    store.remove(&budget.name).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_page_shows_each_currency_and_the_unpriced_calls() {
     let env = common::unique_env("serve_currency_page");
     seed(&env).await;
-    let serve = start();
+    let serve = start_serve();
     let browser = Browser::start().await;
     browser
         .open(&serve.url(&format!("/overview?env={env}")))
