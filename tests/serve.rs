@@ -8,6 +8,8 @@
 #[path = "serve/browser.rs"]
 mod browser;
 mod common;
+#[path = "serve/currencies.rs"]
+mod currencies;
 #[path = "serve/http.rs"]
 mod http;
 #[path = "serve/server.rs"]
@@ -244,6 +246,19 @@ fn amount_of(value: &serde_json::Value) -> Decimal {
         .unwrap()
 }
 
+/// The overview's total in `currency` and the unpriced calls beside it.
+fn total_in(overview: &serde_json::Value, currency: &str) -> (Decimal, u64) {
+    let totals = overview["totals"].as_array().expect("totals");
+    let total = totals
+        .iter()
+        .find(|t| t["currency"] == currency)
+        .unwrap_or_else(|| panic!("no {currency} total in {totals:?}"));
+    (
+        amount_of(&total["amount"]),
+        total["unpriced"].as_u64().expect("unpriced"),
+    )
+}
+
 async fn page_amount(browser: &Browser, id: &str) -> Decimal {
     let value = browser
         .eval(&format!(
@@ -293,7 +308,7 @@ async fn dashboard_in_a_real_browser() {
     browser
         .open(&serve.url(&format!("/overview?{filtered}")))
         .await;
-    assert_eq!(page_amount(&browser, "total").await, want.total);
+    assert_eq!(page_amount(&browser, "total-USD").await, want.total);
     let text = |id: &str| format!("return document.getElementById('{id}').textContent");
     assert_eq!(
         browser.eval(&text("calls")).await,
@@ -328,7 +343,7 @@ async fn dashboard_in_a_real_browser() {
         );
     }
     let bars = browser
-        .eval("return document.querySelectorAll('#chart rect.bar').length")
+        .eval("return document.querySelectorAll('svg.chart rect.bar').length")
         .await;
     assert_eq!(
         bars,
@@ -337,13 +352,13 @@ async fn dashboard_in_a_real_browser() {
     );
     assert_eq!(
         browser
-            .eval("return document.querySelectorAll('#forecast-line').length")
+            .eval("return document.querySelectorAll('svg.chart line.forecast').length")
             .await,
         1
     );
     assert!(
         browser
-            .eval(&text("total"))
+            .eval(&text("total-USD"))
             .await
             .as_str()
             .unwrap()
@@ -389,7 +404,7 @@ async fn dashboard_in_a_real_browser() {
         .until(
             Duration::from_secs(10),
             &format!(
-                "return document.getElementById('total').dataset.amount === '{}'",
+                "return document.getElementById('total-USD').dataset.amount === '{}'",
                 want.by_service["BigQuery"].normalize()
             ),
         )
@@ -407,7 +422,7 @@ async fn dashboard_in_a_real_browser() {
             // One interval, plus a query and a render.
             Duration::from_secs(REFRESH) + Duration::from_millis(2500),
             &format!(
-                "return document.getElementById('total').dataset.amount === '{}'",
+                "return document.getElementById('total-USD').dataset.amount === '{}'",
                 live_total.normalize()
             ),
         )
@@ -431,7 +446,7 @@ async fn dashboard_in_a_real_browser() {
         .await;
     let rows = browser.texts("#resources tbody tr").await;
     assert_eq!(rows.len(), want.by_resource.len(), "{rows:#?}");
-    let calls_column = "return [...document.querySelectorAll('#resources tbody tr')].map(r => Number(r.children[4].textContent.replace(/,/g, '')))";
+    let calls_column = "return [...document.querySelectorAll('#resources tbody tr')].map(r => Number(r.children[5].textContent.replace(/,/g, '')))";
     for (dir, label) in [("desc", "descending"), ("asc", "ascending")] {
         browser
             .click(fantoccini::Locator::Css("button[data-sort=calls]"))
@@ -543,13 +558,16 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(cells[2], format!("month {}", budget.period), "period");
     assert_eq!(cells[3], "UTC", "time zone");
     assert_eq!(cells[4].parse::<Decimal>().unwrap(), budget.spent, "spent");
+    // This test's two unpriced calls fall in the scope (everything) and
+    // this month; other tests' may too.
+    assert!(cells[5].parse::<u64>().unwrap() >= 2, "unpriced: {cells:?}");
     assert_eq!(
-        cells[5].parse::<Decimal>().unwrap(),
+        cells[6].parse::<Decimal>().unwrap(),
         budget.reserved,
         "reserved"
     );
-    assert_eq!(cells[6].parse::<Decimal>().unwrap(), budget.limit, "limit");
-    assert_eq!(cells[9], "everything", "scope");
+    assert_eq!(cells[7].parse::<Decimal>().unwrap(), budget.limit, "limit");
+    assert_eq!(cells[10], "everything", "scope");
     let texts: Vec<String> = serde_json::from_value(
         browser
             .eval(&format!(
@@ -558,7 +576,7 @@ async fn dashboard_in_a_real_browser() {
             .await,
     )
     .unwrap();
-    assert_eq!(texts[6], "$10.00", "the limit with its currency");
+    assert_eq!(texts[7], "$10.00", "the limit with its currency");
     assert_eq!(texts[4], "$0.75");
     assert_fits_1366(&browser, "budgets").await;
     assert_no_console_errors(&browser, "budgets").await;
@@ -574,7 +592,7 @@ async fn dashboard_in_a_real_browser() {
             .eval(
                 "return [...document.querySelectorAll('#reconciliation tbody tr')].map(r =>
                     [r.dataset.day, r.dataset.service, r.children[2].dataset.amount,
-                     r.children[3].dataset.amount, r.children[4].dataset.amount])",
+                     r.children[4].dataset.amount, r.children[5].dataset.amount])",
             )
             .await,
     )
@@ -614,9 +632,12 @@ async fn dashboard_in_a_real_browser() {
     );
     let adjusted: Decimal = want.reconciled.values().map(|(_, a)| *a).sum();
     assert_eq!(adjusted, Decimal::new(37 - 80, 2));
-    assert_eq!(page_amount(&browser, "estimate").await, want.total);
-    assert_eq!(page_amount(&browser, "adjusted").await, adjusted);
-    assert_eq!(page_amount(&browser, "billed").await, want.total + adjusted);
+    assert_eq!(page_amount(&browser, "estimate-USD").await, want.total);
+    assert_eq!(page_amount(&browser, "adjusted-USD").await, adjusted);
+    assert_eq!(
+        page_amount(&browser, "billed-USD").await,
+        want.total + adjusted
+    );
     let days: Vec<String> = browser.texts("#reconciliation tbody td:first-child").await;
     assert!(days.is_sorted(), "by day: {days:?}");
     assert!(
@@ -681,7 +702,7 @@ async fn dashboard_in_a_real_browser() {
         &[],
     )
     .json();
-    assert_eq!(amount_of(&tagged["total"]), want.nightly);
+    assert_eq!(total_in(&tagged, "USD").0, want.nightly);
     assert!(want.nightly > Decimal::ZERO && want.nightly < want.total);
 
     // The budgets CSV holds the same numbers.
@@ -696,6 +717,7 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(line[5].parse::<Decimal>().unwrap(), budget.spent);
     assert_eq!(line[7].parse::<Decimal>().unwrap(), budget.limit);
     assert_eq!(line[8], "USD");
+    assert!(line[9].parse::<u64>().unwrap() >= 2, "unpriced: {line:?}");
     panoptic::budget::BudgetStore::new(&common::client().await)
         .remove(&budget.name)
         .await
@@ -837,7 +859,7 @@ async fn token_guards_every_request_off_loopback() {
     let bearer = format!("Bearer {token}");
     let ok = http::get(&serve.addr, &path, &[("Authorization", &bearer)]);
     assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_eq!(amount_of(&ok.json()["total"]), Decimal::new(35, 1));
+    assert_eq!(total_in(&ok.json(), "USD"), (Decimal::new(35, 1), 0));
     let by_query = http::get(&serve.addr, &format!("{path}&token={token}"), &[]);
     assert_eq!(by_query.status, 200);
     // The page keeps the token for its own files.
@@ -906,7 +928,7 @@ async fn reads_the_spool_when_mongodb_does_not_answer() {
         !reason.contains("Topology") && !reason.contains('\n'),
         "{reason}"
     );
-    assert_eq!(amount_of(&overview["total"]), Decimal::from(3));
+    assert_eq!(total_in(&overview, "USD"), (Decimal::from(3), 0));
     assert_eq!(overview["calls"], 4);
     // Budgets live in MongoDB: the page says so instead of an empty list.
     let budgets = http::get(&serve.addr, "/api/budgets", &[]).json();

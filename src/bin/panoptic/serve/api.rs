@@ -1,6 +1,7 @@
 //! The routes: the pages (one embedded shell), its files, and the JSON and
 //! CSV API the page itself reads. Every route is a GET and reads only.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use super::assets;
 use super::budgets;
 use super::filters::{Filters, Stack, page};
-use super::overview::{self, FORECAST_DAYS};
+use super::overview::{self, FORECAST_DAYS, Sums};
 use super::respond::{
     Answer, Failure, bad_request, csv_answer, json_answer, ms, not_found, number, unavailable,
 };
@@ -34,8 +35,6 @@ type Pairs = Query<Vec<(String, String)>>;
 const PAGE_SIZE: u64 = 50;
 /// Most events one CSV download holds.
 const CSV_EVENTS: u64 = 100_000;
-/// Amounts are recorded in one currency (DESIGN: `currency: "USD"`).
-const CURRENCY: &str = "USD";
 
 /// What the reconciliation page says when the ledger holds no adjustment.
 const RECONCILE_HINT: &str = "panoptic reconcile --provider PROVIDER --since 30d --apply";
@@ -92,7 +91,6 @@ async fn meta(Extract(state): Shared) -> Answer {
     json_answer(json!({
         "source": source_json(&state),
         "refresh_seconds": state.refresh_seconds,
-        "currency": CURRENCY,
         "page_size": PAGE_SIZE,
     }))
 }
@@ -122,60 +120,70 @@ async fn options(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     json_answer(json!({ "env": env, "provider": provider, "service": service, "user": user }))
 }
 
+/// Every amount with its currency, and beside it the unpriced calls it
+/// leaves out: one total per currency, never their sum.
 async fn overview(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let o = overview::compute(&state.source, &pairs).await?;
-    let forecast = o.forecast();
-    // Cents once there are any; small rates keep their digits.
-    let daily = o.daily_average();
-    let daily = daily
-        .round_dp(if daily >= Decimal::ONE { 2 } else { 6 })
-        .normalize();
-    let period_days = o.period_days.round_dp(1).normalize();
+    let days = o.period_days;
+    let period_days = days.round_dp(1).normalize();
     json_answer(json!({
         "source": source_json(&state),
-        "currency": CURRENCY,
-        "stack": match o.stack { Stack::Service => "service", Stack::Provider => "provider" },
-        "total": o.total.normalize().to_string(),
-        "adjusted": o.adjusted.normalize().to_string(),
-        "calls": o.calls,
-        "errors": o.errors,
-        "unpriced": o.unpriced,
+        "stack": stack_name(o.stack),
+        "calls": o.all.calls,
+        "errors": o.all.errors,
+        "unpriced": o.all.unpriced,
         "period_days": period_days.to_string(),
-        "daily_average": daily.to_string(),
         "forecast": {
             "days": FORECAST_DAYS,
-            "amount": forecast.to_string(),
             "method": format!(
                 "daily average over the period (total ÷ {period_days} days) × {FORECAST_DAYS} days"
             ),
         },
+        "totals": o.totals.iter().map(|(currency, total)| with_sums(json!({
+            "currency": currency,
+            "adjusted": total.adjusted.normalize().to_string(),
+            "daily_average": budgets::rounded(total.daily_average(days)).to_string(),
+            "forecast": total.forecast(days).to_string(),
+        }), total)).collect::<Vec<_>>(),
         "days": o.days,
-        "cells": o.cells.iter().map(|((day, group), amount)| json!({
-            "day": day, "group": group, "amount": amount.normalize().to_string(),
-        })).collect::<Vec<_>>(),
-        "groups": o.groups.iter().map(|(name, row)| json!({
-            "name": name,
-            "amount": row.amount.normalize().to_string(),
-            "calls": row.calls,
-            "errors": row.errors,
-            "unpriced": row.unpriced,
-        })).collect::<Vec<_>>(),
+        "cells": o.cells.iter().map(|((day, group, currency), cell)| with_sums(json!({
+            "day": day, "group": group, "currency": currency,
+        }), cell)).collect::<Vec<_>>(),
+        "groups": o.groups.iter().map(|((name, currency), group)| with_sums(json!({
+            "name": name, "currency": currency,
+        }), group)).collect::<Vec<_>>(),
     }))
+}
+
+/// `fields` and, beside them, a slice's amount and the calls it counts
+/// and leaves out.
+fn with_sums(mut fields: Value, sums: &Sums) -> Value {
+    fields["amount"] = json!(sums.amount.normalize().to_string());
+    fields["calls"] = json!(sums.calls);
+    fields["errors"] = json!(sums.errors);
+    fields["unpriced"] = json!(sums.unpriced);
+    fields
+}
+
+fn stack_name(stack: Stack) -> &'static str {
+    match stack {
+        Stack::Service => "service",
+        Stack::Provider => "provider",
+    }
 }
 
 async fn overview_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let o = overview::compute(&state.source, &pairs).await?;
-    let stack = match o.stack {
-        Stack::Service => "service",
-        Stack::Provider => "provider",
-    };
-    let mut lines = vec![format!("day,{stack},amount,currency")];
-    for ((day, group), amount) in &o.cells {
+    let stack = stack_name(o.stack);
+    let mut lines = vec![format!("day,{stack},amount,currency,unpriced,calls")];
+    for ((day, group, currency), cell) in &o.cells {
         lines.push(csv::line(&[
             day.clone(),
             csv::spreadsheet_safe(group),
-            amount.normalize().to_string(),
-            CURRENCY.to_owned(),
+            cell.amount.normalize().to_string(),
+            csv::spreadsheet_safe(currency),
+            cell.unpriced.to_string(),
+            cell.calls.to_string(),
         ]));
     }
     csv_answer("overview", lines)
@@ -188,12 +196,12 @@ async fn resources(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let rows = rows(&state, &filters, &RESOURCE_BY).await?;
     json_answer(json!({
         "source": source_json(&state),
-        "currency": CURRENCY,
         "rows": rows.iter().map(|row| json!({
             "resource": row.key[0],
             "service": row.key[1],
             "provider": row.key[2],
             "amount": row.amount.normalize().to_string(),
+            "currency": row.currency,
             "calls": row.count,
             "errors": row.errors,
             "unpriced": row.unpriced,
@@ -215,7 +223,7 @@ async fn resources_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
             csv::spreadsheet_safe(&row.key[1]),
             csv::spreadsheet_safe(&row.key[2]),
             row.amount.normalize().to_string(),
-            CURRENCY.to_owned(),
+            csv::spreadsheet_safe(&row.currency),
             row.count.to_string(),
             row.errors.to_string(),
             row.unpriced.to_string(),
@@ -231,10 +239,10 @@ async fn users(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let rows = rows(&state, &filters, &[GroupBy::User]).await?;
     json_answer(json!({
         "source": source_json(&state),
-        "currency": CURRENCY,
         "rows": rows.iter().map(|row| json!({
             "user": row.key[0],
             "amount": row.amount.normalize().to_string(),
+            "currency": row.currency,
             "calls": row.count,
             "errors": row.errors,
             "unpriced": row.unpriced,
@@ -251,7 +259,7 @@ async fn users_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
         lines.push(csv::line(&[
             csv::spreadsheet_safe(&row.key[0]),
             row.amount.normalize().to_string(),
-            CURRENCY.to_owned(),
+            csv::spreadsheet_safe(&row.currency),
             row.count.to_string(),
             row.errors.to_string(),
             row.unpriced.to_string(),
@@ -363,7 +371,7 @@ async fn budgets(Extract(state): Shared) -> Answer {
         "source": source_json(&state),
         "available": true,
         "run": "panoptic budgets set NAME --limit 25 --period day",
-        "budgets": rows.iter().map(|row| {
+        "budgets": rows.iter().map(|budgets::Row { status: row, unpriced }| {
             let b = &row.budget;
             json!({
                 "name": b.name,
@@ -372,6 +380,7 @@ async fn budgets(Extract(state): Shared) -> Answer {
                 "period_name": row.period.name,
                 "time_zone": b.time_zone,
                 "spent": row.spent.normalize().to_string(),
+                "unpriced": unpriced,
                 "reserved": row.reserved.normalize().to_string(),
                 "limit": b.limit.normalize().to_string(),
                 "currency": b.currency,
@@ -391,10 +400,14 @@ async fn budgets_csv(Extract(state): Shared) -> Answer {
         ));
     };
     let mut lines = vec![
-        "name,mode,period,period_name,time_zone,spent,reserved,limit,currency,forecast,runs_out,scope"
+        "name,mode,period,period_name,time_zone,spent,reserved,limit,currency,unpriced,forecast,runs_out,scope"
             .to_owned(),
     ];
-    for row in &rows {
+    for budgets::Row {
+        status: row,
+        unpriced,
+    } in &rows
+    {
         let b = &row.budget;
         lines.push(csv::line(&[
             csv::spreadsheet_safe(&b.name),
@@ -406,6 +419,7 @@ async fn budgets_csv(Extract(state): Shared) -> Answer {
             row.reserved.normalize().to_string(),
             b.limit.normalize().to_string(),
             csv::spreadsheet_safe(&b.currency),
+            unpriced.to_string(),
             budgets::rounded(row.forecast.end_of_period).to_string(),
             row.forecast
                 .runs_out
@@ -418,42 +432,58 @@ async fn budgets_csv(Extract(state): Shared) -> Answer {
 }
 
 /// The ledger's estimates beside the adjustments `panoptic reconcile
-/// --apply` wrote: their sum is what the bill said.
+/// --apply` wrote: their sum is what the bill said. Totals are per
+/// currency, each with the unpriced calls its estimate leaves out.
 async fn reconciliation(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let filters = Filters::parse(&pairs).map_err(bad_request)?;
     let mut rows = rows(&state, &filters, &[GroupBy::Day, GroupBy::Service]).await?;
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    let estimate: Decimal = rows.iter().map(|r| r.amount).sum();
-    let adjusted: Decimal = rows.iter().map(|r| r.adjusted).sum();
-    let done: Vec<&CostRow> = rows.iter().filter(|r| !r.adjusted.is_zero()).collect();
-    let reconciled = !done.is_empty();
-    // The ratio is over the reconciled cells only: elsewhere there is no
-    // bill to compare with.
-    let done_estimate: Decimal = done.iter().map(|r| r.amount).sum();
-    let done_billed: Decimal = done.iter().map(|r| r.amount + r.adjusted).sum();
+    rows.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.currency.cmp(&b.currency)));
+    let reconciled = rows.iter().any(|r| !r.adjusted.is_zero());
     let ratio = |estimate: Decimal, billed: Decimal| {
         (!estimate.is_zero()).then(|| (billed / estimate).round_dp(4).normalize().to_string())
     };
+    let mut by_currency: BTreeMap<&str, Vec<&CostRow>> = BTreeMap::new();
+    for row in &rows {
+        by_currency.entry(&row.currency).or_default().push(row);
+    }
+    let totals: Vec<Value> = by_currency
+        .iter()
+        .map(|(currency, rows)| {
+            let estimate: Decimal = rows.iter().map(|r| r.amount).sum();
+            let adjusted: Decimal = rows.iter().map(|r| r.adjusted).sum();
+            // The ratio is over the reconciled cells only: elsewhere there
+            // is no bill to compare with.
+            let done = || rows.iter().filter(|r| !r.adjusted.is_zero());
+            let done_estimate: Decimal = done().map(|r| r.amount).sum();
+            let done_billed: Decimal = done().map(|r| r.amount + r.adjusted).sum();
+            json!({
+                "currency": currency,
+                "estimate": estimate.normalize().to_string(),
+                "unpriced": rows.iter().map(|r| r.unpriced).sum::<u64>(),
+                "adjusted": adjusted.normalize().to_string(),
+                "billed": (estimate + adjusted).normalize().to_string(),
+                "reconciled": done().next().is_some(),
+                "reconciled_estimate": done_estimate.normalize().to_string(),
+                "reconciled_billed": done_billed.normalize().to_string(),
+                "ratio": ratio(done_estimate, done_billed),
+            })
+        })
+        .collect();
     json_answer(json!({
         "source": source_json(&state),
-        "currency": CURRENCY,
         "reconciled": reconciled,
         "run": RECONCILE_HINT,
-        "total": {
-            "estimate": estimate.normalize().to_string(),
-            "adjusted": adjusted.normalize().to_string(),
-            "billed": (estimate + adjusted).normalize().to_string(),
-            "reconciled_estimate": done_estimate.normalize().to_string(),
-            "reconciled_billed": done_billed.normalize().to_string(),
-            "ratio": ratio(done_estimate, done_billed),
-        },
+        "totals": totals,
         "rows": rows.iter().map(|row| {
             let billed = row.amount + row.adjusted;
             let done = !row.adjusted.is_zero();
             json!({
                 "day": row.key[0],
                 "service": row.key[1],
+                "currency": row.currency,
                 "estimate": row.amount.normalize().to_string(),
+                "calls": row.count,
+                "unpriced": row.unpriced,
                 "adjusted": row.adjusted.normalize().to_string(),
                 "reconciled": done,
                 "billed": done.then(|| billed.normalize().to_string()),

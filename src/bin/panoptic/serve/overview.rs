@@ -1,11 +1,13 @@
 //! The overview's numbers: totals, cost per day stacked by service or
-//! provider, and the forecast, from one grouped cost query.
+//! provider, and the forecast, from one grouped cost query. Every sum is
+//! kept per currency (two currencies are never one number) and counts the
+//! unpriced calls it leaves out, so that no total reads as a silent zero.
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
 use panoptic::Decimal;
-use panoptic::query::GroupBy;
+use panoptic::query::{CostRow, GroupBy};
 
 use super::filters::{Filters, Stack};
 use super::respond::{Failure, bad_request, unavailable};
@@ -17,27 +19,50 @@ pub const FORECAST_DAYS: i64 = 30;
 /// Totals, cost per day stacked by service or provider, and the forecast.
 pub struct Overview {
     pub stack: Stack,
-    pub total: Decimal,
-    /// Adjustments allocated from the provider's bill (kept out of `total`).
+    /// Currency → its sums over the period.
+    pub totals: BTreeMap<String, Sums>,
+    /// Calls, errors and unpriced calls in every currency (counts add up;
+    /// amounts do not).
+    pub all: Sums,
+    pub period_days: Decimal,
+    pub days: Vec<String>,
+    /// `(day, group, currency)` → its sums.
+    pub cells: BTreeMap<(String, String, String), Sums>,
+    /// One row per group and currency: by currency, then largest first.
+    pub groups: Vec<((String, String), Sums)>,
+}
+
+/// What one slice of the period adds up to, in one currency.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Sums {
+    pub amount: Decimal,
+    /// Adjustments allocated from the provider's bill (kept out of `amount`).
     pub adjusted: Decimal,
     pub calls: u64,
     pub errors: u64,
+    /// Calls with no amount: not in `amount`, and said beside it.
     pub unpriced: u64,
-    pub period_days: Decimal,
-    pub days: Vec<String>,
-    /// `(day, group)` → amount.
-    pub cells: BTreeMap<(String, String), Decimal>,
-    /// One row per group, largest first.
-    pub groups: Vec<(String, Group)>,
 }
 
-/// One service's (or provider's) sums over the period.
-#[derive(Default)]
-pub struct Group {
-    pub amount: Decimal,
-    pub calls: u64,
-    pub errors: u64,
-    pub unpriced: u64,
+impl Sums {
+    fn add(&mut self, row: &CostRow) {
+        self.amount += row.amount;
+        self.adjusted += row.adjusted;
+        self.calls += row.count;
+        self.errors += row.errors;
+        self.unpriced += row.unpriced;
+    }
+
+    /// Cost per day over `period_days` (never zero: the period is at
+    /// least a second).
+    pub fn daily_average(&self, period_days: Decimal) -> Decimal {
+        self.amount / period_days
+    }
+
+    /// The next [`FORECAST_DAYS`] at the period's daily average, to the cent.
+    pub fn forecast(&self, period_days: Decimal) -> Decimal {
+        (self.daily_average(period_days) * Decimal::from(FORECAST_DAYS)).round_dp(2)
+    }
 }
 
 pub async fn compute(source: &Source, pairs: &[(String, String)]) -> Result<Overview, Failure> {
@@ -51,44 +76,13 @@ pub async fn compute(source: &Source, pairs: &[(String, String)]) -> Result<Over
         .rows(&filters.query().group_by([GroupBy::Day, dimension]))
         .await
         .map_err(unavailable)?;
-    let mut overview = Overview {
-        stack,
-        total: Decimal::ZERO,
-        adjusted: Decimal::ZERO,
-        calls: 0,
-        errors: 0,
-        unpriced: 0,
-        period_days: Decimal::ZERO,
-        days: Vec::new(),
-        cells: BTreeMap::new(),
-        groups: Vec::new(),
-    };
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for row in by_day {
-        overview.total += row.amount;
-        overview.adjusted += row.adjusted;
-        overview.calls += row.count;
-        overview.errors += row.errors;
-        overview.unpriced += row.unpriced;
-        *overview
-            .cells
-            .entry((row.key[0].clone(), row.key[1].clone()))
-            .or_default() += row.amount;
-        let group = groups.entry(row.key[1].clone()).or_default();
-        group.amount += row.amount;
-        group.unpriced += row.unpriced;
-        group.calls += row.count;
-        group.errors += row.errors;
-    }
-    let mut groups: Vec<(String, Group)> = groups.into_iter().collect();
-    groups.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then_with(|| a.0.cmp(&b.0)));
-    overview.groups = groups;
     let end = filters.end();
     let seconds = (end - filters.since).num_seconds().max(1);
+    let mut overview = Overview::from_rows(stack, &by_day);
     overview.period_days = Decimal::from(seconds) / Decimal::from(86_400);
     overview.days =
         days_between(filters.since.date_naive(), end.date_naive()).unwrap_or_else(|| {
-            let mut seen: Vec<String> = overview.cells.keys().map(|(d, _)| d.clone()).collect();
+            let mut seen: Vec<String> = overview.cells.keys().map(|k| k.0.clone()).collect();
             seen.dedup();
             seen
         });
@@ -96,15 +90,43 @@ pub async fn compute(source: &Source, pairs: &[(String, String)]) -> Result<Over
 }
 
 impl Overview {
-    /// Cost per day over the period (never divided by zero: the period is
-    /// at least a second).
-    pub fn daily_average(&self) -> Decimal {
-        self.total / self.period_days
-    }
-
-    /// The next [`FORECAST_DAYS`] at the period's daily average, to the cent.
-    pub fn forecast(&self) -> Decimal {
-        (self.daily_average() * Decimal::from(FORECAST_DAYS)).round_dp(2)
+    /// Sums rows keyed `[day, group]`, each in its own currency.
+    fn from_rows(stack: Stack, rows: &[CostRow]) -> Overview {
+        let mut totals: BTreeMap<String, Sums> = BTreeMap::new();
+        let mut all = Sums::default();
+        let mut cells: BTreeMap<(String, String, String), Sums> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Sums> = BTreeMap::new();
+        for row in rows {
+            let (day, group) = (&row.key[0], &row.key[1]);
+            totals.entry(row.currency.clone()).or_default().add(row);
+            all.add(row);
+            cells
+                .entry((day.clone(), group.clone(), row.currency.clone()))
+                .or_default()
+                .add(row);
+            groups
+                .entry((group.clone(), row.currency.clone()))
+                .or_default()
+                .add(row);
+        }
+        let mut groups: Vec<((String, String), Sums)> = groups.into_iter().collect();
+        // Amounts compare only within a currency.
+        groups.sort_by(|(a_key, a), (b_key, b)| {
+            a_key
+                .1
+                .cmp(&b_key.1)
+                .then_with(|| b.amount.cmp(&a.amount))
+                .then_with(|| a_key.0.cmp(&b_key.0))
+        });
+        Overview {
+            stack,
+            totals,
+            all,
+            period_days: Decimal::ONE,
+            days: Vec::new(),
+            cells,
+            groups,
+        }
     }
 }
 
@@ -126,22 +148,73 @@ fn days_between(first: NaiveDate, last: NaiveDate) -> Option<Vec<String>> {
 mod tests {
     use super::*;
 
+    fn row(
+        day: &str,
+        group: &str,
+        currency: &str,
+        cents: i64,
+        count: u64,
+        unpriced: u64,
+    ) -> CostRow {
+        CostRow {
+            key: vec![day.to_owned(), group.to_owned()],
+            currency: currency.to_owned(),
+            amount: Decimal::new(cents, 2),
+            adjusted: Decimal::ZERO,
+            unpriced,
+            quantity: count as f64,
+            count,
+            errors: 0,
+            p50_ms: None,
+            p95_ms: None,
+        }
+    }
+
     #[test]
     fn forecast_is_the_daily_average_times_thirty() {
-        let overview = Overview {
-            stack: Stack::Service,
-            total: Decimal::new(700, 2),
-            adjusted: Decimal::ZERO,
+        let week = Sums {
+            amount: Decimal::new(700, 2),
             calls: 7,
-            errors: 0,
-            unpriced: 0,
-            period_days: Decimal::from(7),
-            days: Vec::new(),
-            cells: BTreeMap::new(),
-            groups: Vec::new(),
+            ..Sums::default()
         };
-        assert_eq!(overview.daily_average(), Decimal::ONE);
-        assert_eq!(overview.forecast(), Decimal::from(30));
+        assert_eq!(week.daily_average(Decimal::from(7)), Decimal::ONE);
+        assert_eq!(week.forecast(Decimal::from(7)), Decimal::from(30));
+    }
+
+    #[test]
+    fn currencies_are_never_summed_together() {
+        let overview = Overview::from_rows(
+            Stack::Service,
+            &[
+                row("2026-12-01", "chat", "USD", 150, 2, 0),
+                row("2026-12-01", "chat", "EUR", 200, 3, 1),
+                row("2026-12-02", "chat", "USD", 50, 1, 0),
+                row("2026-12-02", "vision", "EUR", 0, 4, 4),
+            ],
+        );
+        let currencies: Vec<&str> = overview.totals.keys().map(String::as_str).collect();
+        assert_eq!(currencies, ["EUR", "USD"]);
+        assert_eq!(overview.totals["USD"].amount, Decimal::new(200, 2));
+        assert_eq!(overview.totals["EUR"].amount, Decimal::new(200, 2));
+        assert_eq!(overview.totals["EUR"].unpriced, 5);
+        assert_eq!(overview.totals["USD"].unpriced, 0);
+        assert_eq!(overview.all.calls, 10);
+        // A day of unpriced calls only keeps its count beside its zero.
+        let vision = &overview.cells[&(
+            "2026-12-02".to_owned(),
+            "vision".to_owned(),
+            "EUR".to_owned(),
+        )];
+        assert_eq!((vision.amount, vision.unpriced), (Decimal::ZERO, 4));
+        let groups: Vec<(&str, &str)> = overview
+            .groups
+            .iter()
+            .map(|((name, currency), _)| (name.as_str(), currency.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [("chat", "EUR"), ("vision", "EUR"), ("chat", "USD")]
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@
 
   function setAttrs(node, attrs) {
     for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined) continue;
       if (key === "text") node.textContent = value;
       else if (key === "class") node.setAttribute("class", value);
       else node.setAttribute(key, String(value));
@@ -57,8 +58,10 @@
     return path + (text ? "?" + text : "");
   }
 
-  // Amounts arrive as exact decimal strings; they are shown exactly.
-  function money(text) {
+  // Amounts arrive as exact decimal strings with their currency; they are
+  // shown exactly, "$" before USD and the code after any other, so that no
+  // amount reads as dollars that is not.
+  function money(text, currency) {
     if (text === null || text === undefined) return "—";
     let digits = String(text);
     const negative = digits.startsWith("-");
@@ -66,7 +69,33 @@
     let [whole, fraction = ""] = digits.split(".");
     fraction = fraction.padEnd(2, "0");
     whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return (negative ? "-" : "") + "$" + whole + "." + fraction;
+    const number = whole + "." + fraction;
+    if (currency === "USD") return (negative ? "-" : "") + "$" + number;
+    return (negative ? "-" : "") + number + " " + (currency || "(no currency)");
+  }
+
+  const plural = (n, one, many) => count(n) + " " + (n === 1 ? one : many);
+
+  // What a total leaves out, said beside it.
+  function unpricedNote(n) {
+    return n ? plural(n, "unpriced call", "unpriced calls") + " not counted" : "";
+  }
+
+  // A table cell for an amount: "unpriced" when no call of the row had a
+  // price, never a bare zero.
+  function amountCell(amount, currency, calls, unpriced) {
+    const none = calls > 0 && unpriced === calls;
+    return el("td", {
+      class: "n",
+      "data-amount": amount,
+      "data-currency": currency,
+      title: unpriced ? unpricedNote(unpriced) : null,
+      text: none ? "unpriced" : money(amount, currency),
+    });
+  }
+
+  function unpricedCell(unpriced) {
+    return el("td", { class: "n" + (unpriced ? " unpriced" : ""), text: count(unpriced) });
   }
 
   const count = (n) => Number(n).toLocaleString("en-US");
@@ -224,32 +253,64 @@
     return node;
   }
 
+  // A card of amounts, one line per currency (never summed), each with the
+  // unpriced calls it leaves out beside it.
+  function amountsCard(id, label, lines, note) {
+    const node = el("div", { class: "card", id: id }, el("div", { class: "label", text: label }));
+    if (!lines.length) node.append(el("div", { class: "value", text: "—" }));
+    for (const line of lines) {
+      const value = el("div", {
+        class: "value",
+        id: id + "-" + line.currency,
+        "data-amount": line.amount,
+        "data-currency": line.currency,
+        text: money(line.amount, line.currency),
+      });
+      node.append(value);
+      const left = unpricedNote(line.unpriced);
+      if (left) node.append(el("div", { class: "note unpriced", id: id + "-" + line.currency + "-unpriced", text: left }));
+    }
+    if (note) node.append(el("div", { class: "note", id: id + "-note", text: note }));
+    return node;
+  }
+
   function drawOverview(data) {
     const main = [heading("Overview", "/api/overview.csv")];
+    const totals = data.totals;
+    const adjusted = totals.filter((t) => Number(t.adjusted) !== 0);
     main.push(
       el(
         "div",
         { class: "cards" },
-        card("total", "Total for the period", money(data.total), data.currency + " · list prices", { amount: data.total }),
-        card("daily", "Daily average", money(data.daily_average), "over " + data.period_days + " days", {
-          amount: data.daily_average,
-        }),
-        card("forecast", "Forecast, next " + data.forecast.days + " days", money(data.forecast.amount), data.forecast.method, {
-          amount: data.forecast.amount,
-        }),
+        amountsCard("total", "Total for the period", totals, "list prices; each currency apart"),
+        amountsCard(
+          "daily",
+          "Daily average",
+          totals.map((t) => ({ currency: t.currency, amount: t.daily_average, unpriced: t.unpriced })),
+          "over " + data.period_days + " days"
+        ),
+        amountsCard(
+          "forecast",
+          "Forecast, next " + data.forecast.days + " days",
+          totals.map((t) => ({ currency: t.currency, amount: t.forecast, unpriced: t.unpriced })),
+          data.forecast.method
+        ),
         card("calls", "Calls", count(data.calls), null),
         card("errors", "Errors", count(data.errors), data.calls ? ((100 * data.errors) / data.calls).toFixed(1) + " % of calls" : null),
         card(
           "unpriced",
           "Unpriced calls",
           count(data.unpriced),
-          data.unpriced ? "no price known: not counted in the total (see Events, metadata.unpriced)" : "every call priced",
+          data.unpriced ? "no price known: not counted in any total (see Events, metadata.unpriced)" : "every call priced",
           { warn: data.unpriced > 0 }
         ),
-        Number(data.adjusted) !== 0
-          ? card("adjusted", "Adjustments from the bill", money(data.adjusted), "allocated by `panoptic reconcile`; not in the total", {
-              amount: data.adjusted,
-            })
+        adjusted.length
+          ? amountsCard(
+              "adjusted",
+              "Adjustments from the bill",
+              adjusted.map((t) => ({ currency: t.currency, amount: t.adjusted, unpriced: 0 })),
+              "allocated by `panoptic reconcile`; not in the total"
+            )
           : null
       )
     );
@@ -266,63 +327,71 @@
     );
     stack.value = data.stack;
     stack.addEventListener("change", () => setFilter({ stack: stack.value }));
-    const colors = new Map(data.groups.map((g, i) => [g.name, "c" + (i % 10)]));
-    main.push(
-      el(
-        "section",
-        { class: "panel" },
-        el("div", { class: "toolbar" }, el("h2", { text: "Cost per day" }), el("label", {}, "Stacked by ", stack)),
-        chart(data, colors),
-        legend(data, colors)
-      )
+    const names = [...new Set(data.groups.map((g) => g.name))];
+    const colors = new Map(names.map((name, i) => [name, "c" + (i % 10)]));
+    const panel = el(
+      "section",
+      { class: "panel" },
+      el("div", { class: "toolbar" }, el("h2", { text: "Cost per day" }), el("label", {}, "Stacked by ", stack))
     );
+    // One chart per currency: bars of two currencies never stack.
+    for (const total of totals) {
+      if (totals.length > 1) panel.append(el("h3", { text: total.currency }));
+      panel.append(chart(data, total, colors), legend(data, total, colors));
+    }
+    main.push(panel);
     const label = data.stack === "provider" ? "Provider" : "Service";
     const rows = data.groups.map((g) =>
       el(
         "tr",
-        { "data-name": g.name },
+        { "data-name": g.name, "data-currency": g.currency },
         el("td", {}, el("span", { class: "swatch " + colors.get(g.name) }), el("a", { href: href("/events", { [data.stack]: g.name }), text: g.name })),
-        el("td", { class: "n", "data-amount": g.amount, text: money(g.amount) }),
+        amountCell(g.amount, g.currency, g.calls, g.unpriced),
+        unpricedCell(g.unpriced),
         el("td", { class: "n", text: count(g.calls) }),
-        el("td", { class: "n", text: count(g.errors) }),
-        el("td", { class: "n", text: count(g.unpriced) })
+        el("td", { class: "n", text: count(g.errors) })
       )
     );
     main.push(el("h2", { text: "By " + data.stack }));
-    main.push(table("groups", [label, "Cost", "Calls", "Errors", "Unpriced"], rows, null, [1, 2, 3, 4]));
+    main.push(table("groups", [label, "Cost", "Unpriced", "Calls", "Errors"], rows, null, [1, 2, 3, 4]));
     $("main").replaceChildren(...main);
   }
 
-  // Stacked bars per day, one colour per group, and the daily average as a
-  // dashed line: the rate the forecast extends.
-  function chart(data, colors) {
+  // Stacked bars per day in one currency, one colour per group, the daily
+  // average as a dashed line (the rate the forecast extends), and above a
+  // day the calls it leaves out as unpriced.
+  function chart(data, total, colors) {
+    const currency = total.currency;
     const width = 1000;
     const height = 220;
     const left = 70;
     const bottom = 24;
-    const top = 10;
+    const top = 16;
     const totals = new Map(data.days.map((d) => [d, 0]));
+    const unpriced = new Map(data.days.map((d) => [d, 0]));
     const byDay = new Map(data.days.map((d) => [d, []]));
     for (const cell of data.cells) {
-      if (!byDay.has(cell.day)) continue;
+      if (cell.currency !== currency || !byDay.has(cell.day)) continue;
       byDay.get(cell.day).push(cell);
       totals.set(cell.day, totals.get(cell.day) + Number(cell.amount));
+      unpriced.set(cell.day, unpriced.get(cell.day) + cell.unpriced);
     }
-    const average = Number(data.daily_average);
+    const average = Number(total.daily_average);
     const max = niceCeiling(Math.max(average, ...totals.values()));
     const plot = height - bottom - top;
     const y = (v) => top + plot - (v / max) * plot;
     const node = svg("svg", {
       class: "chart",
-      id: "chart",
+      id: "chart-" + currency,
+      "data-currency": currency,
       viewBox: "0 0 " + width + " " + height,
       role: "img",
-      "aria-label": "Cost per day",
+      "aria-label": "Cost per day in " + currency,
     });
     for (let i = 0; i <= 4; i += 1) {
       const value = (max * i) / 4;
       node.append(svg("line", { class: "grid", x1: left, x2: width, y1: y(value), y2: y(value) }));
-      node.append(svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, money(value.toFixed(max < 0.1 ? 4 : 2))));
+      node.append(svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, money(value.toFixed(max < 0.1 ? 4 : 2), currency)));
     }
     const slot = (width - left) / Math.max(1, data.days.length);
     const barWidth = Math.max(2, slot * 0.7);
@@ -344,16 +413,28 @@
           "data-day": day,
           "data-group": cell.group,
           "data-amount": cell.amount,
+          "data-currency": currency,
         });
-        rect.append(svg("title", {}, day + " · " + cell.group + " · " + money(cell.amount)));
+        const leftOut = cell.unpriced ? " + " + unpricedNote(cell.unpriced) : "";
+        rect.append(svg("title", {}, day + " · " + cell.group + " · " + money(cell.amount, currency) + leftOut));
         node.append(rect);
         base += value;
+      }
+      const missing = unpriced.get(day);
+      if (missing) {
+        const mark = svg(
+          "text",
+          { class: "unpriced", x: x + barWidth / 2, y: y(base) - 3, "text-anchor": "middle", "data-day": day, "data-unpriced": missing },
+          "+" + count(missing) + " unpriced"
+        );
+        mark.append(svg("title", {}, day + " · " + unpricedNote(missing)));
+        node.append(mark);
       }
       if (i % labelEvery === 0) {
         node.append(svg("text", { x: x + barWidth / 2, y: height - 6, "text-anchor": "middle" }, day.slice(5)));
       }
     });
-    node.append(svg("line", { class: "forecast", id: "forecast-line", x1: left, x2: width, y1: y(average), y2: y(average) }));
+    node.append(svg("line", { class: "forecast", x1: left, x2: width, y1: y(average), y2: y(average) }));
     return node;
   }
 
@@ -368,13 +449,20 @@
     return 10 * power;
   }
 
-  function legend(data, colors) {
+  function legend(data, total, colors) {
     const node = el("div", { class: "legend" });
     for (const group of data.groups) {
+      if (group.currency !== total.currency) continue;
       node.append(el("span", {}, el("span", { class: "swatch " + colors.get(group.name) }), group.name));
     }
+    const left = total.unpriced ? "; " + unpricedNote(total.unpriced) : "";
     node.append(
-      el("span", {}, el("span", { class: "forecast-key" }), "daily average " + money(data.daily_average) + " (the forecast's rate)")
+      el(
+        "span",
+        {},
+        el("span", { class: "forecast-key" }),
+        "daily average " + money(total.daily_average, total.currency) + " (the forecast's rate)" + left
+      )
     );
     return node;
   }
@@ -410,9 +498,9 @@
     { key: "service", label: "Service", numeric: false },
     { key: "provider", label: "Provider", numeric: false },
     { key: "amount", label: "Cost", numeric: true },
+    { key: "unpriced", label: "Unpriced", numeric: true },
     { key: "calls", label: "Calls", numeric: true },
     { key: "errors", label: "Errors", numeric: true },
-    { key: "unpriced", label: "Unpriced", numeric: true },
     { key: "p50_ms", label: "p50", numeric: true },
     { key: "p95_ms", label: "p95", numeric: true },
   ];
@@ -429,7 +517,9 @@
     const column = RESOURCE_COLUMNS.find((c) => c.key === key) || RESOURCE_COLUMNS[3];
     const sign = params().get("dir") === "asc" ? 1 : -1;
     const value = (row) => (column.numeric ? (row[column.key] === null ? -1 : Number(row[column.key])) : String(row[column.key]));
+    // Amounts compare only within a currency: rows sort by currency first.
     const sorted = [...data.rows].sort((a, b) => {
+      if (column.key === "amount" && a.currency !== b.currency) return a.currency < b.currency ? -1 : 1;
       const [x, y] = [value(a), value(b)];
       return sign * (x < y ? -1 : x > y ? 1 : 0);
     });
@@ -440,15 +530,20 @@
         el("td", {}, el("a", { href: href("/events", { resource: r.resource, service: r.service, provider: r.provider }), text: r.resource })),
         el("td", { text: r.service }),
         el("td", { text: r.provider }),
-        el("td", { class: "n", "data-amount": r.amount, text: money(r.amount) }),
+        amountCell(r.amount, r.currency, r.calls, r.unpriced),
+        unpricedCell(r.unpriced),
         el("td", { class: "n", text: count(r.calls) }),
         el("td", { class: "n", text: count(r.errors) }),
-        el("td", { class: "n", text: count(r.unpriced) }),
         el("td", { class: "n", text: duration(r.p50_ms) }),
         el("td", { class: "n", text: duration(r.p95_ms) })
       )
     );
-    main.push(el("p", { class: "muted", text: "Every function that recorded a cost. Click a column to sort, a resource for its events." }));
+    main.push(
+      el("p", {
+        class: "muted",
+        text: "Every function that recorded a cost, one row per currency. Unpriced calls have no amount and are not in the cost. Click a column to sort, a resource for its events.",
+      })
+    );
     main.push(table("resources", RESOURCE_COLUMNS.map((c) => c.label), rows, RESOURCE_COLUMNS));
     $("main").replaceChildren(...main);
   }
@@ -465,14 +560,14 @@
         "tr",
         {},
         el("td", {}, el("a", { href: href("/events", { user: r.user }), text: r.user })),
-        el("td", { class: "n", "data-amount": r.amount, text: money(r.amount) }),
+        amountCell(r.amount, r.currency, r.calls, r.unpriced),
+        unpricedCell(r.unpriced),
         el("td", { class: "n", text: count(r.calls) }),
         el("td", { class: "n", text: count(r.errors) }),
-        el("td", { class: "n", text: count(r.unpriced) }),
         el("td", { class: "n", text: duration(r.p95_ms) })
       )
     );
-    main.push(table("users", ["User", "Cost", "Calls", "Errors", "Unpriced", "p95"], rows, null, [1, 2, 3, 4, 5]));
+    main.push(table("users", ["User", "Cost", "Unpriced", "Calls", "Errors", "p95"], rows, null, [1, 2, 3, 4, 5]));
     $("main").replaceChildren(...main);
   }
 
@@ -494,7 +589,12 @@
         el("td", { text: e.resource }),
         el("td", { text: e.kind }),
         el("td", { text: e.outcome + (e.error ? ": " + e.error : "") }),
-        el("td", { class: "n", "data-amount": e.amount === null ? "" : e.amount, text: e.amount === null ? "unpriced" : money(e.amount) }),
+        el("td", {
+          class: "n",
+          "data-amount": e.amount === null ? "" : e.amount,
+          "data-currency": e.currency,
+          text: e.amount === null ? "unpriced" : money(e.amount, e.currency),
+        }),
         el("td", { text: e.unpriced || "" }),
         el("td", { class: "n", text: duration(e.duration_ms) })
       )
@@ -508,13 +608,6 @@
     if (data.more) pager.append(el("a", { id: "next", href: href("/events", { page: data.page + 1 }), text: "Older →" }));
     main.push(pager);
     $("main").replaceChildren(...main);
-  }
-
-  // An amount in `currency`: "$" for USD, else the code after the number.
-  function moneyIn(text, currency) {
-    if (!currency || currency === "USD") return money(text);
-    if (text === null || text === undefined) return "—";
-    return money(text).replace("$", "") + " " + currency;
   }
 
   function command(text, run) {
@@ -540,7 +633,7 @@
       $("main").replaceChildren(...main);
       return;
     }
-    const amount = (text, currency) => el("td", { class: "n", "data-amount": text, text: moneyIn(text, currency) });
+    const amount = (text, currency) => el("td", { class: "n", "data-amount": text, "data-currency": currency, text: money(text, currency) });
     const rows = data.budgets.map((b) =>
       el(
         "tr",
@@ -550,6 +643,7 @@
         el("td", { text: b.period + " " + b.period_name }),
         el("td", { text: b.time_zone }),
         amount(b.spent, b.currency),
+        el("td", { class: "n" + (b.unpriced ? " unpriced" : ""), title: unpricedNote(b.unpriced) || null, text: count(b.unpriced) }),
         amount(b.reserved, b.currency),
         amount(b.limit, b.currency),
         amount(b.forecast, b.currency),
@@ -561,17 +655,18 @@
       el("p", {
         class: "muted",
         text:
-          "Each budget in its current period. Forecast: the spend so far plus the mean of the complete days for each day left; " +
-          "runs out: the first day that reaches the limit at that rate.",
+          "Each budget in its current period. Unpriced: calls in its scope this period with no amount, left out of the spend " +
+          "(a budgeted call that reserved is counted at its estimate instead). Forecast: the spend so far plus the mean of the " +
+          "complete days for each day left; runs out: the first day that reaches the limit at that rate.",
       })
     );
     main.push(
       table(
         "budgets",
-        ["Budget", "Mode", "Period", "Time zone", "Spent", "Reserved", "Limit", "Forecast (end of period)", "Runs out", "Scope"],
+        ["Budget", "Mode", "Period", "Time zone", "Spent", "Unpriced", "Reserved", "Limit", "Forecast (end of period)", "Runs out", "Scope"],
         rows,
         null,
-        [4, 5, 6, 7, 8]
+        [4, 5, 6, 7, 8, 9]
       )
     );
     $("main").replaceChildren(...main);
@@ -579,19 +674,25 @@
 
   function drawReconciliation(data) {
     const main = [heading("Reconciliation", null)];
-    const t = data.total;
+    const totals = data.totals;
+    const line = (key) => (t) => ({ currency: t.currency, amount: t[key], unpriced: key === "estimate" ? t.unpriced : 0 });
+    const ratios = totals.filter((t) => t.reconciled);
     main.push(
       el(
         "div",
         { class: "cards" },
-        card("estimate", "Estimated by panoptic", money(t.estimate), data.currency + " · list prices", { amount: t.estimate }),
-        card("adjusted", "Adjustments from the bill", money(t.adjusted), "written by `panoptic reconcile --apply`", { amount: t.adjusted }),
-        card("billed", "Estimate + adjustments", money(t.billed), "the period after reconciliation", { amount: t.billed }),
+        amountsCard("estimate", "Estimated by panoptic", totals.map(line("estimate")), "list prices; each currency apart"),
+        amountsCard("adjusted", "Adjustments from the bill", totals.map(line("adjusted")), "written by `panoptic reconcile --apply`"),
+        amountsCard("billed", "Estimate + adjustments", totals.map(line("billed")), "the period after reconciliation"),
         card(
           "ratio",
           "Billed ÷ estimate",
-          t.ratio === null ? "—" : t.ratio,
-          data.reconciled ? money(t.reconciled_billed) + " billed for " + money(t.reconciled_estimate) + " estimated, reconciled days only" : "no reconciled day"
+          ratios.length ? ratios.map((t) => (t.ratio === null ? "—" : t.ratio) + (totals.length > 1 ? " " + t.currency : "")).join(" · ") : "—",
+          ratios.length
+            ? ratios
+                .map((t) => money(t.reconciled_billed, t.currency) + " billed for " + money(t.reconciled_estimate, t.currency) + " estimated")
+                .join("; ") + ", reconciled days only"
+            : "no reconciled day"
         )
       )
     );
@@ -606,21 +707,30 @@
       );
     }
     if (data.rows.length) {
-      const amount = (text) => el("td", { class: "n", "data-amount": text === null ? "" : text, text: text === null ? "—" : money(text) });
+      const amount = (text, currency) =>
+        el("td", { class: "n", "data-amount": text === null ? "" : text, "data-currency": currency, text: text === null ? "—" : money(text, currency) });
       const rows = data.rows.map((r) =>
         el(
           "tr",
-          { "data-day": r.day, "data-service": r.service },
+          { "data-day": r.day, "data-service": r.service, "data-currency": r.currency },
           el("td", { text: r.day }),
           el("td", { text: r.service }),
-          amount(r.estimate),
-          el("td", { class: "n", "data-amount": r.adjusted, text: r.reconciled ? money(r.adjusted) : "not reconciled" }),
-          amount(r.billed),
+          amountCell(r.estimate, r.currency, r.calls, r.unpriced),
+          unpricedCell(r.unpriced),
+          el("td", {
+            class: "n",
+            "data-amount": r.adjusted,
+            "data-currency": r.currency,
+            text: r.reconciled ? money(r.adjusted, r.currency) : "not reconciled",
+          }),
+          amount(r.billed, r.currency),
           el("td", { class: "n", text: r.ratio === null ? "—" : r.ratio })
         )
       );
       main.push(el("h2", { text: "By day and service" }));
-      main.push(table("reconciliation", ["Day (UTC)", "Service", "Estimate", "Adjusted", "Billed", "Billed ÷ estimate"], rows, null, [2, 3, 4, 5]));
+      main.push(
+        table("reconciliation", ["Day (UTC)", "Service", "Estimate", "Unpriced", "Adjusted", "Billed", "Billed ÷ estimate"], rows, null, [2, 3, 4, 5, 6])
+      );
     }
     $("main").replaceChildren(...main);
   }
