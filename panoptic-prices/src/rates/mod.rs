@@ -66,11 +66,14 @@ impl fmt::Display for Rate {
     }
 }
 
+/// The rates given for one pair, by date, each with its source.
+type RatesByDate = BTreeMap<NaiveDate, (Decimal, Option<String>)>;
+
 /// A table of dated rates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rates {
-    /// Per (from, to) as given, by date.
-    given: BTreeMap<(String, String), BTreeMap<NaiveDate, (Decimal, Option<String>)>>,
+    /// Per (from, to) as given.
+    given: BTreeMap<(String, String), RatesByDate>,
     origin: String,
 }
 
