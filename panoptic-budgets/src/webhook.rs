@@ -12,6 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::Alert;
+use crate::coverage::money;
 
 /// Attempts per alert: the first, then retries after 0.5 s, 1 s, 2 s.
 const ATTEMPTS: u32 = 4;
@@ -32,17 +33,29 @@ pub(crate) fn alert_json(alert: &Alert) -> String {
         }
         out
     };
+    let text = |value: &str| format!("\"{}\"", escape(value));
+    let threshold = match alert.percent {
+        Some(p) if alert.cannot_count.is_none() => p.to_string(),
+        _ => text(&crate::alerts::threshold(alert)),
+    };
+    let notes: Vec<String> = alert.notes().iter().map(|n| text(n)).collect();
+    let uncounted: Vec<String> = alert
+        .coverage
+        .uncounted
+        .iter()
+        .map(|(currency, amount)| format!("{}:{}", text(currency), text(&money(amount))))
+        .collect();
     format!(
-        "{{\"budget\":\"{}\",\"period\":\"{}\",\"threshold\":{},\"spent\":\"{}\",\"limit\":\"{}\",\"currency\":\"{}\",\"message\":\"{}\"}}",
-        escape(&alert.budget),
-        escape(&alert.period),
-        alert
-            .percent
-            .map_or_else(|| "\"forecast\"".to_owned(), |p| p.to_string()),
+        "{{\"budget\":{},\"period\":{},\"threshold\":{threshold},\"spent\":\"{}\",\"limit\":\"{}\",\"currency\":{},\"uncounted\":{{{}}},\"unpriced_calls\":{},\"notes\":[{}],\"message\":{}}}",
+        text(&alert.budget),
+        text(&alert.period),
         alert.spent,
         alert.limit,
-        escape(&alert.currency),
-        escape(&alert.to_string()),
+        text(&alert.currency),
+        uncounted.join(","),
+        alert.coverage.unpriced_calls,
+        notes.join(","),
+        text(&alert.to_string()),
     )
 }
 
