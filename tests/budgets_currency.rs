@@ -135,8 +135,10 @@ async fn spend_in_another_currency_without_a_rate_is_left_out_and_said() {
         assert_eq!(alerts[0].cannot_count.as_deref(), Some("EUR"));
         let text = alerts[0].to_string();
         assert!(
-            text.contains("cannot count spend in EUR: no EUR→USD rate")
-                && text.contains("12.50 EUR not counted"),
+            text.ends_with(
+                "cannot count spend in EUR; 12.50 EUR not counted: no EUR→USD rate \
+                 (give one in PANOPTIC_RATES)"
+            ),
             "{text}"
         );
     }
@@ -172,6 +174,9 @@ async fn spend_in_another_currency_without_a_rate_is_left_out_and_said() {
     );
 
     // The webhook says it too, as fields and as text.
+    if !cfg!(feature = "webhooks") {
+        return;
+    }
     let posts = hook.received_requests().await.unwrap();
     assert_eq!(posts.len(), 2);
     let first: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();

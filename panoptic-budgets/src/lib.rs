@@ -96,8 +96,8 @@ impl fmt::Display for Alert {
         match (&self.cannot_count, self.percent) {
             (Some(other), _) => write!(
                 f,
-                "budget `{}` for {} cannot count spend in {other}: no {other}→{} rate",
-                self.budget, self.period, self.currency
+                "budget `{}` for {} cannot count spend in {other}",
+                self.budget, self.period
             )?,
             (None, Some(p)) => write!(
                 f,

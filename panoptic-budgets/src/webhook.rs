@@ -117,3 +117,35 @@ fn client() -> Result<HttpsClient, String> {
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::Coverage;
+
+    #[test]
+    fn an_alert_posts_what_its_budget_leaves_out() {
+        let mut coverage = Coverage::default();
+        coverage
+            .uncounted
+            .add("EUR", rust_decimal::Decimal::new(125, 1));
+        coverage.unpriced_calls = 2;
+        let alert = Alert {
+            budget: "usd".to_owned(),
+            period: "2026-12-05".to_owned(),
+            percent: None,
+            spent: rust_decimal::Decimal::ZERO,
+            limit: rust_decimal::Decimal::TEN,
+            currency: "USD".to_owned(),
+            cannot_count: Some("EUR".to_owned()),
+            coverage,
+        };
+        let json = alert_json(&alert);
+        assert!(
+            json.contains(
+                r#""threshold":"uncounted-EUR","spent":"0","limit":"10","currency":"USD","uncounted":{"EUR":"12.50"},"unpriced_calls":2,"notes":["12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)","2 unpriced calls not counted (no amount, no estimate)"]"#
+            ),
+            "{json}"
+        );
+    }
+}
