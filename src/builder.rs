@@ -111,6 +111,15 @@ impl PanopticBuilder {
         self
     }
 
+    /// The dated exchange rates that count spend in another currency than
+    /// a budget's (default: the file `PANOPTIC_RATES` names, if any). A
+    /// budget counts only its own currency without one: other spend is
+    /// left out, and its status and alerts say how much and why.
+    pub fn budget_rates(mut self, rates: panoptic_budgets::Rates) -> Self {
+        self.budgets.rates(rates);
+        self
+    }
+
     /// The clock budget periods are read from (default: the system
     /// clock). For tests that cross a period boundary without waiting.
     pub fn budget_clock(

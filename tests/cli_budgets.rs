@@ -225,3 +225,59 @@ async fn report_forecast_projects_each_row_to_the_end_of_the_period() {
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(&header[..3], ["service", "amount", "forecast"], "{table}");
 }
+
+/// What a budget leaves out is in its listing: EUR spend with no rate and
+/// an unpriced call, as columns, as JSON fields and as notes under the
+/// table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_list_what_spent_leaves_out() {
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    succeed(panoptic(
+        &[
+            "budgets",
+            "set",
+            "ops",
+            "--limit",
+            "10",
+            "--period",
+            "day",
+            "--provider",
+            "user_defined",
+        ],
+        &uri,
+    ));
+    {
+        let panoptic = common::builder(&common::unique_env("cli-budgets-cover"))
+            .mongodb_uri(&uri)
+            .budgets_from_database()
+            .budget_rates(panoptic::budget::Rates::none())
+            .build()
+            .unwrap();
+        let log = panoptic.logger(panoptic::Provider::UserDefined, "Work");
+        panoptic::invoice!(log, "usd"; "amount" => "1.50");
+        panoptic::invoice!(log, "eur"; "amount" => "12.50", "currency" => "EUR");
+        panoptic::invoice!(log, "unknown");
+        assert!(panoptic.budgets().is_some());
+    }
+    let json = succeed(panoptic(&["budgets", "list", "--format", "json"], &uri));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = &rows[0];
+    assert_eq!(row["spent"], "1.5");
+    assert_eq!(row["unpriced"], "1");
+    assert_eq!(row["not_counted"], "12.50 EUR");
+    assert_eq!(row["uncounted"]["EUR"], "12.50");
+    assert_eq!(
+        row["notes"],
+        serde_json::json!([
+            "12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)",
+            "1 unpriced call not counted (no amount, no estimate)"
+        ])
+    );
+    let table = succeed(panoptic(&["budgets"], &uri));
+    assert!(
+        table.contains("\nops: 12.50 EUR not counted: no EUR→USD rate")
+            && table.contains("\nops: 1 unpriced call not counted"),
+        "{table}"
+    );
+}

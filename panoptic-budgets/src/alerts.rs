@@ -1,7 +1,8 @@
-//! Alerts: a threshold (or the forecast) crossed is claimed once in
-//! MongoDB across every process, then written to stderr, logged as a
-//! `billing` record, posted to the budget's webhook and given to the
-//! handle's callback.
+//! Alerts: a threshold (or the forecast) crossed, or spend in a currency
+//! the budget cannot count, is claimed once in MongoDB across every
+//! process, then written to stderr, logged as a `billing` record, posted
+//! to the budget's webhook and given to the handle's callback. Each
+//! carries what the period's `spent` leaves out.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use rust_decimal::Decimal;
 use panoptic_core::report::write_line;
 
 use crate::Alert;
+use crate::coverage::Coverage;
 use crate::define::{Budget, Mode};
 use crate::forecast::forecast;
 use crate::period::PeriodKey;
@@ -32,12 +34,21 @@ impl State {
         let Ok(zone) = budget.zone() else { return };
         let key = PeriodKey::of(budget.period, zone, at);
         let period_id = BudgetStore::period_id(budget, &key);
-        let mut crossed: Vec<(String, Option<u32>)> = budget
+        let coverage = Coverage::of(period);
+        let mut crossed: Vec<(String, Option<u32>, Option<String>)> = budget
             .alerts
             .iter()
             .filter(|p| spent * Decimal::from(100) >= limit * Decimal::from(**p))
-            .map(|p| (p.to_string(), Some(*p)))
+            .map(|p| (p.to_string(), Some(*p), None))
             .collect();
+        // Said once per currency: the amount left out grows after it, and
+        // every later alert and status shows it.
+        crossed.extend(
+            coverage
+                .uncounted
+                .currencies()
+                .map(|c| (format!("uncounted-{c}"), None, Some(c.to_owned()))),
+        );
         if budget.alert_on_forecast && spent < limit {
             let days = period.get_document("days").cloned().unwrap_or_default();
             let daily: Vec<Decimal> = (0..key.days_elapsed())
@@ -52,10 +63,10 @@ impl State {
                 })
                 .collect();
             if forecast(key.first_day, &daily, key.days(), limit).end_of_period > limit {
-                crossed.push(("forecast".to_owned(), None));
+                crossed.push(("forecast".to_owned(), None, None));
             }
         }
-        for (threshold, percent) in crossed {
+        for (threshold, percent, cannot_count) in crossed {
             let claimed =
                 tokio::time::timeout(self.timeout, store.claim_alert(&period_id, &threshold)).await;
             if !matches!(claimed, Ok(Ok(true))) {
@@ -68,6 +79,8 @@ impl State {
                 spent,
                 limit,
                 currency: budget.currency.clone(),
+                cannot_count,
+                coverage: coverage.clone(),
             };
             self.send(&alert, budget.webhook.as_deref());
         }
@@ -82,7 +95,8 @@ impl State {
                 panoptic_core::keys::metadata::ALERT => true,
                 "budget" => alert.budget.as_str(),
                 "period" => alert.period.as_str(),
-                "threshold" => alert.percent.map_or_else(|| "forecast".to_owned(), |p| p.to_string()),
+                "threshold" => threshold(alert),
+                "notes" => alert.notes().join("; "),
                 "spent" => alert.spent.to_string(),
                 "limit" => alert.limit.to_string());
         }
@@ -111,5 +125,15 @@ impl State {
             // A panicking callback must not take the broker down.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&alert)));
         }
+    }
+}
+
+/// `80`, `forecast` or `uncounted-EUR`: the alert's claim, as records and
+/// webhooks name it.
+pub(crate) fn threshold(alert: &Alert) -> String {
+    match (&alert.cannot_count, alert.percent) {
+        (Some(currency), _) => format!("uncounted-{currency}"),
+        (None, Some(p)) => p.to_string(),
+        (None, None) => "forecast".to_owned(),
     }
 }

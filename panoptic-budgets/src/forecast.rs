@@ -4,6 +4,10 @@
 //! of the complete days elapsed (today is partial and left out of the
 //! mean, unless it is the only day). The day it runs out is the first day
 //! on which the cumulative forecast reaches the limit.
+//!
+//! It projects counted spend only: what the period leaves out (spend in a
+//! currency with no rate, unpriced calls) is not guessed at here, and
+//! `BudgetStatus::coverage` states it beside the forecast.
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;

@@ -9,6 +9,17 @@
 //! `budgets` (definitions), `periods` (spent, reserved and remaining per
 //! budget and period, updated atomically), `reservations` (one per call in
 //! flight, with an expiry) and `alerts` (one per threshold fired).
+//!
+//! A budget counts spend in its own currency. Spend in another currency
+//! counts only through a dated rate the user gives (`PANOPTIC_RATES`, or
+//! the builder's `.budget_rates(…)`), converted on the day it is counted;
+//! without one it is left out and the period says so ([`Coverage`]: the
+//! status, `panoptic budgets` and every alert show it), as it says how
+//! many calls had no amount. A reservation whose estimate is in a currency
+//! the budget cannot convert cannot be checked: the budget's
+//! `on_unavailable` policy decides, as when MongoDB does not answer:
+//! fail-closed refuses the call (naming the missing rate), fail-open holds
+//! nothing and lets it run, its spend then shown as not counted.
 
 //!
 //! The engine plugs into `panoptic-core` through its budget hook: the
@@ -18,6 +29,8 @@
 
 mod alerts;
 mod broker;
+mod counting;
+mod coverage;
 mod define;
 mod forecast;
 mod period;
@@ -29,9 +42,11 @@ mod store;
 mod webhook;
 
 pub use broker::{AlertCallback, Broker, BrokerSettings, Clock};
+pub use coverage::Coverage;
 pub use define::{Budget, BudgetError, FailurePolicy, Mode, Period, Scope};
 pub use forecast::{Forecast, forecast};
 pub use panoptic_core::budget_hook::{BudgetExceeded, Refusable, Reservation, Reserved};
+pub use panoptic_core::prices::rates::{Amounts, Rate, Rates};
 pub use period::PeriodKey;
 pub use setup::{BudgetSetup, statuses};
 pub use store::{BudgetStatus, BudgetStore};
@@ -43,7 +58,9 @@ use rust_decimal::Decimal;
 /// The database that holds budget state.
 pub const BUDGET_DATABASE: &str = "panoptic_budgets";
 
-/// A threshold crossed, sent once per budget, period and threshold.
+/// A threshold crossed, sent once per budget, period and threshold; or
+/// spend in a currency the budget has no rate for, sent once per budget,
+/// period and currency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     /// The budget's name.
@@ -51,29 +68,51 @@ pub struct Alert {
     /// The period.
     pub period: String,
     /// The threshold in percent of the limit (`80`), or `None` for
-    /// "forecast to exceed".
+    /// "forecast to exceed" (or for `cannot_count`).
     pub percent: Option<u32>,
-    /// Spent so far.
+    /// Spent so far (counted: see `coverage`).
     pub spent: Decimal,
     /// The limit.
     pub limit: Decimal,
     /// The currency.
     pub currency: String,
+    /// Set when the alert is that spend in this currency is not counted:
+    /// no rate converts it into the budget's.
+    pub cannot_count: Option<String>,
+    /// What `spent` leaves out and what it converted, as the period holds
+    /// it when the alert is sent.
+    pub coverage: Coverage,
+}
+
+impl Alert {
+    /// The alert's lines about what `spent` leaves out or converted.
+    pub fn notes(&self) -> Vec<String> {
+        self.coverage.notes(&self.currency)
+    }
 }
 
 impl fmt::Display for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.percent {
-            Some(p) => write!(
+        match (&self.cannot_count, self.percent) {
+            (Some(other), _) => write!(
+                f,
+                "budget `{}` for {} cannot count spend in {other}",
+                self.budget, self.period
+            )?,
+            (None, Some(p)) => write!(
                 f,
                 "budget `{}` for {} crossed {p} %: {} of {} {} spent",
                 self.budget, self.period, self.spent, self.limit, self.currency
-            ),
-            None => write!(
+            )?,
+            (None, None) => write!(
                 f,
                 "budget `{}` for {} is forecast to exceed {} {} ({} spent)",
                 self.budget, self.period, self.limit, self.currency, self.spent
-            ),
+            )?,
         }
+        for note in self.notes() {
+            write!(f, "; {note}")?;
+        }
+        Ok(())
     }
 }

@@ -2,19 +2,24 @@
 //! answers reservations, settles calls, counts spend against the budgets
 //! whose scope holds it, and keeps what MongoDB could not take for later.
 
+use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, NaiveDate, Utc};
 use mongodb::Client;
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, oneshot};
 
 use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved, Spend};
 use panoptic_core::connect::MongoSettings;
+use panoptic_core::prices::rates::Rates;
 use panoptic_core::report::write_line;
 
+use crate::counting::{Counting, in_budget_currency, no_rate};
 use crate::define::{Budget, FailurePolicy, Mode};
+use crate::period::PeriodKey;
 use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::{BudgetStatus, BudgetStore};
 
@@ -58,7 +63,20 @@ pub(crate) struct State {
     /// Spend MongoDB could not take yet (fail-open): retried later.
     pub(crate) backlog: Vec<Spend>,
     pub(crate) timeout: Duration,
+    /// The rates that count spend in another currency than a budget's.
+    pub(crate) rates: Rates,
+    /// The currency of each held reservation made in another currency
+    /// than its budget's, by call id: what a call's settled amount is in
+    /// (core's `Reserved` does not say), kept until the call settles.
+    pub(crate) reserved_in: HashMap<String, (String, Instant)>,
+    /// Start records still to come for reservations answered: each looks
+    /// like an unpriced call (no amount, no reservation) and is not one.
+    pub(crate) starts_expected: u64,
 }
+
+/// How long a reservation's currency is kept for a call that never
+/// settles (its event lost): far beyond any reservation's life.
+const RESERVED_IN_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 pub(crate) async fn serve(
     settings: BrokerSettings,
@@ -80,6 +98,9 @@ pub(crate) async fn serve(
         deliveries: Vec::new(),
         backlog: Vec::new(),
         timeout,
+        rates: settings.rates,
+        reserved_in: HashMap::new(),
+        starts_expected: 0,
     };
     let mut refresh = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -92,6 +113,9 @@ pub(crate) async fn serve(
                 state.sync().await;
                 state.retry_backlog().await;
                 state.deliveries.retain(|d| !d.is_finished());
+                state
+                    .reserved_in
+                    .retain(|_, (_, since)| since.elapsed() < RESERVED_IN_KEPT);
             }
         }
     }
@@ -162,12 +186,19 @@ impl State {
                 let Some(budget) = self.budget(&reserved.budget) else {
                     return;
                 };
+                // The amount is the call's own, in its site's currency: the
+                // reservation's.
+                let currency = self
+                    .reserved_in
+                    .remove(&reserved.call_id)
+                    .map_or_else(|| budget.currency.clone(), |(currency, _)| currency);
                 let settled = match self.store().await {
                     Some(store) => {
                         let now = (self.clock)();
+                        let counting = self.counting(&budget, amount, &currency, now);
                         let done = tokio::time::timeout(
                             self.timeout,
-                            store.settle(&budget, Some(&reserved.call_id), amount, now),
+                            store.count(&budget, Some(&reserved.call_id), &counting, now),
                         )
                         .await;
                         match done {
@@ -192,8 +223,7 @@ impl State {
                         env: String::new(),
                         tags: Vec::new(),
                         amount: Some(amount),
-                        // Settled in the budget's currency, as counted.
-                        currency: budget.currency.clone(),
+                        currency,
                         reserved: Some(Reserved {
                             settled: false,
                             ..reserved
@@ -232,7 +262,39 @@ impl State {
         self.budgets.iter().find(|b| b.name == name).cloned()
     }
 
+    /// What `amount` in `currency` adds to `budget`, counted at `now`.
+    fn counting(
+        &self,
+        budget: &Budget,
+        amount: Decimal,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) -> Counting {
+        Counting::amount(
+            budget,
+            &self.rates,
+            amount,
+            currency,
+            local_day(budget, now),
+        )
+    }
+
     async fn reserve(
+        &mut self,
+        reservation: Reservation,
+        call_id: String,
+    ) -> Result<Reserved, BudgetExceeded> {
+        let answer = self.answer(reservation, call_id).await;
+        if answer.is_ok() {
+            // The call writes its start record now.
+            self.starts_expected += 1;
+        }
+        answer
+    }
+
+    /// Holds the call's estimate, converted into the budget's currency, or
+    /// says why not.
+    async fn answer(
         &mut self,
         reservation: Reservation,
         call_id: String,
@@ -258,28 +320,58 @@ impl State {
             }
             return Ok(open);
         };
+        let now = (self.clock)();
+        let day = local_day(&budget, now);
+        let period = budget
+            .zone()
+            .map(|zone| PeriodKey::of(budget.period, zone, now).name)
+            .unwrap_or_default();
         let unavailable = |why: String| match budget.on_unavailable {
             FailurePolicy::FailOpen => Ok(open.clone()),
             FailurePolicy::FailClosed => Err(BudgetExceeded {
                 budget: budget.name.clone(),
-                period: String::new(),
+                period: period.clone(),
                 limit: budget.limit,
                 committed: Decimal::ZERO,
                 estimate: reservation.estimate,
                 unavailable: Some(why),
             }),
         };
+        // An estimate the budget cannot convert cannot be checked: the
+        // budget's policy decides, as when MongoDB does not answer. Failing
+        // open, the call holds nothing, so its spend still reaches this
+        // budget and shows as not counted.
+        let estimate = match in_budget_currency(
+            &budget,
+            &self.rates,
+            reservation.estimate,
+            &reservation.currency,
+            day,
+        ) {
+            Some((estimate, _)) => estimate,
+            None if budget.on_unavailable == FailurePolicy::FailClosed => {
+                return unavailable(no_rate(&budget, &reservation.currency, day));
+            }
+            None => Decimal::ZERO,
+        };
         let Some(store) = self.store().await else {
             return unavailable("MongoDB does not answer".to_owned());
         };
-        let now = (self.clock)();
         let attempt = tokio::time::timeout(
             self.timeout,
-            store.reserve(&budget, &call_id, reservation.estimate, now),
+            store.reserve_for(&budget, &call_id, estimate, &reservation.currency, now),
         )
         .await;
         match attempt {
-            Ok(Ok(Ok(_))) => Ok(Reserved { held: true, ..open }),
+            Ok(Ok(Ok(_))) => {
+                if reservation.currency != budget.currency {
+                    self.reserved_in.insert(
+                        call_id.clone(),
+                        (reservation.currency.clone(), Instant::now()),
+                    );
+                }
+                Ok(Reserved { held: true, ..open })
+            }
             Ok(Ok(Err(refused))) if budget.mode == Mode::Enforce => Err(refused),
             // Observe and warn never refuse: the call runs, unreserved.
             Ok(Ok(Err(_))) => Ok(open),
@@ -297,6 +389,11 @@ impl State {
     async fn spend(&mut self, spend: Spend) {
         if !self.synced {
             self.sync().await;
+        }
+        if spend.amount.is_none() && spend.reserved.is_none() && self.starts_expected > 0 {
+            // A reserved call's start record: not a call of its own.
+            self.starts_expected -= 1;
+            return;
         }
         if self.try_spend(&spend).await.is_err() {
             // Counted when MongoDB is back (fail-open's local ledger).
@@ -353,15 +450,23 @@ impl State {
                 .reserved
                 .as_ref()
                 .filter(|r| r.held && r.budget == budget.name);
-            // An unpriced call settles at its estimate (the event says so).
-            let actual = match (spend.amount, reserved) {
-                (Some(amount), _) => amount,
-                (None, Some(r)) => r.estimate,
-                (None, None) => continue,
+            // An unpriced call settles at its estimate (the event says so),
+            // which is in the call's currency as an amount it gave would be.
+            let counting = match (spend.amount, reserved) {
+                (Some(amount), _) => self.counting(&budget, amount, &spend.currency, now),
+                (None, Some(r)) => self
+                    .counting(&budget, r.estimate, &spend.currency, now)
+                    .at_estimate(),
+                (None, None) => Counting::unpriced(),
             };
             let settled = tokio::time::timeout(
                 self.timeout,
-                store.settle(&budget, reserved.map(|r| r.call_id.as_str()), actual, now),
+                store.count(
+                    &budget,
+                    reserved.map(|r| r.call_id.as_str()),
+                    &counting,
+                    now,
+                ),
             )
             .await;
             let period = match settled {
@@ -371,10 +476,22 @@ impl State {
                     return Err(());
                 }
             };
+            if let Some(r) = reserved {
+                self.reserved_in.remove(&r.call_id);
+            }
             self.alerts(&store, &budget, &period, now).await;
         }
         Ok(())
     }
+}
+
+/// The day `now` falls on in `budget`'s time zone: the day a rate is
+/// taken for, as the period's days are.
+fn local_day(budget: &Budget, now: DateTime<Utc>) -> NaiveDate {
+    budget.zone().map_or_else(
+        |_| now.date_naive(),
+        |zone| now.with_timezone(&zone).date_naive(),
+    )
 }
 
 /// Whether `spend` falls in `budget`'s scope.

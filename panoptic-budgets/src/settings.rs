@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use panoptic_core::connect::MongoSettings;
+use panoptic_core::prices::rates::Rates;
 
 use crate::Alert;
 use crate::define::Budget;
@@ -27,4 +28,7 @@ pub struct BrokerSettings {
     pub on_alert: Option<AlertCallback>,
     /// Set once the handle's loggers exist.
     pub alert_logger: Arc<OnceLock<slog::Logger>>,
+    /// What converts spend in another currency into a budget's; without
+    /// a rate such spend is left out, and the budget says so.
+    pub rates: Rates,
 }

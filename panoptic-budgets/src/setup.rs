@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use panoptic_core::Panoptic;
 use panoptic_core::budget_hook::{BudgetHook, HookSettings, StartHook};
 use panoptic_core::config::{lookup, vars};
+use panoptic_core::prices::rates::Rates;
 
 use crate::Alert;
 use crate::broker::Broker;
@@ -16,13 +17,15 @@ use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
 
 /// Budgets as a builder collects them: definitions in code, whether the
-/// database's definitions are wanted, the clock and the alert callback.
+/// database's definitions are wanted, the clock, the alert callback and
+/// the exchange rates.
 #[derive(Default, Clone)]
 pub struct BudgetSetup {
     budgets: Vec<Budget>,
     enabled: bool,
     clock: Option<Clock>,
     on_alert: Option<AlertCallback>,
+    rates: Option<Rates>,
 }
 
 impl std::fmt::Debug for BudgetSetup {
@@ -56,9 +59,17 @@ impl BudgetSetup {
         self.on_alert = Some(Arc::new(callback));
     }
 
+    /// The rates that count spend in another currency than a budget's
+    /// (default: the file `PANOPTIC_RATES` names, if any). Without a rate,
+    /// such spend is left out and every status and alert says so.
+    pub fn rates(&mut self, rates: Rates) {
+        self.rates = Some(rates);
+    }
+
     /// Adds the budgets of the `PANOPTIC_BUDGETS` file, when it names one,
-    /// checks every definition, and returns the start function for core's
-    /// budget hook when budgets are on.
+    /// reads the rates of `PANOPTIC_RATES` unless rates were given, checks
+    /// every definition, and returns the start function for core's budget
+    /// hook when budgets are on.
     pub fn into_start(mut self) -> Result<Option<StartHook>, BudgetError> {
         if let Some(path) = lookup(vars::PANOPTIC_BUDGETS) {
             self.budgets.extend(Budget::from_file(Path::new(&path))?);
@@ -70,6 +81,10 @@ impl BudgetSetup {
         if !self.enabled {
             return Ok(None);
         }
+        let rates = match self.rates {
+            Some(rates) => rates,
+            None => Rates::from_env().map_err(|e| BudgetError(e.to_string()))?,
+        };
         Ok(Some(Box::new(move |hook: HookSettings| {
             let broker = Broker::start(BrokerSettings {
                 mongo: hook.mongo,
@@ -77,6 +92,7 @@ impl BudgetSetup {
                 clock: self.clock.unwrap_or_else(|| Arc::new(Utc::now)),
                 on_alert: self.on_alert,
                 alert_logger: hook.logger,
+                rates,
             })?;
             Ok(Arc::new(broker) as Arc<dyn BudgetHook>)
         })))

@@ -12,6 +12,8 @@ use mongodb::{Client, Collection};
 use rust_decimal::Decimal;
 
 use crate::BUDGET_DATABASE;
+use crate::counting::Counting;
+use crate::coverage::{self, Coverage};
 use crate::define::Budget;
 use crate::forecast::{Forecast, forecast};
 use crate::period::PeriodKey;
@@ -33,8 +35,19 @@ pub struct BudgetStatus {
     pub open_reservations: u64,
     /// Spend per local day of the period, from its first day to today.
     pub daily: Vec<Decimal>,
-    /// The projection.
+    /// The projection (of `spent`: what it leaves out, `coverage` says).
     pub forecast: Forecast,
+    /// What `spent` leaves out (another currency with no rate, unpriced
+    /// calls) and what it converted, at which rates.
+    pub coverage: Coverage,
+}
+
+impl BudgetStatus {
+    /// What to read beside `spent`, one line each (empty when `spent`
+    /// is the whole story): see [`Coverage::notes`].
+    pub fn notes(&self) -> Vec<String> {
+        self.coverage.notes(&self.budget.currency)
+    }
 }
 
 /// Budget state in MongoDB.
@@ -160,6 +173,21 @@ impl BudgetStore {
         estimate: Decimal,
         now: DateTime<Utc>,
     ) -> Result<Result<String, BudgetExceeded>, String> {
+        self.reserve_for(budget, call_id, estimate, &budget.currency, now)
+            .await
+    }
+
+    /// [`reserve`](Self::reserve) for a call whose own currency is
+    /// `currency` (its estimate already converted into the budget's): the
+    /// reservation keeps it, so whoever reads it knows what it was for.
+    pub(crate) async fn reserve_for(
+        &self,
+        budget: &Budget,
+        call_id: &str,
+        estimate: Decimal,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<String, BudgetExceeded>, String> {
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, now);
         let id = self.open_period(budget, &key).await?;
@@ -186,6 +214,7 @@ impl BudgetStore {
                         "period_id": &id,
                         "budget": &budget.name,
                         "amount": to_decimal128(estimate),
+                        "currency": currency,
                         "expires": bson::DateTime::from_chrono(expires),
                     })
                     .await
@@ -271,6 +300,24 @@ impl BudgetStore {
         actual: Decimal,
         at: DateTime<Utc>,
     ) -> Result<Document, String> {
+        let counting = Counting {
+            counted: actual,
+            ..Counting::default()
+        };
+        self.count(budget, call_id, &counting, at).await
+    }
+
+    /// Settles a call as [`settle`](Self::settle) does, with what it adds:
+    /// `counting.counted` to `spent`, and beside it what was converted or
+    /// left out and whether the call was unpriced (see [`Coverage`]).
+    pub(crate) async fn count(
+        &self,
+        budget: &Budget,
+        call_id: Option<&str>,
+        counting: &Counting,
+        at: DateTime<Utc>,
+    ) -> Result<Document, String> {
+        let actual = counting.counted;
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, at);
         let mut held = Decimal::ZERO;
@@ -290,17 +337,39 @@ impl BudgetStore {
             id = self.open_period(budget, &key).await?;
         }
         let day = format!("days.{}", key.today);
+        let mut increments = doc! {
+            "reserved": to_decimal128(-held),
+            "spent": to_decimal128(actual),
+            "remaining": to_decimal128(held - actual),
+            day: to_decimal128(actual),
+        };
+        let mut update = Document::new();
+        if let Some((currency, amount)) = &counting.uncounted {
+            increments.insert(
+                format!("{}.{currency}", coverage::keys::UNCOUNTED),
+                to_decimal128(*amount),
+            );
+        }
+        if let Some((currency, amount, rate)) = &counting.converted {
+            increments.insert(
+                format!("{}.{currency}", coverage::keys::CONVERTED),
+                to_decimal128(*amount),
+            );
+            update.insert(
+                "$addToSet",
+                doc! { coverage::keys::RATES_APPLIED: rate.as_str() },
+            );
+        }
+        if counting.unpriced {
+            increments.insert(coverage::keys::UNPRICED_CALLS, 1_i64);
+        }
+        if counting.at_estimate {
+            increments.insert(coverage::keys::CALLS_AT_ESTIMATE, 1_i64);
+        }
+        update.insert("$inc", increments);
         let updated = self
             .periods
-            .find_one_and_update(
-                doc! { "_id": &id },
-                doc! { "$inc": {
-                    "reserved": to_decimal128(-held),
-                    "spent": to_decimal128(actual),
-                    "remaining": to_decimal128(held - actual),
-                    day: to_decimal128(actual),
-                } },
-            )
+            .find_one_and_update(doc! { "_id": &id }, update)
             .with_options(
                 FindOneAndUpdateOptions::builder()
                     .return_document(ReturnDocument::After)
@@ -400,6 +469,7 @@ impl BudgetStore {
             open_reservations,
             daily,
             forecast,
+            coverage: Coverage::of(&period),
             period: key,
         })
     }

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::Alert;
+use crate::coverage::money;
 
 /// Attempts per alert: the first, then retries after 0.5 s, 1 s, 2 s.
 const ATTEMPTS: u32 = 4;
@@ -32,17 +33,29 @@ pub(crate) fn alert_json(alert: &Alert) -> String {
         }
         out
     };
+    let text = |value: &str| format!("\"{}\"", escape(value));
+    let threshold = match alert.percent {
+        Some(p) if alert.cannot_count.is_none() => p.to_string(),
+        _ => text(&crate::alerts::threshold(alert)),
+    };
+    let notes: Vec<String> = alert.notes().iter().map(|n| text(n)).collect();
+    let uncounted: Vec<String> = alert
+        .coverage
+        .uncounted
+        .iter()
+        .map(|(currency, amount)| format!("{}:{}", text(currency), text(&money(amount))))
+        .collect();
     format!(
-        "{{\"budget\":\"{}\",\"period\":\"{}\",\"threshold\":{},\"spent\":\"{}\",\"limit\":\"{}\",\"currency\":\"{}\",\"message\":\"{}\"}}",
-        escape(&alert.budget),
-        escape(&alert.period),
-        alert
-            .percent
-            .map_or_else(|| "\"forecast\"".to_owned(), |p| p.to_string()),
+        "{{\"budget\":{},\"period\":{},\"threshold\":{threshold},\"spent\":\"{}\",\"limit\":\"{}\",\"currency\":{},\"uncounted\":{{{}}},\"unpriced_calls\":{},\"notes\":[{}],\"message\":{}}}",
+        text(&alert.budget),
+        text(&alert.period),
         alert.spent,
         alert.limit,
-        escape(&alert.currency),
-        escape(&alert.to_string()),
+        text(&alert.currency),
+        uncounted.join(","),
+        alert.coverage.unpriced_calls,
+        notes.join(","),
+        text(&alert.to_string()),
     )
 }
 
@@ -103,4 +116,36 @@ fn client() -> Result<HttpsClient, String> {
         .enable_http1()
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::Coverage;
+
+    #[test]
+    fn an_alert_posts_what_its_budget_leaves_out() {
+        let mut coverage = Coverage::default();
+        coverage
+            .uncounted
+            .add("EUR", rust_decimal::Decimal::new(125, 1));
+        coverage.unpriced_calls = 2;
+        let alert = Alert {
+            budget: "usd".to_owned(),
+            period: "2026-12-05".to_owned(),
+            percent: None,
+            spent: rust_decimal::Decimal::ZERO,
+            limit: rust_decimal::Decimal::TEN,
+            currency: "USD".to_owned(),
+            cannot_count: Some("EUR".to_owned()),
+            coverage,
+        };
+        let json = alert_json(&alert);
+        assert!(
+            json.contains(
+                r#""threshold":"uncounted-EUR","spent":"0","limit":"10","currency":"USD","uncounted":{"EUR":"12.50"},"unpriced_calls":2,"notes":["12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)","2 unpriced calls not counted (no amount, no estimate)"]"#
+            ),
+            "{json}"
+        );
+    }
 }

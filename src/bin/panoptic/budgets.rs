@@ -1,5 +1,7 @@
 //! `panoptic budgets`: set, remove and list the budgets every process that
-//! shares the database enforces, with spent, reserved, limit and forecast.
+//! shares the database enforces, with spent, reserved, limit and forecast,
+//! and beside them what `spent` leaves out: calls with no amount, spend in
+//! a currency the budget has no rate for (and the rates it converted at).
 
 use std::str::FromStr;
 
@@ -22,8 +24,10 @@ pub struct BudgetsArgs {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Action {
-    /// Every budget: mode, period, spent, reserved, limit, forecast, the
-    /// day it runs out.
+    /// Every budget: mode, period, spent, the calls it leaves unpriced and
+    /// the spend it does not count (no rate), reserved, limit, forecast,
+    /// the day it runs out; then a note per budget on what it left out or
+    /// converted.
     List {
         /// table, csv or json.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -185,7 +189,17 @@ async fn list(store: &BudgetStore, format: Format) -> Result<(), String> {
         statuses.push(store.status(&budget, now).await?);
     }
     let header = render::header(&[
-        "budget", "mode", "period", "spent", "reserved", "limit", "forecast", "runs_out", "scope",
+        "budget",
+        "mode",
+        "period",
+        "spent",
+        "unpriced",
+        "not_counted",
+        "reserved",
+        "limit",
+        "forecast",
+        "runs_out",
+        "scope",
     ]);
     let rows: Vec<Vec<String>> = statuses.iter().map(row).collect();
     let mut out = std::io::stdout().lock();
@@ -193,28 +207,70 @@ async fn list(store: &BudgetStore, format: Format) -> Result<(), String> {
         Format::Json => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|cells| {
-                    header
+                .zip(&statuses)
+                .map(|(cells, status)| {
+                    let mut item: serde_json::Map<_, _> = header
                         .iter()
                         .zip(cells)
                         .map(|(h, c)| (h.clone(), serde_json::Value::String(c.clone())))
-                        .collect::<serde_json::Map<_, _>>()
-                        .into()
+                        .collect();
+                    item.extend(coverage_json(status));
+                    item.into()
                 })
                 .collect();
             json::write(&items, &mut out)
         }
         Format::Csv => csv::write(&header, &rows, &mut out),
-        // Amounts (spent to forecast) right-aligned.
+        // Amounts (spent to forecast) right-aligned; the notes below.
         Format::Table => Table::new(&header, &rows)
-            .right_aligned(3..7)
-            .write(&rows, false, &mut out),
+            .right_aligned(3..9)
+            .write(&rows, false, &mut out)
+            .and_then(|()| write_notes(&statuses, &mut out)),
     };
     written.map_err(|e| e.to_string())?;
     if statuses.is_empty() {
         eprintln!(
             "panoptic: no budgets; add one with `panoptic budgets set NAME --limit 25 --period day`"
         );
+    }
+    Ok(())
+}
+
+/// What a budget's `spent` leaves out, for JSON: `uncounted` (amount by
+/// currency, as text), `rates_applied`, `notes`.
+fn coverage_json(status: &BudgetStatus) -> [(String, serde_json::Value); 3] {
+    let coverage = &status.coverage;
+    let uncounted: serde_json::Map<_, _> = coverage
+        .uncounted
+        .iter()
+        .map(|(currency, amount)| (currency.to_owned(), amount.to_string().into()))
+        .collect();
+    [
+        ("uncounted".to_owned(), uncounted.into()),
+        (
+            "rates_applied".to_owned(),
+            coverage.rates_applied.clone().into(),
+        ),
+        ("notes".to_owned(), status.notes().into()),
+    ]
+}
+
+/// `team-ai: 12.50 EUR not counted: no EUR→USD rate …`, one line per
+/// note, after the table.
+fn write_notes(statuses: &[BudgetStatus], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let notes: Vec<String> = statuses
+        .iter()
+        .flat_map(|s| {
+            s.notes()
+                .into_iter()
+                .map(|note| format!("{}: {note}", s.budget.name))
+        })
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for note in notes {
+            writeln!(out, "{note}")?;
+        }
     }
     Ok(())
 }
@@ -226,6 +282,12 @@ fn row(status: &BudgetStatus) -> Vec<String> {
         b.mode.to_string(),
         format!("{} ({})", status.period.name, b.time_zone),
         status.spent.normalize().to_string(),
+        status.coverage.unpriced_calls.to_string(),
+        if status.coverage.uncounted.is_empty() {
+            "-".to_owned()
+        } else {
+            status.coverage.uncounted.to_string()
+        },
         status.reserved.normalize().to_string(),
         format!("{} {}", b.limit.normalize(), b.currency),
         status
