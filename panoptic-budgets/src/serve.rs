@@ -69,9 +69,6 @@ pub(crate) struct State {
     /// than its budget's, by call id: what a call's settled amount is in
     /// (core's `Reserved` does not say), kept until the call settles.
     pub(crate) reserved_in: HashMap<String, (String, Instant)>,
-    /// Start records still to come for reservations answered: each looks
-    /// like an unpriced call (no amount, no reservation) and is not one.
-    pub(crate) starts_expected: u64,
 }
 
 /// How long a reservation's currency is kept for a call that never
@@ -100,7 +97,6 @@ pub(crate) async fn serve(
         timeout,
         rates: settings.rates,
         reserved_in: HashMap::new(),
-        starts_expected: 0,
     };
     let mut refresh = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -171,7 +167,7 @@ impl State {
                 call_id,
                 reply,
             } => {
-                let answer = self.reserve(reservation, call_id).await;
+                let answer = self.answer(reservation, call_id).await;
                 match reply {
                     Reply::Blocking(tx) => {
                         let _ = tx.send(answer);
@@ -279,19 +275,6 @@ impl State {
         )
     }
 
-    async fn reserve(
-        &mut self,
-        reservation: Reservation,
-        call_id: String,
-    ) -> Result<Reserved, BudgetExceeded> {
-        let answer = self.answer(reservation, call_id).await;
-        if answer.is_ok() {
-            // The call writes its start record now.
-            self.starts_expected += 1;
-        }
-        answer
-    }
-
     /// Holds the call's estimate, converted into the budget's currency, or
     /// says why not.
     async fn answer(
@@ -389,11 +372,6 @@ impl State {
     async fn spend(&mut self, spend: Spend) {
         if !self.synced {
             self.sync().await;
-        }
-        if spend.amount.is_none() && spend.reserved.is_none() && self.starts_expected > 0 {
-            // A reserved call's start record: not a call of its own.
-            self.starts_expected -= 1;
-            return;
         }
         if self.try_spend(&spend).await.is_err() {
             // Counted when MongoDB is back (fail-open's local ledger).

@@ -125,6 +125,16 @@ pub struct Reserved {
 }
 
 impl Spend {
+    /// Whether a stored event is spend at all: a start record says a call
+    /// began (its final event carries the spend), so budgets never see it.
+    pub fn is_spend(document: &bson::RawDocument) -> bool {
+        let start = document
+            .get_document(crate::keys::METADATA)
+            .ok()
+            .and_then(|m| m.get_bool(crate::keys::metadata::START).ok());
+        start != Some(true)
+    }
+
     /// The spend of a stored event, with the reservation its call held.
     /// A record that names a `budget` and a `call_id` in its metadata (a
     /// client's invoice inside a budgeted call) settles that call's

@@ -150,7 +150,9 @@ impl Spiller {
                 }
             }
         };
-        if let Some(broker) = &self.broker {
+        if let Some(broker) = &self.broker
+            && Spend::is_spend(&document)
+        {
             broker.spend(Spend::of(&document, reserved));
         }
         Some((route, document))
