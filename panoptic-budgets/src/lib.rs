@@ -102,12 +102,20 @@ impl fmt::Display for Alert {
             (None, Some(p)) => write!(
                 f,
                 "budget `{}` for {} crossed {p} %: {} of {} {} spent",
-                self.budget, self.period, self.spent, self.limit, self.currency
+                self.budget,
+                self.period,
+                self.spent.normalize(),
+                self.limit.normalize(),
+                self.currency
             )?,
             (None, None) => write!(
                 f,
                 "budget `{}` for {} is forecast to exceed {} {} ({} spent)",
-                self.budget, self.period, self.limit, self.currency, self.spent
+                self.budget,
+                self.period,
+                self.limit.normalize(),
+                self.currency,
+                self.spent.normalize()
             )?,
         }
         for note in self.notes() {
