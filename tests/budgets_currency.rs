@@ -152,9 +152,9 @@ async fn spend_in_another_currency_without_a_rate_is_left_out_and_said() {
     let crossed = alerts.lock().unwrap()[1].clone();
     assert_eq!(crossed.percent, Some(50));
     assert!(
-        crossed
-            .to_string()
-            .ends_with("6 of 10 USD spent; 12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)"),
+        crossed.to_string().ends_with(
+            "6 of 10 USD spent; 12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)"
+        ),
         "{crossed}"
     );
 

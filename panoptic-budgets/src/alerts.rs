@@ -95,7 +95,7 @@ impl State {
                 panoptic_core::keys::metadata::ALERT => true,
                 "budget" => alert.budget.as_str(),
                 "period" => alert.period.as_str(),
-                "threshold" => threshold(alert),
+                "threshold" => alert.threshold(),
                 "notes" => alert.notes().join("; "),
                 "spent" => alert.spent.to_string(),
                 "limit" => alert.limit.to_string());
@@ -125,15 +125,5 @@ impl State {
             // A panicking callback must not take the broker down.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&alert)));
         }
-    }
-}
-
-/// `80`, `forecast` or `uncounted-EUR`: the alert's claim, as records and
-/// webhooks name it.
-pub(crate) fn threshold(alert: &Alert) -> String {
-    match (&alert.cannot_count, alert.percent) {
-        (Some(currency), _) => format!("uncounted-{currency}"),
-        (None, Some(p)) => p.to_string(),
-        (None, None) => "forecast".to_owned(),
     }
 }

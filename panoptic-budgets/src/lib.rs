@@ -85,6 +85,16 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// `80`, `forecast` or `uncounted-EUR`: the alert's claim, as records
+    /// and webhooks name it.
+    pub fn threshold(&self) -> String {
+        match (&self.cannot_count, self.percent) {
+            (Some(currency), _) => format!("uncounted-{currency}"),
+            (None, Some(p)) => p.to_string(),
+            (None, None) => "forecast".to_owned(),
+        }
+    }
+
     /// The alert's lines about what `spent` leaves out or converted.
     pub fn notes(&self) -> Vec<String> {
         self.coverage.notes(&self.currency)

@@ -36,7 +36,7 @@ pub(crate) fn alert_json(alert: &Alert) -> String {
     let text = |value: &str| format!("\"{}\"", escape(value));
     let threshold = match alert.percent {
         Some(p) if alert.cannot_count.is_none() => p.to_string(),
-        _ => text(&crate::alerts::threshold(alert)),
+        _ => text(&alert.threshold()),
     };
     let notes: Vec<String> = alert.notes().iter().map(|n| text(n)).collect();
     let uncounted: Vec<String> = alert
