@@ -423,6 +423,41 @@ async fn a_currency_without_a_rate_is_one_line_naming_the_pair_and_no_total() {
     );
 }
 
+/// `--forecast` projects each currency apart: both rows' spend fell on
+/// complete days of the period, so each projection is its spend times the
+/// same factor, and EUR's is 4 × USD's (10 / 2.5), never their sum's share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecasts_are_per_currency() {
+    let env = stored_events().await;
+    let uri = common::mongodb_uri();
+    let dir = common::temp_dir("currency-forecast");
+    let output = panoptic(
+        &report_args(&env, &["--forecast", "--format", "json"]),
+        &uri,
+        &dir.join("spool"),
+        None,
+    );
+    let stderr = text(&output.stderr);
+    let json: Value = serde_json::from_str(&succeed(output)).unwrap();
+    let figure = |value: &Value| -> f64 { value.as_str().unwrap().parse().unwrap() };
+    let rows = &json["rows"];
+    assert_eq!(
+        (&rows[0]["currency"], &rows[1]["currency"]),
+        (&"EUR".into(), &"USD".into())
+    );
+    let (eur, usd) = (figure(&rows[0]["forecast"]), figure(&rows[1]["forecast"]));
+    assert!(usd > 2.5 && (eur / usd - 4.0).abs() < 1e-5, "{json}");
+    assert_eq!(rows[2]["forecast"], Value::Null, "all unpriced: no figure");
+    assert_eq!(figure(&json["totals"][0]["forecast"]), eur, "{json}");
+    assert_eq!(figure(&json["totals"][1]["forecast"]), usd, "{json}");
+    let said = stderr.lines().find(|l| l.contains("forecast for")).unwrap();
+    assert!(
+        said.contains(" EUR (so far: all 10 calls priced), ")
+            && said.contains(" USD (so far: 5 calls unpriced, not counted);"),
+        "{said}"
+    );
+}
+
 /// Recorded through the library with no MongoDB: the spool gives the same
 /// split by currency, in the library and in the command.
 #[test]

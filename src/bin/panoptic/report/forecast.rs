@@ -74,7 +74,7 @@ pub(super) async fn per_row(
     for total in totals(&series) {
         let projected = project(&key, &series, &total.currency, &[]);
         said.push(format!(
-            "{} {} ({} so far)",
+            "{} {} (so far: {})",
             projected.round_dp(6).normalize(),
             total.currency,
             figures::unpriced_note(total.unpriced, total.count)
