@@ -2,8 +2,6 @@
 //! through the user's dated rates, or an error naming the currency with
 //! no rate (never a partial total).
 
-use std::path::Path;
-
 use chrono::{NaiveDate, TimeDelta, Utc};
 use panoptic::prices::rates::{Rate, Rates};
 use panoptic::query::{ConvertedRow, CostRow, convert_rows};
@@ -29,7 +27,7 @@ impl Conversion {
             return Ok(None);
         };
         let rates = match &args.rates {
-            Some(path) => Rates::load(Path::new(path)).map_err(|e| e.to_string())?,
+            Some(path) => Rates::load(path).map_err(|e| e.to_string())?,
             None => Rates::none(),
         };
         let on = match args.filters.until {

@@ -18,6 +18,16 @@ pub(super) fn amount(amount: Decimal, converted: bool) -> String {
     }
 }
 
+/// An amount cell: `unpriced` when every call of its group was (a zero
+/// there means unknown, never free).
+pub(super) fn amount_or_unpriced(value: Decimal, all_unpriced: bool, converted: bool) -> String {
+    if all_unpriced {
+        UNPRICED.to_owned()
+    } else {
+        amount(value, converted)
+    }
+}
+
 /// `3 calls unpriced, not counted`, or `all 12 calls priced`: what every
 /// total says beside it, so that a sum never hides what it could not add.
 pub(super) fn unpriced_note(unpriced: u64, count: u64) -> String {

@@ -121,10 +121,10 @@ impl Page<'_> {
             let index = order.iter().position(|s| *s == service).unwrap_or(0);
             COLORS[index % COLORS.len()]
         };
-        let shown = match total.all_unpriced() {
-            true => format!("{UNPRICED} ({currency})"),
-            false => format!("{} {currency}", figures::amount(total.amount, converted)),
-        };
+        let shown = format!(
+            "{} {currency}",
+            figures::amount_or_unpriced(total.amount, total.all_unpriced(), converted)
+        );
         let mut section = format!(
             "<p class=\"total\" data-currency=\"{c}\">Total: <strong>{}</strong> \
              <span class=\"unpriced\">({})</span> across {} day(s) and {} service(s).</p>\n",
@@ -136,12 +136,13 @@ impl Page<'_> {
         );
         if let Some(conversion) = self.conversion {
             let rates = figures::rates(&conversion::applied(self.by_day_service));
-            let note = match rates.is_empty() {
-                true => format!("Every amount was in {currency}: nothing converted."),
-                false => format!(
+            let note = if rates.is_empty() {
+                format!("Every amount was in {currency}: nothing converted.")
+            } else {
+                format!(
                     "Converted at {rates}: the rates in effect on {}, the range's last day.",
                     conversion.on
-                ),
+                )
             };
             let _ = writeln!(section, "<p class=\"rates\">{}</p>", escape(&note));
         }
@@ -180,10 +181,7 @@ impl Page<'_> {
                     row.key[0].clone(),
                     row.key[1].clone(),
                     row.currency.clone(),
-                    match row.all_unpriced() {
-                        true => UNPRICED.to_owned(),
-                        false => figures::amount(row.amount, converted),
-                    },
+                    figures::amount_or_unpriced(row.amount, row.all_unpriced(), converted),
                     row.unpriced.to_string(),
                     row.count.to_string(),
                     row.errors.to_string(),

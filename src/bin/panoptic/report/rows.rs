@@ -41,18 +41,21 @@ impl Report<'_> {
         match format {
             Format::Json => json::write_value(&self.json(&totals), out),
             Format::Csv => {
-                let mut cells =
-                    self.row_cells(|r| (!r.all_unpriced()).then(|| self.amount(r.amount)));
+                // No amount (an empty cell) when every call was unpriced.
+                let mut cells = self.row_cells(|r| {
+                    if r.all_unpriced() {
+                        String::new()
+                    } else {
+                        self.amount(r.amount)
+                    }
+                });
                 cells.extend(totals.iter().map(|t| self.total_cells(t)));
                 csv::write(&self.header(), &cells, out)
             }
             Format::Table => {
                 let header = self.header();
                 let cells = self.row_cells(|r| {
-                    Some(match r.all_unpriced() {
-                        true => UNPRICED.to_owned(),
-                        false => self.amount(r.amount),
-                    })
+                    figures::amount_or_unpriced(r.amount, r.all_unpriced(), self.converted())
                 });
                 // Right-aligned from `adjusted` on.
                 let numeric = header.len() - COLUMNS.len();
@@ -94,15 +97,16 @@ impl Report<'_> {
     /// The row's projection; `unpriced` when none of its calls has a price.
     fn projection(&self, index: usize, row: &CostRow) -> Option<String> {
         let forecast = self.forecast?;
-        Some(match row.all_unpriced() {
-            true => UNPRICED.to_owned(),
-            false => forecast_figure(forecast.per_row.get(index).copied().unwrap_or_default()),
+        let projected = forecast.per_row.get(index).copied().unwrap_or_default();
+        Some(if row.all_unpriced() {
+            UNPRICED.to_owned()
+        } else {
+            forecast_figure(projected)
         })
     }
 
-    /// One line of cells per row; `amount_cell` writes the amount (empty
-    /// when `None`).
-    fn row_cells(&self, amount_cell: impl Fn(&CostRow) -> Option<String>) -> Vec<Vec<String>> {
+    /// One line of cells per row; `amount_cell` writes the amount.
+    fn row_cells(&self, amount_cell: impl Fn(&CostRow) -> String) -> Vec<Vec<String>> {
         self.rows
             .iter()
             .enumerate()
@@ -110,7 +114,7 @@ impl Report<'_> {
                 let row = &converted.row;
                 let mut cells = row.key.clone();
                 cells.push(row.currency.clone());
-                cells.push(amount_cell(row).unwrap_or_default());
+                cells.push(amount_cell(row));
                 if self.converted() {
                     cells.push(figures::rates(&converted.rates));
                 }
@@ -137,10 +141,11 @@ impl Report<'_> {
             *first = TOTAL.to_owned();
         }
         cells.push(total.currency.clone());
-        cells.push(match total.all_unpriced() {
-            true => String::new(),
-            false => self.amount(total.amount),
-        });
+        if total.all_unpriced() {
+            cells.push(String::new());
+        } else {
+            cells.push(self.amount(total.amount));
+        }
         if self.converted() {
             cells.push(figures::rates(&conversion::applied(self.rows)));
         }
@@ -159,11 +164,11 @@ impl Report<'_> {
     /// `total  13.3 USD (converted at …)  (3 calls unpriced, not counted)`.
     fn total_line(&self, total: &CurrencyTotal) -> String {
         let mut line = format!("{TOTAL}  ");
-        if total.all_unpriced() {
-            line.push_str(&format!("{UNPRICED} ({})", total.currency));
-        } else {
-            line.push_str(&format!("{} {}", self.amount(total.amount), total.currency));
-        }
+        line.push_str(&format!(
+            "{} {}",
+            figures::amount_or_unpriced(total.amount, total.all_unpriced(), self.converted()),
+            total.currency
+        ));
         let rates = figures::rates(&conversion::applied(self.rows));
         if !rates.is_empty() {
             line.push_str(&format!(" (converted at {rates})"));
@@ -264,18 +269,20 @@ impl Report<'_> {
     }
 
     fn json_amount(&self, amount: Decimal, all_unpriced: bool) -> Value {
-        match all_unpriced {
-            true => Value::Null,
-            false => self.amount(amount).into(),
+        if all_unpriced {
+            Value::Null
+        } else {
+            self.amount(amount).into()
         }
     }
 }
 
 /// A text value, `null` when empty.
 fn optional(text: &str) -> Value {
-    match text.is_empty() {
-        true => Value::Null,
-        false => text.into(),
+    if text.is_empty() {
+        Value::Null
+    } else {
+        text.into()
     }
 }
 
