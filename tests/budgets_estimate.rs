@@ -417,8 +417,8 @@ async fn start_records_by_default_show_calls_that_never_ended(uri: &str) {
         "{stderr}"
     );
     assert!(stderr.contains("never_ends user_defined/Work"), "{stderr}");
-    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let total: Decimal = rows
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let total: Decimal = report["rows"]
         .as_array()
         .unwrap()
         .iter()
