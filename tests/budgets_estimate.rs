@@ -422,7 +422,8 @@ async fn start_records_by_default_show_calls_that_never_ended(uri: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| dec(r["amount"].as_str().unwrap()))
+        // A group none of whose calls was priced has no amount (null).
+        .filter_map(|r| r["amount"].as_str().map(dec))
         .sum();
     assert_eq!(total, dec("0.05"));
 }
