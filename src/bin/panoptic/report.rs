@@ -1,5 +1,7 @@
-//! `panoptic report`: cost per group over a time range, from MongoDB when
-//! it answers, else from the spool (saying so).
+//! `panoptic report`: cost per group and currency over a time range, from
+//! MongoDB when it answers, else from the spool (saying so). Two
+//! currencies are two rows and two totals unless `--currency` converts
+//! them through the user's dated rates.
 
 mod conversion;
 mod figures;
