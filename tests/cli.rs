@@ -89,13 +89,20 @@ fn report_stats_replay_export_and_indexes() {
         "{}",
         text(&output.stderr)
     );
-    let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    let rows = &report["rows"];
     assert_eq!(rows[0]["service"], "BigQuery");
+    assert_eq!(rows[0]["currency"], "USD");
     assert_eq!(rows[0]["amount"], "7.5");
     assert_eq!(rows[0]["count"], 33);
     assert_eq!(rows[0]["unpriced"], 3);
     assert_eq!(rows[1]["service"], "CloudRun");
     assert_eq!(rows[1]["errors"], 2);
+    // One total per currency, saying what it leaves out.
+    assert_eq!(report["totals"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["totals"][0]["amount"], "8.5");
+    assert_eq!(report["totals"][0]["unpriced"], 3);
+    assert_eq!(report["totals"][0]["count"], 43);
     let csv_by_resource = |env: &str, spool_only: bool| {
         let mut args = vec!["report", "--env", env];
         if spool_only {
@@ -110,23 +117,34 @@ fn report_stats_replay_export_and_indexes() {
     let lines: Vec<_> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "resource,service,amount,adjusted,unpriced,quantity,count,errors,p50_ms,p95_ms"
+        "resource,service,currency,amount,adjusted,unpriced,quantity,count,errors,p50_ms,p95_ms"
     );
     let cells: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(
-        cells[..8],
-        ["daily_report", "BigQuery", "7.5", "0", "0", "30", "30", "0"]
+        cells[..9],
+        [
+            "daily_report",
+            "BigQuery",
+            "USD",
+            "7.5",
+            "0",
+            "0",
+            "30",
+            "30",
+            "0"
+        ]
     );
     let unpriced = lines
         .iter()
         .find(|l| l.starts_with("adhoc_export,"))
         .unwrap();
     assert!(
-        unpriced.starts_with("adhoc_export,BigQuery,0,0,3,3,3,0"),
-        "{unpriced}"
+        unpriced.starts_with("adhoc_export,BigQuery,USD,,0,3,3,3,0"),
+        "all unpriced: no amount, never a 0: {unpriced}"
     );
+    assert_eq!(lines.last().unwrap(), &"total,,USD,8.5,0,3,,43,2,,");
     // p50 and p95 of 0..29 ms are 14 and 28, read off 2 %-wide buckets.
-    for (cell, exact) in [(cells[8], 14.0), (cells[9], 28.0)] {
+    for (cell, exact) in [(cells[9], 14.0), (cells[10], 28.0)] {
         let value: f64 = cell.parse().unwrap();
         assert!((value / exact - 1.0).abs() < 0.01, "{cell} vs {exact}");
     }
@@ -140,6 +158,12 @@ fn report_stats_replay_export_and_indexes() {
         "{table}"
     );
     assert!(table.contains("CloudRun"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l == "total  8.5 USD  (3 calls unpriced, not counted)"),
+        "{table}"
+    );
 
     let stats = succeed(panoptic(&["stats"], &dead, &spool));
     assert!(stats.contains("events     43"), "{stats}");

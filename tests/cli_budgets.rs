@@ -184,7 +184,8 @@ async fn report_forecast_projects_each_row_to_the_end_of_the_period() {
     ];
     let output = panoptic(&args, &uri);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let rows: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&succeed(output)).unwrap();
+    let rows = &report["rows"];
     let row = |service: &str| -> (Decimal, Decimal) {
         let row = rows
             .as_array()
@@ -201,11 +202,16 @@ async fn report_forecast_projects_each_row_to_the_end_of_the_period() {
     assert_eq!(row("Work"), (Decimal::from(113), Decimal::from(88)));
     // Other: only today's 1.50; the complete days average 0.
     assert_eq!(row("Other"), (Decimal::new(150, 2), Decimal::new(150, 2)));
-    // The whole report: 88 + 1.50.
+    // The whole report: 88 + 1.50, in its one currency, with the calls it
+    // leaves out (none).
     assert!(
-        stderr.contains("forecast for 2026-11 (UTC) as of 2026-11-05T12:00:00Z: 89.5 in all"),
+        stderr.contains(
+            "forecast for 2026-11 (UTC) as of 2026-11-05T12:00:00Z: \
+             89.5 USD (so far: all 5 calls priced)"
+        ),
         "{stderr}"
     );
+    assert_eq!(report["totals"][0]["forecast"], "89.5", "{report}");
     // Without the flag: no forecast column.
     let plain = succeed(panoptic(&args[..args.len() - 4], &uri));
     assert!(!plain.contains("forecast"), "{plain}");
@@ -223,7 +229,11 @@ async fn report_forecast_projects_each_row_to_the_end_of_the_period() {
         &uri,
     ));
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(&header[..3], ["service", "amount", "forecast"], "{table}");
+    assert_eq!(
+        &header[..4],
+        ["service", "currency", "amount", "forecast"],
+        "{table}"
+    );
 }
 
 /// What a budget leaves out is in its listing: EUR spend with no rate and

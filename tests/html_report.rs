@@ -108,15 +108,20 @@ async fn html_report_renders_in_a_real_browser() {
 
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
-        html.contains("<strong id=\"total\">6.7</strong>"),
-        "4 x 1.25 + 4 x 0.40 + 2 x 0.05"
+        html.contains(
+            "<p class=\"total\" data-currency=\"USD\">Total: <strong>6.7 USD</strong> \
+             <span class=\"unpriced\">(all 10 calls priced)</span>"
+        ),
+        "4 x 1.25 + 4 x 0.40 + 2 x 0.05, every call priced"
     );
     assert_eq!(
         html.matches("<rect class=\"bar\"").count(),
         10,
         "one segment per day and service"
     );
-    assert!(html.contains("<td>daily_report</td><td>BigQuery</td><td class=\"n\">5</td>"));
+    assert!(
+        html.contains("<td>daily_report</td><td>BigQuery</td><td>USD</td><td class=\"n\">5</td>")
+    );
     // Self-contained: nothing to fetch.
     let outside: Vec<_> = html
         .match_indices("http")

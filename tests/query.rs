@@ -31,8 +31,10 @@ async fn same_events_same_report_in_mongodb_and_in_the_spool() {
         panoptic::invoice!(run, "render"; "amount" => 0.0003, "duration_ms" => f64::from(i % 7), "outcome" => if i % 10 == 0 { "error" } else { "ok" });
     }
     panoptic::token_usage!(gpt, "summarize"; "amount" => "1.5", "quantity" => 1830, "unit" => "tokens");
+    // The same group in another currency: a row of its own on both paths.
+    panoptic::token_usage!(gpt, "summarize"; "amount" => "2", "currency" => "EUR", "quantity" => 900, "unit" => "tokens");
     assert!(panoptic.flush());
-    assert_eq!(panoptic.stats().spooled, 81, "MongoDB is not running yet");
+    assert_eq!(panoptic.stats().spooled, 82, "MongoDB is not running yet");
 
     let queries = [
         CostQuery::new(),
@@ -57,9 +59,19 @@ async fn same_events_same_report_in_mongodb_and_in_the_spool() {
         .collect();
 
     let by_service = &from_spool[1];
-    assert_eq!(by_service.len(), 3);
-    assert_eq!(by_service[0].key, ["openai", "ChatCompletions"]);
-    assert_eq!(by_service[0].amount.to_string(), "1.5");
+    assert_eq!(by_service.len(), 4, "{by_service:?}");
+    let chat: Vec<_> = by_service[..2]
+        .iter()
+        .map(|r| (r.key.join("/"), r.currency.as_str(), r.amount.to_string()))
+        .collect();
+    assert_eq!(
+        chat,
+        [
+            ("openai/ChatCompletions".to_owned(), "EUR", "2".to_owned()),
+            ("openai/ChatCompletions".to_owned(), "USD", "1.5".to_owned()),
+        ],
+        "two currencies, never one sum of 3.5"
+    );
     let bigquery = by_service.iter().find(|r| r.key[1] == "BigQuery").unwrap();
     assert_eq!(bigquery.amount.to_string(), "0.5", "40 x 0.0125, exactly");
     assert_eq!(bigquery.count, 40);
@@ -77,10 +89,10 @@ async fn same_events_same_report_in_mongodb_and_in_the_spool() {
     // Now MongoDB comes up; the spool is replayed into it.
     let _server = common::TestServer::start_at(port, common::temp_dir("report-store"));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while panoptic.stats().replayed < 81 && std::time::Instant::now() < deadline {
+    while panoptic.stats().replayed < 82 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(panoptic.stats().replayed, 81);
+    assert_eq!(panoptic.stats().replayed, 82);
     let client = common::client_for(&uri).await;
     for (query, expected) in queries.iter().zip(&from_spool) {
         let from_mongodb = query.run(&client).await.unwrap();

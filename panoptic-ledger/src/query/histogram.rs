@@ -65,6 +65,7 @@ pub(super) fn finish(groups: BTreeMap<GroupKey, Partial>) -> Vec<CostRow> {
             errors: partial.errors,
             p50_ms: percentile(&partial.durations, 0.50),
             p95_ms: percentile(&partial.durations, 0.95),
+            durations: partial.durations,
         })
         .collect();
     rows.sort_by(|a, b| {

@@ -9,6 +9,8 @@
 //! collections or databases merge exactly here, and p50/p95 are read off
 //! the merged histogram (within 1 % of the exact value).
 
+use std::collections::BTreeMap;
+
 use bson::{Bson, doc};
 use chrono::{DateTime, Utc};
 pub use chrono_tz::Tz;
@@ -197,6 +199,17 @@ pub struct CostRow {
     pub p50_ms: Option<f64>,
     /// 95th percentile duration (within 1 %).
     pub p95_ms: Option<f64>,
+    /// Events per duration bucket: kept so that rows merged later (one
+    /// currency out of several, [`convert_rows`]) have exact percentiles.
+    pub(crate) durations: BTreeMap<i64, u64>,
+}
+
+impl CostRow {
+    /// True when the group had calls and none had a price: its `amount`
+    /// of zero means unknown, not free, and is never shown alone.
+    pub fn all_unpriced(&self) -> bool {
+        self.count > 0 && self.unpriced == self.count && self.amount.is_zero()
+    }
 }
 
 /// A query that MongoDB could not run.
@@ -304,6 +317,13 @@ impl CostQuery {
     }
 }
 
+mod convert;
 mod events;
 mod histogram;
 mod server;
+#[cfg(test)]
+mod testing;
+mod totals;
+
+pub use convert::{ConvertedRow, convert_rows};
+pub use totals::{CurrencyTotal, totals};

@@ -16,7 +16,7 @@ pub enum Format {
     Table,
     /// Comma-separated, with a header.
     Csv,
-    /// One JSON array.
+    /// JSON for scripts: an array, or an object of parts.
     Json,
 }
 

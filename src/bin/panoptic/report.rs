@@ -1,6 +1,10 @@
-//! `panoptic report`: cost per group over a time range, from MongoDB when
-//! it answers, else from the spool (saying so).
+//! `panoptic report`: cost per group and currency over a time range, from
+//! MongoDB when it answers, else from the spool (saying so). Two
+//! currencies are two rows and two totals unless `--currency` converts
+//! them through the user's dated rates.
 
+mod conversion;
+mod figures;
 mod forecast;
 mod open_calls;
 mod page;
@@ -16,6 +20,7 @@ use panoptic::query::{CostQuery, CostRow, GroupBy};
 
 use crate::options::{Filters, Global, connect};
 use crate::render::Format;
+use conversion::Conversion;
 
 /// `panoptic report`.
 #[derive(Debug, Args)]
@@ -39,6 +44,16 @@ pub struct ReportArgs {
     /// `--since` says.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "month")]
     pub forecast: Option<ForecastPeriod>,
+    /// Convert every amount into this currency (ISO 4217, as `USD`) with
+    /// the rates of `--rates`, each in effect on the range's last day
+    /// (UTC: the day before `--until`, else today), shown beside the
+    /// figures. Without it, each currency has its own rows and total.
+    #[arg(long, value_parser = parse_currency)]
+    pub currency: Option<String>,
+    /// The rate file `--currency` converts with (TOML `[[rate]]` entries:
+    /// from, to, rate, date).
+    #[arg(long, env = panoptic::prices::rates::RATES_ENV)]
+    pub rates: Option<PathBuf>,
 }
 
 /// The period `report --forecast` projects to the end of.
@@ -69,6 +84,10 @@ fn parse_group(text: &str) -> Result<GroupBy, String> {
     })
 }
 
+fn parse_currency(text: &str) -> Result<String, String> {
+    panoptic::prices::rates::currency_code(text)
+}
+
 /// Where the report reads: MongoDB, or the spool when it did not answer.
 struct Store<'a> {
     client: Option<mongodb::Client>,
@@ -89,6 +108,8 @@ impl Store<'_> {
 
 /// Runs `panoptic report`.
 pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
+    // A bad rate file fails before anything is read.
+    let conversion = Conversion::of(args)?;
     let filtered = args.filters.query();
     let store = Store {
         client: connect::or_spool(global).await,
@@ -102,29 +123,50 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     let rows = store
         .rows(filtered.clone().group_by(args.by.iter().copied()))
         .await?;
+    let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
-        Some(period) => Some(forecast::per_row(&store, args, period, &rows).await?),
+        Some(period) => {
+            Some(forecast::per_row(&store, args, period, conversion.as_ref(), &rows).await?)
+        }
         None => None,
     };
-    rows::write(
-        &rows,
-        &args.by,
-        forecasts.as_deref(),
-        args.format,
-        &mut io::stdout().lock(),
-    )
-    .map_err(|e| e.to_string())?;
+    // Everything that can fail is done before the first line is written:
+    // a report is whole or not written.
+    let html = match &args.html {
+        Some(path) => {
+            let by_day = store
+                .rows(filtered.clone().group_by([GroupBy::Day, GroupBy::Service]))
+                .await?;
+            let by_resource = store
+                .rows(
+                    filtered
+                        .clone()
+                        .group_by([GroupBy::Resource, GroupBy::Service]),
+                )
+                .await?;
+            let title = format!("panoptic cost report ({source})");
+            let page = page::Page {
+                title: &title,
+                by_day_service: &conversion::rows(conversion.as_ref(), by_day)?,
+                by_resource: &conversion::rows(conversion.as_ref(), by_resource)?,
+                conversion: conversion.as_ref(),
+            };
+            Some((path, page.html()))
+        }
+        None => None,
+    };
+    let report = rows::Report {
+        rows: &rows,
+        by: &args.by,
+        conversion: conversion.as_ref(),
+        forecast: forecasts.as_ref(),
+    };
+    report
+        .write(args.format, &mut io::stdout().lock())
+        .map_err(|e| e.to_string())?;
     open_calls::list(&store, &filtered).await?;
-    if let Some(path) = &args.html {
-        let by_day = store
-            .rows(filtered.clone().group_by([GroupBy::Day, GroupBy::Service]))
-            .await?;
-        let by_resource = store
-            .rows(filtered.group_by([GroupBy::Resource, GroupBy::Service]))
-            .await?;
-        let title = format!("panoptic cost report ({source})");
-        std::fs::write(path, page::page(&title, &by_day, &by_resource))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if let Some((path, html)) = html {
+        std::fs::write(path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("panoptic: wrote {}", path.display());
     }
     Ok(())

@@ -1,21 +1,42 @@
 //! `report --forecast`: each row's spend projected to the end of the
-//! period, by the budgets' forecast method.
+//! period, by the budgets' forecast method, in the row's own currency
+//! (converted first when `--currency` is asked).
+
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use panoptic::Decimal;
 use panoptic::budget::PeriodKey;
-use panoptic::query::{CostRow, GroupBy};
+use panoptic::query::{ConvertedRow, CostRow, GroupBy, totals};
 
+use super::conversion::{self, Conversion};
+use super::figures;
 use super::{ForecastPeriod, ReportArgs, Store};
 
-/// The projection of each of `rows`, in order; the total goes to stderr
-/// with the method.
+/// The projections of one report.
+pub(super) struct Forecasts {
+    /// Each row's, in order.
+    pub per_row: Vec<Decimal>,
+    /// Each currency's, over every group.
+    per_currency: BTreeMap<String, Decimal>,
+}
+
+impl Forecasts {
+    /// The projection of everything in `currency`.
+    pub(super) fn total(&self, currency: &str) -> Decimal {
+        self.per_currency.get(currency).copied().unwrap_or_default()
+    }
+}
+
+/// The projection of each of `rows`, in order, and per currency; the
+/// totals go to stderr with the method.
 pub(super) async fn per_row(
     store: &Store<'_>,
     args: &ReportArgs,
     period: ForecastPeriod,
-    rows: &[CostRow],
-) -> Result<Vec<Decimal>, String> {
+    conversion: Option<&Conversion>,
+    rows: &[ConvertedRow],
+) -> Result<Forecasts, String> {
     let at = args.filters.until.unwrap_or_else(Utc::now);
     let key = PeriodKey::utc(period.into(), at);
     // The period's days so far, per row: the time dimensions of the
@@ -36,31 +57,54 @@ pub(super) async fn per_row(
                 .group_by(dims.iter().map(|(_, g)| *g).chain([GroupBy::Day])),
         )
         .await?;
-    let projected = rows
+    let series: Vec<CostRow> = conversion::rows(conversion, series)?
+        .into_iter()
+        .map(|r| r.row)
+        .collect();
+    let per_row = rows
         .iter()
-        .map(|row| {
+        .map(|converted| {
+            let row = &converted.row;
             let wanted: Vec<&String> = dims.iter().map(|(i, _)| &row.key[*i]).collect();
-            project(&key, &series, &wanted)
+            project(&key, &series, &row.currency, &wanted)
         })
         .collect();
-    let total = project(&key, &series, &[]);
+    let mut per_currency = BTreeMap::new();
+    let mut said = Vec::new();
+    for total in totals(&series) {
+        let projected = project(&key, &series, &total.currency, &[]);
+        said.push(format!(
+            "{} {} (so far: {})",
+            projected.round_dp(6).normalize(),
+            total.currency,
+            figures::unpriced_note(total.unpriced, total.count)
+        ));
+        per_currency.insert(total.currency, projected);
+    }
+    if said.is_empty() {
+        said.push("nothing spent".to_owned());
+    }
     eprintln!(
-        "panoptic: forecast for {} (UTC) as of {}: {} in all; method: spend so far \
-         plus the mean daily spend of the period's complete days for each day left",
+        "panoptic: forecast for {} (UTC) as of {}: {}; method: spend so far \
+         plus the mean daily spend of the period's complete days for each day left, \
+         per currency",
         key.name,
         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        total.round_dp(6).normalize()
+        said.join(", ")
     );
-    Ok(projected)
+    Ok(Forecasts {
+        per_row,
+        per_currency,
+    })
 }
 
-/// The end-of-period projection of the groups whose key starts with
-/// `wanted` (all of `series` for none): `series` is grouped by the wanted
-/// dimensions, then day.
-fn project(key: &PeriodKey, series: &[CostRow], wanted: &[&String]) -> Decimal {
+/// The end-of-period projection, in `currency`, of the groups whose key
+/// starts with `wanted` (every group for none): `series` is grouped by
+/// the wanted dimensions, then day.
+fn project(key: &PeriodKey, series: &[CostRow], currency: &str, wanted: &[&String]) -> Decimal {
     let days = key.days_elapsed() as usize;
     let mut daily = vec![Decimal::ZERO; days];
-    for row in series {
+    for row in series.iter().filter(|r| r.currency == currency) {
         let (group, day) = row.key.split_at(row.key.len() - 1);
         if group.iter().zip(wanted).any(|(have, want)| have != *want) {
             continue;
