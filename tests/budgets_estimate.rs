@@ -413,7 +413,7 @@ async fn start_records_by_default_show_calls_that_never_ended(uri: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("1 open call(s) (started, never ended), estimated 0.4"),
+        stderr.contains("1 open call(s) (started, never ended), estimated 0.4 USD:"),
         "{stderr}"
     );
     assert!(stderr.contains("never_ends user_defined/Work"), "{stderr}");

@@ -28,6 +28,8 @@ pub struct OpenCall {
     pub call_id: String,
     /// What it was expected to cost (a budget reservation's estimate).
     pub estimate: Option<Decimal>,
+    /// The estimate's currency (the call site's).
+    pub currency: String,
 }
 
 fn open_call(start: &BillingEvent) -> Option<OpenCall> {
@@ -43,6 +45,7 @@ fn open_call(start: &BillingEvent) -> Option<OpenCall> {
         resource: start.resource.clone(),
         call_id,
         estimate,
+        currency: start.currency.clone(),
     })
 }
 

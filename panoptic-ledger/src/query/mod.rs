@@ -172,7 +172,7 @@ pub struct CostQuery {
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CostRow {
     /// The group's value for each `group_by` dimension, in order.
     pub key: Vec<String>,
@@ -199,9 +199,10 @@ pub struct CostRow {
     pub p50_ms: Option<f64>,
     /// 95th percentile duration (within 1 %).
     pub p95_ms: Option<f64>,
-    /// Events per duration bucket: kept so that rows merged later (one
-    /// currency out of several, [`convert_rows`]) have exact percentiles.
-    pub(crate) durations: BTreeMap<i64, u64>,
+    /// Events per logarithmic duration bucket (2 % wide), what p50 and
+    /// p95 are read from: kept so that rows merged later (currencies
+    /// converted into one, [`convert_rows`]) have percentiles as exact.
+    pub durations: BTreeMap<i64, u64>,
 }
 
 impl CostRow {

@@ -28,8 +28,7 @@ fn estimate(currency: &str, amount: &str) -> CostRow {
         quantity: 0.0,
         count: 2,
         errors: 0,
-        p50_ms: None,
-        p95_ms: None,
+        ..CostRow::default()
     }
 }
 

@@ -1,8 +1,9 @@
 //! Open calls under the report: started, never ended (their process died
 //! mid-call), listed beside the spend and never in it.
 
+use panoptic::prices::rates::Amounts;
 use panoptic::query::CostQuery;
-use panoptic::{BillingEvent, Decimal, Spool};
+use panoptic::{BillingEvent, Spool};
 
 use super::Store;
 
@@ -25,12 +26,16 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
     if open.is_empty() {
         return Ok(());
     }
-    // These calls may still be billed.
-    let estimated: Decimal = open.iter().filter_map(|c| c.estimate).sum();
+    // These calls may still be billed; each currency on its own.
+    let mut estimated = Amounts::default();
+    for call in &open {
+        if let Some(estimate) = call.estimate {
+            estimated.add(&call.currency, estimate.normalize());
+        }
+    }
     eprintln!(
-        "panoptic: {} open call(s) (started, never ended), estimated {}:",
+        "panoptic: {} open call(s) (started, never ended), estimated {estimated}:",
         open.len(),
-        estimated.normalize()
     );
     for call in &open {
         eprintln!(
@@ -41,8 +46,10 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
             call.started
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             call.call_id,
-            call.estimate
-                .map_or_else(|| "-".to_owned(), |e| e.normalize().to_string())
+            call.estimate.map_or_else(
+                || "-".to_owned(),
+                |e| format!("{} {}", e.normalize(), call.currency)
+            )
         );
     }
     Ok(())

@@ -165,8 +165,7 @@ mod tests {
             quantity: count as f64,
             count,
             errors: 0,
-            p50_ms: None,
-            p95_ms: None,
+            ..CostRow::default()
         }
     }
 
