@@ -3,35 +3,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use panoptic::{Panoptic, Provider};
 
-fn panoptic(args: &[&str], uri: &str, spool: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_panoptic"))
-        .args(args)
-        .env("MONGODB_URI", uri)
-        .env("PANOPTIC_SPOOL_DIR", spool)
-        .env_remove("PANOPTIC_ENV")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeed(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
+use common::cli::{run as panoptic, succeed, text};
 
 /// 30 BigQuery events at 0.25 and 10 CloudRun events at 0.1 (2 failed),
 /// spooled because nothing listens at the URI.

@@ -13,7 +13,7 @@ mod http;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use panoptic::{Panoptic, Provider};
@@ -27,21 +27,15 @@ fn dead_uri() -> (String, String) {
     (format!("mongodb://ann:{PASSWORD}@{host}/"), host)
 }
 
+use common::cli::text;
+
+/// With a one-second wait for MongoDB.
 fn panoptic(args: &[&str], uri: &str, spool: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_panoptic"))
+    common::cli::command(uri, spool)
         .args(args)
         .args(["--timeout", "1"])
-        .env("MONGODB_URI", uri)
-        .env("PANOPTIC_SPOOL_DIR", spool)
-        .env_remove("PANOPTIC_ENV")
-        .env_remove("PANOPTIC_SERVE_TOKEN")
-        .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The checks every MongoDB failure line passes.
@@ -167,11 +161,8 @@ fn report_and_export_say_in_one_line_why_they_read_the_spool() {
 fn serve_reads_the_spool_and_says_why_in_one_line() {
     let spool = common::temp_dir("cli-errors-serve");
     let (uri, host) = dead_uri();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_panoptic"))
+    let mut child = common::cli::command(&uri, &spool)
         .args(["serve", "--bind", "127.0.0.1:0", "--timeout", "1"])
-        .env("MONGODB_URI", &uri)
-        .env("PANOPTIC_SPOOL_DIR", &spool)
-        .env_remove("PANOPTIC_SERVE_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -33,33 +33,15 @@ rate = \"1.20\"
 date = \"2026-12-09\"
 ";
 
+use common::cli::{succeed, text};
+
 fn panoptic(args: &[&str], uri: &str, spool: &Path, rates: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_panoptic"));
-    command
-        .args(args)
-        .env("MONGODB_URI", uri)
-        .env("PANOPTIC_SPOOL_DIR", spool)
-        .env_remove("PANOPTIC_ENV")
-        .env_remove("PANOPTIC_RATES")
-        .env_remove("RUST_BACKTRACE");
+    let mut command = common::cli::command(uri, spool);
+    command.args(args);
     if let Some(rates) = rates {
         command.env("PANOPTIC_RATES", rates);
     }
     command.output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeed(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 fn rate_file(dir: &Path) -> PathBuf {

@@ -21,7 +21,9 @@ use panoptic::BillingEvent;
 pub mod call_error;
 #[cfg(feature = "gcp")]
 pub mod fake_bigquery;
-// Runs the CLI, which only a build with the feature `cli` has.
+// Run the CLI, which only a build with the feature `cli` has.
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "cli")]
 pub mod reconcile_cli;
 
