@@ -4,6 +4,14 @@
 //! real test database; every amount below is worked out by hand.
 
 mod common;
+#[cfg(feature = "cli")]
+#[path = "serve/http.rs"]
+#[allow(dead_code)]
+mod http;
+#[cfg(feature = "cli")]
+#[path = "serve/server.rs"]
+#[allow(dead_code)]
+mod serve_bin;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -172,6 +180,31 @@ async fn spend_in_another_currency_without_a_rate_is_left_out_and_said() {
         panoptic::money::from_decimal128(*uncounted.get_decimal128("EUR").unwrap()).unwrap(),
         dec("12.50")
     );
+
+    // The dashboard's budgets page says it beside the budget.
+    #[cfg(feature = "cli")]
+    {
+        let serve = serve_bin::Serve::start(
+            &["--bind", "127.0.0.1:0"],
+            &server.uri(),
+            &common::temp_dir("budget-no-rate-serve"),
+        );
+        let budgets = http::get(&serve.addr, "/api/budgets", &[]).json();
+        let usd = budgets["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == "usd")
+            .unwrap_or_else(|| panic!("{budgets}"))
+            .clone();
+        assert_eq!(
+            usd["notes"],
+            serde_json::json!([
+                "12.50 EUR not counted: no EUR→USD rate (give one in PANOPTIC_RATES)"
+            ]),
+            "{usd}"
+        );
+    }
 
     // The webhook says it too, as fields and as text.
     if !cfg!(feature = "webhooks") {

@@ -388,6 +388,8 @@ async fn budgets(Extract(state): Shared) -> Answer {
                 "daily_rate": budgets::rounded(row.forecast.daily_rate).to_string(),
                 "runs_out": row.forecast.runs_out.map(|d| d.to_string()),
                 "scope": budgets::scope(b),
+                // What `spent` leaves out or converted (another currency).
+                "notes": row.notes(),
             })
         }).collect::<Vec<_>>(),
     }))

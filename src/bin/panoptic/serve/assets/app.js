@@ -660,6 +660,12 @@
           "complete days for each day left; runs out: the first day that reaches the limit at that rate.",
       })
     );
+    // What a budget's spent leaves out (spend in a currency it has no
+    // rate for) or converted, above the table, one line per note.
+    const notes = data.budgets.flatMap((b) => (b.notes || []).map((note) => b.name + ": " + note));
+    if (notes.length) {
+      main.push(el("ul", { id: "budget-notes", class: "notes" }, ...notes.map((note) => el("li", { text: note }))));
+    }
     main.push(
       table(
         "budgets",
