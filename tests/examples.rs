@@ -102,9 +102,24 @@ fn quickstart_reports_from_mongodb_when_it_answers() {
 
 #[test]
 fn quickstart_works_with_no_mongodb_at_all() {
-    let out = stdout(&run("quickstart", &dead_uri()));
+    let output = run("quickstart", &dead_uri());
+    let out = stdout(&output);
     assert!(out.contains("kept in the spool"), "{out}");
     assert_quickstart_report(&out);
+    // The library says it once, in the commands' one line: where, why,
+    // what to try, and where the events wait meanwhile.
+    let err = String::from_utf8_lossy(&output.stderr);
+    let unanswered: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("did not answer"))
+        .collect();
+    assert_eq!(unanswered.len(), 1, "{err}");
+    assert!(
+        unanswered[0].contains("is it running?")
+            && unanswered[0].contains("events go to the spool"),
+        "{err}"
+    );
+    assert!(!err.contains("Topology") && !err.contains("Kind:"), "{err}");
     // The README shows this output: every line of it, as printed.
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();

@@ -316,7 +316,7 @@ pub fn unanswered(uri: &str, reason: &str) -> String {
 }
 
 /// `MongoDB at HOSTS did not answer (REASON); WHAT_TO_TRY`, on one line.
-fn line(hosts: &str, reason: &str) -> String {
+pub(crate) fn line(hosts: &str, reason: &str) -> String {
     let reason = one_line(reason.trim());
     format!("MongoDB at {hosts} did not answer ({reason}); {WHAT_TO_TRY}")
 }

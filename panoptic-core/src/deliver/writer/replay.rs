@@ -16,8 +16,10 @@ use super::{Delivery, MAX_RETRY_INTERVAL, Writer, later};
 impl Writer {
     pub(super) fn go_offline(&mut self, reason: &str) {
         if self.online {
+            // The same line as every command's, then what happens meanwhile.
             self.report(&format!(
-                "MongoDB unavailable ({reason}); events go to the spool at {} until it answers",
+                "{}; events go to the spool at {} until it answers",
+                crate::connect::line(&self.settings.mongo.hosts(), reason),
                 self.settings.spool_dir.display()
             ));
         }
