@@ -88,6 +88,11 @@ fn currency_child() {
     ask();
     moderate();
     invoice_fee();
+    // A record through slog names its currency as it likes: `eur` is EUR.
+    let log = panoptic::global()
+        .unwrap()
+        .logger(panoptic::Provider::OpenAi, "ChatCompletions");
+    panoptic::invoice!(log, "reseller_fee"; "amount" => "2", "currency" => "eur");
     assert!(guard.flush());
     println!("CURRENCY-CHILD-OK");
 }
@@ -112,7 +117,7 @@ async fn an_eur_price_file_gives_eur_amounts_and_reports_never_add_currencies() 
     );
 
     let events = common::events(&env, "openai_john_doe").await;
-    assert_eq!(events.len(), 3, "{events:#?}");
+    assert_eq!(events.len(), 4, "{events:#?}");
     let by_resource = |resource: &str| {
         events
             .iter()
@@ -139,7 +144,8 @@ async fn an_eur_price_file_gives_eur_amounts_and_reports_never_add_currencies() 
         (Some(dec("1.5")), "GBP")
     );
 
-    // One group by service, three currencies: three rows, never one sum.
+    // One group by service, three currencies: three rows, never one sum
+    // (the euro row holds the priced call and the slog record).
     let client = mongodb::Client::with_uri_str(common::mongodb_uri())
         .await
         .unwrap();
@@ -155,7 +161,7 @@ async fn an_eur_price_file_gives_eur_amounts_and_reports_never_add_currencies() 
     assert_eq!(
         rows,
         [
-            ("EUR".to_owned(), dec("0.83"), 1),
+            ("EUR".to_owned(), dec("2.83"), 2),
             ("GBP".to_owned(), dec("1.5"), 1),
             ("USD".to_owned(), dec("0.25"), 1),
         ]

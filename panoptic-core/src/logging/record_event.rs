@@ -96,7 +96,11 @@ pub(crate) fn event_from_record(kind: Kind, record: &Record, values: &OwnedKVLis
         quantity: f(Field::Quantity).and_then(Value::to_f64).unwrap_or(1.0),
         unit: text(Field::Unit).unwrap_or_else(|| "event".to_owned()),
         amount,
-        currency: text(Field::Currency).unwrap_or_else(|| "USD".to_owned()),
+        // `eur` and `EUR` are one currency: never two rows of a report.
+        currency: text(Field::Currency).map_or_else(
+            || "USD".to_owned(),
+            |given| panoptic_prices::rates::currency_code(&given).unwrap_or(given),
+        ),
         metadata,
     }
 }
