@@ -99,3 +99,81 @@ async fn same_events_same_report_in_mongodb_and_in_the_spool() {
         assert_eq!(&from_mongodb, expected, "{query:?}");
     }
 }
+
+/// A call of `resource` with id `call_id`: its start record, or its final
+/// event, as the writer stores them.
+fn call_record(env: &str, call_id: &str, start: bool, minutes_ago: i64) -> panoptic::BillingEvent {
+    let mut extra = bson::doc! { "call_id": call_id };
+    if start {
+        extra.insert("start", true);
+    }
+    panoptic::BillingEvent {
+        id: bson::oid::ObjectId::new(),
+        ts: chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+        project_id: None,
+        env: env.to_owned(),
+        username: "open".into(),
+        category: panoptic::Category::Infra,
+        provider: "user_defined".into(),
+        service: "Work".into(),
+        resource: "step".into(),
+        kind: if start {
+            panoptic::Kind::Billing
+        } else {
+            panoptic::Kind::Invoice
+        },
+        outcome: panoptic::Outcome::Ok,
+        quantity: 1.0,
+        unit: "call".into(),
+        amount: (!start).then(|| panoptic::Decimal::new(1, 2)),
+        currency: "USD".into(),
+        metadata: panoptic::Metadata {
+            extra,
+            ..panoptic::Metadata::default()
+        },
+    }
+}
+
+/// 2,500 calls started and 2,000 of them ended: the open calls are the
+/// other 500, found on the server (ids asked in chunks, not one query per
+/// start record) exactly as over the same events in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_calls_are_the_starts_no_final_event_carries_on_both_paths() {
+    let env = common::unique_env("open_calls");
+    let mut events = Vec::new();
+    for i in 0..2_500 {
+        let id = format!("call-{i}");
+        events.push(call_record(&env, &id, true, 60));
+        if i % 5 != 0 {
+            events.push(call_record(&env, &id, false, 59));
+        }
+    }
+    let collection = common::client()
+        .await
+        .database(&panoptic::naming::database_name(&env))
+        .collection::<bson::Document>("user_defined_open");
+    let documents: Vec<bson::Document> = events.iter().map(|e| e.to_document()).collect();
+    collection.insert_many(documents).await.unwrap();
+
+    let query = CostQuery::new().env(&env);
+    let ids = |calls: Vec<panoptic::open_calls::OpenCall>| {
+        let mut ids: Vec<String> = calls.into_iter().map(|c| c.call_id).collect();
+        ids.sort();
+        ids
+    };
+    let on_server = ids(
+        panoptic::open_calls::open_calls(&common::client().await, &query)
+            .await
+            .unwrap(),
+    );
+    let mut expected: Vec<String> = (0..2_500)
+        .filter(|i| i % 5 == 0)
+        .map(|i| format!("call-{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(on_server, expected);
+    assert_eq!(
+        ids(panoptic::open_calls::open_calls_in(&query, &events)),
+        expected
+    );
+}
