@@ -109,6 +109,7 @@ fn unanswered(reservation: &Reservation, call_id: &str) -> Result<Reserved, Budg
         budget: reservation.budget.clone(),
         call_id: call_id.to_owned(),
         estimate: reservation.estimate,
+        currency: reservation.currency.clone(),
         held: false,
         settled: false,
     })

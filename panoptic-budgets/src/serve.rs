@@ -2,10 +2,9 @@
 //! answers reservations, settles calls, counts spend against the budgets
 //! whose scope holds it, and keeps what MongoDB could not take for later.
 
-use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mongodb::Client;
@@ -65,15 +64,7 @@ pub(crate) struct State {
     pub(crate) timeout: Duration,
     /// The rates that count spend in another currency than a budget's.
     pub(crate) rates: Rates,
-    /// The currency of each held reservation made in another currency
-    /// than its budget's, by call id: what a call's settled amount is in
-    /// (core's `Reserved` does not say), kept until the call settles.
-    pub(crate) reserved_in: HashMap<String, (String, Instant)>,
 }
-
-/// How long a reservation's currency is kept for a call that never
-/// settles (its event lost): far beyond any reservation's life.
-const RESERVED_IN_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 pub(crate) async fn serve(
     settings: BrokerSettings,
@@ -96,7 +87,6 @@ pub(crate) async fn serve(
         backlog: Vec::new(),
         timeout,
         rates: settings.rates,
-        reserved_in: HashMap::new(),
     };
     let mut refresh = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -109,9 +99,6 @@ pub(crate) async fn serve(
                 state.sync().await;
                 state.retry_backlog().await;
                 state.deliveries.retain(|d| !d.is_finished());
-                state
-                    .reserved_in
-                    .retain(|_, (_, since)| since.elapsed() < RESERVED_IN_KEPT);
             }
         }
     }
@@ -184,10 +171,7 @@ impl State {
                 };
                 // The amount is the call's own, in its site's currency: the
                 // reservation's.
-                let currency = self
-                    .reserved_in
-                    .remove(&reserved.call_id)
-                    .map_or_else(|| budget.currency.clone(), |(currency, _)| currency);
+                let currency = reserved.currency.clone();
                 let settled = match self.store().await {
                     Some(store) => {
                         let now = (self.clock)();
@@ -289,6 +273,7 @@ impl State {
             budget: reservation.budget.clone(),
             call_id: call_id.clone(),
             estimate: reservation.estimate,
+            currency: reservation.currency.clone(),
             held: false,
             settled: false,
         };
@@ -346,15 +331,7 @@ impl State {
         )
         .await;
         match attempt {
-            Ok(Ok(Ok(_))) => {
-                if reservation.currency != budget.currency {
-                    self.reserved_in.insert(
-                        call_id.clone(),
-                        (reservation.currency.clone(), Instant::now()),
-                    );
-                }
-                Ok(Reserved { held: true, ..open })
-            }
+            Ok(Ok(Ok(_))) => Ok(Reserved { held: true, ..open }),
             Ok(Ok(Err(refused))) if budget.mode == Mode::Enforce => Err(refused),
             // Observe and warn never refuse: the call runs, unreserved.
             Ok(Ok(Err(_))) => Ok(open),
@@ -429,11 +406,11 @@ impl State {
                 .as_ref()
                 .filter(|r| r.held && r.budget == budget.name);
             // An unpriced call settles at its estimate (the event says so),
-            // which is in the call's currency as an amount it gave would be.
+            // which is in its reservation's currency.
             let counting = match (spend.amount, reserved) {
                 (Some(amount), _) => self.counting(&budget, amount, &spend.currency, now),
                 (None, Some(r)) => self
-                    .counting(&budget, r.estimate, &spend.currency, now)
+                    .counting(&budget, r.estimate, &r.currency, now)
                     .at_estimate(),
                 (None, None) => Counting::unpriced(),
             };
@@ -454,9 +431,6 @@ impl State {
                     return Err(());
                 }
             };
-            if let Some(r) = reserved {
-                self.reserved_in.remove(&r.call_id);
-            }
             self.alerts(&store, &budget, &period, now).await;
         }
         Ok(())

@@ -116,6 +116,9 @@ pub struct Reserved {
     pub call_id: String,
     /// What is held.
     pub estimate: Decimal,
+    /// The estimate's currency (the call site's): what the call's own
+    /// amount, settled against it, is in.
+    pub currency: String,
     /// False when the reservation could not be made and the budget fails
     /// open (MongoDB did not answer, or the budget is unknown).
     pub held: bool,
@@ -143,6 +146,7 @@ impl Spend {
         use crate::keys::{self, metadata as meta};
         let text = |key: &str| document.get_str(key).unwrap_or_default().to_owned();
         let metadata = document.get_document(keys::METADATA).ok();
+        let currency = text(keys::CURRENCY);
         let reserved = reserved.or_else(|| {
             let metadata = metadata?;
             if metadata.get_bool(meta::START).ok().unwrap_or(false) {
@@ -152,6 +156,7 @@ impl Spend {
                 budget: metadata.get_str("budget").ok()?.to_owned(),
                 call_id: metadata.get_str(meta::CALL_ID).ok()?.to_owned(),
                 estimate: Decimal::ZERO,
+                currency: currency.clone(),
                 held: true,
                 settled: false,
             })
@@ -176,7 +181,7 @@ impl Spend {
                 })
                 .unwrap_or_default(),
             amount,
-            currency: text(keys::CURRENCY),
+            currency,
             reserved,
             only: None,
         }

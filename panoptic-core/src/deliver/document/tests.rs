@@ -122,6 +122,7 @@ fn encoded_calls_match_the_built_documents_byte_for_byte() {
                     budget: "team".into(),
                     call_id: "c-2".into(),
                     estimate: rust_decimal::Decimal::new(5, 2),
+                    currency: "USD".into(),
                     held: true,
                     settled: false,
                 }),
