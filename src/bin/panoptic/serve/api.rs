@@ -1,14 +1,13 @@
 //! The routes: the pages (one embedded shell), its files, and the JSON and
 //! CSV API the page itself reads. Every route is a GET and reads only.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State as Extract};
 use axum::routing::get;
 use chrono::{SecondsFormat, Utc};
-use panoptic::query::{CostRow, GroupBy};
+use panoptic::query::{CostRow, GroupBy, totals};
 use panoptic::{BillingEvent, Decimal};
 use serde_json::{Value, json};
 
@@ -444,27 +443,29 @@ async fn reconciliation(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let ratio = |estimate: Decimal, billed: Decimal| {
         (!estimate.is_zero()).then(|| (billed / estimate).round_dp(4).normalize().to_string())
     };
-    let mut by_currency: BTreeMap<&str, Vec<&CostRow>> = BTreeMap::new();
-    for row in &rows {
-        by_currency.entry(&row.currency).or_default().push(row);
-    }
-    let totals: Vec<Value> = by_currency
+    // The ratio is over the reconciled cells only: elsewhere there is no
+    // bill to compare with.
+    let reconciled_rows: Vec<CostRow> = rows
         .iter()
-        .map(|(currency, rows)| {
-            let estimate: Decimal = rows.iter().map(|r| r.amount).sum();
-            let adjusted: Decimal = rows.iter().map(|r| r.adjusted).sum();
-            // The ratio is over the reconciled cells only: elsewhere there
-            // is no bill to compare with.
-            let done = || rows.iter().filter(|r| !r.adjusted.is_zero());
-            let done_estimate: Decimal = done().map(|r| r.amount).sum();
-            let done_billed: Decimal = done().map(|r| r.amount + r.adjusted).sum();
+        .filter(|r| !r.adjusted.is_zero())
+        .cloned()
+        .collect();
+    let reconciled_totals = totals(&reconciled_rows);
+    let totals: Vec<Value> = totals(&rows)
+        .iter()
+        .map(|total| {
+            let done = reconciled_totals
+                .iter()
+                .find(|done| done.currency == total.currency);
+            let done_estimate = done.map(|d| d.amount).unwrap_or_default();
+            let done_billed = done.map(|d| d.amount + d.adjusted).unwrap_or_default();
             json!({
-                "currency": currency,
-                "estimate": estimate.normalize().to_string(),
-                "unpriced": rows.iter().map(|r| r.unpriced).sum::<u64>(),
-                "adjusted": adjusted.normalize().to_string(),
-                "billed": (estimate + adjusted).normalize().to_string(),
-                "reconciled": done().next().is_some(),
+                "currency": total.currency,
+                "estimate": total.amount.to_string(),
+                "unpriced": total.unpriced,
+                "adjusted": total.adjusted.to_string(),
+                "billed": (total.amount + total.adjusted).normalize().to_string(),
+                "reconciled": done.is_some(),
                 "reconciled_estimate": done_estimate.normalize().to_string(),
                 "reconciled_billed": done_billed.normalize().to_string(),
                 "ratio": ratio(done_estimate, done_billed),
