@@ -32,7 +32,7 @@ mod lines;
 mod reason;
 mod write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -52,20 +52,6 @@ use keys::{bill_value, entry, normalize};
 pub use lines::{Basis, BillLine, ReconRow, Report};
 pub use reason::Reason;
 pub use write::ApplySummary;
-
-/// One `Converted` reason for a row, however many estimates it took in.
-fn merged_conversions(reasons: Vec<Reason>) -> Option<Reason> {
-    let mut rates: Vec<String> = reasons
-        .into_iter()
-        .flat_map(|r| match r {
-            Reason::Converted { rates } => rates,
-            _ => Vec::new(),
-        })
-        .collect();
-    rates.sort();
-    rates.dedup();
-    (!rates.is_empty()).then_some(Reason::Converted { rates })
-}
 
 /// A key value standing for "every value": the bill cannot tell this
 /// dimension apart, so both sides are summed over it.
@@ -286,6 +272,8 @@ impl Reconciliation {
         };
         let currency = self.currency(bill().map(|l| l.currency.as_str()), estimates);
         let mut rows: BTreeMap<(Vec<String>, String), ReconRow> = BTreeMap::new();
+        // Per row (as keyed in `rows`), each rate its estimates took.
+        let mut conversions: BTreeMap<(Vec<String>, String), BTreeSet<String>> = BTreeMap::new();
         let from_estimate = |row: &CostRow| -> Vec<String> {
             self.by
                 .iter()
@@ -298,19 +286,18 @@ impl Reconciliation {
         for estimate in estimates {
             let key = from_estimate(estimate);
             let (amount, adjusted, converted) = self.in_currency(estimate, &key, &currency);
-            let row = entry(
-                &mut rows,
-                &self.by,
-                key,
-                converted.as_ref().map_or(&estimate.currency, |_| &currency),
-            );
+            let row_currency = converted.as_ref().map_or(&estimate.currency, |_| &currency);
+            if let Some(rate) = converted {
+                conversions
+                    .entry((normalize(&self.by, &key), row_currency.clone()))
+                    .or_default()
+                    .insert(rate);
+            }
+            let row = entry(&mut rows, &self.by, key, row_currency);
             row.estimate += amount;
             row.adjusted += adjusted;
             row.calls += estimate.count;
             row.unpriced += estimate.unpriced;
-            if let Some(rate) = converted {
-                row.reasons.push(Reason::Converted { rates: vec![rate] });
-            }
         }
         for estimate in cancelled {
             let row = entry(&mut rows, &self.by, from_estimate(estimate), &currency);
@@ -352,7 +339,9 @@ impl Reconciliation {
             .unwrap_or(today);
         let mut total = ReconRow::empty(vec!["total".to_owned()], &currency);
         let mut out = Vec::with_capacity(rows.len());
-        for ((normalized, _), mut row) in rows {
+        for (row_key, mut row) in rows {
+            let converted = conversions.remove(&row_key);
+            let normalized = row_key.0;
             let billed = match self.basis {
                 Basis::List => row.list,
                 Basis::Net => row.net,
@@ -361,7 +350,6 @@ impl Reconciliation {
             row.ratio = (!row.estimate.is_zero()).then(|| (billed / row.estimate).round_dp(4));
             let day: Option<NaiveDate> = row.key[0].parse().ok();
             let late = day.is_some_and(|d| d >= late_from);
-            let converted = std::mem::take(&mut row.reasons);
             row.reasons = self.reasons(&row, late, credit_types.remove(&normalized));
             if row.currency != currency {
                 row.reasons.push(Reason::OtherCurrency {
@@ -369,7 +357,11 @@ impl Reconciliation {
                     bill: currency.clone(),
                 });
             }
-            row.reasons.extend(merged_conversions(converted));
+            if let Some(rates) = converted {
+                row.reasons.push(Reason::Converted {
+                    rates: rates.into_iter().collect(),
+                });
+            }
             row.flagged = row.difference.abs() > self.min_difference
                 && row.relative().is_none_or(|r| r > self.tolerance);
             if row.currency == currency {
