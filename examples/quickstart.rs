@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use panoptic::prices::rates::Amounts;
 use panoptic::query::{CostQuery, GroupBy};
 use panoptic::{BillingEvent, Metered, Panoptic, Usage, billable, billable_block};
 
@@ -196,14 +195,18 @@ fn how_priced(event: &BillingEvent) -> String {
 
 /// The total per currency, never one sum of two, and what it leaves out.
 fn print_total(rows: &[panoptic::query::CostRow]) {
-    let mut total = Amounts::default();
-    let (mut calls, mut unpriced) = (0, 0);
-    for row in rows {
-        if row.count > row.unpriced {
-            total.add(&row.currency, row.amount);
-        }
-        calls += row.count;
-        unpriced += row.unpriced;
-    }
-    println!("\ntotal: {total} ({unpriced} of {calls} calls unpriced, not counted)");
+    let totals = panoptic::query::totals(rows);
+    let priced: Vec<String> = totals
+        .iter()
+        .filter(|total| !total.all_unpriced())
+        .map(|total| format!("{} {}", total.amount, total.currency))
+        .collect();
+    let calls: u64 = totals.iter().map(|total| total.count).sum();
+    let unpriced: u64 = totals.iter().map(|total| total.unpriced).sum();
+    let priced = if priced.is_empty() {
+        "nothing priced".to_owned()
+    } else {
+        priced.join(" + ")
+    };
+    println!("\ntotal: {priced} ({unpriced} of {calls} calls unpriced, not counted)");
 }
