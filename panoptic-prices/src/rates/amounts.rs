@@ -29,13 +29,6 @@ impl Amounts {
         *self.0.entry(currency.to_owned()).or_default() += amount;
     }
 
-    /// Adds every amount of `other`.
-    pub fn add_all(&mut self, other: &Amounts) {
-        for (currency, amount) in other.iter() {
-            self.add(currency, amount);
-        }
-    }
-
     /// The sum in `currency` (zero when none).
     pub fn get(&self, currency: &str) -> Decimal {
         self.0.get(currency).copied().unwrap_or_default()
@@ -54,14 +47,6 @@ impl Amounts {
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    /// The one currency and its sum, when there is exactly one.
-    pub fn single(&self) -> Option<(&str, Decimal)> {
-        match self.0.len() {
-            1 => self.iter().next(),
-            _ => None,
-        }
     }
 
     /// Everything in `to`, through `rates` on `on`: the total and each
