@@ -38,6 +38,8 @@ mod handle;
 pub use builder::PanopticBuilder;
 pub use handle::{InstallGuard, Panoptic, global};
 pub use panoptic_core::BudgetExceeded;
+/// Reading the ledger back (`panoptic-ledger`).
+pub use panoptic_core::rollup_marks;
 pub use panoptic_core::{
     BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
     Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow, Provider,
@@ -45,8 +47,7 @@ pub use panoptic_core::{
     active_resource, billing, catalog, charge, config, connect, index_keys, index_models, invoice,
     keys, money, naming, quota, token_usage,
 };
-/// Reading the ledger back (`panoptic-ledger`).
-pub use panoptic_ledger::{open_calls, query};
+pub use panoptic_ledger::{open_calls, query, rollup};
 
 /// Budgets that reserve money before a call (`budget = "…"`): definitions,
 /// the store, alerts (`panoptic-budgets`), and what a refused call returns.

@@ -41,6 +41,7 @@ pub mod fault;
 pub mod keys;
 pub mod money;
 pub mod report;
+pub mod rollup_marks;
 
 /// OpenAI streams billed when they end (feature `openai`).
 #[cfg(feature = "openai")]

@@ -4,6 +4,7 @@
 //!
 //! - [`query`]: [`query::CostQuery`], totals grouped by any dimension, over
 //!   every `panoptic-*` database or the spool.
+//! - [`rollup`]: windows of sums reports read instead of every event.
 //! - [`open_calls`]: calls that wrote a start record and never ended.
 //! - [`reconcile`]: estimates beside the bill, and the adjustments that
 //!   make the ledger match it.
@@ -18,3 +19,4 @@ mod fields;
 pub mod open_calls;
 pub mod query;
 pub mod reconcile;
+pub mod rollup;

@@ -2,7 +2,7 @@
 //! timeout (a frozen server cannot hold the writer), and every error sorted
 //! into what to do next: delivered, retry later, or never.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::future::IntoFuture;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use mongodb::{Client, IndexModel};
 
 use crate::connect::{MongoSettings, describe};
 use crate::deliver::document::Route;
+use crate::rollup_marks;
 
 /// Why an operation gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,12 +158,32 @@ impl Mongo {
                 Err(cut) => return cut_outcome(cut, limit),
             }
         }
+        // The rollup windows are marked before the insert, so that a
+        // window exists (dirty) whenever its events do.
+        let hours = rollup_marks::hours_of(documents);
+        if let Some(failed) = mark_windows(&client, route, &hours, limit, interrupt).await {
+            return failed;
+        }
         let inserted = bounded(
             collection.insert_many(documents).ordered(false),
             limit,
             interrupt,
         )
         .await;
+        // A late batch (a replay, a slow retry) may land in an hour a
+        // worker rolled up meanwhile: marked again, it is recomputed.
+        let now = chrono::Utc::now();
+        let late: BTreeSet<i64> = hours
+            .into_iter()
+            .filter(|&hour| rollup_marks::may_be_rolled_up(hour, now))
+            .collect();
+        if matches!(inserted, Ok(Ok(_)))
+            && let Some(failed) = mark_windows(&client, route, &late, limit, interrupt).await
+        {
+            // Sent again, the batch's events are duplicates; its marks are
+            // what the retry adds.
+            return failed;
+        }
         match inserted {
             Ok(Ok(_)) => InsertOutcome::Answered {
                 written: documents.len() as u64,
@@ -173,6 +194,42 @@ impl Mongo {
             Ok(Err(error)) => sort_insert_error(&error, documents.len()),
             Err(cut) => cut_outcome(cut, limit),
         }
+    }
+}
+
+/// Marks the rollup windows of `hours`; the outcome to return when that
+/// failed (the batch is then sent again, or refused like an insert).
+async fn mark_windows(
+    client: &Client,
+    route: &Route,
+    hours: &BTreeSet<i64>,
+    limit: Duration,
+    interrupt: &(dyn Fn() -> bool + Sync),
+) -> Option<InsertOutcome> {
+    if hours.is_empty() {
+        return None;
+    }
+    let marked = bounded(
+        rollup_marks::mark(client, &route.database, &route.collection, hours),
+        limit,
+        interrupt,
+    )
+    .await;
+    match marked {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            let reason = format!(
+                "cannot mark rollup windows for {}.{}: {}",
+                route.database,
+                route.collection,
+                describe(&error)
+            );
+            Some(match classify(&error) {
+                ErrorClass::Refusing => InsertOutcome::Refused(reason),
+                _ => InsertOutcome::Unreachable(reason),
+            })
+        }
+        Err(cut) => Some(cut_outcome(cut, limit)),
     }
 }
 

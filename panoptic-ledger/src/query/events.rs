@@ -7,7 +7,7 @@ use panoptic_core::Spool;
 use panoptic_core::{BillingEvent, Kind, Outcome};
 
 use super::histogram::{GroupKey, Partial, duration_bucket, finish};
-use super::{CostQuery, CostRow};
+use super::{CostQuery, CostRow, Facts};
 
 impl CostQuery {
     /// Runs the same report over events in memory.
@@ -57,20 +57,26 @@ impl CostQuery {
 
     /// Whether `e` passes the filters (as the `$match` stage would).
     pub fn matches(&self, e: &BillingEvent) -> bool {
-        let same = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        same(&self.env, &e.env)
-            && same(&self.provider, &e.provider)
-            && same(&self.username, &e.username)
-            && same(&self.service, &e.service)
-            && same(&self.resource, &e.resource)
-            && self.kind.is_none_or(|k| k == e.kind)
-            && self.outcome.is_none_or(|o| o == e.outcome)
-            && !e.metadata.extra.get_bool(panoptic_core::keys::metadata::START).unwrap_or(false)
+        !e.metadata.extra.get_bool(panoptic_core::keys::metadata::START).unwrap_or(false)
             && !e.metadata.extra.get_bool(panoptic_core::keys::metadata::ALERT).unwrap_or(false)
-            && same(&self.metadata_user, e.metadata.user.as_deref().unwrap_or_default())
-            && self.tag.as_ref().is_none_or(|t| e.metadata.tags.contains(t))
+            && self.matches_facts(e)
             // BSON dates keep milliseconds; compare as MongoDB does.
             && self.since.is_none_or(|s| e.ts.timestamp_millis() >= s.timestamp_millis())
             && self.until.is_none_or(|u| e.ts.timestamp_millis() < u.timestamp_millis())
+    }
+
+    /// Whether facts (an event's, or a rollup group's) pass the filters
+    /// other than time: one definition for events, rollups and the spool.
+    pub(crate) fn matches_facts(&self, e: &impl Facts) -> bool {
+        let same = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        same(&self.env, e.env())
+            && same(&self.provider, e.provider())
+            && same(&self.username, e.username())
+            && same(&self.service, e.service())
+            && same(&self.resource, e.resource())
+            && self.kind.is_none_or(|k| k.as_str() == e.kind())
+            && self.outcome.is_none_or(|o| o.as_str() == e.outcome())
+            && same(&self.metadata_user, e.end_user())
+            && self.tag.as_ref().is_none_or(|t| e.tags().contains(t))
     }
 }

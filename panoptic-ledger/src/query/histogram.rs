@@ -11,39 +11,39 @@ use crate::fields::add_fields;
 use super::CostRow;
 
 /// A group: its dimensions' values, and the currency its amounts are in.
-pub(super) type GroupKey = (Vec<String>, String);
+pub(crate) type GroupKey = (Vec<String>, String);
 
 /// Sums, counts and the duration histogram of one group.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Partial {
-    pub(super) amount: Decimal,
-    pub(super) adjusted: Decimal,
-    pub(super) unpriced: u64,
-    pub(super) quantity: f64,
-    pub(super) count: u64,
-    pub(super) errors: u64,
+pub(crate) struct Partial {
+    pub(crate) amount: Decimal,
+    pub(crate) adjusted: Decimal,
+    pub(crate) unpriced: u64,
+    pub(crate) quantity: f64,
+    pub(crate) count: u64,
+    pub(crate) errors: u64,
     /// Events per duration bucket (see [`duration_bucket`]).
-    pub(super) durations: BTreeMap<i64, u64>,
+    pub(crate) durations: BTreeMap<i64, u64>,
 }
 
 /// Buckets per factor e of duration: each is e^(1/50) ≈ 2 % wide, so a
 /// bucket's midpoint is within 1 % of any duration in it.
-pub(super) const BUCKETS_PER_E: f64 = 50.0;
+pub(crate) const BUCKETS_PER_E: f64 = 50.0;
 /// Durations below this (in ms) share the lowest bucket.
-pub(super) const SMALLEST_MS: f64 = 0.001;
+pub(crate) const SMALLEST_MS: f64 = 0.001;
 
 /// The bucket of a duration: the same formula as the server's
 /// `$floor(ln(max(d, 0.001)) * 50)`, so both paths agree exactly.
-pub(super) fn duration_bucket(duration_ms: f64) -> i64 {
+pub(crate) fn duration_bucket(duration_ms: f64) -> i64 {
     (duration_ms.max(SMALLEST_MS).ln() * BUCKETS_PER_E).floor() as i64
 }
 
 /// The value a bucket stands for: its geometric midpoint.
-pub(super) fn bucket_value(bucket: i64) -> f64 {
+pub(crate) fn bucket_value(bucket: i64) -> f64 {
     ((bucket as f64 + 0.5) / BUCKETS_PER_E).exp()
 }
 
-pub(super) fn merge(into: &mut Partial, from: Partial) {
+pub(crate) fn merge(into: &mut Partial, from: Partial) {
     add_fields!(into, from; amount, adjusted, quantity, count, errors, unpriced);
     for (bucket, events) in from.durations {
         *into.durations.entry(bucket).or_default() += events;
@@ -51,7 +51,7 @@ pub(super) fn merge(into: &mut Partial, from: Partial) {
 }
 
 /// Rows sorted by amount, largest first (then by key, for stable output).
-pub(super) fn finish(groups: BTreeMap<GroupKey, Partial>) -> Vec<CostRow> {
+pub(crate) fn finish(groups: BTreeMap<GroupKey, Partial>) -> Vec<CostRow> {
     let mut rows: Vec<CostRow> = groups
         .into_iter()
         .map(|((key, currency), partial)| CostRow {
@@ -79,7 +79,7 @@ pub(super) fn finish(groups: BTreeMap<GroupKey, Partial>) -> Vec<CostRow> {
 
 /// Nearest-rank percentile over a duration histogram: the midpoint of the
 /// bucket holding the event of that rank.
-pub(super) fn percentile(histogram: &BTreeMap<i64, u64>, p: f64) -> Option<f64> {
+pub(crate) fn percentile(histogram: &BTreeMap<i64, u64>, p: f64) -> Option<f64> {
     let total: u64 = histogram.values().sum();
     if total == 0 {
         return None;

@@ -116,20 +116,90 @@ impl GroupBy {
     }
 
     fn value_of(self, event: &BillingEvent, zone: Option<Tz>) -> String {
+        self.value_at(event, event.ts, zone)
+    }
+
+    /// The group value of facts seen at `at` (an event's time, or the start
+    /// of a rollup window that lies within one value).
+    pub(crate) fn value_at(
+        self,
+        facts: &impl Facts,
+        at: DateTime<Utc>,
+        zone: Option<Tz>,
+    ) -> String {
         if let Some(format) = self.date_format(zone.is_some()) {
             return match zone {
-                Some(zone) => event.ts.with_timezone(&zone).format(format).to_string(),
-                None => event.ts.format(format).to_string(),
+                Some(zone) => at.with_timezone(&zone).format(format).to_string(),
+                None => at.format(format).to_string(),
             };
         }
         match self {
-            GroupBy::Provider => event.provider.clone(),
-            GroupBy::Service => event.service.clone(),
-            GroupBy::Resource => event.resource.clone(),
-            GroupBy::User => event.username.clone(),
-            GroupBy::Env => event.env.clone(),
+            GroupBy::Provider => facts.provider().to_owned(),
+            GroupBy::Service => facts.service().to_owned(),
+            GroupBy::Resource => facts.resource().to_owned(),
+            GroupBy::User => facts.username().to_owned(),
+            GroupBy::Env => facts.env().to_owned(),
             GroupBy::Day | GroupBy::Hour | GroupBy::Month => unreachable!("formatted above"),
         }
+    }
+
+    /// True for day, hour and month.
+    pub(crate) fn is_time(self) -> bool {
+        matches!(self, GroupBy::Day | GroupBy::Hour | GroupBy::Month)
+    }
+}
+
+/// The filters a query sets, of those a rollup may not keep.
+pub(crate) struct FactsUsed {
+    pub username: bool,
+    pub resource: bool,
+    pub kind: bool,
+    pub outcome: bool,
+    pub end_user: bool,
+    pub tag: bool,
+}
+
+/// What filters and groups read of an event, or of a rollup's group.
+pub(crate) trait Facts {
+    fn env(&self) -> &str;
+    fn provider(&self) -> &str;
+    fn username(&self) -> &str;
+    fn service(&self) -> &str;
+    fn resource(&self) -> &str;
+    fn kind(&self) -> &str;
+    fn outcome(&self) -> &str;
+    /// `metadata.user`, empty when absent.
+    fn end_user(&self) -> &str;
+    fn tags(&self) -> &[String];
+}
+
+impl Facts for BillingEvent {
+    fn env(&self) -> &str {
+        &self.env
+    }
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn service(&self) -> &str {
+        &self.service
+    }
+    fn resource(&self) -> &str {
+        &self.resource
+    }
+    fn kind(&self) -> &str {
+        self.kind.as_str()
+    }
+    fn outcome(&self) -> &str {
+        self.outcome.as_str()
+    }
+    fn end_user(&self) -> &str {
+        self.metadata.user.as_deref().unwrap_or_default()
+    }
+    fn tags(&self) -> &[String] {
+        &self.metadata.tags
     }
 }
 
@@ -146,19 +216,19 @@ impl GroupBy {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CostQuery {
-    env: Option<String>,
-    provider: Option<String>,
-    username: Option<String>,
-    service: Option<String>,
-    resource: Option<String>,
-    kind: Option<Kind>,
-    outcome: Option<Outcome>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    tag: Option<String>,
-    metadata_user: Option<String>,
-    time_zone: Option<Tz>,
-    group_by: Vec<GroupBy>,
+    pub(crate) env: Option<String>,
+    pub(crate) provider: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) service: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) kind: Option<Kind>,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) tag: Option<String>,
+    pub(crate) metadata_user: Option<String>,
+    pub(crate) time_zone: Option<Tz>,
+    pub(crate) group_by: Vec<GroupBy>,
 }
 
 /// One row of a cost report.
@@ -311,6 +381,18 @@ impl CostQuery {
         &self.group_by
     }
 
+    /// Which facts beyond provider, service and env the filters read.
+    pub(crate) fn facts_used(&self) -> FactsUsed {
+        FactsUsed {
+            username: self.username.is_some(),
+            resource: self.resource.is_some(),
+            kind: self.kind.is_some(),
+            outcome: self.outcome.is_some(),
+            end_user: self.metadata_user.is_some(),
+            tag: self.tag.is_some(),
+        }
+    }
+
     /// Groups rows by these dimensions, in this order.
     pub fn group_by(mut self, dimensions: impl IntoIterator<Item = GroupBy>) -> Self {
         self.group_by = dimensions.into_iter().collect();
@@ -320,8 +402,8 @@ impl CostQuery {
 
 mod convert;
 mod events;
-mod histogram;
-mod server;
+pub(crate) mod histogram;
+pub(crate) mod server;
 #[cfg(test)]
 mod testing;
 mod totals;

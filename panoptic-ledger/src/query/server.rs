@@ -57,47 +57,42 @@ impl CostQuery {
 
     /// The aggregation pipeline run on each collection.
     pub fn pipeline(&self) -> Vec<Document> {
+        vec![
+            doc! { "$match": self.filter() },
+            doc! { "$group": self.group_stage() },
+        ]
+    }
+
+    /// The `$group` stage: this query's key, the currency and the duration
+    /// bucket, then the sums.
+    pub(crate) fn group_stage(&self) -> Document {
         let mut id = Document::new();
         for dimension in &self.group_by {
             id.insert(dimension.as_str(), dimension.expression(self.time_zone));
         }
-        // Amounts in different currencies are never summed together.
-        id.insert(CURRENCY_FIELD, "$currency");
-        // The duration bucket is part of the group key: one row per group
-        // and bucket, however many events.
-        id.insert(
-            BUCKET_FIELD,
-            doc! { "$cond": [
-                { "$isNumber": "$metadata.duration_ms" },
-                { "$floor": { "$multiply": [
-                    { "$ln": { "$max": ["$metadata.duration_ms", SMALLEST_MS] } },
-                    BUCKETS_PER_E,
-                ] } },
-                Bson::Null,
-            ] },
-        );
-        let adjustment = doc! { "$eq": ["$kind", Kind::Adjustment.as_str()] };
-        vec![
-            doc! { "$match": self.filter() },
-            doc! { "$group": {
-                "_id": id,
-                // Adjustments are summed apart: an allocated bill is never
-                // added to the estimate it corrects.
-                "amount": { "$sum": { "$cond": [adjustment.clone(), 0, "$amount"] } },
-                "adjusted": { "$sum": { "$cond": [adjustment.clone(), "$amount", 0] } },
-                "quantity": { "$sum": "$quantity" },
-                "count": { "$sum": { "$cond": [adjustment, 0, 1] } },
-                "errors": { "$sum": { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] } },
-                // A missing amount compares below null; any number above.
-                "unpriced": { "$sum": { "$cond": [{ "$gt": ["$amount", Bson::Null] }, 0, 1] } },
-            } },
-        ]
+        group_with(id)
     }
 
     /// Runs the report on MongoDB: the env's database (else every
     /// `panoptic-*` database), the provider+user collection when both are
-    /// given (else every collection).
+    /// given (else every collection). Where a database's rollups cover it
+    /// ([`crate::rollup`]), closed windows are read from them and only the
+    /// rest from events; the rows are the same as [`CostQuery::run_scan`]'s.
     pub async fn run(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
+        self.run_with(client, true).await
+    }
+
+    /// Runs the report over every event, whatever rollups exist: the
+    /// reference the rollups are checked against.
+    pub async fn run_scan(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
+        self.run_with(client, false).await
+    }
+
+    async fn run_with(
+        &self,
+        client: &mongodb::Client,
+        rollups: bool,
+    ) -> Result<Vec<CostRow>, QueryError> {
         let error = QueryError::from;
         let databases = match &self.env {
             Some(env) => vec![database_name(env)],
@@ -106,23 +101,77 @@ impl CostQuery {
         let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
         for database_name in databases {
             let database = client.database(&database_name);
-            let collections = match (&self.provider, &self.username) {
-                (Some(provider), Some(username)) => vec![collection_name(provider, username)],
-                _ => database.list_collection_names().await.map_err(error)?,
+            let ranges = if rollups && crate::rollup::is_covered(client, &database_name).await? {
+                crate::rollup::read::from_windows(self, client, &database_name, &mut groups)
+                    .await?
+                    .into_iter()
+                    .map(|(collection, ranges)| (collection, Some(ranges)))
+                    .collect()
+            } else {
+                let collections = match (&self.provider, &self.username) {
+                    (Some(provider), Some(username)) => {
+                        vec![collection_name(provider, username)]
+                    }
+                    _ => database.list_collection_names().await.map_err(error)?,
+                };
+                collections.into_iter().map(|c| (c, None)).collect()
             };
-            for collection in collections {
-                let mut cursor = database
-                    .collection::<Document>(&collection)
-                    .aggregate(self.pipeline())
-                    .await
-                    .map_err(error)?;
-                while let Some(row) = cursor.try_next().await.map_err(error)? {
-                    let (key, partial) = self.partial_from_row(&row)?;
-                    merge(groups.entry(key).or_default(), partial);
-                }
-            }
+            self.scan(&database, ranges, &mut groups).await?;
         }
         Ok(finish(groups))
+    }
+
+    /// Groups the events of each collection (within its time ranges, when
+    /// given) into `groups`: collections joined by `$unionWith`, a hundred
+    /// per aggregation, so two thousand users' collections cost twenty
+    /// round trips, not two thousand.
+    async fn scan(
+        &self,
+        database: &mongodb::Database,
+        collections: Vec<(String, Option<Vec<(i64, i64)>>)>,
+        groups: &mut BTreeMap<GroupKey, Partial>,
+    ) -> Result<(), QueryError> {
+        const COLLECTIONS_PER_AGGREGATION: usize = 100;
+        let error = QueryError::from;
+        let filter_for = |ranges: &Option<Vec<(i64, i64)>>| {
+            let mut filter = self.filter();
+            if let Some(ranges) = ranges {
+                let ranges: Vec<Document> = merged(ranges)
+                    .into_iter()
+                    .map(|(from, to)| {
+                        doc! { "ts": {
+                            "$gte": bson::DateTime::from_millis(from),
+                            "$lt": bson::DateTime::from_millis(to),
+                        } }
+                    })
+                    .collect();
+                filter.insert("$or", ranges);
+            }
+            filter
+        };
+        for chunk in collections.chunks(COLLECTIONS_PER_AGGREGATION) {
+            let Some(((first, first_ranges), rest)) = chunk.split_first() else {
+                continue;
+            };
+            let mut pipeline = vec![doc! { "$match": filter_for(first_ranges) }];
+            for (collection, ranges) in rest {
+                pipeline.push(doc! { "$unionWith": {
+                    "coll": collection,
+                    "pipeline": [{ "$match": filter_for(ranges) }],
+                } });
+            }
+            pipeline.push(doc! { "$group": self.group_stage() });
+            let mut cursor = database
+                .collection::<Document>(first)
+                .aggregate(pipeline)
+                .await
+                .map_err(error)?;
+            while let Some(row) = cursor.try_next().await.map_err(error)? {
+                let (key, partial) = self.partial_from_row(&row)?;
+                merge(groups.entry(key).or_default(), partial);
+            }
+        }
+        Ok(())
     }
 
     fn partial_from_row(&self, row: &Document) -> Result<(GroupKey, Partial), QueryError> {
@@ -138,49 +187,107 @@ impl CostQuery {
                 Some(other) => other.to_string(),
             })
             .collect();
-        let currency = match id.get(CURRENCY_FIELD) {
-            Some(Bson::String(currency)) => currency.clone(),
-            _ => String::new(),
-        };
-        let money = |key: &str| match row.get(key) {
-            Some(Bson::Decimal128(d)) => from_decimal128(*d).map_err(|e| QueryError(e.to_string())),
-            Some(Bson::Int32(0) | Bson::Int64(0)) | None => Ok(Decimal::ZERO),
-            Some(other) => Err(QueryError(format!("{key} summed to {other}"))),
-        };
-        let amount = money("amount")?;
-        let adjusted = money("adjusted")?;
-        let number = |key: &str| match row.get(key) {
-            Some(Bson::Double(v)) => *v,
-            Some(Bson::Int32(v)) => f64::from(*v),
-            Some(Bson::Int64(v)) => *v as f64,
-            _ => 0.0,
-        };
-        let count = number("count") as u64;
-        let mut durations = BTreeMap::new();
-        match id.get(BUCKET_FIELD) {
-            Some(Bson::Double(b)) => {
-                durations.insert(*b as i64, count);
-            }
-            Some(Bson::Int32(b)) => {
-                durations.insert(i64::from(*b), count);
-            }
-            Some(Bson::Int64(b)) => {
-                durations.insert(*b, count);
-            }
-            _ => {}
+        Ok(((key, currency_of(id)), sums_of_row(row)?))
+    }
+}
+
+/// Time ranges sorted, overlapping and adjacent ones joined.
+fn merged(ranges: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut joined: Vec<(i64, i64)> = Vec::new();
+    for (from, to) in sorted {
+        match joined.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => joined.push((from, to)),
         }
-        Ok((
-            (key, currency),
-            Partial {
-                amount,
-                adjusted,
-                quantity: number("quantity"),
-                count,
-                errors: number("errors") as u64,
-                unpriced: number("unpriced") as u64,
-                durations,
-            },
-        ))
+    }
+    joined
+}
+
+/// The currency in a grouped row's `_id`.
+pub(crate) fn currency_of(id: &Document) -> String {
+    match id.get(CURRENCY_FIELD) {
+        Some(Bson::String(currency)) => currency.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The sums and the duration bucket of a row [`group_with`] made.
+pub(crate) fn sums_of_row(row: &Document) -> Result<Partial, QueryError> {
+    let id = row
+        .get_document("_id")
+        .map_err(|e| QueryError(e.to_string()))?;
+    let money = |key: &str| match row.get(key) {
+        Some(Bson::Decimal128(d)) => from_decimal128(*d).map_err(|e| QueryError(e.to_string())),
+        Some(Bson::Int32(0) | Bson::Int64(0)) | None => Ok(Decimal::ZERO),
+        Some(other) => Err(QueryError(format!("{key} summed to {other}"))),
+    };
+    let number = |key: &str| match row.get(key) {
+        Some(Bson::Double(v)) => *v,
+        Some(Bson::Int32(v)) => f64::from(*v),
+        Some(Bson::Int64(v)) => *v as f64,
+        _ => 0.0,
+    };
+    let count = number("count") as u64;
+    let mut durations = BTreeMap::new();
+    let bucket = match id.get(BUCKET_FIELD) {
+        Some(Bson::Double(b)) => Some(*b as i64),
+        Some(Bson::Int32(b)) => Some(i64::from(*b)),
+        Some(Bson::Int64(b)) => Some(*b),
+        _ => None,
+    };
+    if let Some(bucket) = bucket {
+        durations.insert(bucket, count);
+    }
+    Ok(Partial {
+        amount: money("amount")?,
+        adjusted: money("adjusted")?,
+        quantity: number("quantity"),
+        count,
+        errors: number("errors") as u64,
+        unpriced: number("unpriced") as u64,
+        durations,
+    })
+}
+
+/// A `$group` stage over events: `id` (the dimensions), the currency and
+/// the duration bucket as key; the sums of [`Partial`] as fields. The same
+/// definitions as the in-memory path: an adjustment adds to `adjusted` and
+/// `quantity` only.
+pub(crate) fn group_with(mut id: Document) -> Document {
+    // Amounts in different currencies are never summed together.
+    id.insert(CURRENCY_FIELD, "$currency");
+    let adjustment = doc! { "$eq": ["$kind", Kind::Adjustment.as_str()] };
+    // The duration bucket is part of the group key: one row per group
+    // and bucket, however many events.
+    id.insert(
+        BUCKET_FIELD,
+        doc! { "$cond": [
+            { "$and": [{ "$isNumber": "$metadata.duration_ms" }, { "$not": [adjustment.clone()] }] },
+            { "$floor": { "$multiply": [
+                { "$ln": { "$max": ["$metadata.duration_ms", SMALLEST_MS] } },
+                BUCKETS_PER_E,
+            ] } },
+            Bson::Null,
+        ] },
+    );
+    let unless_adjustment = |then: Bson| doc! { "$cond": [adjustment.clone(), 0, then] };
+    doc! {
+        "_id": id,
+        // Adjustments are summed apart: an allocated bill is never
+        // added to the estimate it corrects.
+        "amount": { "$sum": unless_adjustment("$amount".into()) },
+        "adjusted": { "$sum": { "$cond": [adjustment.clone(), "$amount", 0] } },
+        "quantity": { "$sum": "$quantity" },
+        "count": { "$sum": unless_adjustment(1.into()) },
+        "errors": { "$sum": unless_adjustment(
+            doc! { "$cond": [{ "$eq": ["$outcome", "ok"] }, 0, 1] }.into()
+        ) },
+        // A missing amount compares below null; any number above.
+        "unpriced": { "$sum": unless_adjustment(
+            doc! { "$cond": [{ "$gt": ["$amount", Bson::Null] }, 0, 1] }.into()
+        ) },
     }
 }
 

@@ -11,7 +11,7 @@ use super::Reconciliation;
 use super::allocate::ADJUSTMENT_TAG;
 use crate::query::QueryError;
 use panoptic_core::naming::{DATABASE_PREFIX, collection_name, database_name};
-use panoptic_core::{BillingEvent, Kind};
+use panoptic_core::{BillingEvent, Kind, rollup_marks};
 
 /// What [`Reconciliation::apply`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,8 +43,7 @@ impl Reconciliation {
             "metadata.tags": ADJUSTMENT_TAG,
         };
         // What earlier runs wrote for these days: (database, collection) by id.
-        let mut existing: BTreeMap<bson::oid::ObjectId, (String, String, Option<Bson>)> =
-            BTreeMap::new();
+        let mut existing: BTreeMap<bson::oid::ObjectId, Existing> = BTreeMap::new();
         let prefix = format!(
             "{}_",
             collection_name(&self.provider, "x").trim_end_matches("_x")
@@ -69,11 +68,12 @@ impl Reconciliation {
                     if let Ok(id) = found.get_object_id("_id") {
                         existing.insert(
                             id,
-                            (
-                                database_name.clone(),
-                                collection.clone(),
-                                found.get("amount").cloned(),
-                            ),
+                            Existing {
+                                database: database_name.clone(),
+                                collection: collection.clone(),
+                                amount: found.get("amount").cloned(),
+                                ts: found.get_datetime("ts").map(|t| t.timestamp_millis()).ok(),
+                            },
                         );
                     }
                 }
@@ -91,13 +91,17 @@ impl Reconciliation {
             let database = database_name(&event.env);
             let collection = collection_name(&event.provider, &event.username);
             let document = event.to_document();
-            let same = existing.remove(&event.id).is_some_and(|(d, c, amount)| {
-                d == database && c == collection && amount.as_ref() == document.get("amount")
+            let same = existing.remove(&event.id).is_some_and(|e| {
+                e.database == database
+                    && e.collection == collection
+                    && e.amount.as_ref() == document.get("amount")
             });
             if same {
                 summary.unchanged += 1;
                 continue;
             }
+            let hour = Some(event.ts.timestamp_millis());
+            mark(client, &database, &collection, hour).await?;
             client
                 .database(&database)
                 .collection::<Document>(&collection)
@@ -105,17 +109,43 @@ impl Reconciliation {
                 .upsert(true)
                 .await
                 .map_err(error)?;
+            mark(client, &database, &collection, hour).await?;
             summary.written += 1;
         }
-        for (id, (database, collection, _)) in existing {
+        for (id, gone) in existing {
+            mark(client, &gone.database, &gone.collection, gone.ts).await?;
             client
-                .database(&database)
-                .collection::<Document>(&collection)
+                .database(&gone.database)
+                .collection::<Document>(&gone.collection)
                 .delete_one(doc! { "_id": id })
                 .await
                 .map_err(error)?;
+            mark(client, &gone.database, &gone.collection, gone.ts).await?;
             summary.removed += 1;
         }
         Ok(summary)
     }
+}
+
+/// An adjustment an earlier run wrote.
+struct Existing {
+    database: String,
+    collection: String,
+    amount: Option<Bson>,
+    ts: Option<i64>,
+}
+
+/// Marks the rollup window of `ts` before and after a change, as the
+/// writer does for a batch: an adjustment written or removed for an old
+/// day makes its windows dirty, and they are recomputed.
+async fn mark(
+    client: &mongodb::Client,
+    database: &str,
+    collection: &str,
+    ts: Option<i64>,
+) -> Result<(), QueryError> {
+    let hours = ts.map(rollup_marks::hour_of).into_iter().collect();
+    rollup_marks::mark(client, database, collection, &hours)
+        .await
+        .map_err(QueryError::from)
 }

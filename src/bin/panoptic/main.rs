@@ -8,6 +8,7 @@
 //! panoptic replay --retry-set-aside   # also segments set aside earlier
 //! panoptic stats             # what waits in the spool, set aside, dead letters
 //! panoptic indexes           # check/create the indexes of every panoptic-* database
+//! panoptic rollup --rebuild  # (re)compute the rollups reports read
 //! ```
 //!
 //! One module per subcommand, each with its own arguments; what they share
@@ -26,6 +27,7 @@ mod reconcile;
 mod render;
 mod replay;
 mod report;
+mod rollup;
 mod serve;
 mod stats;
 
@@ -58,6 +60,8 @@ enum Command {
     Stats,
     /// Check (and create) the indexes of every panoptic-* database.
     Indexes,
+    /// Recompute the rollups reports read instead of every event.
+    Rollup(rollup::RollupArgs),
     /// The price book: every table with its age; `update` refreshes it.
     Prices(prices::PricesArgs),
     /// panoptic's estimates beside the provider's bill.
@@ -76,6 +80,7 @@ impl Command {
             Command::Replay(args) => replay::run(global, args).await,
             Command::Stats => stats::run(global),
             Command::Indexes => indexes::run(global).await,
+            Command::Rollup(args) => rollup::run(global, args).await,
             Command::Prices(args) => prices::run(args).await,
             Command::Reconcile(args) => reconcile::run(global, args).await,
             Command::Budgets(args) => budgets::run(global, args).await,

@@ -1,0 +1,575 @@
+//! The worker: recomputes dirty closed windows, level by level, each from
+//! the level below (collection hours from events), and replaces each whole
+//! on condition that its marks did not move meanwhile.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::TryStreamExt;
+
+use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, window_id};
+
+use super::group::{self, Combo, Dims, Groups};
+use super::lease::{HeldBy, Lease};
+use super::{COVERED, DATABASE, MOST_GROUP_BYTES, WINDOWS, ensure_indexes, is_covered, windows};
+use crate::query::QueryError;
+use crate::query::histogram::Partial;
+use crate::query::server::{currency_of, group_with, sums_of_row};
+
+/// How far a pass has come, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// `collections`, `collection hours`, `hours`, `days`.
+    pub stage: &'static str,
+    /// Done so far in this stage.
+    pub done: u64,
+    /// In this stage.
+    pub total: u64,
+}
+
+/// What one pass over a database did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupReport {
+    /// The database.
+    pub database: String,
+    /// Collection hours recomputed from events.
+    pub collection_hours: u64,
+    /// Database hours recomputed.
+    pub hours: u64,
+    /// Days recomputed.
+    pub days: u64,
+    /// Windows left dirty: a batch landed while they were computed (or a
+    /// window below them is still dirty). The next pass takes them.
+    pub left_dirty: u64,
+    /// Another worker holds the database's lease: nothing was done.
+    pub held_by: Option<HeldBy>,
+}
+
+/// A rollup pass that failed; what it wrote stays correct.
+#[derive(Debug, thiserror::Error)]
+#[error("rollup failed: {0}")]
+pub struct RollupError(String);
+
+impl From<mongodb::error::Error> for RollupError {
+    fn from(error: mongodb::error::Error) -> RollupError {
+        RollupError(panoptic_core::connect::describe(&error))
+    }
+}
+
+impl From<QueryError> for RollupError {
+    fn from(error: QueryError) -> RollupError {
+        RollupError(error.to_string())
+    }
+}
+
+/// Hours whose events one aggregation reads at once.
+const HOURS_PER_READ: usize = 72;
+/// Replacements per `update` command.
+const REPLACES_PER_COMMAND: usize = 200;
+
+/// One pass over `database` (`panoptic-{env}`) as of `now`, under its
+/// lease: closed dirty windows recomputed, collection hours, then hours,
+/// then days. The first pass over a database (or `rebuild`) first marks
+/// every hour of every collection that holds events, so data written
+/// before rollups (or by a binary that did not mark) is rolled up too.
+pub async fn roll_up(
+    client: &mongodb::Client,
+    database: &str,
+    now: DateTime<Utc>,
+    rebuild: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RollupReport, RollupError> {
+    let mut report = RollupReport {
+        database: database.to_owned(),
+        ..RollupReport::default()
+    };
+    let lease = match Lease::acquire(client, database, &super::lease::holder_name()).await? {
+        Ok(lease) => lease,
+        Err(held) => {
+            report.held_by = Some(held);
+            return Ok(report);
+        }
+    };
+    let outcome = pass(
+        client,
+        database,
+        now,
+        rebuild,
+        progress,
+        &lease,
+        &mut report,
+    )
+    .await;
+    lease.release().await?;
+    outcome.map(|()| report)
+}
+
+async fn pass(
+    client: &mongodb::Client,
+    database: &str,
+    now: DateTime<Utc>,
+    rebuild: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+    lease: &Lease,
+    report: &mut RollupReport,
+) -> Result<(), RollupError> {
+    ensure_indexes(client).await?;
+    if rebuild || !is_covered(client, database).await? {
+        mark_every_hour(client, database, progress, lease).await?;
+        client
+            .database(DATABASE)
+            .collection::<Document>(COVERED)
+            .update_one(
+                doc! { "_id": database },
+                doc! { "$set": { "at": bson::DateTime::from_chrono(now) } },
+            )
+            .upsert(true)
+            .await?;
+    }
+    // The latest window start that is closed at each level.
+    let last_closed_hour = now.timestamp_millis() - GRACE.as_millis() as i64 - HOUR_MS;
+    let last_closed_day = now.timestamp_millis() - GRACE.as_millis() as i64 - DAY_MS;
+
+    let dirty = dirty_windows(client, database, Level::Collection, last_closed_hour).await?;
+    let mut by_collection: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    for (window, marks) in dirty {
+        by_collection
+            .entry(window.collection)
+            .or_default()
+            .insert(window.start, marks);
+    }
+    let total = by_collection.values().map(|h| h.len() as u64).sum();
+    let mut done = 0;
+    for (collection, hours) in by_collection {
+        let (written, dirty) = build_collection(client, database, &collection, &hours).await?;
+        report.collection_hours += written;
+        report.left_dirty += dirty;
+        done += hours.len() as u64;
+        progress(Progress {
+            stage: "collection hours",
+            done,
+            total,
+        });
+        renew(lease).await?;
+    }
+
+    let dirty = dirty_windows(client, database, Level::Hour, last_closed_hour).await?;
+    let total = dirty.len() as u64;
+    for (done, (window, marks)) in dirty.into_iter().enumerate() {
+        match build_above(client, database, Level::Hour, window.start, marks).await? {
+            true => report.hours += 1,
+            false => report.left_dirty += 1,
+        }
+        progress(Progress {
+            stage: "hours",
+            done: done as u64 + 1,
+            total,
+        });
+        if done % 50 == 49 {
+            renew(lease).await?;
+        }
+    }
+
+    let dirty = dirty_windows(client, database, Level::Day, last_closed_day).await?;
+    let total = dirty.len() as u64;
+    for (done, (window, marks)) in dirty.into_iter().enumerate() {
+        match build_above(client, database, Level::Day, window.start, marks).await? {
+            true => report.days += 1,
+            false => report.left_dirty += 1,
+        }
+        progress(Progress {
+            stage: "days",
+            done: done as u64 + 1,
+            total,
+        });
+    }
+    Ok(())
+}
+
+async fn renew(lease: &Lease) -> Result<(), RollupError> {
+    if lease.renew().await? {
+        Ok(())
+    } else {
+        Err(RollupError(
+            "lost the rollup lease (paused longer than its term?); another worker goes on"
+                .to_owned(),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Window {
+    collection: String,
+    start: i64,
+}
+
+/// Dirty windows of `level` starting at or before `last_start`, with the
+/// marks each was seen at.
+async fn dirty_windows(
+    client: &mongodb::Client,
+    database: &str,
+    level: Level,
+    last_start: i64,
+) -> Result<Vec<(Window, i64)>, RollupError> {
+    let mut cursor = windows(client)
+        .find(doc! {
+            "dirty": true,
+            "l": level.number(),
+            "db": database,
+            "t": { "$lte": bson::DateTime::from_millis(last_start) },
+        })
+        .projection(doc! { "c": 1, "t": 1, "marks": 1 })
+        .await?;
+    let mut found = Vec::new();
+    while let Some(window) = cursor.try_next().await? {
+        found.push((
+            Window {
+                collection: window.get_str("c").unwrap_or_default().to_owned(),
+                start: window
+                    .get_datetime("t")
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or_default(),
+            },
+            marks_of(&window),
+        ));
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn marks_of(window: &Document) -> i64 {
+    match window.get("marks") {
+        Some(Bson::Int64(m)) => *m,
+        Some(Bson::Int32(m)) => i64::from(*m),
+        _ => 0,
+    }
+}
+
+/// Marks every hour of every collection of `database` that holds events
+/// or a window, as a writer would: each is then recomputed.
+async fn mark_every_hour(
+    client: &mongodb::Client,
+    database: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+    lease: &Lease,
+) -> Result<(), RollupError> {
+    let collections = client.database(database).list_collection_names().await?;
+    let total = collections.len() as u64;
+    for (done, collection) in collections.into_iter().enumerate() {
+        let mut hours: BTreeSet<i64> = BTreeSet::new();
+        let mut cursor = client
+            .database(database)
+            .collection::<Document>(&collection)
+            .aggregate([doc! { "$group": { "_id": hour_expression() } }])
+            .await?;
+        while let Some(row) = cursor.try_next().await? {
+            if let Some(hour) = row.get_str("_id").ok().and_then(parse_hour) {
+                hours.insert(hour);
+            }
+        }
+        let mut existing = windows(client)
+            .find(doc! { "l": Level::Collection.number(), "db": database, "c": &collection })
+            .projection(doc! { "t": 1 })
+            .await?;
+        while let Some(window) = existing.try_next().await? {
+            if let Ok(t) = window.get_datetime("t") {
+                hours.insert(t.timestamp_millis());
+            }
+        }
+        let hours: Vec<i64> = hours.into_iter().collect();
+        for chunk in hours.chunks(300) {
+            marks::mark(
+                client,
+                database,
+                &collection,
+                &chunk.iter().copied().collect(),
+            )
+            .await?;
+        }
+        progress(Progress {
+            stage: "collections",
+            done: done as u64 + 1,
+            total,
+        });
+        renew(lease).await?;
+    }
+    Ok(())
+}
+
+/// The hour of an event, as `2026-12-07T11`.
+fn hour_expression() -> Bson {
+    doc! { "$dateToString": { "format": "%Y-%m-%dT%H", "date": "$ts" } }.into()
+}
+
+fn parse_hour(text: &str) -> Option<i64> {
+    NaiveDateTime::parse_from_str(&format!("{text}:00"), "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// Recomputes `hours` (start → marks) of one collection from its events;
+/// returns (windows written, windows left dirty).
+async fn build_collection(
+    client: &mongodb::Client,
+    database: &str,
+    collection: &str,
+    hours: &BTreeMap<i64, i64>,
+) -> Result<(u64, u64), RollupError> {
+    let events = client.database(database).collection::<Document>(collection);
+    let starts: Vec<i64> = hours.keys().copied().collect();
+    let (mut written, mut dirty) = (0, 0);
+    for chunk in starts.chunks(HOURS_PER_READ) {
+        let mut by_hour: BTreeMap<i64, Groups> =
+            chunk.iter().map(|&h| (h, Groups::new())).collect();
+        let id = doc! {
+            "h": hour_expression(),
+            "e": "$env", "p": "$provider", "n": "$username", "s": "$service",
+            "r": "$resource", "k": "$kind", "o": "$outcome",
+            "u": "$metadata.user", "g": "$metadata.tags",
+        };
+        let pipeline = [
+            doc! { "$match": event_filter(&hour_ranges(chunk)) },
+            doc! { "$group": group_with(id) },
+        ];
+        let mut cursor = events.aggregate(pipeline).await?;
+        while let Some(row) = cursor.try_next().await? {
+            let id = row
+                .get_document("_id")
+                .map_err(|e| RollupError(e.to_string()))?;
+            let Some(hour) = id.get_str("h").ok().and_then(parse_hour) else {
+                continue;
+            };
+            let Some(groups) = by_hour.get_mut(&hour) else {
+                continue;
+            };
+            let text = |key: &str| id.get_str(key).unwrap_or_default().to_owned();
+            let tags = match id.get("g") {
+                Some(Bson::Array(tags)) => tags
+                    .iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect(),
+                Some(Bson::String(tag)) => vec![tag.clone()],
+                _ => Vec::new(),
+            };
+            let dims = Dims {
+                env: text("e"),
+                provider: text("p"),
+                username: text("n"),
+                service: text("s"),
+                resource: text("r"),
+                kind: text("k"),
+                outcome: text("o"),
+                currency: currency_of(id),
+                end_user: text("u"),
+                tags,
+            };
+            group::add(groups, dims, sums_of_row(&row)?);
+        }
+        let replaces: Vec<Document> = by_hour
+            .into_iter()
+            .map(|(hour, groups)| {
+                let id = window_id(Level::Collection, database, Some(collection), hour);
+                let mut window = window_document(
+                    &id,
+                    Level::Collection,
+                    database,
+                    hour,
+                    hours[&hour],
+                    &[(Combo::All, &groups)],
+                );
+                window.insert("c", collection);
+                replace(id, hours[&hour], window)
+            })
+            .collect();
+        let done = run_replaces(client, replaces).await?;
+        written += done.0;
+        dirty += done.1;
+    }
+    Ok((written, dirty))
+}
+
+/// Hour windows `[h, h + 1 h)` as `ts` conditions, adjacent ones joined.
+fn hour_ranges(hours: &[i64]) -> Vec<(i64, i64)> {
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for &hour in hours {
+        match ranges.last_mut() {
+            Some(last) if last.1 == hour => last.1 = hour + HOUR_MS,
+            _ => ranges.push((hour, hour + HOUR_MS)),
+        }
+    }
+    ranges
+}
+
+/// Events (not start records, not alerts) within `ranges`.
+pub(crate) fn event_filter(ranges: &[(i64, i64)]) -> Document {
+    let ranges: Vec<Document> = ranges
+        .iter()
+        .map(|&(from, to)| {
+            doc! { "ts": {
+                "$gte": bson::DateTime::from_millis(from),
+                "$lt": bson::DateTime::from_millis(to),
+            } }
+        })
+        .collect();
+    doc! {
+        "$or": ranges,
+        "metadata.start": { "$ne": true },
+        "metadata.alert": { "$ne": true },
+    }
+}
+
+/// A window as stored: its key fields, the marks it stands for, and each
+/// combination's groups (or `{field}_overflow` when too many to store).
+fn window_document(
+    id: &str,
+    level: Level,
+    database: &str,
+    start: i64,
+    marks: i64,
+    combos: &[(Combo, &Groups)],
+) -> Document {
+    let mut window = doc! {
+        "_id": id,
+        "l": level.number(),
+        "db": database,
+        "t": bson::DateTime::from_millis(start),
+        "marks": marks,
+        "dirty": false,
+    };
+    let mut bytes = 0;
+    for (combo, groups) in combos {
+        let stored: Vec<Document> = groups
+            .iter()
+            .map(|(dims, sums)| group::to_bson(dims, sums))
+            .collect();
+        let size: usize = stored
+            .iter()
+            .map(|g| bson::to_vec(g).map(|v| v.len()).unwrap_or(MOST_GROUP_BYTES))
+            .sum();
+        bytes += size;
+        if bytes > MOST_GROUP_BYTES {
+            window.insert(format!("{}_overflow", combo.field()), true);
+        } else {
+            window.insert(combo.field(), stored);
+        }
+    }
+    window
+}
+
+/// Replaces window `id` with `window` if its marks are still `marks`.
+fn replace(id: String, marks: i64, window: Document) -> Document {
+    doc! { "q": { "_id": id, "marks": marks }, "u": window }
+}
+
+/// Runs replacements; returns (replaced, not replaced: their marks moved).
+async fn run_replaces(
+    client: &mongodb::Client,
+    replaces: Vec<Document>,
+) -> Result<(u64, u64), RollupError> {
+    let (mut replaced, mut moved) = (0, 0);
+    for chunk in replaces.chunks(REPLACES_PER_COMMAND) {
+        let answer = client
+            .database(DATABASE)
+            .run_command(doc! { "update": WINDOWS, "updates": chunk.to_vec(), "ordered": false })
+            .await?;
+        if let Ok(errors) = answer.get_array("writeErrors")
+            && !errors.is_empty()
+        {
+            return Err(RollupError(format!("replacing rollup windows: {errors:?}")));
+        }
+        let matched = match answer.get("n") {
+            Some(Bson::Int32(n)) => *n as u64,
+            Some(Bson::Int64(n)) => *n as u64,
+            _ => 0,
+        };
+        replaced += matched;
+        moved += chunk.len() as u64 - matched.min(chunk.len() as u64);
+    }
+    Ok((replaced, moved))
+}
+
+/// Recomputes a database hour (from its collection hours) or day (from
+/// its hours), if none below is dirty; true when written.
+async fn build_above(
+    client: &mongodb::Client,
+    database: &str,
+    level: Level,
+    start: i64,
+    marks: i64,
+) -> Result<bool, RollupError> {
+    let (below, span) = match level {
+        Level::Hour => (Level::Collection, HOUR_MS),
+        Level::Day => (Level::Hour, DAY_MS),
+        Level::Collection => unreachable!("built from events"),
+    };
+    // A collection hour keeps every fact; an hour, each combination apart.
+    let source = |combo: Combo| match below {
+        Level::Collection => Combo::All.field(),
+        _ => combo.field(),
+    };
+    let range = doc! {
+        "l": below.number(),
+        "db": database,
+        "t": {
+            "$gte": bson::DateTime::from_millis(start),
+            "$lt": bson::DateTime::from_millis(start + span),
+        },
+    };
+    let mut still_dirty = range.clone();
+    still_dirty.insert("dirty", true);
+    if windows(client).find_one(still_dirty).await?.is_some() {
+        return Ok(false);
+    }
+    let mut totals = Groups::new();
+    let mut users = Groups::new();
+    let (mut totals_overflow, mut users_overflow) = (false, false);
+    let mut cursor = windows(client).find(range).await?;
+    while let Some(window) = cursor.try_next().await? {
+        for (combo, into, overflow) in [
+            (Combo::Totals, &mut totals, &mut totals_overflow),
+            (Combo::Users, &mut users, &mut users_overflow),
+        ] {
+            let field = source(combo);
+            if window
+                .get_bool(format!("{field}_overflow"))
+                .unwrap_or(false)
+            {
+                *overflow = true;
+                continue;
+            }
+            for stored in window
+                .get_array(field)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let Some(stored) = stored.as_document() else {
+                    continue;
+                };
+                let (dims, sums): (Dims, Partial) =
+                    group::from_bson(stored).map_err(RollupError)?;
+                group::add(into, combo.project(&dims), sums);
+            }
+        }
+    }
+    let id = window_id(level, database, None, start);
+    let mut window = window_document(
+        &id,
+        level,
+        database,
+        start,
+        marks,
+        &[(Combo::Totals, &totals), (Combo::Users, &users)],
+    );
+    for (combo, overflow) in [
+        (Combo::Totals, totals_overflow),
+        (Combo::Users, users_overflow),
+    ] {
+        if overflow {
+            window.remove(combo.field());
+            window.insert(format!("{}_overflow", combo.field()), true);
+        }
+    }
+    let (replaced, _) = run_replaces(client, vec![replace(id, marks, window)]).await?;
+    Ok(replaced == 1)
+}

@@ -1,0 +1,319 @@
+//! One group of a rollup window: the facts its events share (the
+//! dimensions reports filter and group by) and what they add up to, stored
+//! compactly (short field names, the duration histogram packed).
+
+use std::collections::BTreeMap;
+
+use bson::spec::BinarySubtype;
+use bson::{Binary, Bson, Document};
+use rust_decimal::Decimal;
+
+use panoptic_core::money::{from_decimal128, to_decimal128};
+
+use crate::query::histogram::{Partial, merge};
+use crate::query::{CostQuery, Facts, GroupBy};
+
+/// The facts a group's events share. A fact a combination does not keep
+/// is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Dims {
+    pub env: String,
+    pub provider: String,
+    pub username: String,
+    pub service: String,
+    pub resource: String,
+    pub kind: String,
+    pub outcome: String,
+    pub currency: String,
+    /// `metadata.user`.
+    pub end_user: String,
+    pub tags: Vec<String>,
+}
+
+impl Facts for Dims {
+    fn env(&self) -> &str {
+        &self.env
+    }
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn service(&self) -> &str {
+        &self.service
+    }
+    fn resource(&self) -> &str {
+        &self.resource
+    }
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+    fn outcome(&self) -> &str {
+        &self.outcome
+    }
+    fn end_user(&self) -> &str {
+        &self.end_user
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
+
+/// Which facts a window keeps: every one (a collection's hour), or one of
+/// the two cross-collection combinations (hours and days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Combo {
+    /// Every fact: a collection's hour.
+    All,
+    /// No user of any kind, no tags: totals by provider, service,
+    /// resource, kind, outcome.
+    Totals,
+    /// Per panoptic user and service: no resource, kind, outcome, end
+    /// user or tags.
+    Users,
+}
+
+impl Combo {
+    /// The document field holding this combination's groups.
+    pub(crate) const fn field(self) -> &'static str {
+        match self {
+            Combo::All => "groups",
+            Combo::Totals => "totals",
+            Combo::Users => "users",
+        }
+    }
+
+    /// The facts this combination keeps of `dims`.
+    pub(crate) fn project(self, dims: &Dims) -> Dims {
+        match self {
+            Combo::All => dims.clone(),
+            Combo::Totals => Dims {
+                username: String::new(),
+                end_user: String::new(),
+                tags: Vec::new(),
+                ..dims.clone()
+            },
+            Combo::Users => Dims {
+                env: dims.env.clone(),
+                provider: dims.provider.clone(),
+                username: dims.username.clone(),
+                service: dims.service.clone(),
+                currency: dims.currency.clone(),
+                ..Dims::default()
+            },
+        }
+    }
+
+    /// True when every filter and dimension of `query` reads only facts
+    /// this combination keeps.
+    pub(crate) fn covers(self, query: &CostQuery) -> bool {
+        let f = query.facts_used();
+        match self {
+            Combo::All => true,
+            Combo::Totals => {
+                !(f.username || f.end_user || f.tag || query.dimensions().contains(&GroupBy::User))
+            }
+            Combo::Users => {
+                !(f.resource
+                    || f.kind
+                    || f.outcome
+                    || f.end_user
+                    || f.tag
+                    || query.dimensions().contains(&GroupBy::Resource))
+            }
+        }
+    }
+}
+
+/// Groups of one window, by their facts.
+pub(crate) type Groups = BTreeMap<Dims, Partial>;
+
+/// Adds `partial` to the group of `dims`.
+pub(crate) fn add(groups: &mut Groups, dims: Dims, partial: Partial) {
+    merge(groups.entry(dims).or_default(), partial);
+}
+
+/// A group as stored.
+pub(crate) fn to_bson(dims: &Dims, sums: &Partial) -> Document {
+    let mut d = Document::new();
+    let mut text = |key: &str, value: &str| {
+        if !value.is_empty() {
+            d.insert(key, value);
+        }
+    };
+    text("e", &dims.env);
+    text("p", &dims.provider);
+    text("n", &dims.username);
+    text("s", &dims.service);
+    text("r", &dims.resource);
+    text("k", &dims.kind);
+    text("o", &dims.outcome);
+    text("$", &dims.currency);
+    text("u", &dims.end_user);
+    if !dims.tags.is_empty() {
+        d.insert("g", dims.tags.clone());
+    }
+    if !sums.amount.is_zero() {
+        d.insert("a", to_decimal128(sums.amount));
+    }
+    if !sums.adjusted.is_zero() {
+        d.insert("j", to_decimal128(sums.adjusted));
+    }
+    d.insert("q", sums.quantity);
+    d.insert("c", sums.count as i64);
+    d.insert("x", sums.errors as i64);
+    d.insert("z", sums.unpriced as i64);
+    if !sums.durations.is_empty() {
+        d.insert(
+            "h",
+            Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: pack(&sums.durations),
+            },
+        );
+    }
+    d
+}
+
+/// A stored group read back.
+pub(crate) fn from_bson(d: &Document) -> Result<(Dims, Partial), String> {
+    let text = |key: &str| d.get_str(key).unwrap_or_default().to_owned();
+    let money = |key: &str| match d.get(key) {
+        Some(Bson::Decimal128(v)) => from_decimal128(*v).map_err(|e| e.to_string()),
+        None => Ok(Decimal::ZERO),
+        Some(other) => Err(format!("rollup field {key} is {other}")),
+    };
+    let count = |key: &str| match d.get(key) {
+        Some(Bson::Int64(v)) => *v as u64,
+        Some(Bson::Int32(v)) => *v as u64,
+        _ => 0,
+    };
+    let tags = match d.get_array("g") {
+        Ok(tags) => tags
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let durations = match d.get("h") {
+        Some(Bson::Binary(b)) => unpack(&b.bytes)?,
+        _ => BTreeMap::new(),
+    };
+    Ok((
+        Dims {
+            env: text("e"),
+            provider: text("p"),
+            username: text("n"),
+            service: text("s"),
+            resource: text("r"),
+            kind: text("k"),
+            outcome: text("o"),
+            currency: text("$"),
+            end_user: text("u"),
+            tags,
+        },
+        Partial {
+            amount: money("a")?,
+            adjusted: money("j")?,
+            quantity: d.get_f64("q").unwrap_or_default(),
+            count: count("c"),
+            errors: count("x"),
+            unpriced: count("z"),
+            durations,
+        },
+    ))
+}
+
+/// A histogram as bytes: per bucket, the gap from the previous one
+/// (zigzag) and the count, as LEB128 varints — a few bytes a bucket, where
+/// a BSON array would take twenty.
+fn pack(histogram: &BTreeMap<i64, u64>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(histogram.len() * 3);
+    let mut previous = 0_i64;
+    for (&bucket, &count) in histogram {
+        let gap = bucket - previous;
+        previous = bucket;
+        varint(&mut bytes, ((gap << 1) ^ (gap >> 63)) as u64);
+        varint(&mut bytes, count);
+    }
+    bytes
+}
+
+fn varint(bytes: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        bytes.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+}
+
+fn unpack(bytes: &[u8]) -> Result<BTreeMap<i64, u64>, String> {
+    let mut histogram = BTreeMap::new();
+    let mut at = 0;
+    let mut next = || -> Result<Option<u64>, String> {
+        if at == bytes.len() {
+            return Ok(None);
+        }
+        let mut value = 0_u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(at).ok_or("a rollup histogram is cut short")?;
+            at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(Some(value));
+            }
+        }
+        Err("a rollup histogram holds a varint longer than 64 bits".to_owned())
+    };
+    let mut bucket = 0_i64;
+    while let Some(zigzag) = next()? {
+        let gap = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+        bucket += gap;
+        let count = next()?.ok_or("a rollup histogram ends between a bucket and its count")?;
+        histogram.insert(bucket, count);
+    }
+    Ok(histogram)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_round_trips_through_its_stored_form() {
+        let dims = Dims {
+            env: "prod".into(),
+            provider: "openai".into(),
+            username: "alice".into(),
+            service: "ChatCompletions".into(),
+            resource: "summarize".into(),
+            kind: "billing".into(),
+            outcome: "ok".into(),
+            currency: "EUR".into(),
+            end_user: "customer-7".into(),
+            tags: vec!["beta".into(), "eu".into()],
+        };
+        let sums = Partial {
+            amount: Decimal::new(123_456, 6),
+            adjusted: Decimal::new(-7, 2),
+            quantity: 12.5,
+            count: 40,
+            errors: 3,
+            unpriced: 2,
+            durations: BTreeMap::from([(-345, 1), (-2, 7), (0, 1), (212, 30), (9_000, 1)]),
+        };
+        let (back_dims, back) = from_bson(&to_bson(&dims, &sums)).unwrap();
+        assert_eq!(back_dims, dims);
+        assert_eq!(back.amount, sums.amount);
+        assert_eq!(back.adjusted, sums.adjusted);
+        assert_eq!(back.durations, sums.durations);
+        assert_eq!((back.count, back.errors, back.unpriced), (40, 3, 2));
+    }
+
+    #[test]
+    fn a_cut_histogram_is_an_error_not_a_guess() {
+        let bytes = pack(&BTreeMap::from([(300, 100_000)]));
+        assert!(unpack(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

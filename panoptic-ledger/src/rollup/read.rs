@@ -1,0 +1,206 @@
+//! A cost query answered from rollups: the coarsest clean window that
+//! keeps the query's facts and lies within its range and within one value
+//! of each time dimension; events for the rest (the open hour, dirty
+//! windows, the edges of a range not on the hour).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bson::{Bson, Document, doc};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+
+use panoptic_core::naming::collection_name;
+use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, day_of, hour_of, window_id};
+
+use super::group::{self, Combo, Dims};
+use super::windows;
+use crate::query::histogram::{GroupKey, Partial, merge};
+use crate::query::{CostQuery, QueryError};
+
+/// Each collection's time ranges to read from events.
+pub(crate) type EventRanges = BTreeMap<String, Vec<(i64, i64)>>;
+
+/// Adds `query`'s groups in `database` from its windows to `groups`, and
+/// returns what must be read from events.
+pub(crate) async fn from_windows(
+    query: &CostQuery,
+    client: &mongodb::Client,
+    database: &str,
+    groups: &mut BTreeMap<GroupKey, Partial>,
+) -> Result<EventRanges, QueryError> {
+    let since = query.since.map(|t| t.timestamp_millis());
+    let until = query.until.map(|t| t.timestamp_millis());
+    let inside = |start: i64, span: i64| {
+        since.is_none_or(|s| start >= s) && until.is_none_or(|u| start + span <= u)
+    };
+    let one_value = |start: i64, span: i64| {
+        query.group_by.iter().filter(|g| g.is_time()).all(|g| {
+            let value = |ms: i64| g.value_at(&Dims::default(), at(ms), query.time_zone);
+            value(start) == value(start + span - 1)
+        })
+    };
+    let single = match (&query.provider, &query.username) {
+        (Some(provider), Some(username)) => Some(collection_name(provider, username)),
+        _ => None,
+    };
+    let combo = [Combo::Totals, Combo::Users]
+        .into_iter()
+        .find(|c| c.covers(query));
+    let error = QueryError::from;
+    let mut add = |window: &Document, field: &str| -> Result<(), QueryError> {
+        let start = start_of(window);
+        for stored in window
+            .get_array(field)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let Some(stored) = stored.as_document() else {
+                continue;
+            };
+            let (dims, sums) = group::from_bson(stored).map_err(QueryError::new)?;
+            if !query.matches_facts(&dims) {
+                continue;
+            }
+            let key = query
+                .group_by
+                .iter()
+                .map(|g| g.value_at(&dims, at(start), query.time_zone))
+                .collect();
+            merge(groups.entry((key, dims.currency)).or_default(), sums);
+        }
+        Ok(())
+    };
+
+    // Days.
+    let mut days_used = BTreeSet::new();
+    if let Some(combo) = combo {
+        let field = combo.field();
+        let mut cursor = windows(client)
+            .find(in_range(Level::Day, database, since.map(day_of), until))
+            .projection(doc! { "t": 1, "dirty": 1, field: 1 })
+            .await
+            .map_err(error)?;
+        while let Some(day) = cursor.try_next().await.map_err(error)? {
+            let start = start_of(&day);
+            let clean = !day.get_bool("dirty").unwrap_or(true) && day.contains_key(field);
+            if clean && inside(start, DAY_MS) && one_value(start, DAY_MS) {
+                add(&day, field)?;
+                days_used.insert(start);
+            }
+        }
+    }
+
+    // Hours: from the database's hour, else its collections' hours.
+    let mut collection_hours = Vec::new();
+    let mut edges = Vec::new();
+    let mut hours_to_read = Vec::new();
+    let mut cursor = windows(client)
+        .find(in_range(Level::Hour, database, since.map(hour_of), until))
+        .projection(doc! { "t": 1, "dirty": 1, "totals_overflow": 1, "users_overflow": 1 })
+        .await
+        .map_err(error)?;
+    while let Some(hour) = cursor.try_next().await.map_err(error)? {
+        let start = start_of(&hour);
+        if days_used.contains(&day_of(start)) {
+            continue;
+        }
+        if !inside(start, HOUR_MS) {
+            edges.push(start);
+            continue;
+        }
+        let usable = combo.is_some_and(|combo| {
+            !hour.get_bool("dirty").unwrap_or(true)
+                && !hour
+                    .get_bool(format!("{}_overflow", combo.field()))
+                    .unwrap_or(false)
+        });
+        if usable && one_value(start, HOUR_MS) {
+            hours_to_read.push(window_id(Level::Hour, database, None, start));
+        } else {
+            collection_hours.push(start);
+        }
+    }
+    if let Some(combo) = combo
+        && !hours_to_read.is_empty()
+    {
+        let field = combo.field();
+        let mut cursor = windows(client)
+            .find(doc! { "_id": { "$in": hours_to_read } })
+            .projection(doc! { "t": 1, field: 1 })
+            .await
+            .map_err(error)?;
+        while let Some(hour) = cursor.try_next().await.map_err(error)? {
+            add(&hour, field)?;
+        }
+    }
+
+    // Collection hours; what is dirty, too fine or at an edge: events.
+    let mut ranges = EventRanges::new();
+    let mut read_events = |collection: &str, start: i64| {
+        ranges
+            .entry(collection.to_owned())
+            .or_default()
+            .push((start, start + HOUR_MS));
+    };
+    for (starts, with_groups) in [(collection_hours, true), (edges, false)] {
+        if starts.is_empty() {
+            continue;
+        }
+        let mut filter = doc! {
+            "l": Level::Collection.number(),
+            "db": database,
+            "t": { "$in": starts.iter().map(|&s| bson::DateTime::from_millis(s)).collect::<Vec<_>>() },
+        };
+        if let Some(single) = &single {
+            filter.insert("c", single.as_str());
+        }
+        let mut projection = doc! { "c": 1, "t": 1, "dirty": 1, "groups_overflow": 1 };
+        if with_groups {
+            projection.insert("groups", 1);
+        }
+        let mut cursor = windows(client)
+            .find(filter)
+            .projection(projection)
+            .await
+            .map_err(error)?;
+        while let Some(window) = cursor.try_next().await.map_err(error)? {
+            let start = start_of(&window);
+            let collection = window.get_str("c").unwrap_or_default();
+            let clean = !window.get_bool("dirty").unwrap_or(true)
+                && !window.get_bool("groups_overflow").unwrap_or(false);
+            if with_groups && clean && one_value(start, HOUR_MS) {
+                add(&window, Combo::All.field())?;
+            } else {
+                read_events(collection, start);
+            }
+        }
+    }
+    Ok(ranges)
+}
+
+/// Windows of `level` in `database` starting in `[from, until)`.
+fn in_range(level: Level, database: &str, from: Option<i64>, until: Option<i64>) -> Document {
+    let mut t = Document::new();
+    if let Some(from) = from {
+        t.insert("$gte", bson::DateTime::from_millis(from));
+    }
+    if let Some(until) = until {
+        t.insert("$lt", bson::DateTime::from_millis(until));
+    }
+    let mut filter = doc! { "l": level.number(), "db": database };
+    if !t.is_empty() {
+        filter.insert("t", t);
+    }
+    filter
+}
+
+fn start_of(window: &Document) -> i64 {
+    match window.get("t") {
+        Some(Bson::DateTime(t)) => t.timestamp_millis(),
+        _ => 0,
+    }
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,465 @@
+//! Rollups answer every query exactly as a scan of every event does: for
+//! random events and random queries (filters, groupings, time zones with
+//! half- and quarter-hour offsets, ranges off the hour), with windows
+//! rolled up, dirty, or written while they are recomputed.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use bson::Document;
+use chrono::{DateTime, Duration as Span, Utc};
+use panoptic::naming::{collection_name, database_name};
+use panoptic::query::{CostQuery, CostRow, GroupBy, Tz};
+use panoptic::rollup::{is_covered, roll_up};
+use panoptic::rollup_marks::{self, HOUR_MS};
+use panoptic::{BillingEvent, Category, Decimal, Kind, Metadata, Outcome};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const USERS: [&str; 3] = ["alice", "bob", "Carol Q"];
+const SERVICES: [&str; 3] = ["BigQuery", "ChatCompletions", "S3"];
+const ZONES: [Tz; 4] = [
+    Tz::UTC,
+    Tz::Asia__Kolkata,
+    Tz::Asia__Kathmandu,
+    Tz::America__Los_Angeles,
+];
+
+/// One random event's facts.
+#[derive(Debug, Clone)]
+struct Seed {
+    minutes_ago: i64,
+    user: usize,
+    provider: usize,
+    service: usize,
+    resource: usize,
+    kind: usize,
+    outcome: bool,
+    amount: Option<i64>,
+    euro: bool,
+    duration: Option<u32>,
+    end_user: Option<usize>,
+    tags: usize,
+}
+
+fn seeds(most: usize) -> impl Strategy<Value = Vec<Seed>> {
+    let one = (
+        (
+            0_i64..4 * 24 * 60,
+            0..3_usize,
+            0..2_usize,
+            0..3_usize,
+            0..4_usize,
+        ),
+        (
+            0..10_usize,
+            any::<bool>(),
+            proptest::option::weighted(0.85, 1..50_000_i64),
+        ),
+        (any::<bool>(), proptest::option::of(0..200_000_u32)),
+        (proptest::option::of(0..2_usize), 0..4_usize),
+    )
+        .prop_map(
+            |(
+                (minutes_ago, user, provider, service, resource),
+                (kind, outcome, amount),
+                (euro, duration),
+                (end_user, tags),
+            )| Seed {
+                minutes_ago,
+                user,
+                provider,
+                service,
+                resource,
+                kind,
+                outcome,
+                amount,
+                euro,
+                duration,
+                end_user,
+                tags,
+            },
+        );
+    proptest::collection::vec(one, 1..most)
+}
+
+fn event(seed: &Seed, env: &str, now: DateTime<Utc>) -> BillingEvent {
+    // Mostly ordinary calls; an adjustment, a start record, an alert now and then.
+    let (kind, start, alert) = match seed.kind {
+        0 => (Kind::Adjustment, false, false),
+        1 => (Kind::Billing, true, false),
+        2 => (Kind::Billing, false, true),
+        3..=5 => (Kind::Billing, false, false),
+        _ => (Kind::Invoice, false, false),
+    };
+    let mut extra = Document::new();
+    if start {
+        extra.insert("start", true);
+        extra.insert("call_id", bson::oid::ObjectId::new().to_hex());
+    }
+    if alert {
+        extra.insert("alert", true);
+    }
+    if seed.amount.is_none() {
+        extra.insert("unpriced", "no price");
+    }
+    let tags = [vec![], vec!["beta"], vec!["beta", "eu"], vec!["eu"]][seed.tags]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    BillingEvent {
+        id: bson::oid::ObjectId::new(),
+        ts: now - Span::minutes(seed.minutes_ago) - Span::milliseconds(seed.minutes_ago % 997),
+        project_id: None,
+        env: env.into(),
+        username: USERS[seed.user].into(),
+        category: Category::Infra,
+        provider: ["gcp", "openai"][seed.provider].into(),
+        service: SERVICES[seed.service].into(),
+        resource: format!("fn_{}", seed.resource),
+        kind,
+        outcome: if seed.outcome {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        },
+        quantity: f64::from(seed.tags as u32) + 0.5,
+        unit: "call".into(),
+        amount: seed.amount.map(|a| Decimal::new(a, 6)),
+        currency: if seed.euro { "EUR" } else { "USD" }.into(),
+        metadata: Metadata {
+            duration_ms: seed.duration.map(|d| f64::from(d) / 100.0),
+            user: seed.end_user.map(|u| format!("customer-{u}")),
+            tags,
+            extra,
+            ..Metadata::default()
+        },
+    }
+}
+
+/// Inserts events as the writer does: windows marked before, and again
+/// after when their hour may be rolled up already.
+async fn write(client: &mongodb::Client, events: &[BillingEvent]) {
+    let mut by_collection: std::collections::BTreeMap<(String, String), Vec<Document>> =
+        Default::default();
+    for e in events {
+        by_collection
+            .entry((
+                database_name(&e.env),
+                collection_name(&e.provider, &e.username),
+            ))
+            .or_default()
+            .push(e.to_document());
+    }
+    for ((database, collection), documents) in by_collection {
+        let hours: BTreeSet<i64> = documents
+            .iter()
+            .map(|d| rollup_marks::hour_of(d.get_datetime("ts").unwrap().timestamp_millis()))
+            .collect();
+        rollup_marks::mark(client, &database, &collection, &hours)
+            .await
+            .unwrap();
+        client
+            .database(&database)
+            .collection::<Document>(&collection)
+            .insert_many(documents)
+            .await
+            .unwrap();
+        rollup_marks::mark(client, &database, &collection, &hours)
+            .await
+            .unwrap();
+    }
+}
+
+/// A random query: filters, grouping, zone, range (often off the hour).
+#[derive(Debug, Clone)]
+struct Ask {
+    by: Vec<usize>,
+    zone: usize,
+    since_minutes: Option<i64>,
+    until_minutes: Option<i64>,
+    filter: usize,
+}
+
+fn asks() -> impl Strategy<Value = Ask> {
+    (
+        proptest::collection::vec(0..8_usize, 0..3),
+        0..4_usize,
+        proptest::option::of(0_i64..5 * 24 * 60),
+        proptest::option::weighted(0.3, 0_i64..3 * 24 * 60),
+        0..9_usize,
+    )
+        .prop_map(|(by, zone, since_minutes, until_minutes, filter)| Ask {
+            by,
+            zone,
+            since_minutes,
+            until_minutes,
+            filter,
+        })
+}
+
+fn query(ask: &Ask, env: &str, now: DateTime<Utc>) -> CostQuery {
+    let mut q = CostQuery::new().env(env);
+    q = match ask.filter {
+        1 => q.service("ChatCompletions"),
+        2 => q.username("bob"),
+        3 => q.provider("gcp").username("alice"),
+        4 => q.resource("fn_1"),
+        5 => q.tag("eu"),
+        6 => q.metadata_user("customer-1"),
+        7 => q.outcome(Outcome::Error),
+        8 => q.kind(Kind::Adjustment),
+        _ => q,
+    };
+    if let Some(m) = ask.since_minutes {
+        q = q.since(now - Span::minutes(m) - Span::seconds(m % 61));
+    }
+    if let Some(m) = ask.until_minutes {
+        q = q.until(now - Span::minutes(m));
+    }
+    let mut by: Vec<GroupBy> = ask.by.iter().map(|&i| GroupBy::ALL[i]).collect();
+    by.dedup();
+    q.time_zone(ZONES[ask.zone]).group_by(by)
+}
+
+/// Rows as compared: everything a report shows, histograms included.
+fn shown(rows: &[CostRow]) -> Vec<String> {
+    let mut shown: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {} {} {} u{} q{:.3} n{} e{} {:?}",
+                r.key,
+                r.currency,
+                r.amount.normalize(),
+                r.adjusted.normalize(),
+                r.unpriced,
+                r.quantity,
+                r.count,
+                r.errors,
+                r.durations
+            )
+        })
+        .collect();
+    shown.sort();
+    shown
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn rollups_answer_every_query_as_a_scan_does() {
+    let runtime = runtime();
+    let client = runtime.block_on(common::client());
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(seeds(300), seeds(40), proptest::collection::vec(asks(), 12)),
+            |(first, late, asks)| {
+                runtime.block_on(async {
+                    let env = common::unique_env("rollup_prop");
+                    let now = Utc::now();
+                    let events: Vec<BillingEvent> =
+                        first.iter().map(|s| event(s, &env, now)).collect();
+                    write(&client, &events).await;
+                    let database = database_name(&env);
+                    let report = roll_up(&client, &database, now, false, &|_| {})
+                        .await
+                        .unwrap();
+                    assert!(report.held_by.is_none());
+                    assert!(is_covered(&client, &database).await.unwrap());
+                    // Late events into rolled-up hours: dirty windows, read
+                    // from events until the next pass.
+                    let late: Vec<BillingEvent> =
+                        late.iter().map(|s| event(s, &env, now)).collect();
+                    write(&client, &late).await;
+                    let all: Vec<BillingEvent> = events.iter().chain(&late).cloned().collect();
+                    for pass in 0..2 {
+                        for ask in &asks {
+                            let q = query(ask, &env, now);
+                            let scanned = q.run_scan(&client).await.unwrap();
+                            let rolled = q.run(&client).await.unwrap();
+                            prop_assert_eq!(
+                                shown(&rolled),
+                                shown(&scanned),
+                                "pass {} {:?}",
+                                pass,
+                                q
+                            );
+                            prop_assert_eq!(
+                                shown(&q.run_on_events(&all)),
+                                shown(&scanned),
+                                "{:?}",
+                                q
+                            );
+                        }
+                        roll_up(&client, &database, now, false, &|_| {})
+                            .await
+                            .unwrap();
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_hours_are_read_from_rollups_and_late_events_make_them_dirty() {
+    let client = common::client().await;
+    let env = common::unique_env("rollup_dirty");
+    let database = database_name(&env);
+    let now = Utc::now();
+    let seed = |minutes_ago: i64, amount: i64| Seed {
+        minutes_ago,
+        user: 0,
+        provider: 0,
+        service: 0,
+        resource: 0,
+        kind: 9,
+        outcome: true,
+        amount: Some(amount),
+        euro: false,
+        duration: Some(1_000),
+        end_user: None,
+        tags: 0,
+    };
+    let events: Vec<BillingEvent> = (0..50)
+        .map(|i| event(&seed(120 + i * 30, 1_000), &env, now))
+        .collect();
+    write(&client, &events).await;
+    let report = roll_up(&client, &database, now, false, &|_| {})
+        .await
+        .unwrap();
+    assert!(report.collection_hours >= 20, "{report:?}");
+    assert!(report.hours >= 20 && report.days >= 1, "{report:?}");
+    assert_eq!(report.left_dirty, 0, "{report:?}");
+
+    // Proof that the rollups are read: change an event behind the
+    // writer's back (no mark); the report does not see it, the scan does.
+    let collection = client
+        .database(&database)
+        .collection::<Document>(&collection_name("gcp", "alice"));
+    collection
+        .update_one(
+            bson::doc! { "_id": events[10].id },
+            bson::doc! { "$set": { "amount": bson::Decimal128::from_bytes(panoptic::money::to_decimal128(Decimal::new(9, 0)).bytes()) } },
+        )
+        .await
+        .unwrap();
+    let q = CostQuery::new().env(&env);
+    let rolled = q.run(&client).await.unwrap();
+    let scanned = q.run_scan(&client).await.unwrap();
+    assert_eq!(rolled[0].amount, Decimal::new(50_000, 6), "from rollups");
+    assert_eq!(
+        scanned[0].amount,
+        Decimal::new(49_000, 6) + Decimal::new(9, 0)
+    );
+
+    // A late event, marked as the writer marks: its hour is dirty and read
+    // from events at once, then rolled up again.
+    let late = event(&seed(20 * 30 + 120, 5_000), &env, now);
+    write(&client, std::slice::from_ref(&late)).await;
+    let rolled = q.run(&client).await.unwrap();
+    assert_eq!(
+        rolled[0].amount,
+        Decimal::new(55_000, 6),
+        "the late event counts at once"
+    );
+    let report = roll_up(&client, &database, now, false, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.collection_hours, report.hours, report.days),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        q.run(&client).await.unwrap()[0].amount,
+        Decimal::new(55_000, 6)
+    );
+    // A change no writer marked is seen after a rebuild.
+    let report = roll_up(&client, &database, now, true, &|_| {})
+        .await
+        .unwrap();
+    assert!(report.collection_hours >= 20, "{report:?}");
+    let scanned = q.run_scan(&client).await.unwrap();
+    assert_eq!(shown(&q.run(&client).await.unwrap()), shown(&scanned));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_landing_while_its_window_is_recomputed_leaves_it_dirty() {
+    let client = common::client().await;
+    let env = common::unique_env("rollup_race");
+    let database = database_name(&env);
+    let now = Utc::now();
+    let old_hour = rollup_marks::hour_of((now - Span::hours(5)).timestamp_millis());
+    let at = |i: i64| DateTime::from_timestamp_millis(old_hour + (i * 997) % HOUR_MS).unwrap();
+    let make = |i: i64| {
+        let mut e = event(
+            &Seed {
+                minutes_ago: 0,
+                user: (i % 3) as usize,
+                provider: 0,
+                service: (i % 3) as usize,
+                resource: 0,
+                kind: 9,
+                outcome: true,
+                amount: Some(1 + i),
+                euro: false,
+                duration: Some(500),
+                end_user: None,
+                tags: 0,
+            },
+            &env,
+            now,
+        );
+        e.ts = at(i);
+        e
+    };
+    let mut events: Vec<BillingEvent> = (0..330).map(make).collect();
+    let later = events.split_off(30);
+    write(&client, &events).await;
+    // A writer keeps adding late events to the same hour while passes run.
+    let writer = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            for event in later {
+                write(&client, &[event]).await;
+            }
+        })
+    };
+    let mut passes = 0;
+    while !writer.is_finished() {
+        roll_up(&client, &database, now, false, &|_| {})
+            .await
+            .unwrap();
+        passes += 1;
+    }
+    writer.await.unwrap();
+    let q = CostQuery::new()
+        .env(&env)
+        .group_by([GroupBy::User, GroupBy::Service]);
+    // Before a last pass, and after it: equal to a scan, never more.
+    assert_eq!(
+        shown(&q.run(&client).await.unwrap()),
+        shown(&q.run_scan(&client).await.unwrap())
+    );
+    roll_up(&client, &database, now, false, &|_| {})
+        .await
+        .unwrap();
+    let rolled = q.run(&client).await.unwrap();
+    assert_eq!(shown(&rolled), shown(&q.run_scan(&client).await.unwrap()));
+    let total: u64 = rolled.iter().map(|r| r.count).sum();
+    assert_eq!(total, 330, "after {passes} passes during the writes");
+}
