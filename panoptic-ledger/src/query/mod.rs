@@ -403,6 +403,7 @@ impl CostQuery {
 mod convert;
 mod events;
 pub(crate) mod histogram;
+mod listing;
 pub(crate) mod server;
 #[cfg(test)]
 mod testing;

@@ -7,9 +7,9 @@ use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 
+use panoptic_core::Kind;
 use panoptic_core::money::from_decimal128;
 use panoptic_core::naming::{DATABASE_PREFIX, collection_name, database_name};
-use panoptic_core::{BillingEvent, Kind};
 
 use super::histogram::{BUCKETS_PER_E, GroupKey, Partial, SMALLEST_MS, finish, merge};
 use super::{BUCKET_FIELD, CURRENCY_FIELD, CostQuery, CostRow, QueryError};
@@ -292,7 +292,9 @@ pub(crate) fn group_with(mut id: Document) -> Document {
 }
 
 /// Every `panoptic-*` database on the server.
-async fn panoptic_databases(client: &mongodb::Client) -> Result<Vec<String>, QueryError> {
+pub(crate) async fn panoptic_databases(
+    client: &mongodb::Client,
+) -> Result<Vec<String>, QueryError> {
     let names = client
         .list_database_names()
         .await
@@ -301,43 +303,4 @@ async fn panoptic_databases(client: &mongodb::Client) -> Result<Vec<String>, Que
         .into_iter()
         .filter(|name| name.starts_with(DATABASE_PREFIX))
         .collect())
-}
-
-impl CostQuery {
-    /// The events this query matches, with `and` added to its filter, from
-    /// every `panoptic-*` database and each of its collections; at most
-    /// `newest` per collection, newest first, when given (so the newest
-    /// `newest` overall are among them). A document that is not an event
-    /// (another program's) is skipped. Errors are one line.
-    pub async fn events(
-        &self,
-        client: &mongodb::Client,
-        and: Document,
-        newest: Option<u64>,
-    ) -> Result<Vec<BillingEvent>, QueryError> {
-        let error = QueryError::from;
-        let mut filter = self.filter();
-        filter.extend(and);
-        let mut events = Vec::new();
-        for database_name in panoptic_databases(client).await? {
-            let database = client.database(&database_name);
-            for collection in database.list_collection_names().await.map_err(error)? {
-                let events_of = database.collection::<Document>(&collection);
-                let find = events_of.find(filter.clone());
-                let find = match newest {
-                    Some(limit) => find
-                        .sort(doc! { "ts": -1 })
-                        .limit(i64::try_from(limit).unwrap_or(i64::MAX)),
-                    None => find,
-                };
-                let mut cursor = find.await.map_err(error)?;
-                while let Some(document) = cursor.try_next().await.map_err(error)? {
-                    if let Ok(event) = BillingEvent::from_document(&document) {
-                        events.push(event);
-                    }
-                }
-            }
-        }
-        Ok(events)
-    }
 }
