@@ -155,10 +155,23 @@ pub async fn mark(
     if hours.is_empty() {
         return Ok(());
     }
-    let answer = client
-        .database(DATABASE)
-        .run_command(mark_command(database, collection, hours))
-        .await?;
+    let command = mark_command(database, collection, hours);
+    let rollups = client.database(DATABASE);
+    let run = || rollups.run_command(command.clone());
+    // Sent again once after a dropped connection, as the driver does for
+    // an insert (a retryable write); marking twice only marks.
+    let answer = match run().await {
+        Err(error)
+            if matches!(
+                error.kind.as_ref(),
+                mongodb::error::ErrorKind::Io(_)
+                    | mongodb::error::ErrorKind::ConnectionPoolCleared { .. }
+            ) =>
+        {
+            run().await?
+        }
+        answered => answered?,
+    };
     match answer.get_array("writeErrors") {
         Ok(errors) if !errors.is_empty() => Err(mongodb::error::Error::custom(format!(
             "marking rollup windows: {errors:?}"

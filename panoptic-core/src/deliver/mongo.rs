@@ -71,6 +71,11 @@ pub(crate) struct Mongo {
     settings: MongoSettings,
     client: Option<Client>,
     indexed: HashSet<Route>,
+    /// Routes whose rollup windows this user may not mark: their events
+    /// go in unmarked (a rollup must never hold an event back).
+    unmarked: HashSet<Route>,
+    /// What to tell the user, taken by the writer.
+    warnings: Vec<String>,
 }
 
 impl Mongo {
@@ -79,6 +84,8 @@ impl Mongo {
             settings,
             client: None,
             indexed: HashSet::new(),
+            unmarked: HashSet::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -160,9 +167,23 @@ impl Mongo {
         }
         // The rollup windows are marked before the insert, so that a
         // window exists (dirty) whenever its events do.
-        let hours = rollup_marks::hours_of(documents);
-        if let Some(failed) = mark_windows(&client, route, &hours, limit, interrupt).await {
-            return failed;
+        let mut hours = match self.unmarked.contains(route) {
+            true => BTreeSet::new(),
+            false => rollup_marks::hours_of(documents),
+        };
+        match mark_windows(&client, route, &hours, limit, interrupt).await {
+            None => {}
+            Some(InsertOutcome::Refused(reason)) => {
+                self.unmarked.insert(route.clone());
+                self.warnings.push(format!(
+                    "{reason}; events go in unmarked, and reports of {} read stale rollups \
+                     until this user may write {} and `panoptic rollup --rebuild` runs",
+                    route.database,
+                    rollup_marks::DATABASE
+                ));
+                hours.clear();
+            }
+            Some(failed) => return failed,
         }
         let inserted = bounded(
             collection.insert_many(documents).ordered(false),
@@ -170,6 +191,9 @@ impl Mongo {
             interrupt,
         )
         .await;
+        if hours.is_empty() {
+            return insert_outcome(inserted, documents.len(), limit);
+        }
         // A late batch (a replay, a slow retry) may land in an hour a
         // worker rolled up meanwhile: marked again, it is recomputed.
         let now = chrono::Utc::now();
@@ -184,16 +208,29 @@ impl Mongo {
             // what the retry adds.
             return failed;
         }
-        match inserted {
-            Ok(Ok(_)) => InsertOutcome::Answered {
-                written: documents.len() as u64,
-                duplicates: 0,
-                retry: Vec::new(),
-                rejected: Vec::new(),
-            },
-            Ok(Err(error)) => sort_insert_error(&error, documents.len()),
-            Err(cut) => cut_outcome(cut, limit),
-        }
+        insert_outcome(inserted, documents.len(), limit)
+    }
+
+    /// What to tell the user since last asked.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+fn insert_outcome(
+    inserted: Result<mongodb::error::Result<mongodb::results::InsertManyResult>, Cut>,
+    count: usize,
+    limit: Duration,
+) -> InsertOutcome {
+    match inserted {
+        Ok(Ok(_)) => InsertOutcome::Answered {
+            written: count as u64,
+            duplicates: 0,
+            retry: Vec::new(),
+            rejected: Vec::new(),
+        },
+        Ok(Err(error)) => sort_insert_error(&error, count),
+        Err(cut) => cut_outcome(cut, limit),
     }
 }
 

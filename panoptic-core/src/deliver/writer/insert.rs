@@ -154,7 +154,24 @@ impl Writer {
         let queue = Arc::clone(&self.queue);
         let running = self.deadline.is_none();
         let interrupt = move || running && queue.is_closed();
-        let insert = self.mongo.insert(route, documents, limit, &interrupt);
+        let outcome = self
+            .insert_bounded(route, documents, limit, &interrupt, running)
+            .await;
+        for warning in self.mongo.take_warnings() {
+            self.report(&warning);
+        }
+        outcome
+    }
+
+    async fn insert_bounded(
+        &mut self,
+        route: &Route,
+        documents: &[RawDocumentBuf],
+        limit: std::time::Duration,
+        interrupt: &(dyn Fn() -> bool + Sync),
+        running: bool,
+    ) -> InsertOutcome {
+        let insert = self.mongo.insert(route, documents, limit, interrupt);
         if !running {
             return insert.await;
         }
