@@ -5,43 +5,24 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use common::rollup::{Seed, event, shown, write};
 
 use bson::Document;
 use chrono::{DateTime, Duration as Span, Utc};
 use panoptic::naming::{collection_name, database_name};
-use panoptic::query::{CostQuery, CostRow, GroupBy, Tz};
+use panoptic::query::{CostQuery, GroupBy, Tz};
 use panoptic::rollup::{is_covered, roll_up};
 use panoptic::rollup_marks::{self, HOUR_MS};
-use panoptic::{BillingEvent, Category, Decimal, Kind, Metadata, Outcome};
+use panoptic::{BillingEvent, Decimal, Kind, Outcome};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-const USERS: [&str; 3] = ["alice", "bob", "Carol Q"];
-const SERVICES: [&str; 3] = ["BigQuery", "ChatCompletions", "S3"];
 const ZONES: [Tz; 4] = [
     Tz::UTC,
     Tz::Asia__Kolkata,
     Tz::Asia__Kathmandu,
     Tz::America__Los_Angeles,
 ];
-
-/// One random event's facts.
-#[derive(Debug, Clone)]
-struct Seed {
-    minutes_ago: i64,
-    user: usize,
-    provider: usize,
-    service: usize,
-    resource: usize,
-    kind: usize,
-    outcome: bool,
-    amount: Option<i64>,
-    euro: bool,
-    duration: Option<u32>,
-    end_user: Option<usize>,
-    tags: usize,
-}
 
 fn seeds(most: usize) -> impl Strategy<Value = Vec<Seed>> {
     let one = (
@@ -82,94 +63,6 @@ fn seeds(most: usize) -> impl Strategy<Value = Vec<Seed>> {
             },
         );
     proptest::collection::vec(one, 1..most)
-}
-
-fn event(seed: &Seed, env: &str, now: DateTime<Utc>) -> BillingEvent {
-    // Mostly ordinary calls; an adjustment, a start record, an alert now and then.
-    let (kind, start, alert) = match seed.kind {
-        0 => (Kind::Adjustment, false, false),
-        1 => (Kind::Billing, true, false),
-        2 => (Kind::Billing, false, true),
-        3..=5 => (Kind::Billing, false, false),
-        _ => (Kind::Invoice, false, false),
-    };
-    let mut extra = Document::new();
-    if start {
-        extra.insert("start", true);
-        extra.insert("call_id", bson::oid::ObjectId::new().to_hex());
-    }
-    if alert {
-        extra.insert("alert", true);
-    }
-    if seed.amount.is_none() {
-        extra.insert("unpriced", "no price");
-    }
-    let tags = [vec![], vec!["beta"], vec!["beta", "eu"], vec!["eu"]][seed.tags]
-        .iter()
-        .map(|t| t.to_string())
-        .collect();
-    BillingEvent {
-        id: bson::oid::ObjectId::new(),
-        ts: now - Span::minutes(seed.minutes_ago) - Span::milliseconds(seed.minutes_ago % 997),
-        project_id: None,
-        env: env.into(),
-        username: USERS[seed.user].into(),
-        category: Category::Infra,
-        provider: ["gcp", "openai"][seed.provider].into(),
-        service: SERVICES[seed.service].into(),
-        resource: format!("fn_{}", seed.resource),
-        kind,
-        outcome: if seed.outcome {
-            Outcome::Ok
-        } else {
-            Outcome::Error
-        },
-        quantity: f64::from(seed.tags as u32) + 0.5,
-        unit: "call".into(),
-        amount: seed.amount.map(|a| Decimal::new(a, 6)),
-        currency: if seed.euro { "EUR" } else { "USD" }.into(),
-        metadata: Metadata {
-            duration_ms: seed.duration.map(|d| f64::from(d) / 100.0),
-            user: seed.end_user.map(|u| format!("customer-{u}")),
-            tags,
-            extra,
-            ..Metadata::default()
-        },
-    }
-}
-
-/// Inserts events as the writer does: windows marked before, and again
-/// after when their hour may be rolled up already.
-async fn write(client: &mongodb::Client, events: &[BillingEvent]) {
-    let mut by_collection: std::collections::BTreeMap<(String, String), Vec<Document>> =
-        Default::default();
-    for e in events {
-        by_collection
-            .entry((
-                database_name(&e.env),
-                collection_name(&e.provider, &e.username),
-            ))
-            .or_default()
-            .push(e.to_document());
-    }
-    for ((database, collection), documents) in by_collection {
-        let hours: BTreeSet<i64> = documents
-            .iter()
-            .map(|d| rollup_marks::hour_of(d.get_datetime("ts").unwrap().timestamp_millis()))
-            .collect();
-        rollup_marks::mark(client, &database, &collection, &hours)
-            .await
-            .unwrap();
-        client
-            .database(&database)
-            .collection::<Document>(&collection)
-            .insert_many(documents)
-            .await
-            .unwrap();
-        rollup_marks::mark(client, &database, &collection, &hours)
-            .await
-            .unwrap();
-    }
 }
 
 /// A random query: filters, grouping, zone, range (often off the hour).
@@ -221,29 +114,6 @@ fn query(ask: &Ask, env: &str, now: DateTime<Utc>) -> CostQuery {
     let mut by: Vec<GroupBy> = ask.by.iter().map(|&i| GroupBy::ALL[i]).collect();
     by.dedup();
     q.time_zone(ZONES[ask.zone]).group_by(by)
-}
-
-/// Rows as compared: everything a report shows, histograms included.
-fn shown(rows: &[CostRow]) -> Vec<String> {
-    let mut shown: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "{:?} {} {} {} u{} q{:.3} n{} e{} {:?}",
-                r.key,
-                r.currency,
-                r.amount.normalize(),
-                r.adjusted.normalize(),
-                r.unpriced,
-                r.quantity,
-                r.count,
-                r.errors,
-                r.durations
-            )
-        })
-        .collect();
-    shown.sort();
-    shown
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -128,12 +128,12 @@ impl CostQuery {
     async fn scan(
         &self,
         database: &mongodb::Database,
-        collections: Vec<(String, Option<Vec<(i64, i64)>>)>,
+        collections: Vec<(String, Option<TimeRanges>)>,
         groups: &mut BTreeMap<GroupKey, Partial>,
     ) -> Result<(), QueryError> {
         const COLLECTIONS_PER_AGGREGATION: usize = 100;
         let error = QueryError::from;
-        let filter_for = |ranges: &Option<Vec<(i64, i64)>>| {
+        let filter_for = |ranges: &Option<TimeRanges>| {
             let mut filter = self.filter();
             if let Some(ranges) = ranges {
                 let ranges: Vec<Document> = merged(ranges)
@@ -190,6 +190,9 @@ impl CostQuery {
         Ok(((key, currency_of(id)), sums_of_row(row)?))
     }
 }
+
+/// Time ranges `[from, to)` in milliseconds since the epoch.
+type TimeRanges = Vec<(i64, i64)>;
 
 /// Time ranges sorted, overlapping and adjacent ones joined.
 fn merged(ranges: &[(i64, i64)]) -> Vec<(i64, i64)> {

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// narrow the dashboard without a word.
     #[arg(long)]
     pub env: Option<String>,
+    /// Also roll up (as `panoptic rollup` does, under the same lease) every
+    /// this many seconds. Without it, serve only reads.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rollup: Option<u64>,
 }
 
 /// Runs `panoptic serve`.
@@ -73,6 +77,21 @@ pub async fn run(global: &Global, args: &ServeArgs) -> Result<(), String> {
             ""
         }
     );
+    if let (Some(every), Some(client)) = (args.rollup, source.client()) {
+        let (client, env) = (client.clone(), args.env.clone());
+        tokio::spawn(async move {
+            loop {
+                // A failed pass leaves every window correct; the next retries.
+                if let Err(error) =
+                    crate::rollup::pass(&client, env.as_deref(), chrono::Utc::now(), false, false)
+                        .await
+                {
+                    eprintln!("panoptic: rollup: {error}");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+            }
+        });
+    }
     let state = Arc::new(api::State {
         source,
         refresh_seconds: args.refresh,
