@@ -94,8 +94,15 @@ pub(crate) async fn from_windows(
     let mut collection_hours = Vec::new();
     let mut edges = Vec::new();
     let mut hours_to_read = Vec::new();
+    // Only hours outside the days read, as time ranges the index bounds:
+    // a database hour is large (a group per user), and the server reads a
+    // document whole, whatever the projection.
+    let hours_filter = outside_days(
+        in_range(Level::Hour, database, since.map(hour_of), until),
+        &days_used,
+    );
     let mut cursor = windows(client)
-        .find(in_range(Level::Hour, database, since.map(hour_of), until))
+        .find(hours_filter)
         .projection(doc! { "t": 1, "dirty": 1, "totals_overflow": 1, "users_overflow": 1 })
         .await
         .map_err(error)?;
@@ -176,6 +183,30 @@ pub(crate) async fn from_windows(
         }
     }
     Ok(ranges)
+}
+
+/// `filter` (on windows, by `t`) without the windows in `days`, as
+/// `$or` ranges between them.
+fn outside_days(mut filter: Document, days: &BTreeSet<i64>) -> Document {
+    if days.is_empty() {
+        return filter;
+    }
+    let mut gaps = Vec::new();
+    let mut from: Option<i64> = None;
+    for &day in days {
+        let mut t = Document::new();
+        if let Some(from) = from {
+            t.insert("$gte", bson::DateTime::from_millis(from));
+        }
+        t.insert("$lt", bson::DateTime::from_millis(day));
+        gaps.push(doc! { "t": t });
+        from = Some(day + DAY_MS);
+    }
+    if let Some(from) = from {
+        gaps.push(doc! { "t": { "$gte": bson::DateTime::from_millis(from) } });
+    }
+    filter.insert("$or", gaps);
+    filter
 }
 
 /// Windows of `level` in `database` starting in `[from, until)`.
