@@ -10,11 +10,10 @@ use futures_util::TryStreamExt;
 
 use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, window_id};
 
-use super::group::{self, Combo, Dims, Groups};
+use super::group::{self, Combo, Groups};
 use super::lease::{HeldBy, Lease};
 use super::{COVERED, DATABASE, MOST_GROUP_BYTES, WINDOWS, ensure_indexes, is_covered, windows};
 use crate::query::QueryError;
-use crate::query::histogram::Partial;
 use crate::query::server::{currency_of, group_with, sums_of_row};
 
 /// How far a pass has come, for a progress bar.
@@ -343,27 +342,7 @@ async fn build_collection(
             let Some(groups) = by_hour.get_mut(&hour) else {
                 continue;
             };
-            let text = |key: &str| id.get_str(key).unwrap_or_default().to_owned();
-            let tags = match id.get("g") {
-                Some(Bson::Array(tags)) => tags
-                    .iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect(),
-                Some(Bson::String(tag)) => vec![tag.clone()],
-                _ => Vec::new(),
-            };
-            let dims = Dims {
-                env: text("e"),
-                provider: text("p"),
-                username: text("n"),
-                service: text("s"),
-                resource: text("r"),
-                kind: text("k"),
-                outcome: text("o"),
-                currency: currency_of(id),
-                end_user: text("u"),
-                tags,
-            };
+            let dims = group::dims_from(id, currency_of(id));
             group::add(groups, dims, sums_of_row(&row)?);
         }
         let replaces: Vec<Document> = by_hour
@@ -538,16 +517,8 @@ async fn build_above(
                 *overflow = true;
                 continue;
             }
-            for stored in window
-                .get_array(field)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                let Some(stored) = stored.as_document() else {
-                    continue;
-                };
-                let (dims, sums): (Dims, Partial) =
-                    group::from_bson(stored).map_err(RollupError)?;
+            for stored in group::stored(&window, field) {
+                let (dims, sums) = stored.map_err(RollupError)?;
                 group::add(into, combo.project(&dims), sums);
             }
         }

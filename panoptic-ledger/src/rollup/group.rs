@@ -178,7 +178,6 @@ pub(crate) fn to_bson(dims: &Dims, sums: &Partial) -> Document {
 
 /// A stored group read back.
 pub(crate) fn from_bson(d: &Document) -> Result<(Dims, Partial), String> {
-    let text = |key: &str| d.get_str(key).unwrap_or_default().to_owned();
     let money = |key: &str| match d.get(key) {
         Some(Bson::Decimal128(v)) => from_decimal128(*v).map_err(|e| e.to_string()),
         None => Ok(Decimal::ZERO),
@@ -189,30 +188,13 @@ pub(crate) fn from_bson(d: &Document) -> Result<(Dims, Partial), String> {
         Some(Bson::Int32(v)) => *v as u64,
         _ => 0,
     };
-    let tags = match d.get_array("g") {
-        Ok(tags) => tags
-            .iter()
-            .filter_map(|t| t.as_str().map(str::to_owned))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
     let durations = match d.get("h") {
         Some(Bson::Binary(b)) => unpack(&b.bytes)?,
         _ => BTreeMap::new(),
     };
+    let currency = d.get_str("$").unwrap_or_default().to_owned();
     Ok((
-        Dims {
-            env: text("e"),
-            provider: text("p"),
-            username: text("n"),
-            service: text("s"),
-            resource: text("r"),
-            kind: text("k"),
-            outcome: text("o"),
-            currency: text("$"),
-            end_user: text("u"),
-            tags,
-        },
+        dims_from(d, currency),
         Partial {
             amount: money("a")?,
             adjusted: money("j")?,
@@ -223,6 +205,46 @@ pub(crate) fn from_bson(d: &Document) -> Result<(Dims, Partial), String> {
             durations,
         },
     ))
+}
+
+/// The facts under their short names (`e`, `p`, `n`, …): in a stored
+/// group, and in the `_id` of the aggregation that builds one.
+pub(crate) fn dims_from(d: &Document, currency: String) -> Dims {
+    let text = |key: &str| d.get_str(key).unwrap_or_default().to_owned();
+    let tags = match d.get("g") {
+        Some(Bson::Array(tags)) => tags
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        Some(Bson::String(tag)) => vec![tag.clone()],
+        _ => Vec::new(),
+    };
+    Dims {
+        env: text("e"),
+        provider: text("p"),
+        username: text("n"),
+        service: text("s"),
+        resource: text("r"),
+        kind: text("k"),
+        outcome: text("o"),
+        currency,
+        end_user: text("u"),
+        tags,
+    }
+}
+
+/// The groups a window stores under `field`.
+pub(crate) fn stored(
+    window: &Document,
+    field: &str,
+) -> impl Iterator<Item = Result<(Dims, Partial), String>> {
+    window
+        .get_array(field)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Bson::as_document)
+        .map(from_bson)
 }
 
 /// A histogram as bytes: per bucket, the gap from the previous one

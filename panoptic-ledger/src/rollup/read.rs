@@ -49,15 +49,8 @@ pub(crate) async fn from_windows(
     let error = QueryError::from;
     let mut add = |window: &Document, field: &str| -> Result<(), QueryError> {
         let start = start_of(window);
-        for stored in window
-            .get_array(field)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let Some(stored) = stored.as_document() else {
-                continue;
-            };
-            let (dims, sums) = group::from_bson(stored).map_err(QueryError::new)?;
+        for stored in group::stored(window, field) {
+            let (dims, sums) = stored.map_err(QueryError::new)?;
             if !query.matches_facts(&dims) {
                 continue;
             }
