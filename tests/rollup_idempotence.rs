@@ -312,4 +312,15 @@ async fn two_workers_in_two_processes_share_by_the_lease() {
     assert!(is_covered(&client, &database).await.unwrap());
     assert_eq!(calls(&client, &env).await, 18_000);
     assert_exact(&client, &env, "after two workers").await;
+    // The command says the same with and without rollups.
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "report", "--env", &env, "--since", "30d", "--by", "user,day", "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        succeed(run(&args, &uri, &spool))
+    };
+    let rolled = report(&[]);
+    assert!(rolled.contains("\"count\""), "{rolled}");
+    assert_eq!(rolled, report(&["--scan"]));
 }

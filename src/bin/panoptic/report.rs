@@ -54,6 +54,10 @@ pub struct ReportArgs {
     /// from, to, rate, date).
     #[arg(long, env = panoptic::prices::rates::RATES_ENV)]
     pub rates: Option<PathBuf>,
+    /// Read every event, not the rollups: the same figures, slower; a
+    /// check that the rollups are right.
+    #[arg(long)]
+    pub scan: bool,
 }
 
 /// The period `report --forecast` projects to the end of.
@@ -92,12 +96,15 @@ fn parse_currency(text: &str) -> Result<String, String> {
 struct Store<'a> {
     client: Option<mongodb::Client>,
     spool_dir: &'a Path,
+    /// Every event, never the rollups.
+    scan: bool,
 }
 
 impl Store<'_> {
     /// The cost rows of `query`.
     async fn rows(&self, query: CostQuery) -> Result<Vec<CostRow>, String> {
         match &self.client {
+            Some(client) if self.scan => query.run_scan(client).await.map_err(|e| e.to_string()),
             Some(client) => query.run(client).await.map_err(|e| e.to_string()),
             None => query
                 .run_on_spool(&Spool::open(self.spool_dir))
@@ -114,6 +121,7 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     let store = Store {
         client: connect::or_spool(global).await,
         spool_dir: &global.spool_dir,
+        scan: args.scan,
     };
     let source = match &store.client {
         Some(_) => format!("MongoDB {}", redact_uri(&global.mongodb_uri)),
