@@ -76,7 +76,12 @@ pub(crate) struct Mongo {
     unmarked: HashSet<Route>,
     /// What to tell the user, taken by the writer.
     warnings: Vec<String>,
+    /// Open hours whose windows this writer has marked, per route.
+    marked_open: HashSet<(Route, i64)>,
 }
+
+/// Open hours remembered before the long-closed ones are forgotten.
+const MOST_MARKED_OPEN: usize = 10_000;
 
 impl Mongo {
     pub fn new(settings: MongoSettings) -> Mongo {
@@ -86,6 +91,7 @@ impl Mongo {
             indexed: HashSet::new(),
             unmarked: HashSet::new(),
             warnings: Vec::new(),
+            marked_open: HashSet::new(),
         }
     }
 
@@ -166,13 +172,32 @@ impl Mongo {
             }
         }
         // The rollup windows are marked before the insert, so that a
-        // window exists (dirty) whenever its events do.
+        // window exists (dirty) whenever its events do. An open hour this
+        // writer marked already needs no mark: no worker computes an hour
+        // before it closes, so its window is still dirty.
+        let now = chrono::Utc::now();
         let mut hours = match self.unmarked.contains(route) {
             true => BTreeSet::new(),
             false => rollup_marks::hours_of(documents),
         };
-        match mark_windows(&client, route, &hours, limit, interrupt).await {
-            None => {}
+        let to_mark: BTreeSet<i64> = hours
+            .iter()
+            .copied()
+            .filter(|&hour| {
+                rollup_marks::may_be_rolled_up(hour, now)
+                    || !self.marked_open.contains(&(route.clone(), hour))
+            })
+            .collect();
+        match mark_windows(&client, route, &to_mark, limit, interrupt).await {
+            None => {
+                if self.marked_open.len() > MOST_MARKED_OPEN {
+                    // Forget hours long closed (they are marked anyway).
+                    self.marked_open
+                        .retain(|(_, hour)| !rollup_marks::may_be_rolled_up(*hour, now));
+                }
+                self.marked_open
+                    .extend(to_mark.into_iter().map(|hour| (route.clone(), hour)));
+            }
             Some(InsertOutcome::Refused(reason)) => {
                 self.unmarked.insert(route.clone());
                 self.warnings.push(format!(
