@@ -73,6 +73,10 @@ pub(crate) async fn ensure_indexes(client: &mongodb::Client) -> mongodb::error::
             IndexModel::builder()
                 .keys(doc! { "l": 1, "db": 1, "t": 1 })
                 .build(),
+            // A rebuild lists each collection's windows.
+            IndexModel::builder()
+                .keys(doc! { "l": 1, "db": 1, "c": 1, "t": 1 })
+                .build(),
             IndexModel::builder()
                 .keys(doc! { "dirty": 1, "l": 1, "db": 1, "t": 1 })
                 .build(),
