@@ -238,7 +238,13 @@ async fn closed_hours_are_read_from_rollups_and_late_events_make_them_dirty() {
 
     // A late event, marked as the writer marks: its hour is dirty and read
     // from events at once, then rolled up again.
-    let late = event(&seed(20 * 30 + 120, 5_000), &env, now);
+    // Two days ago at noon: a closed day, whatever the time now.
+    let noon = (now - Span::days(2))
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    let late = event(&seed((now - noon).num_minutes(), 5_000), &env, now);
     write(&client, std::slice::from_ref(&late)).await;
     let rolled = q.run(&client).await.unwrap();
     assert_eq!(

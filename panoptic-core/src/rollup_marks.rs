@@ -77,14 +77,33 @@ pub fn window_id(level: Level, database: &str, collection: Option<&str>, start_m
     }
 }
 
+/// Every level: what a batch marks.
+pub const ALL_LEVELS: [Level; 3] = [Level::Collection, Level::Hour, Level::Day];
+
 /// The `update` statements that mark `hours` (their starts) of
 /// `collection` in `database`, and the hour and day windows above them.
 pub fn mark_statements(database: &str, collection: &str, hours: &BTreeSet<i64>) -> Vec<Document> {
+    level_statements(database, Some(collection), hours, &ALL_LEVELS)
+}
+
+/// The statements that mark the windows of `levels` holding `hours`; the
+/// collection level only with a collection.
+pub fn level_statements(
+    database: &str,
+    collection: Option<&str>,
+    hours: &BTreeSet<i64>,
+    levels: &[Level],
+) -> Vec<Document> {
     let mut windows: BTreeSet<(Level, Option<&str>, i64)> = BTreeSet::new();
     for &hour in hours {
-        windows.insert((Level::Collection, Some(collection), hour));
-        windows.insert((Level::Hour, None, hour));
-        windows.insert((Level::Day, None, day_of(hour)));
+        for &level in levels {
+            match (level, collection) {
+                (Level::Collection, Some(_)) => windows.insert((level, collection, hour)),
+                (Level::Collection, None) => false,
+                (Level::Hour, _) => windows.insert((level, None, hour)),
+                (Level::Day, _) => windows.insert((level, None, day_of(hour))),
+            };
+        }
     }
     windows
         .into_iter()
@@ -152,10 +171,26 @@ pub async fn mark(
     collection: &str,
     hours: &BTreeSet<i64>,
 ) -> Result<(), mongodb::error::Error> {
+    mark_levels(client, database, Some(collection), hours, &ALL_LEVELS).await
+}
+
+/// Marks the windows of `levels` holding `hours` (a rebuild marks each
+/// collection's hours, then each hour and day once).
+pub async fn mark_levels(
+    client: &mongodb::Client,
+    database: &str,
+    collection: Option<&str>,
+    hours: &BTreeSet<i64>,
+    levels: &[Level],
+) -> Result<(), mongodb::error::Error> {
     if hours.is_empty() {
         return Ok(());
     }
-    let command = mark_command(database, collection, hours);
+    let command = doc! {
+        "update": WINDOWS,
+        "updates": level_statements(database, collection, hours, levels),
+        "ordered": false,
+    };
     let rollups = client.database(DATABASE);
     let run = || rollups.run_command(command.clone());
     // Sent again once after a dropped connection, as the driver does for

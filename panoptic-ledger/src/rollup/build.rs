@@ -255,6 +255,7 @@ async fn mark_every_hour(
 ) -> Result<(), RollupError> {
     let collections = client.database(database).list_collection_names().await?;
     let total = collections.len() as u64;
+    let mut every_hour = BTreeSet::new();
     for (done, collection) in collections.into_iter().enumerate() {
         let mut hours: BTreeSet<i64> = BTreeSet::new();
         let mut cursor = client
@@ -277,21 +278,30 @@ async fn mark_every_hour(
             }
         }
         let hours: Vec<i64> = hours.into_iter().collect();
-        for chunk in hours.chunks(300) {
-            marks::mark(
+        for chunk in hours.chunks(1_000) {
+            let chunk = chunk.iter().copied().collect();
+            marks::mark_levels(
                 client,
                 database,
-                &collection,
-                &chunk.iter().copied().collect(),
+                Some(&collection),
+                &chunk,
+                &[Level::Collection],
             )
             .await?;
         }
+        every_hour.extend(hours);
         progress(Progress {
             stage: "collections",
             done: done as u64 + 1,
             total,
         });
         renew(lease).await?;
+    }
+    // Each hour and day once, not once per collection.
+    let every_hour: Vec<i64> = every_hour.into_iter().collect();
+    for chunk in every_hour.chunks(1_000) {
+        let chunk = chunk.iter().copied().collect();
+        marks::mark_levels(client, database, None, &chunk, &[Level::Hour, Level::Day]).await?;
     }
     Ok(())
 }
