@@ -272,6 +272,12 @@ fn varint(bytes: &mut Vec<u8>, mut value: u64) {
 
 fn unpack(bytes: &[u8]) -> Result<BTreeMap<i64, u64>, String> {
     let mut histogram = BTreeMap::new();
+    unpack_into(bytes, &mut histogram)?;
+    Ok(histogram)
+}
+
+/// Adds a packed histogram's counts into `histogram`.
+pub(crate) fn unpack_into(bytes: &[u8], histogram: &mut BTreeMap<i64, u64>) -> Result<(), String> {
     let mut at = 0;
     let mut next = || -> Result<Option<u64>, String> {
         if at == bytes.len() {
@@ -293,9 +299,147 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<i64, u64>, String> {
         let gap = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
         bucket += gap;
         let count = next()?.ok_or("a rollup histogram ends between a bucket and its count")?;
-        histogram.insert(bucket, count);
+        *histogram.entry(bucket).or_default() += count;
     }
-    Ok(histogram)
+    Ok(())
+}
+
+/// A stored group read in place: its facts borrowed from the window's
+/// bytes, its histogram still packed. The reader adds thousands of these
+/// per query; nothing is copied that the answer does not keep.
+pub(crate) struct RawGroup<'a> {
+    pub dims: RawDims<'a>,
+    pub amount: Decimal,
+    pub adjusted: Decimal,
+    pub quantity: f64,
+    pub count: u64,
+    pub errors: u64,
+    pub unpriced: u64,
+    pub histogram: &'a [u8],
+}
+
+/// [`Dims`], borrowed.
+#[derive(Default)]
+pub(crate) struct RawDims<'a> {
+    pub env: &'a str,
+    pub provider: &'a str,
+    pub username: &'a str,
+    pub service: &'a str,
+    pub resource: &'a str,
+    pub kind: &'a str,
+    pub outcome: &'a str,
+    pub currency: &'a str,
+    pub end_user: &'a str,
+    pub tags: Vec<String>,
+}
+
+impl Facts for RawDims<'_> {
+    fn env(&self) -> &str {
+        self.env
+    }
+    fn provider(&self) -> &str {
+        self.provider
+    }
+    fn username(&self) -> &str {
+        self.username
+    }
+    fn service(&self) -> &str {
+        self.service
+    }
+    fn resource(&self) -> &str {
+        self.resource
+    }
+    fn kind(&self) -> &str {
+        self.kind
+    }
+    fn outcome(&self) -> &str {
+        self.outcome
+    }
+    fn end_user(&self) -> &str {
+        self.end_user
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
+
+/// Each group a raw window stores under `field`, read in place.
+pub(crate) fn for_each_raw<'a>(
+    window: &'a bson::RawDocument,
+    field: &str,
+    mut each: impl FnMut(RawGroup<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    // A window without the field (overflowed, or a level that does not
+    // keep this combination) has no groups to give.
+    let groups = match window.get_array(field) {
+        Ok(groups) => groups,
+        Err(e) if matches!(e.kind, bson::raw::ValueAccessErrorKind::NotPresent) => return Ok(()),
+        Err(e) => return Err(format!("a rollup window's {field}: {e}")),
+    };
+    for group in groups {
+        let group = group.map_err(|e| e.to_string())?;
+        let Some(g) = group.as_document() else {
+            continue;
+        };
+        let mut dims = RawDims::default();
+        let mut raw = RawGroup {
+            dims: RawDims::default(),
+            amount: Decimal::ZERO,
+            adjusted: Decimal::ZERO,
+            quantity: 0.0,
+            count: 0,
+            errors: 0,
+            unpriced: 0,
+            histogram: &[],
+        };
+        for element in g {
+            let (key, value) = element.map_err(|e| e.to_string())?;
+            let count = || match value {
+                bson::RawBsonRef::Int64(v) => v as u64,
+                bson::RawBsonRef::Int32(v) => v as u64,
+                _ => 0,
+            };
+            let money = || match value {
+                bson::RawBsonRef::Decimal128(v) => from_decimal128(v).map_err(|e| e.to_string()),
+                other => Err(format!("rollup amount is {other:?}")),
+            };
+            let text = value.as_str().unwrap_or_default();
+            match key {
+                "e" => dims.env = text,
+                "p" => dims.provider = text,
+                "n" => dims.username = text,
+                "s" => dims.service = text,
+                "r" => dims.resource = text,
+                "k" => dims.kind = text,
+                "o" => dims.outcome = text,
+                "$" => dims.currency = text,
+                "u" => dims.end_user = text,
+                "g" => {
+                    if let Some(tags) = value.as_array() {
+                        dims.tags = tags
+                            .into_iter()
+                            .filter_map(|t| t.ok()?.as_str().map(str::to_owned))
+                            .collect();
+                    }
+                }
+                "a" => raw.amount = money()?,
+                "j" => raw.adjusted = money()?,
+                "q" => raw.quantity = value.as_f64().unwrap_or_default(),
+                "c" => raw.count = count(),
+                "x" => raw.errors = count(),
+                "z" => raw.unpriced = count(),
+                "h" => {
+                    if let bson::RawBsonRef::Binary(b) = value {
+                        raw.histogram = b.bytes;
+                    }
+                }
+                _ => {}
+            }
+        }
+        raw.dims = dims;
+        each(raw)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

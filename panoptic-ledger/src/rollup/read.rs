@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bson::{Bson, Document, doc};
+use bson::{Document, RawDocument, RawDocumentBuf, doc};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 
@@ -14,7 +14,7 @@ use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, day_of, hour_of, windo
 
 use super::group::{self, Combo, Dims};
 use super::windows;
-use crate::query::histogram::{GroupKey, Partial, merge};
+use crate::query::histogram::{GroupKey, Partial};
 use crate::query::{CostQuery, QueryError};
 
 /// Each collection's time ranges to read from events.
@@ -47,35 +47,41 @@ pub(crate) async fn from_windows(
         .into_iter()
         .find(|c| c.covers(query));
     let error = QueryError::from;
-    let mut add = |window: &Document, field: &str| -> Result<(), QueryError> {
+    let mut add = |window: &RawDocument, field: &str| -> Result<(), QueryError> {
         let start = start_of(window);
-        for stored in group::stored(window, field) {
-            let (dims, sums) = stored.map_err(QueryError::new)?;
-            if !query.matches_facts(&dims) {
-                continue;
+        group::for_each_raw(window, field, |g| {
+            if !query.matches_facts(&g.dims) {
+                return Ok(());
             }
             let key = query
                 .group_by
                 .iter()
-                .map(|g| g.value_at(&dims, at(start), query.time_zone))
+                .map(|by| by.value_at(&g.dims, at(start), query.time_zone))
                 .collect();
-            merge(groups.entry((key, dims.currency)).or_default(), sums);
-        }
-        Ok(())
+            let into = groups.entry((key, g.dims.currency.to_owned())).or_default();
+            into.amount += g.amount;
+            into.adjusted += g.adjusted;
+            into.quantity += g.quantity;
+            into.count += g.count;
+            into.errors += g.errors;
+            into.unpriced += g.unpriced;
+            group::unpack_into(g.histogram, &mut into.durations)
+        })
+        .map_err(QueryError::new)
     };
 
     // Days.
     let mut days_used = BTreeSet::new();
     if let Some(combo) = combo {
         let field = combo.field();
-        let mut cursor = windows(client)
+        let mut cursor = raw_windows(client)
             .find(in_range(Level::Day, database, since.map(day_of), until))
             .projection(doc! { "t": 1, "dirty": 1, field: 1 })
             .await
             .map_err(error)?;
         while let Some(day) = cursor.try_next().await.map_err(error)? {
             let start = start_of(&day);
-            let clean = !day.get_bool("dirty").unwrap_or(true) && day.contains_key(field);
+            let clean = !flag(&day, "dirty", true) && day.get(field).ok().flatten().is_some();
             if clean && inside(start, DAY_MS) && one_value(start, DAY_MS) {
                 add(&day, field)?;
                 days_used.insert(start);
@@ -94,7 +100,7 @@ pub(crate) async fn from_windows(
         in_range(Level::Hour, database, since.map(hour_of), until),
         &days_used,
     );
-    let mut cursor = windows(client)
+    let mut cursor = raw_windows(client)
         .find(hours_filter)
         .projection(doc! { "t": 1, "dirty": 1, "totals_overflow": 1, "users_overflow": 1 })
         .await
@@ -109,10 +115,8 @@ pub(crate) async fn from_windows(
             continue;
         }
         let usable = combo.is_some_and(|combo| {
-            !hour.get_bool("dirty").unwrap_or(true)
-                && !hour
-                    .get_bool(format!("{}_overflow", combo.field()))
-                    .unwrap_or(false)
+            !flag(&hour, "dirty", true)
+                && !flag(&hour, &format!("{}_overflow", combo.field()), false)
         });
         if usable && one_value(start, HOUR_MS) {
             hours_to_read.push(window_id(Level::Hour, database, None, start));
@@ -124,7 +128,7 @@ pub(crate) async fn from_windows(
         && !hours_to_read.is_empty()
     {
         let field = combo.field();
-        let mut cursor = windows(client)
+        let mut cursor = raw_windows(client)
             .find(doc! { "_id": { "$in": hours_to_read } })
             .projection(doc! { "t": 1, field: 1 })
             .await
@@ -158,7 +162,7 @@ pub(crate) async fn from_windows(
         if with_groups {
             projection.insert("groups", 1);
         }
-        let mut cursor = windows(client)
+        let mut cursor = raw_windows(client)
             .find(filter)
             .projection(projection)
             .await
@@ -166,8 +170,7 @@ pub(crate) async fn from_windows(
         while let Some(window) = cursor.try_next().await.map_err(error)? {
             let start = start_of(&window);
             let collection = window.get_str("c").unwrap_or_default();
-            let clean = !window.get_bool("dirty").unwrap_or(true)
-                && !window.get_bool("groups_overflow").unwrap_or(false);
+            let clean = !flag(&window, "dirty", true) && !flag(&window, "groups_overflow", false);
             if with_groups && clean && one_value(start, HOUR_MS) {
                 add(&window, Combo::All.field())?;
             } else {
@@ -218,11 +221,21 @@ fn in_range(level: Level, database: &str, from: Option<i64>, until: Option<i64>)
     filter
 }
 
-fn start_of(window: &Document) -> i64 {
-    match window.get("t") {
-        Some(Bson::DateTime(t)) => t.timestamp_millis(),
-        _ => 0,
-    }
+fn start_of(window: &RawDocument) -> i64 {
+    window
+        .get_datetime("t")
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_default()
+}
+
+/// A window's flag (`dirty`, `…_overflow`); absent reads as `absent`.
+fn flag(window: &RawDocument, name: &str, absent: bool) -> bool {
+    window.get_bool(name).unwrap_or(absent)
+}
+
+/// Windows as bytes: read in place, never copied field by field.
+fn raw_windows(client: &mongodb::Client) -> mongodb::Collection<RawDocumentBuf> {
+    windows(client).clone_with_type()
 }
 
 fn at(ms: i64) -> DateTime<Utc> {
