@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bson::{Bson, Document, doc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 
 use panoptic_core::Kind;
@@ -122,16 +122,18 @@ impl CostQuery {
     }
 
     /// Groups the events of each collection (within its time ranges, when
-    /// given) into `groups`: collections joined by `$unionWith`, a hundred
-    /// per aggregation, so two thousand users' collections cost twenty
-    /// round trips, not two thousand.
+    /// given) into `groups`: one aggregation per collection, eight in
+    /// flight, so round trips overlap. Not `$unionWith`, which would make
+    /// one round trip of many: the test server runs a `$unionWith`
+    /// sub-pipeline without its indexes (a scan of the whole collection per
+    /// hour asked), where a collection's own aggregation uses them.
     async fn scan(
         &self,
         database: &mongodb::Database,
         collections: Vec<(String, Option<TimeRanges>)>,
         groups: &mut BTreeMap<GroupKey, Partial>,
     ) -> Result<(), QueryError> {
-        const COLLECTIONS_PER_AGGREGATION: usize = 100;
+        const IN_FLIGHT: usize = 8;
         let error = QueryError::from;
         let filter_for = |ranges: &Option<TimeRanges>| {
             let mut filter = self.filter();
@@ -149,24 +151,22 @@ impl CostQuery {
             }
             filter
         };
-        for chunk in collections.chunks(COLLECTIONS_PER_AGGREGATION) {
-            let Some(((first, first_ranges), rest)) = chunk.split_first() else {
-                continue;
-            };
-            let mut pipeline = vec![doc! { "$match": filter_for(first_ranges) }];
-            for (collection, ranges) in rest {
-                pipeline.push(doc! { "$unionWith": {
-                    "coll": collection,
-                    "pipeline": [{ "$match": filter_for(ranges) }],
-                } });
-            }
-            pipeline.push(doc! { "$group": self.group_stage() });
-            let mut cursor = database
-                .collection::<Document>(first)
-                .aggregate(pipeline)
-                .await
-                .map_err(error)?;
-            while let Some(row) = cursor.try_next().await.map_err(error)? {
+        let group = self.group_stage();
+        let mut answers = futures_util::stream::iter(collections)
+            .map(|(collection, ranges)| {
+                let pipeline = [
+                    doc! { "$match": filter_for(&ranges) },
+                    doc! { "$group": group.clone() },
+                ];
+                let events = database.collection::<Document>(&collection);
+                async move {
+                    let cursor = events.aggregate(pipeline).await?;
+                    cursor.try_collect::<Vec<Document>>().await
+                }
+            })
+            .buffer_unordered(IN_FLIGHT);
+        while let Some(rows) = answers.next().await {
+            for row in rows.map_err(error)? {
                 let (key, partial) = self.partial_from_row(&row)?;
                 merge(groups.entry(key).or_default(), partial);
             }
