@@ -4,14 +4,13 @@
 
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 
 use crate::query::{CostQuery, QueryError};
 use panoptic_core::BillingEvent;
 use panoptic_core::keys::{self, metadata as meta};
 use panoptic_core::money::from_decimal128;
-use panoptic_core::naming::DATABASE_PREFIX;
 
 /// A call that started and has no final event.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,45 +108,69 @@ async fn ended_among(
 }
 
 /// The open calls in MongoDB that pass `query`'s filters (start records
-/// in its range; a final event may come later than the range).
+/// in its range; a final event may come later than the range), in the
+/// collections `query` reads (see [`CostQuery::run`]). Each collection's
+/// start records are found by the index on them, and their final events by
+/// the index on `metadata.call_id` (see [`panoptic_core::index_keys`]),
+/// several collections at once.
 pub async fn open_calls(
     client: &mongodb::Client,
     query: &CostQuery,
 ) -> Result<Vec<OpenCall>, QueryError> {
-    let error = QueryError::from;
-    let mut filter = query.filter();
-    filter.insert(format!("{}.{}", keys::METADATA, meta::START), true);
-    let mut open = Vec::new();
-    let databases: Vec<String> = client
-        .list_database_names()
-        .await
-        .map_err(error)?
+    let filter = starts_filter(query);
+    let collections = query.event_collections(client).await?;
+    // Each read owns what it reads (a future borrowing from the closure
+    // that made it is not `Send` for every lifetime, as axum needs).
+    let reads: Vec<_> = collections
         .into_iter()
-        .filter(|name| name.starts_with(DATABASE_PREFIX))
+        .map(|collection| open_in(collection, filter.clone()))
         .collect();
-    for database_name in databases {
-        let database = client.database(&database_name);
-        for collection_name in database.list_collection_names().await.map_err(error)? {
-            let collection = database.collection::<Document>(&collection_name);
-            let starts: Vec<OpenCall> = collection
-                .find(filter.clone())
-                .await
-                .map_err(error)?
-                .try_collect::<Vec<Document>>()
-                .await
-                .map_err(error)?
-                .iter()
-                .filter_map(|start| BillingEvent::from_document(start).ok())
-                .filter_map(|event| open_call(&event))
-                .collect();
-            let ended = ended_among(&collection, &starts).await?;
-            open.extend(
-                starts
-                    .into_iter()
-                    .filter(|call| !ended.contains(&call.call_id)),
-            );
-        }
-    }
+    let found: Vec<Vec<OpenCall>> = futures_util::stream::iter(reads)
+        .buffered(CostQuery::COLLECTIONS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let mut open = found.concat();
     open.sort_by_key(|c| c.started);
     Ok(open)
+}
+
+/// `query`'s filter on start records, `metadata.start` first: a server
+/// that plans by the first field it can index (the test database) then
+/// reads the start records alone, not every event of the range.
+fn starts_filter(query: &CostQuery) -> Document {
+    let start = format!("{}.{}", keys::METADATA, meta::START);
+    let mut filter = doc! { &start: true };
+    for (key, value) in query.filter() {
+        if key != start {
+            filter.insert(key, value);
+        }
+    }
+    filter
+}
+
+/// The open calls of one collection.
+async fn open_in(
+    collection: mongodb::Collection<Document>,
+    filter: Document,
+) -> Result<Vec<OpenCall>, QueryError> {
+    let error = QueryError::from;
+    let starts: Vec<OpenCall> = collection
+        .find(filter)
+        .await
+        .map_err(error)?
+        .try_collect::<Vec<Document>>()
+        .await
+        .map_err(error)?
+        .iter()
+        .filter_map(|start| BillingEvent::from_document(start).ok())
+        .filter_map(|event| open_call(&event))
+        .collect();
+    if starts.is_empty() {
+        return Ok(starts);
+    }
+    let ended = ended_among(&collection, &starts).await?;
+    Ok(starts
+        .into_iter()
+        .filter(|call| !ended.contains(&call.call_id))
+        .collect())
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bson::{Document, RawDocumentBuf, doc};
 use futures_util::future::{Either, select};
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::IndexOptions;
 use mongodb::{Client, IndexModel};
 
 use crate::connect::{MongoSettings, describe};
@@ -417,26 +418,61 @@ fn is_id_duplicate(message: &str) -> bool {
     }
 }
 
-/// The keys of the indexes every event collection gets on its first write:
-/// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}`.
+/// The keys of the indexes every event collection gets on its first write
+/// (and a collection written before one of them, from `panoptic indexes`):
+/// `{ts: -1}`, `{service: 1}`, `{env: 1}`, `{ts: -1, service: 1}` for
+/// reports and listings; for open calls, `{metadata.start: 1, ts: -1}`
+/// over start records alone (partial on `metadata.start: true`) and
+/// `{metadata.call_id: 1}` over the events that carry a call id (sparse),
+/// so that neither is a scan of every event. Neither holds an event of a
+/// call that wrote no start record: the writer pays for them only on calls
+/// that did.
 ///
 /// ```
-/// assert_eq!(panoptic_core::index_keys().len(), 4);
+/// let keys = panoptic_core::index_keys();
+/// assert_eq!(keys.len(), 6);
+/// let models = panoptic_core::index_models();
+/// let options = |i: usize| models[i].options.clone().unwrap_or_default();
+/// assert_eq!(options(0).partial_filter_expression, None);
+/// assert_eq!(
+///     options(4).partial_filter_expression,
+///     Some(bson::doc! { "metadata.start": true })
+/// );
+/// assert_eq!(options(5).sparse, Some(true));
 /// ```
-pub fn index_keys() -> [Document; 4] {
+pub fn index_keys() -> [Document; 6] {
     [
         doc! { "ts": -1 },
         doc! { "service": 1 },
         doc! { "env": 1 },
         doc! { "ts": -1, "service": 1 },
+        doc! { START_FIELD: 1, "ts": -1 },
+        doc! { CALL_ID_FIELD: 1 },
     ]
 }
 
-/// The index models for `create_indexes`.
+/// `metadata.start`: true on a start record, absent on every other event.
+const START_FIELD: &str = "metadata.start";
+/// `metadata.call_id`: on a start record and on its call's final event.
+const CALL_ID_FIELD: &str = "metadata.call_id";
+
+/// The index models for `create_indexes`: [`index_keys`], the open calls'
+/// two holding only the events they are about.
 pub fn index_models() -> Vec<IndexModel> {
     index_keys()
         .into_iter()
-        .map(|keys| IndexModel::builder().keys(keys).build())
+        .map(|keys| {
+            let options = match keys.keys().next().map(String::as_str) {
+                Some(START_FIELD) => Some(
+                    IndexOptions::builder()
+                        .partial_filter_expression(doc! { START_FIELD: true })
+                        .build(),
+                ),
+                Some(CALL_ID_FIELD) => Some(IndexOptions::builder().sparse(true).build()),
+                _ => None,
+            };
+            IndexModel::builder().keys(keys).options(options).build()
+        })
         .collect()
 }
 
