@@ -193,7 +193,7 @@ fn report_stats_replay_export_and_indexes() {
 
     let indexes = succeed(panoptic(&["indexes"], &uri, &spool));
     assert!(
-        indexes.contains(&format!("panoptic-{env}.gcp_cli_user: ok (5 indexes)")),
+        indexes.contains(&format!("panoptic-{env}.gcp_cli_user: ok (7 indexes)")),
         "{indexes}"
     );
 }

@@ -50,7 +50,7 @@ async fn routes_to_env_database_and_provider_user_collection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn creates_the_four_indexes_once() {
+async fn creates_the_indexes_once() {
     let env = common::unique_env("indexes");
     let panoptic = common::builder(&env).build().unwrap();
     let log = panoptic.logger(Provider::Gcp, "BigQuery");
@@ -79,6 +79,8 @@ async fn creates_the_four_indexes_once() {
         doc! { "service": 1 },
         doc! { "env": 1 },
         doc! { "ts": -1, "service": 1 },
+        doc! { "metadata.start": 1, "ts": -1 },
+        doc! { "metadata.call_id": 1 },
     ];
     expected.sort_by_key(|k| k.to_string());
     assert_eq!(keys().await, expected);
@@ -88,7 +90,7 @@ async fn creates_the_four_indexes_once() {
     collection.drop_index("env_1").await.unwrap();
     panoptic::invoice!(log, "second");
     assert!(panoptic.flush());
-    assert_eq!(keys().await.len(), 4, "indexes were created a second time");
+    assert_eq!(keys().await.len(), 6, "indexes were created a second time");
     assert_eq!(common::events(&env, "gcp_john_doe").await.len(), 2);
 }
 
