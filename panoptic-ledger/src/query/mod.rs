@@ -402,6 +402,7 @@ impl CostQuery {
 
 mod convert;
 mod events;
+mod grouper;
 pub(crate) mod histogram;
 mod listing;
 pub(crate) mod server;
