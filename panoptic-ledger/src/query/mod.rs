@@ -405,6 +405,7 @@ mod events;
 mod grouper;
 pub(crate) mod histogram;
 mod listing;
+mod newest;
 pub(crate) mod server;
 #[cfg(test)]
 mod testing;
