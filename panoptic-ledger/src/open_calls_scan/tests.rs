@@ -40,8 +40,8 @@ fn call(n: u32, service: &str, start: bool, minute: i64) -> BillingEvent {
 /// its start, a start record written twice, and starts sharing a time.
 fn calls() -> Vec<BillingEvent> {
     let mut events = Vec::new();
-    for n in 0..300 {
-        let service = if n % 4 == 0 { "Other" } else { "Work" };
+    for n in 0..300u32 {
+        let service = if n.is_multiple_of(4) { "Other" } else { "Work" };
         let minute = i64::from(n / 3);
         if n % 50 == 7 {
             events.push(call(n, service, false, minute + 1));

@@ -17,8 +17,8 @@ const COLL: &str = "user_defined_u";
 /// over four days.
 fn mixed(i: u32) -> BillingEvent {
     let service = ["Alpha", "Beta", "Gamma"][i as usize % 3];
-    let amount = (i % 7 != 0).then(|| format!("0.{:03}", i % 1000 + 1));
-    let currency = if i % 5 == 0 { "EUR" } else { "USD" };
+    let amount = (!i.is_multiple_of(7)).then(|| format!("0.{:03}", i % 1000 + 1));
+    let currency = if i.is_multiple_of(5) { "EUR" } else { "USD" };
     let mut event = event(
         service,
         amount.as_deref(),
@@ -28,16 +28,16 @@ fn mixed(i: u32) -> BillingEvent {
     event.ts =
         Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap() + Duration::minutes(i64::from(i) * 37);
     event.resource = format!("r{}", i % 11);
-    if i % 13 == 0 {
+    if i.is_multiple_of(13) {
         event.outcome = Outcome::Error;
     }
-    if i % 17 == 0 {
+    if i.is_multiple_of(17) {
         event.kind = Kind::Adjustment;
     }
-    if i % 19 == 0 {
+    if i.is_multiple_of(19) {
         event.metadata.extra.insert("start", true);
     }
-    if i % 23 == 0 {
+    if i.is_multiple_of(23) {
         event.metadata.extra.insert("alert", true);
     }
     event

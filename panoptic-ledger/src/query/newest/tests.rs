@@ -9,7 +9,7 @@ use crate::query::testing::event;
 fn written() -> Vec<BillingEvent> {
     (0..200u32)
         .map(|i| {
-            let service = if i % 3 == 0 { "Other" } else { "Work" };
+            let service = if i.is_multiple_of(3) { "Other" } else { "Work" };
             let mut event = event(service, Some("0.01"), "USD", 1.0);
             event.ts = Utc.with_ymd_and_hms(2026, 12, 6, 0, 0, 0).unwrap()
                 + Duration::seconds(i64::from((i * 37) % 90));
