@@ -43,11 +43,11 @@ pub use panoptic_core::rollup_marks;
 pub use panoptic_core::{
     BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
     Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow, Provider,
-    SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolSummary, SpooledEvent, Stats,
-    active_resource, billing, catalog, charge, config, connect, index_keys, index_models, invoice,
-    keys, money, naming, quota, token_usage,
+    SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolReader, SpoolSummary,
+    SpooledEvent, Stats, active_resource, billing, catalog, charge, config, connect, index_keys,
+    index_models, invoice, keys, money, naming, quota, token_usage,
 };
-pub use panoptic_ledger::{open_calls, query, rollup};
+pub use panoptic_ledger::{open_calls, open_calls_scan, query, rollup};
 
 /// Budgets that reserve money before a call (`budget = "…"`): definitions,
 /// the store, alerts (`panoptic-budgets`), and what a refused call returns.

@@ -930,6 +930,16 @@ async fn reads_the_spool_when_mongodb_does_not_answer() {
     );
     assert_eq!(total_in(&overview, "USD"), (Decimal::from(3), 0));
     assert_eq!(overview["calls"], 4);
+    // The newest events, read from the spool one at a time, newest first.
+    let page = http::get(&serve.addr, &format!("/api/events?env={env}"), &[]).json();
+    let times: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ts"].as_str().unwrap())
+        .collect();
+    assert_eq!((times.len(), &page["more"]), (4, &serde_json::json!(false)));
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     // Budgets live in MongoDB: the page says so instead of an empty list.
     let budgets = http::get(&serve.addr, "/api/budgets", &[]).json();
     assert_eq!(budgets["available"], false);

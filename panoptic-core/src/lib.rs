@@ -70,8 +70,8 @@ pub use panoptic_catalog::{self as catalog, Provider, Service, naming};
 pub use panoptic_prices as prices;
 pub use panoptic_prices::{Metered, Usage};
 pub use panoptic_spool::{
-    DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolSummary,
-    SpooledEvent,
+    DEFAULT_SPOOL_DIR, DeadLetter, SegmentFormat, SegmentItem, SegmentReader, Spool, SpoolReader,
+    SpoolSummary, SpooledEvent,
 };
 pub use record::active::active_resource;
 pub use record::amount::{IntoAmount, IntoQuantity};

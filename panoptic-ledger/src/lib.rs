@@ -5,7 +5,8 @@
 //! - [`query`]: [`query::CostQuery`], totals grouped by any dimension, over
 //!   every `panoptic-*` database or the spool.
 //! - [`rollup`]: windows of sums reports read instead of every event.
-//! - [`open_calls`]: calls that wrote a start record and never ended.
+//! - [`open_calls`]: calls that wrote a start record and never ended;
+//!   [`open_calls_scan`]: the same found in one pass over the spool.
 //! - [`reconcile`]: estimates beside the bill, and the adjustments that
 //!   make the ledger match it.
 //! - `bills` (feature `bills`): bill sources — OpenAI's Costs API, the GCP
@@ -17,6 +18,7 @@
 pub mod bills;
 mod fields;
 pub mod open_calls;
+pub mod open_calls_scan;
 pub mod query;
 pub mod reconcile;
 pub mod rollup;

@@ -34,7 +34,8 @@
 //! the next one starts.
 //!
 //! Records are read one at a time through a buffer ([`SegmentReader`]), so
-//! replaying a large segment needs one record's worth of memory. Before
+//! replaying a large segment needs one record's worth of memory; so does
+//! reading a whole spool back ([`Spool::reader`], segment by segment). Before
 //! replay each record is checked: its database must be `panoptic-{env}` and
 //! both names made of what [`naming`](panoptic_catalog::naming) produces (lowercase
 //! ASCII letters, digits, `_`, `-`), and the event must have an `_id`.
@@ -97,6 +98,7 @@ mod dead_letter;
 mod format;
 mod reader;
 mod segment;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -114,6 +116,7 @@ pub use dead_letter::DeadLetter;
 pub use dead_letter::dead_letter;
 pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
 pub use segment::{ClaimedSegment, RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
+pub use stream::SpoolReader;
 
 /// Extension of segment files.
 const EXTENSION: &str = "seg";
@@ -124,7 +127,8 @@ pub const DEFAULT_SPOOL_DIR: &str = ".panoptic/spool";
 /// One spooled event and where it is going.
 ///
 /// ```no_run
-/// for waiting in panoptic_spool::Spool::open(".panoptic/spool").events()? {
+/// for waiting in panoptic_spool::Spool::open(".panoptic/spool").reader()? {
+///     let waiting = waiting?;
 ///     let document = waiting.to_document().expect("a BSON document");
 ///     println!("{}.{}: {:?}", waiting.database, waiting.collection, document.get("resource"));
 /// }
@@ -227,25 +231,41 @@ impl Spool {
     }
 
     /// Every replayable spooled event, oldest segment first, in append
-    /// order. Corrupt regions, invalid records and files that are not
-    /// segments are skipped.
+    /// order, all in memory: for small spools (tests, the quickstart).
+    /// Reports read [`Spool::reader`] instead, one event at a time.
+    /// Corrupt regions, invalid records and files that are not segments are
+    /// skipped.
     pub fn events(&self) -> io::Result<Vec<SpooledEvent>> {
-        let mut all = Vec::new();
-        for segment in segments(&self.dir)? {
-            let Some(reader) = open_if_segment(&segment)? else {
-                continue;
-            };
-            for item in reader {
-                if let SegmentItem::Record(event) = item? {
-                    all.push(event);
-                }
-            }
-        }
-        Ok(all)
+        self.reader()?.collect()
+    }
+
+    /// The events of [`Spool::events`], one at a time: memory is one
+    /// record's worth, however many wait. The folder is listed now; each
+    /// segment is opened when reached.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let spool = panoptic_spool::Spool::open(dir.path());
+    /// let mut per_database = std::collections::BTreeMap::<String, usize>::new();
+    /// for event in spool.reader()? {
+    ///     *per_database.entry(event?.database).or_default() += 1;
+    /// }
+    /// assert!(per_database.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reader(&self) -> io::Result<SpoolReader> {
+        Ok(SpoolReader::new(segments(&self.dir)?))
     }
 
     /// Counts what is waiting, reading each segment record by record.
     pub fn summary(&self) -> io::Result<SpoolSummary> {
+        self.summary_with(|_| {})
+    }
+
+    /// [`Spool::summary`], handing each replayable event to `each` as it
+    /// is counted: what waits, and more about it, in one pass over the
+    /// segments.
+    pub fn summary_with(&self, mut each: impl FnMut(&SpooledEvent)) -> io::Result<SpoolSummary> {
         let mut summary = SpoolSummary::default();
         for segment in segments(&self.dir)? {
             summary.segments += 1;
@@ -254,8 +274,9 @@ impl Spool {
                 continue;
             };
             for item in reader {
-                if let SegmentItem::Record(_) = item? {
+                if let SegmentItem::Record(event) = item? {
                     summary.events += 1;
+                    each(&event);
                 }
             }
         }

@@ -1,12 +1,10 @@
 //! The same query over events in memory or in the spool, for when
 //! MongoDB does not answer.
 
-use std::collections::BTreeMap;
-
+use panoptic_core::BillingEvent;
 use panoptic_core::Spool;
-use panoptic_core::{BillingEvent, Kind, Outcome};
 
-use super::histogram::{GroupKey, Partial, duration_bucket, finish};
+use super::grouper::Grouper;
 use super::{CostQuery, CostRow, Facts};
 
 impl CostQuery {
@@ -15,44 +13,24 @@ impl CostQuery {
         &self,
         events: impl IntoIterator<Item = &'a BillingEvent>,
     ) -> Vec<CostRow> {
-        let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
-        for event in events.into_iter().filter(|e| self.matches(e)) {
-            let key = self
-                .group_by
-                .iter()
-                .map(|g| g.value_of(event, self.time_zone))
-                .collect();
-            let group = groups.entry((key, event.currency.clone())).or_default();
-            if event.kind == Kind::Adjustment {
-                group.adjusted += event.amount.unwrap_or_default();
-                group.quantity += event.quantity;
-                continue;
-            }
-            match event.amount {
-                Some(amount) => group.amount += amount,
-                None => group.unpriced += 1,
-            }
-            group.quantity += event.quantity;
-            group.count += 1;
-            group.errors += u64::from(event.outcome != Outcome::Ok);
-            if let Some(duration) = event.metadata.duration_ms {
-                *group
-                    .durations
-                    .entry(duration_bucket(duration))
-                    .or_default() += 1;
-            }
+        let mut grouper = Grouper::new(self);
+        for event in events {
+            grouper.add(event);
         }
-        finish(groups)
+        grouper.finish()
     }
 
-    /// Runs the same report over the events waiting in a spool.
+    /// Runs the same report over the events waiting in a spool, read one
+    /// at a time: memory grows with the groups, not with the events. A
+    /// record that is not a billing event is passed over.
     pub fn run_on_spool(&self, spool: &Spool) -> std::io::Result<Vec<CostRow>> {
-        let events: Vec<BillingEvent> = spool
-            .events()?
-            .iter()
-            .filter_map(|e| BillingEvent::try_from(e).ok())
-            .collect();
-        Ok(self.run_on_events(&events))
+        let mut grouper = Grouper::new(self);
+        for spooled in spool.reader()? {
+            if let Ok(event) = BillingEvent::try_from(&spooled?) {
+                grouper.add(&event);
+            }
+        }
+        Ok(grouper.finish())
     }
 
     /// Whether `e` passes the filters (as the `$match` stage would).
@@ -80,3 +58,6 @@ impl CostQuery {
             && self.tag.as_ref().is_none_or(|t| e.tags().contains(t))
     }
 }
+
+#[cfg(test)]
+mod tests;

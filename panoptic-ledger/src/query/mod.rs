@@ -402,8 +402,10 @@ impl CostQuery {
 
 mod convert;
 mod events;
+mod grouper;
 pub(crate) mod histogram;
 mod listing;
+mod newest;
 pub(crate) mod server;
 #[cfg(test)]
 mod testing;

@@ -86,21 +86,28 @@ fn csv_row(event: &BillingEvent) -> String {
     ])
 }
 
+/// `document` as one line of extended JSON (relaxed).
+fn json_line(document: Document) -> Result<String, String> {
+    serde_json::to_string(&Bson::Document(document).into_relaxed_extjson())
+        .map_err(|e| e.to_string())
+}
+
+fn write_line(out: &mut dyn Write, line: &str) -> Result<(), String> {
+    writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))
+}
+
 fn write_event(
     out: &mut dyn Write,
     format: ExportFormat,
-    document: &Document,
+    document: Document,
 ) -> Result<(), String> {
     let line = match format {
-        ExportFormat::Jsonl => {
-            serde_json::to_string(&Bson::Document(document.clone()).into_relaxed_extjson())
-                .map_err(|e| e.to_string())?
-        }
+        ExportFormat::Jsonl => json_line(document)?,
         ExportFormat::Csv => {
-            csv_row(&BillingEvent::from_document(document).map_err(|e| e.to_string())?)
+            csv_row(&BillingEvent::from_document(&document).map_err(|e| e.to_string())?)
         }
     };
-    writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))
+    write_line(out, &line)
 }
 
 /// Runs `panoptic export`.
@@ -123,18 +130,13 @@ pub async fn run(global: &Global, args: &ExportArgs) -> Result<(), String> {
     );
     match connect::or_spool(global).await {
         Some(client) => from_mongodb(&client, &query, args.format, &mut out, &progress).await?,
-        None => {
-            let events = Spool::open(&global.spool_dir)
-                .events()
-                .map_err(|e| format!("cannot read the spool: {e}"))?;
-            for spooled in events {
-                if BillingEvent::try_from(&spooled).is_ok_and(|e| query.matches(&e)) {
-                    let document = spooled.to_document().map_err(|e| e.to_string())?;
-                    write_event(&mut out, args.format, &document)?;
-                    progress.inc(1);
-                }
-            }
-        }
+        None => from_spool(
+            &Spool::open(&global.spool_dir),
+            &query,
+            args.format,
+            &mut out,
+            &progress,
+        )?,
     }
     progress.finish_and_clear();
     out.flush().map_err(|e| format!("cannot write: {e}"))?;
@@ -163,10 +165,42 @@ async fn from_mongodb(
                 .await
                 .map_err(error)?;
             while let Some(document) = cursor.try_next().await.map_err(error)? {
-                write_event(out, format, &document)?;
+                write_event(out, format, document)?;
                 progress.inc(1);
             }
         }
+    }
+    Ok(())
+}
+
+/// Every matching event of the spool, written as it is read: memory is one
+/// event, whatever the spool holds. A record that is not a billing event is
+/// passed over.
+fn from_spool(
+    spool: &Spool,
+    query: &CostQuery,
+    format: ExportFormat,
+    out: &mut dyn Write,
+    progress: &ProgressBar,
+) -> Result<(), String> {
+    let unreadable = |e: io::Error| format!("cannot read the spool: {e}");
+    for spooled in spool.reader().map_err(unreadable)? {
+        // Decoded once, for the filters and for the line.
+        let Ok(document) = spooled.map_err(unreadable)?.to_document() else {
+            continue;
+        };
+        let Ok(event) = BillingEvent::from_document(&document) else {
+            continue;
+        };
+        if !query.matches(&event) {
+            continue;
+        }
+        let line = match format {
+            ExportFormat::Jsonl => json_line(document)?,
+            ExportFormat::Csv => csv_row(&event),
+        };
+        write_line(out, &line)?;
+        progress.inc(1);
     }
     Ok(())
 }

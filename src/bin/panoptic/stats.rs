@@ -10,19 +10,19 @@ use crate::options::Global;
 /// Runs `panoptic stats`.
 pub fn run(global: &Global) -> Result<(), String> {
     let spool = Spool::open(&global.spool_dir);
+    // One pass: the counts and the events per destination together.
+    let mut routes = BTreeMap::<String, usize>::new();
     let summary = spool
-        .summary()
+        .summary_with(|event| {
+            *routes
+                .entry(format!("{}.{}", event.database, event.collection))
+                .or_default() += 1;
+        })
         .map_err(|e| format!("cannot read the spool: {e}"))?;
     println!("spool      {}", global.spool_dir.display());
     println!("segments   {}", summary.segments);
     println!("events     {}", summary.events);
     println!("bytes      {}", summary.bytes);
-    let mut routes = BTreeMap::<String, usize>::new();
-    for event in spool.events().map_err(|e| e.to_string())? {
-        *routes
-            .entry(format!("{}.{}", event.database, event.collection))
-            .or_default() += 1;
-    }
     for (route, count) in routes {
         println!("  {route:<50} {count:>8} pending");
     }

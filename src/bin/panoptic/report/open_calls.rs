@@ -1,9 +1,9 @@
 //! Open calls under the report: started, never ended (their process died
 //! mid-call), listed beside the spend and never in it.
 
+use panoptic::Spool;
 use panoptic::prices::rates::Amounts;
 use panoptic::query::CostQuery;
-use panoptic::{BillingEvent, Spool};
 
 use super::Store;
 
@@ -14,13 +14,8 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
             .await
             .map_err(|e| e.to_string())?,
         None => {
-            let events: Vec<BillingEvent> = Spool::open(store.spool_dir)
-                .events()
+            panoptic::open_calls_scan::open_calls_on_spool(query, &Spool::open(store.spool_dir))
                 .map_err(|e| format!("cannot read the spool: {e}"))?
-                .iter()
-                .filter_map(|e| BillingEvent::try_from(e).ok())
-                .collect();
-            panoptic::open_calls::open_calls_in(query, &events)
         }
     };
     if open.is_empty() {

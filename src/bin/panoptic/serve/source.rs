@@ -152,20 +152,23 @@ impl Store {
         size: u64,
     ) -> Result<(Vec<BillingEvent>, bool), String> {
         let wanted = page * size + 1;
-        let mut events = match self {
-            Store::Mongo { client, .. } => query
-                .events(client, Document::new(), Some(wanted))
-                .await
-                .map_err(|e| e.to_string())?,
-            Store::Spool { dir, .. } => Spool::open(dir)
-                .events()
-                .map_err(|e| format!("cannot read the spool: {e}"))?
-                .iter()
-                .filter_map(|spooled| panoptic::BillingEvent::try_from(spooled).ok())
-                .filter(|event| query.matches(event))
-                .collect(),
+        let events = match self {
+            Store::Mongo { client, .. } => {
+                let mut events = query
+                    .events(client, Document::new(), Some(wanted))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                events.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
+                events
+            }
+            // Newest first already, and no more than the page needs.
+            Store::Spool { dir, .. } => query
+                .newest_on_spool(
+                    &Spool::open(dir),
+                    usize::try_from(wanted).unwrap_or(usize::MAX),
+                )
+                .map_err(|e| format!("cannot read the spool: {e}"))?,
         };
-        events.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
         let more = events.len() as u64 > page * size;
         let start = ((page - 1) * size) as usize;
         let page: Vec<_> = events.into_iter().skip(start).take(size as usize).collect();
