@@ -73,52 +73,44 @@ impl CostQuery {
         group_with(id)
     }
 
-    /// Runs the report on MongoDB: the env's database (else every
-    /// `panoptic-*` database), the provider+user collection when both are
-    /// given (else every collection). Where a database's rollups cover it
-    /// ([`crate::rollup`]), closed windows are read from them and only the
-    /// rest from events; the rows are the same as [`CostQuery::run_scan`]'s.
-    pub async fn run(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
-        self.run_with(client, true).await
-    }
-
     /// Runs the report over every event, whatever rollups exist: the
-    /// reference the rollups are checked against.
+    /// reference the rollups are checked against. [`CostQuery::run`] gives
+    /// the same rows, from rollups where they cover the data.
     pub async fn run_scan(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
-        self.run_with(client, false).await
-    }
-
-    async fn run_with(
-        &self,
-        client: &mongodb::Client,
-        rollups: bool,
-    ) -> Result<Vec<CostRow>, QueryError> {
-        let error = QueryError::from;
-        let databases = match &self.env {
-            Some(env) => vec![database_name(env)],
-            None => panoptic_databases(client).await?,
-        };
         let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
-        for database_name in databases {
+        for database_name in self.databases(client).await? {
             let database = client.database(&database_name);
-            let ranges = if rollups && crate::rollup::is_covered(client, &database_name).await? {
-                crate::rollup::read::from_windows(self, client, &database_name, &mut groups)
-                    .await?
-                    .into_iter()
-                    .map(|(collection, ranges)| (collection, Some(ranges)))
-                    .collect()
-            } else {
-                let collections = match (&self.provider, &self.username) {
-                    (Some(provider), Some(username)) => {
-                        vec![collection_name(provider, username)]
-                    }
-                    _ => database.list_collection_names().await.map_err(error)?,
-                };
-                collections.into_iter().map(|c| (c, None)).collect()
-            };
-            self.scan(&database, ranges, &mut groups).await?;
+            let collections = self.collections_in(&database).await?;
+            let whole = collections.into_iter().map(|c| (c, None)).collect();
+            self.scan(&database, whole, &mut groups).await?;
         }
         Ok(finish(groups))
+    }
+
+    /// The databases this query reads: the env's, else every `panoptic-*`.
+    pub(crate) async fn databases(
+        &self,
+        client: &mongodb::Client,
+    ) -> Result<Vec<String>, QueryError> {
+        match &self.env {
+            Some(env) => Ok(vec![database_name(env)]),
+            None => panoptic_databases(client).await,
+        }
+    }
+
+    /// The collections of `database` this query reads: the provider+user
+    /// collection when both are given, else every one.
+    pub(crate) async fn collections_in(
+        &self,
+        database: &mongodb::Database,
+    ) -> Result<Vec<String>, QueryError> {
+        match (&self.provider, &self.username) {
+            (Some(provider), Some(username)) => Ok(vec![collection_name(provider, username)]),
+            _ => database
+                .list_collection_names()
+                .await
+                .map_err(QueryError::from),
+        }
     }
 
     /// Groups the events of each collection (within its time ranges, when
@@ -127,7 +119,7 @@ impl CostQuery {
     /// one round trip of many: the test server runs a `$unionWith`
     /// sub-pipeline without its indexes (a scan of the whole collection per
     /// hour asked), where a collection's own aggregation uses them.
-    async fn scan(
+    pub(crate) async fn scan(
         &self,
         database: &mongodb::Database,
         collections: Vec<(String, Option<TimeRanges>)>,
@@ -192,7 +184,7 @@ impl CostQuery {
 }
 
 /// Time ranges `[from, to)` in milliseconds since the epoch.
-type TimeRanges = Vec<(i64, i64)>;
+pub(crate) type TimeRanges = Vec<(i64, i64)>;
 
 /// Time ranges sorted, overlapping and adjacent ones joined.
 fn merged(ranges: &[(i64, i64)]) -> Vec<(i64, i64)> {

@@ -14,15 +14,41 @@ use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, day_of, hour_of, windo
 
 use super::group::{self, Combo, Dims};
 use super::windows;
-use crate::query::histogram::{GroupKey, Partial};
-use crate::query::{CostQuery, QueryError};
+use crate::query::histogram::{GroupKey, Partial, finish};
+use crate::query::{CostQuery, CostRow, QueryError};
 
 /// Each collection's time ranges to read from events.
 pub(crate) type EventRanges = BTreeMap<String, Vec<(i64, i64)>>;
 
+impl CostQuery {
+    /// Runs the report on MongoDB: the env's database (else every
+    /// `panoptic-*` database), the provider+user collection when both are
+    /// given (else every collection). Where a database's rollups cover it
+    /// ([`crate::rollup`]), closed windows are read from them and only the
+    /// rest from events; the rows are the same as [`CostQuery::run_scan`]'s.
+    pub async fn run(&self, client: &mongodb::Client) -> Result<Vec<CostRow>, QueryError> {
+        let mut groups: BTreeMap<GroupKey, Partial> = BTreeMap::new();
+        for database_name in self.databases(client).await? {
+            let database = client.database(&database_name);
+            let ranges = if super::is_covered(client, &database_name).await? {
+                from_windows(self, client, &database_name, &mut groups)
+                    .await?
+                    .into_iter()
+                    .map(|(collection, ranges)| (collection, Some(ranges)))
+                    .collect()
+            } else {
+                let collections = self.collections_in(&database).await?;
+                collections.into_iter().map(|c| (c, None)).collect()
+            };
+            self.scan(&database, ranges, &mut groups).await?;
+        }
+        Ok(finish(groups))
+    }
+}
+
 /// Adds `query`'s groups in `database` from its windows to `groups`, and
 /// returns what must be read from events.
-pub(crate) async fn from_windows(
+async fn from_windows(
     query: &CostQuery,
     client: &mongodb::Client,
     database: &str,
