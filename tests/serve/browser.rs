@@ -106,15 +106,20 @@ impl Browser {
             .collect()
     }
 
-    /// Clicks the element `locator` finds.
+    /// Clicks the element `locator` finds. The page redraws on its
+    /// refresh, so an element found may be replaced before the click
+    /// lands: found again then, a few times.
     pub async fn click(&self, locator: fantoccini::Locator<'_>) {
-        self.client
-            .find(locator)
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        for attempt in 1..=5 {
+            let clicked = self.client.find(locator).await.unwrap().click().await;
+            match clicked {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && attempt < 5 => {}
+                Err(e) => panic!("click failed: {e}"),
+            }
+        }
     }
 
     /// Runs `script` (a function body) in the page.
