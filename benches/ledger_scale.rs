@@ -9,8 +9,10 @@
 //! rollup marks are written: the data is as if written before rollups.
 //!
 //! `LEDGER_SCALE_STEP` picks what to do: `seed` (seed only), `time` (time
-//! what is there), unset (both). `scripts/ledger-scale` seeds with it and
-//! times the release CLI.
+//! what is there), unset (both); `drop-open-call-indexes` drops the open
+//! calls' two indexes, for `panoptic indexes` to be timed making them as
+//! on a database written before them. `scripts/ledger-scale` seeds with
+//! it and times the release CLI.
 //!
 //! Run: `PANOPTIC_TESTDB_BIN=$(scripts/testdb install) cargo bench --bench ledger_scale`
 //! (`EVENTS=100000` for a quick look; `MONGODB_URI` to use a server of
@@ -291,6 +293,27 @@ async fn time_reads(client: &mongodb::Client, runs: u64) {
     .await;
 }
 
+/// Drops the indexes `panoptic::index_models` gives for open calls (the
+/// partial and the sparse one) from every collection of the env.
+async fn drop_open_call_indexes(client: &mongodb::Client) {
+    let database = client.database(&panoptic::naming::database_name(ENV));
+    for collection in database.list_collection_names().await.unwrap() {
+        let collection = database.collection::<Document>(&collection);
+        for model in panoptic::index_models() {
+            let options = model.options.clone().unwrap_or_default();
+            if options.sparse.is_some() || options.partial_filter_expression.is_some() {
+                let name = model
+                    .keys
+                    .iter()
+                    .map(|(field, direction)| format!("{field}_{direction}"))
+                    .collect::<Vec<_>>()
+                    .join("_");
+                collection.drop_index(name).await.unwrap();
+            }
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; nothing here takes arguments.
@@ -302,6 +325,10 @@ async fn main() {
     let runs = number("RUNS", 3);
     let step = std::env::var("LEDGER_SCALE_STEP").unwrap_or_default();
     let client = common::client().await;
+    if step == "drop-open-call-indexes" {
+        drop_open_call_indexes(&client).await;
+        return;
+    }
     if step != "time" {
         let seeded = seed(&client, shape).await;
         println!(
