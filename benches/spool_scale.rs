@@ -112,7 +112,10 @@ fn main() {
     let stats = guard.stats();
     drop(guard);
     let elapsed = started.elapsed();
-    println!("spool_scale: {total} calls, {written} events written to {}", dir.display());
+    println!(
+        "spool_scale: {total} calls, {written} events written to {}",
+        dir.display()
+    );
     println!("spool_scale: stats {stats:?}");
     println!(
         "spool_scale: {:.1} s, {:.0} events/s, {:.1} MiB on disk",
