@@ -76,6 +76,8 @@ fn main() {
         .env("scale")
         .mongodb_uri(absent)
         .spool_dir(&dir)
+        // The disk is the limit: what a long outage leaves is what is read.
+        .spool_max_bytes(u64::MAX)
         .server_timeout(Duration::from_millis(200))
         .overflow(Overflow::Spill)
         .shutdown_deadline(Duration::from_secs(600))
