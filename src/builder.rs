@@ -66,6 +66,7 @@ impl PanopticBuilder {
         queue_capacity(capacity: usize);
         server_timeout(timeout: Duration);
         operation_timeout(timeout: Duration);
+        rollup_settle(settle: Duration);
         durability(durability: Durability);
         spool_max_bytes(bytes: u64);
         spool_segment_bytes(bytes: u64);

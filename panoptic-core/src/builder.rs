@@ -74,6 +74,7 @@ pub struct PanopticBuilder {
     fsync: bool,
     overflow: Overflow,
     operation_timeout: Option<Duration>,
+    rollup_settle: Option<Duration>,
     durability: Durability,
     spool_max_bytes: Option<u64>,
     spool_segment_bytes: Option<u64>,
@@ -211,6 +212,17 @@ impl PanopticBuilder {
         self
     }
 
+    /// How soon the hour being written may be rolled up after this
+    /// writer's last mark of it (default 60 s, or
+    /// `PANOPTIC_ROLLUP_SETTLE_SECONDS`; at least 1 s): shorter puts a
+    /// quiet collection's open hour in its rollup sooner, and costs this
+    /// writer one more small round trip per collection and half-period
+    /// (see `panoptic_core::rollup_marks`).
+    pub fn rollup_settle(mut self, settle: Duration) -> Self {
+        self.rollup_settle = Some(settle);
+        self
+    }
+
     /// What MongoDB must have done before a write counts as delivered
     /// (default [`Durability::Journaled`]; see there what each choice
     /// risks). A write concern in the URI (`w=…`, `journal=…`) wins: this
@@ -318,7 +330,11 @@ impl PanopticBuilder {
                 .with_credentials(config.credentials)
                 .server_timeout(self.server_timeout.unwrap_or(Duration::from_secs(2)))
                 .operation_timeout(self.operation_timeout.unwrap_or(Duration::from_secs(10)))
-                .durability(self.durability),
+                .durability(self.durability)
+                .rollup_settle(
+                    self.rollup_settle
+                        .unwrap_or_else(crate::rollup_marks::settle),
+                ),
             batch_size: self.batch_size.unwrap_or(500),
             // At least 1 ms: the writer sleeps this long between rounds.
             flush_interval: self

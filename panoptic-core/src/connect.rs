@@ -79,6 +79,8 @@ pub struct MongoSettings {
     pub(crate) operation_timeout: Duration,
     pub(crate) durability: Durability,
     pub(crate) app_name: String,
+    /// The settle period this writer's rollup marks carry.
+    pub(crate) rollup_settle: Duration,
 }
 
 impl MongoSettings {
@@ -104,6 +106,7 @@ impl MongoSettings {
             operation_timeout: Duration::from_secs(10),
             durability: Durability::default(),
             app_name: "panoptic".to_owned(),
+            rollup_settle: crate::rollup_marks::settle(),
         }
     }
 
@@ -130,6 +133,14 @@ impl MongoSettings {
     /// `appName`).
     pub fn app_name(mut self, name: impl Into<String>) -> MongoSettings {
         self.app_name = name.into();
+        self
+    }
+
+    /// How long after this writer's last mark of a window it may be rolled
+    /// up while its hour is still open (at least 1 s; see
+    /// [`crate::rollup_marks`]).
+    pub fn rollup_settle(mut self, settle: Duration) -> MongoSettings {
+        self.rollup_settle = settle.max(Duration::from_secs(1));
         self
     }
 

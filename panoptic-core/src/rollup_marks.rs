@@ -19,6 +19,18 @@
 //! events. Each batch is marked before its insert (the collection's window
 //! then exists whenever its events do), and marked again after the insert
 //! when its hour may already be rolled up ([`may_be_rolled_up`]).
+//!
+//! The hour still being written is rolled up too, once it has *settled*
+//! ([`is_settled`]): a writer's mark stamps the window with the server's
+//! time (`touched`) and the writer's [`settle`] period (`settle_ms`); a
+//! writer marks a window again before an insert once half that period has
+//! passed since its last mark of it, and after an insert that finished
+//! half a period or more after that mark was sent. So every insert lands
+//! within `settle_ms` of a mark the worker sees, or marks again: a worker
+//! that computes a window `settle_ms` after its last mark (server time,
+//! no clock shared between hosts) has seen all its events. Windows a
+//! writer without this rule marked (`timed` below `marks`) wait for their
+//! hour to close, as before.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -40,6 +52,38 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub const GRACE: Duration = Duration::from_secs(5 * 60);
 /// The clock skew between hosts the protocol tolerates.
 pub const SKEW: Duration = Duration::from_secs(4 * 60);
+/// How long after a writer's last mark a window it marked may be rolled
+/// up, unless `PANOPTIC_ROLLUP_SETTLE_SECONDS` says otherwise: longer
+/// than an insert takes (the operation timeout is 10 s by default), short
+/// enough that a dashboard reads the hour being written from rollups a
+/// minute after its collection goes quiet.
+pub const SETTLE: Duration = Duration::from_secs(60);
+
+/// This process's settle period: [`SETTLE`], or
+/// `PANOPTIC_ROLLUP_SETTLE_SECONDS` (whole seconds, at least 1). Each
+/// mark carries it, and a window keeps the longest it was marked with, so
+/// writers with different periods stay exact together.
+pub fn settle() -> Duration {
+    static SETTLE_PERIOD: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SETTLE_PERIOD.get_or_init(|| {
+        std::env::var("PANOPTIC_ROLLUP_SETTLE_SECONDS")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.max(1)))
+            .unwrap_or(SETTLE)
+    })
+}
+
+/// Who marks a window, and so what the mark stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// A writer about to insert (or delete): the mark stamps the server's
+    /// time and the writer's settle period.
+    Writer(Duration),
+    /// A rollup worker marking what exists already (a rebuild): nothing
+    /// will be inserted after it, so it stamps no time.
+    Worker,
+}
 
 /// A window's level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,7 +127,13 @@ pub const ALL_LEVELS: [Level; 3] = [Level::Collection, Level::Hour, Level::Day];
 /// The `update` statements that mark `hours` (their starts) of
 /// `collection` in `database`, and the hour and day windows above them.
 pub fn mark_statements(database: &str, collection: &str, hours: &BTreeSet<i64>) -> Vec<Document> {
-    level_statements(database, Some(collection), hours, &ALL_LEVELS)
+    level_statements(
+        database,
+        Some(collection),
+        hours,
+        &ALL_LEVELS,
+        Marker::Writer(settle()),
+    )
 }
 
 /// The statements that mark the windows of `levels` holding `hours`; the
@@ -93,6 +143,7 @@ pub fn level_statements(
     collection: Option<&str>,
     hours: &BTreeSet<i64>,
     levels: &[Level],
+    marker: Marker,
 ) -> Vec<Document> {
     let mut windows: BTreeSet<(Level, Option<&str>, i64)> = BTreeSet::new();
     for &hour in hours {
@@ -116,13 +167,19 @@ pub fn level_statements(
             if let Some(collection) = collection {
                 on_insert.insert("c", collection);
             }
+            let mut update = doc! {
+                // `timed` counts the marks made under the settle rule.
+                "$inc": { "marks": 1_i64, "timed": 1_i64 },
+                "$set": { "dirty": true },
+                "$setOnInsert": on_insert,
+            };
+            if let Marker::Writer(settle) = marker {
+                update.insert("$currentDate", doc! { "touched": true });
+                update.insert("$max", doc! { "settle_ms": settle.as_millis() as i64 });
+            }
             doc! {
                 "q": { "_id": window_id(level, database, collection, start) },
-                "u": {
-                    "$inc": { "marks": 1_i64 },
-                    "$set": { "dirty": true },
-                    "$setOnInsert": on_insert,
-                },
+                "u": update,
                 "upsert": true,
             }
         })
@@ -164,14 +221,43 @@ pub fn is_closed(hour: i64, now: DateTime<Utc>) -> bool {
     now.timestamp_millis() >= hour + HOUR_MS + GRACE.as_millis() as i64
 }
 
-/// Marks `hours` of `collection` in `database`: one round trip.
+/// True when a window may be rolled up as of the server's time
+/// `server_now_ms` by the settle rule: every mark it had was made under the
+/// rule (`timed` equals `marks`), and its last writer's mark is
+/// `settle_ms` old. A window without `touched` was marked by workers only.
+pub fn is_settled(window: &Document, server_now_ms: i64) -> bool {
+    let number = |field: &str| match window.get(field) {
+        Some(bson::Bson::Int64(n)) => Some(*n),
+        Some(bson::Bson::Int32(n)) => Some(i64::from(*n)),
+        _ => None,
+    };
+    let touched = window
+        .get_datetime("touched")
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(i64::MIN / 2);
+    let settle_ms = number("settle_ms").unwrap_or(SETTLE.as_millis() as i64);
+    number("marks").is_some()
+        && number("marks") == number("timed")
+        && touched.saturating_add(settle_ms) <= server_now_ms
+}
+
+/// Marks `hours` of `collection` in `database` before (or after) a write:
+/// one round trip.
 pub async fn mark(
     client: &mongodb::Client,
     database: &str,
     collection: &str,
     hours: &BTreeSet<i64>,
 ) -> Result<(), mongodb::error::Error> {
-    mark_levels(client, database, Some(collection), hours, &ALL_LEVELS).await
+    mark_levels(
+        client,
+        database,
+        Some(collection),
+        hours,
+        &ALL_LEVELS,
+        Marker::Writer(settle()),
+    )
+    .await
 }
 
 /// Marks the windows of `levels` holding `hours` (a rebuild marks each
@@ -182,13 +268,14 @@ pub async fn mark_levels(
     collection: Option<&str>,
     hours: &BTreeSet<i64>,
     levels: &[Level],
+    marker: Marker,
 ) -> Result<(), mongodb::error::Error> {
     if hours.is_empty() {
         return Ok(());
     }
     let command = doc! {
         "update": WINDOWS,
-        "updates": level_statements(database, collection, hours, levels),
+        "updates": level_statements(database, collection, hours, levels, marker),
         "ordered": false,
     };
     let rollups = client.database(DATABASE);
@@ -255,5 +342,60 @@ mod tests {
         assert!(may_be_rolled_up(hour, at(HOUR_MS + 60_000)));
         assert!(!is_closed(hour, at(HOUR_MS + 60_000)));
         assert!(is_closed(hour, at(HOUR_MS + 5 * 60_000)));
+    }
+
+    #[test]
+    fn a_window_settles_only_when_every_mark_kept_the_rule() {
+        let touched = bson::DateTime::from_millis(10_000);
+        let window =
+            doc! { "marks": 2_i64, "timed": 2_i64, "touched": touched, "settle_ms": 5_000_i64 };
+        assert!(!is_settled(&window, 14_999));
+        assert!(is_settled(&window, 15_000));
+        // A writer without the rule marked it once: it waits for its hour.
+        let old =
+            doc! { "marks": 3_i64, "timed": 2_i64, "touched": touched, "settle_ms": 5_000_i64 };
+        assert!(!is_settled(&old, i64::MAX / 4));
+        // Marked by a rebuild only: nothing is in flight.
+        assert!(is_settled(&doc! { "marks": 1_i64, "timed": 1_i64 }, 0));
+        assert!(!is_settled(&doc! { "marks": 1_i64 }, i64::MAX / 4));
+    }
+
+    #[test]
+    fn a_writers_mark_stamps_time_and_period_and_a_workers_does_not() {
+        let hours = BTreeSet::from([0]);
+        let writer = level_statements(
+            "d",
+            Some("c"),
+            &hours,
+            &[Level::Collection],
+            Marker::Writer(Duration::from_secs(7)),
+        );
+        let update = writer[0].get_document("u").unwrap();
+        assert!(
+            update
+                .get_document("$currentDate")
+                .unwrap()
+                .get_bool("touched")
+                .unwrap()
+        );
+        assert_eq!(
+            update
+                .get_document("$max")
+                .unwrap()
+                .get_i64("settle_ms")
+                .unwrap(),
+            7_000
+        );
+        let worker = level_statements("d", Some("c"), &hours, &[Level::Collection], Marker::Worker);
+        let update = worker[0].get_document("u").unwrap();
+        assert!(update.get("$currentDate").is_none());
+        assert_eq!(
+            update
+                .get_document("$inc")
+                .unwrap()
+                .get_i64("timed")
+                .unwrap(),
+            1
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! timeout (a frozen server cannot hold the writer), and every error sorted
 //! into what to do next: delivered, retry later, or never.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::IntoFuture;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bson::{Document, RawDocumentBuf, doc};
 use futures_util::future::{Either, select};
@@ -77,11 +77,12 @@ pub(crate) struct Mongo {
     unmarked: HashSet<Route>,
     /// What to tell the user, taken by the writer.
     warnings: Vec<String>,
-    /// Open hours whose windows this writer has marked, per route.
-    marked_open: HashSet<(Route, i64)>,
+    /// When this writer last sent a mark of each open hour, per route
+    /// (the settle rule of [`rollup_marks`]).
+    marked_open: HashMap<(Route, i64), Instant>,
 }
 
-/// Open hours remembered before the long-closed ones are forgotten.
+/// Open hours remembered before the stale ones are forgotten.
 const MOST_MARKED_OPEN: usize = 10_000;
 
 impl Mongo {
@@ -92,7 +93,7 @@ impl Mongo {
             indexed: HashSet::new(),
             unmarked: HashSet::new(),
             warnings: Vec::new(),
-            marked_open: HashSet::new(),
+            marked_open: HashMap::new(),
         }
     }
 
@@ -174,9 +175,10 @@ impl Mongo {
         }
         // The rollup windows are marked before the insert, so that a
         // window exists (dirty) whenever its events do. An open hour this
-        // writer marked already needs no mark: no worker computes an hour
-        // before it closes, so its window is still dirty.
+        // writer marked less than half a settle period ago needs no mark:
+        // no worker computes it until a whole period after that mark.
         let now = chrono::Utc::now();
+        let settle = self.settings.rollup_settle;
         let mut hours = match self.unmarked.contains(route) {
             true => BTreeSet::new(),
             false => rollup_marks::hours_of(documents),
@@ -186,18 +188,25 @@ impl Mongo {
             .copied()
             .filter(|&hour| {
                 rollup_marks::may_be_rolled_up(hour, now)
-                    || !self.marked_open.contains(&(route.clone(), hour))
+                    || self
+                        .marked_open
+                        .get(&(route.clone(), hour))
+                        .is_none_or(|sent| sent.elapsed() >= settle / 2)
             })
             .collect();
-        match mark_windows(&client, route, &to_mark, limit, interrupt).await {
+        let sent = Instant::now();
+        match mark_windows(&client, route, &to_mark, settle, limit, interrupt).await {
             None => {
                 if self.marked_open.len() > MOST_MARKED_OPEN {
-                    // Forget hours long closed (they are marked anyway).
+                    // Forget marks that no longer spare one.
                     self.marked_open
-                        .retain(|(_, hour)| !rollup_marks::may_be_rolled_up(*hour, now));
+                        .retain(|_, sent| sent.elapsed() < settle / 2);
                 }
-                self.marked_open
-                    .extend(to_mark.into_iter().map(|hour| (route.clone(), hour)));
+                self.marked_open.extend(
+                    to_mark
+                        .into_iter()
+                        .map(|hour| ((route.clone(), hour), sent)),
+                );
             }
             Some(InsertOutcome::Refused(reason)) => {
                 self.unmarked.insert(route.clone());
@@ -221,18 +230,38 @@ impl Mongo {
             return insert_outcome(inserted, documents.len(), limit);
         }
         // A late batch (a replay, a slow retry) may land in an hour a
-        // worker rolled up meanwhile: marked again, it is recomputed.
+        // worker rolled up meanwhile, and a slow insert may land after the
+        // window settled: marked again, it is recomputed.
         let now = chrono::Utc::now();
         let late: BTreeSet<i64> = hours
-            .into_iter()
-            .filter(|&hour| rollup_marks::may_be_rolled_up(hour, now))
+            .iter()
+            .copied()
+            .filter(|&hour| {
+                rollup_marks::may_be_rolled_up(hour, now)
+                    || self
+                        .marked_open
+                        .get(&(route.clone(), hour))
+                        .is_none_or(|sent| sent.elapsed() >= settle / 2)
+            })
             .collect();
-        if matches!(inserted, Ok(Ok(_)))
-            && let Some(failed) = mark_windows(&client, route, &late, limit, interrupt).await
-        {
+        if !matches!(inserted, Ok(Ok(_))) {
+            // Part of it may have landed, or may land late: the batch is
+            // sent again, and marks again before and after.
+            for hour in hours {
+                self.marked_open.remove(&(route.clone(), hour));
+            }
+            return insert_outcome(inserted, documents.len(), limit);
+        }
+        let sent = Instant::now();
+        if let Some(failed) = mark_windows(&client, route, &late, settle, limit, interrupt).await {
             // Sent again, the batch's events are duplicates; its marks are
             // what the retry adds.
             return failed;
+        }
+        for hour in late {
+            if let Some(last) = self.marked_open.get_mut(&(route.clone(), hour)) {
+                *last = sent;
+            }
         }
         insert_outcome(inserted, documents.len(), limit)
     }
@@ -266,6 +295,7 @@ async fn mark_windows(
     client: &Client,
     route: &Route,
     hours: &BTreeSet<i64>,
+    settle: Duration,
     limit: Duration,
     interrupt: &(dyn Fn() -> bool + Sync),
 ) -> Option<InsertOutcome> {
@@ -273,7 +303,14 @@ async fn mark_windows(
         return None;
     }
     let marked = bounded(
-        rollup_marks::mark(client, &route.database, &route.collection, hours),
+        rollup_marks::mark_levels(
+            client,
+            &route.database,
+            Some(&route.collection),
+            hours,
+            &rollup_marks::ALL_LEVELS,
+            rollup_marks::Marker::Writer(settle),
+        ),
         limit,
         interrupt,
     )

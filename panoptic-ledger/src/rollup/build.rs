@@ -128,15 +128,22 @@ async fn pass(
     }
     // The latest window start that is closed at each level.
     let last_closed_hour = now.timestamp_millis() - GRACE.as_millis() as i64 - HOUR_MS;
-    let last_closed_day = now.timestamp_millis() - GRACE.as_millis() as i64 - DAY_MS;
-
-    let dirty = dirty_windows(client, database, Level::Collection, last_closed_hour).await?;
-    let mut by_collection: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
-    for (window, marks) in dirty {
+    // Windows still open are taken once settled, by the server's clock
+    // (the writers' marks are stamped with it); without it, none.
+    let server_now = server_time(client).await;
+    let dirty = dirty_windows(client, database, Level::Collection)
+        .await?
+        .into_iter()
+        .filter(|(window, stamps)| {
+            window.start <= last_closed_hour
+                || server_now.is_some_and(|now| marks::is_settled(stamps, now))
+        });
+    let mut by_collection: BTreeMap<String, BTreeMap<i64, Document>> = BTreeMap::new();
+    for (window, stamps) in dirty {
         by_collection
             .entry(window.collection)
             .or_default()
-            .insert(window.start, marks);
+            .insert(window.start, stamps);
     }
     let total = by_collection.values().map(|h| h.len() as u64).sum();
     let mut done = 0;
@@ -153,10 +160,12 @@ async fn pass(
         renew(lease).await?;
     }
 
-    let dirty = dirty_windows(client, database, Level::Hour, last_closed_hour).await?;
+    // An hour or a day is built once no window below it is dirty, open or
+    // closed: a writer marks all three levels before it inserts.
+    let dirty = dirty_windows(client, database, Level::Hour).await?;
     let total = dirty.len() as u64;
-    for (done, (window, marks)) in dirty.into_iter().enumerate() {
-        match build_above(client, database, Level::Hour, window.start, marks).await? {
+    for (done, (window, stamps)) in dirty.into_iter().enumerate() {
+        match build_above(client, database, Level::Hour, window.start, &stamps).await? {
             true => report.hours += 1,
             false => report.left_dirty += 1,
         }
@@ -170,10 +179,10 @@ async fn pass(
         }
     }
 
-    let dirty = dirty_windows(client, database, Level::Day, last_closed_day).await?;
+    let dirty = dirty_windows(client, database, Level::Day).await?;
     let total = dirty.len() as u64;
-    for (done, (window, marks)) in dirty.into_iter().enumerate() {
-        match build_above(client, database, Level::Day, window.start, marks).await? {
+    for (done, (window, stamps)) in dirty.into_iter().enumerate() {
+        match build_above(client, database, Level::Day, window.start, &stamps).await? {
             true => report.days += 1,
             false => report.left_dirty += 1,
         }
@@ -203,22 +212,34 @@ struct Window {
     start: i64,
 }
 
-/// Dirty windows of `level` starting at or before `last_start`, with the
-/// marks each was seen at.
+/// The server's clock, in milliseconds since the epoch (`hello`'s
+/// `localTime`), or `None` if it does not say.
+async fn server_time(client: &mongodb::Client) -> Option<i64> {
+    let hello = client
+        .database("admin")
+        .run_command(doc! { "hello": 1 })
+        .await
+        .ok()?;
+    hello
+        .get_datetime("localTime")
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Dirty windows of `level`, with the stamps each was seen at (`marks`,
+/// and the settle rule's `timed`, `touched`, `settle_ms`).
 async fn dirty_windows(
     client: &mongodb::Client,
     database: &str,
     level: Level,
-    last_start: i64,
-) -> Result<Vec<(Window, i64)>, RollupError> {
+) -> Result<Vec<(Window, Document)>, RollupError> {
     let mut cursor = windows(client)
         .find(doc! {
             "dirty": true,
             "l": level.number(),
             "db": database,
-            "t": { "$lte": bson::DateTime::from_millis(last_start) },
         })
-        .projection(doc! { "c": 1, "t": 1, "marks": 1 })
+        .projection(doc! { "c": 1, "t": 1, "marks": 1, "timed": 1, "touched": 1, "settle_ms": 1 })
         .await?;
     let mut found = Vec::new();
     while let Some(window) = cursor.try_next().await? {
@@ -230,10 +251,10 @@ async fn dirty_windows(
                     .map(|t| t.timestamp_millis())
                     .unwrap_or_default(),
             },
-            marks_of(&window),
+            window,
         ));
     }
-    found.sort();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
 }
 
@@ -286,6 +307,7 @@ async fn mark_every_hour(
                 Some(&collection),
                 &chunk,
                 &[Level::Collection],
+                marks::Marker::Worker,
             )
             .await?;
         }
@@ -301,7 +323,15 @@ async fn mark_every_hour(
     let every_hour: Vec<i64> = every_hour.into_iter().collect();
     for chunk in every_hour.chunks(1_000) {
         let chunk = chunk.iter().copied().collect();
-        marks::mark_levels(client, database, None, &chunk, &[Level::Hour, Level::Day]).await?;
+        marks::mark_levels(
+            client,
+            database,
+            None,
+            &chunk,
+            &[Level::Hour, Level::Day],
+            marks::Marker::Worker,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -317,13 +347,13 @@ fn parse_hour(text: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// Recomputes `hours` (start → marks) of one collection from its events;
+/// Recomputes `hours` (start → stamps) of one collection from its events;
 /// returns (windows written, windows left dirty).
 async fn build_collection(
     client: &mongodb::Client,
     database: &str,
     collection: &str,
-    hours: &BTreeMap<i64, i64>,
+    hours: &BTreeMap<i64, Document>,
 ) -> Result<(u64, u64), RollupError> {
     let events = client.database(database).collection::<Document>(collection);
     let starts: Vec<i64> = hours.keys().copied().collect();
@@ -364,11 +394,11 @@ async fn build_collection(
                     Level::Collection,
                     database,
                     hour,
-                    hours[&hour],
+                    &hours[&hour],
                     &[(Combo::All, &groups)],
                 );
                 window.insert("c", collection);
-                replace(id, hours[&hour], window)
+                replace(id, marks_of(&hours[&hour]), window)
             })
             .collect();
         let done = run_replaces(client, replaces).await?;
@@ -411,14 +441,16 @@ pub(crate) fn event_filter(ranges: &[(i64, i64)]) -> Document {
     }
 }
 
-/// A window as stored: its key fields, the marks it stands for, and each
-/// combination's groups (or `{field}_overflow` when too many to store).
+/// A window as stored: its key fields, the stamps it was computed at
+/// (the replacement is conditional on `marks`, so they are still the
+/// window's), and each combination's groups (or `{field}_overflow` when
+/// too many to store).
 fn window_document(
     id: &str,
     level: Level,
     database: &str,
     start: i64,
-    marks: i64,
+    stamps: &Document,
     combos: &[(Combo, &Groups)],
 ) -> Document {
     let mut window = doc! {
@@ -426,9 +458,14 @@ fn window_document(
         "l": level.number(),
         "db": database,
         "t": bson::DateTime::from_millis(start),
-        "marks": marks,
+        "marks": marks_of(stamps),
         "dirty": false,
     };
+    for stamp in ["timed", "touched", "settle_ms"] {
+        if let Some(value) = stamps.get(stamp) {
+            window.insert(stamp, value.clone());
+        }
+    }
     let mut bytes = 0;
     for (combo, groups) in combos {
         let stored: Vec<Document> = groups
@@ -488,7 +525,7 @@ async fn build_above(
     database: &str,
     level: Level,
     start: i64,
-    marks: i64,
+    stamps: &Document,
 ) -> Result<bool, RollupError> {
     let (below, span) = match level {
         Level::Hour => (Level::Collection, HOUR_MS),
@@ -542,7 +579,7 @@ async fn build_above(
         level,
         database,
         start,
-        marks,
+        stamps,
         &[(Combo::Totals, &totals), (Combo::Users, &users)],
     );
     for (combo, overflow) in [
@@ -554,6 +591,6 @@ async fn build_above(
             window.insert(format!("{}_overflow", combo.field()), true);
         }
     }
-    let (replaced, _) = run_replaces(client, vec![replace(id, marks, window)]).await?;
+    let (replaced, _) = run_replaces(client, vec![replace(id, marks_of(stamps), window)]).await?;
     Ok(replaced == 1)
 }
