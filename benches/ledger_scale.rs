@@ -24,7 +24,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bson::Document;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use panoptic::query::{CostQuery, GroupBy};
 use panoptic::{BillingEvent, Category, Decimal, Kind, Metadata, Outcome};
@@ -209,7 +209,9 @@ async fn time<T: std::fmt::Debug>(label: &str, runs: u64, mut step: impl AsyncFn
 
 /// Times the library's read paths over what is there.
 async fn time_reads(client: &mongodb::Client, runs: u64) {
-    let since = Utc::now() - chrono::Duration::days(DAYS);
+    // As the CLI reads `--since 30d`: from the hour (see its `parse_time`).
+    let mid_hour = Utc::now() - chrono::Duration::days(DAYS);
+    let since = mid_hour.duration_trunc(chrono::Duration::hours(1)).unwrap();
     let query = CostQuery::new().env(ENV).since(since);
     for by in [GroupBy::Service, GroupBy::Resource] {
         let grouped = query.clone().group_by([by]);
@@ -220,6 +222,18 @@ async fn time_reads(client: &mongodb::Client, runs: u64) {
         )
         .await;
     }
+    // A range starting mid-hour: that hour read from events, collection by
+    // collection.
+    let grouped = CostQuery::new()
+        .env(ENV)
+        .since(mid_hour)
+        .group_by([GroupBy::Service]);
+    time(
+        "lib CostQuery::run by service, since mid-hour",
+        runs,
+        async || grouped.run(client).await.unwrap().len(),
+    )
+    .await;
     time("lib open_calls (rows)", runs, async || {
         panoptic::open_calls::open_calls(client, &query)
             .await
