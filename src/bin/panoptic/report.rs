@@ -128,9 +128,13 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
         None => format!("spool {}", global.spool_dir.display()),
     };
     eprintln!("panoptic: source {source}");
-    let rows = store
-        .rows(filtered.clone().group_by(args.by.iter().copied()))
-        .await?;
+    // Open calls are found beside the rows, not after them: on many
+    // collections both are mostly waiting for the server.
+    let (rows, open) = tokio::join!(
+        store.rows(filtered.clone().group_by(args.by.iter().copied())),
+        open_calls::find(&store, &filtered)
+    );
+    let (rows, open) = (rows?, open?);
     let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
         Some(period) => {
@@ -172,7 +176,7 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     report
         .write(args.format, &mut io::stdout().lock())
         .map_err(|e| e.to_string())?;
-    open_calls::list(&store, &filtered).await?;
+    open_calls::list(&open);
     if let Some((path, html)) = html {
         std::fs::write(path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("panoptic: wrote {}", path.display());

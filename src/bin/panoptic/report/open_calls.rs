@@ -2,14 +2,15 @@
 //! mid-call), listed beside the spend and never in it.
 
 use panoptic::Spool;
+use panoptic::open_calls::OpenCall;
 use panoptic::prices::rates::Amounts;
 use panoptic::query::CostQuery;
 
 use super::Store;
 
-/// Lists the open calls of `query` on stderr, if there are any.
-pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), String> {
-    let open = match &store.client {
+/// The open calls of `query`.
+pub(super) async fn find(store: &Store<'_>, query: &CostQuery) -> Result<Vec<OpenCall>, String> {
+    Ok(match &store.client {
         Some(client) => panoptic::open_calls::open_calls(client, query)
             .await
             .map_err(|e| e.to_string())?,
@@ -17,13 +18,17 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
             panoptic::open_calls_scan::open_calls_on_spool(query, &Spool::open(store.spool_dir))
                 .map_err(|e| format!("cannot read the spool: {e}"))?
         }
-    };
+    })
+}
+
+/// Lists `open` calls on stderr, if there are any.
+pub(super) fn list(open: &[OpenCall]) {
     if open.is_empty() {
-        return Ok(());
+        return;
     }
     // These calls may still be billed; each currency on its own.
     let mut estimated = Amounts::default();
-    for call in &open {
+    for call in open {
         if let Some(estimate) = call.estimate {
             estimated.add(&call.currency, estimate.normalize());
         }
@@ -32,7 +37,7 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
         "panoptic: {} open call(s) (started, never ended), estimated {estimated}:",
         open.len(),
     );
-    for call in &open {
+    for call in open {
         eprintln!(
             "panoptic:   {} {}/{} started {} call_id {} estimate {}",
             call.resource,
@@ -47,5 +52,4 @@ pub(super) async fn list(store: &Store<'_>, query: &CostQuery) -> Result<(), Str
             )
         );
     }
-    Ok(())
 }
