@@ -156,6 +156,12 @@ pub fn level_statements(
             };
         }
     }
+    let stamp = match (marker, collection) {
+        (Marker::Writer(settle), Some(collection)) if !hours.is_empty() => {
+            Some(stamp_statement(database, collection, settle))
+        }
+        _ => None,
+    };
     windows
         .into_iter()
         .map(|(level, collection, start)| {
@@ -183,7 +189,33 @@ pub fn level_statements(
                 "upsert": true,
             }
         })
+        .chain(stamp)
         .collect()
+}
+
+/// The `_id` of a collection's stamp: when a writer last marked any of its
+/// windows (`touched`, server time) and the longest settle period it was
+/// marked with. No event lands in the collection later than `touched` +
+/// `settle_ms` without marking again, so what a worker found in it at a
+/// time `T` (say, that a call has not ended) still holds while `touched`
+/// is at most `T` − `settle_ms`.
+pub fn stamp_id(database: &str, collection: &str) -> String {
+    format!("s|{database}|{collection}")
+}
+
+/// The `l` of a collection's stamp: below every window level.
+pub const STAMP_LEVEL: i32 = -1;
+
+fn stamp_statement(database: &str, collection: &str, settle: Duration) -> Document {
+    doc! {
+        "q": { "_id": stamp_id(database, collection) },
+        "u": {
+            "$currentDate": { "touched": true },
+            "$max": { "settle_ms": settle.as_millis() as i64 },
+            "$setOnInsert": { "l": STAMP_LEVEL, "db": database, "c": collection },
+        },
+        "upsert": true,
+    }
 }
 
 /// The whole `update` command for [`mark_statements`], run against
@@ -328,8 +360,9 @@ mod tests {
                     .to_owned()
             })
             .collect();
-        // Three collection hours, three hours, two days.
-        assert_eq!(statements.len(), 8, "{ids:?}");
+        // Three collection hours, three hours, two days, the stamp.
+        assert_eq!(statements.len(), 9, "{ids:?}");
+        assert!(ids.contains("s|panoptic-prod|openai_alice"));
         assert!(ids.contains(&format!("0|panoptic-prod|openai_alice|{HOUR_MS}")));
         assert!(ids.contains(&format!("2|panoptic-prod|{DAY_MS}")));
     }

@@ -62,31 +62,33 @@ pub fn open_calls_in(query: &CostQuery, events: &[BillingEvent]) -> Vec<OpenCall
     let mut open: Vec<OpenCall> = events
         .iter()
         .filter(|e| is_start(e))
-        .filter(|e| {
-            // The filters, as for any event, but on a start record.
-            let mut as_final = (*e).clone();
-            as_final.metadata.extra.remove(meta::START);
-            query.matches(&as_final)
-        })
-        .filter_map(open_call)
+        .filter_map(|e| open_call_matching(query, e))
         .filter(|c| !ended.contains(c.call_id.as_str()))
         .collect();
     open.sort_by_key(|c| c.started);
     open
 }
 
-/// The call ids among `starts` that a final event carries: asked in
-/// chunks of ids (`$in`), never once per start record, which made a
-/// report quadratic in the start records.
-async fn ended_among(
+/// The call a start record opened, if it passes `query`'s filters (as
+/// for any event, but on a start record).
+pub(crate) fn open_call_matching(query: &CostQuery, start: &BillingEvent) -> Option<OpenCall> {
+    let mut as_final = start.clone();
+    as_final.metadata.extra.remove(meta::START);
+    query.matches(&as_final).then(|| open_call(start)).flatten()
+}
+
+/// The call ids among `ids` that a final event carries: asked in chunks
+/// of ids (`$in`), never once per start record, which made a report
+/// quadratic in the start records.
+pub(crate) async fn ended_among<I: AsRef<str>>(
     collection: &mongodb::Collection<Document>,
-    starts: &[OpenCall],
+    ids: &[I],
 ) -> Result<std::collections::HashSet<String>, QueryError> {
     const IDS_PER_QUERY: usize = 1_000;
     let call_id = format!("{}.{}", keys::METADATA, meta::CALL_ID);
     let mut ended = std::collections::HashSet::new();
-    for chunk in starts.chunks(IDS_PER_QUERY) {
-        let ids: Vec<&str> = chunk.iter().map(|c| c.call_id.as_str()).collect();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let ids: Vec<&str> = chunk.iter().map(AsRef::as_ref).collect();
         let mut finals = collection
             .find(doc! {
                 &call_id: { "$in": ids },
@@ -117,8 +119,38 @@ pub async fn open_calls(
     client: &mongodb::Client,
     query: &CostQuery,
 ) -> Result<Vec<OpenCall>, QueryError> {
+    let mut open = Vec::new();
+    let mut uncovered = Vec::new();
+    for database in query.databases(client).await? {
+        match crate::rollup::is_covered(client, &database).await {
+            // Listed by the rollups: events read only where they cannot say.
+            Ok(true) => {
+                open.extend(crate::rollup::open::open_calls_in(client, query, &database).await?)
+            }
+            _ => uncovered.push(database),
+        }
+    }
+    if !uncovered.is_empty() {
+        open.extend(open_calls_scanned(client, query, &uncovered).await?);
+    }
+    open.sort_by_key(|c| c.started);
+    Ok(open)
+}
+
+/// The open calls of `query` in `databases`, read collection by collection.
+async fn open_calls_scanned(
+    client: &mongodb::Client,
+    query: &CostQuery,
+    databases: &[String],
+) -> Result<Vec<OpenCall>, QueryError> {
     let filter = starts_filter(query);
-    let collections = query.event_collections(client).await?;
+    let mut collections = Vec::new();
+    for name in databases {
+        let database = client.database(name);
+        for collection in query.collections_in(&database).await? {
+            collections.push(database.collection::<Document>(&collection));
+        }
+    }
     // Each read owns what it reads (a future borrowing from the closure
     // that made it is not `Send` for every lifetime, as axum needs).
     let reads: Vec<_> = collections
@@ -129,9 +161,7 @@ pub async fn open_calls(
         .buffered(CostQuery::COLLECTIONS_IN_FLIGHT)
         .try_collect()
         .await?;
-    let mut open = found.concat();
-    open.sort_by_key(|c| c.started);
-    Ok(open)
+    Ok(found.concat())
 }
 
 /// `query`'s filter on start records, `metadata.start` first: a server
@@ -148,8 +178,9 @@ fn starts_filter(query: &CostQuery) -> Document {
     filter
 }
 
-/// The open calls of one collection.
-async fn open_in(
+/// The open calls of one collection among the start records `filter`
+/// finds.
+pub(crate) async fn open_in(
     collection: mongodb::Collection<Document>,
     filter: Document,
 ) -> Result<Vec<OpenCall>, QueryError> {
@@ -168,7 +199,8 @@ async fn open_in(
     if starts.is_empty() {
         return Ok(starts);
     }
-    let ended = ended_among(&collection, &starts).await?;
+    let ids: Vec<&str> = starts.iter().map(|c| c.call_id.as_str()).collect();
+    let ended = ended_among(&collection, &ids).await?;
     Ok(starts
         .into_iter()
         .filter(|call| !ended.contains(&call.call_id))

@@ -12,6 +12,7 @@ use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, 
 
 use super::group::{self, Combo, Groups};
 use super::lease::{HeldBy, Lease};
+use super::open;
 use super::{COVERED, DATABASE, MOST_GROUP_BYTES, WINDOWS, ensure_indexes, is_covered, windows};
 use crate::query::QueryError;
 use crate::query::server::{currency_of, group_with, sums_of_row};
@@ -148,7 +149,8 @@ async fn pass(
     let total = by_collection.values().map(|h| h.len() as u64).sum();
     let mut done = 0;
     for (collection, hours) in by_collection {
-        let (written, dirty) = build_collection(client, database, &collection, &hours).await?;
+        let (written, dirty) =
+            build_collection(client, database, &collection, &hours, server_now).await?;
         report.collection_hours += written;
         report.left_dirty += dirty;
         done += hours.len() as u64;
@@ -347,13 +349,16 @@ fn parse_hour(text: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// Recomputes `hours` (start → stamps) of one collection from its events;
-/// returns (windows written, windows left dirty).
+/// Recomputes `hours` (start → stamps) of one collection from its events,
+/// and their open calls as of `computed` (server time, taken before
+/// anything is read; without it, none are listed); returns (windows
+/// written, windows left dirty).
 async fn build_collection(
     client: &mongodb::Client,
     database: &str,
     collection: &str,
     hours: &BTreeMap<i64, Document>,
+    computed: Option<i64>,
 ) -> Result<(u64, u64), RollupError> {
     let events = client.database(database).collection::<Document>(collection);
     let starts: Vec<i64> = hours.keys().copied().collect();
@@ -385,6 +390,10 @@ async fn build_collection(
             let dims = group::dims_from(id, currency_of(id));
             group::add(groups, dims, sums_of_row(&row)?);
         }
+        let mut open = match computed {
+            Some(at) => open::starts_by_hour(&events, collection, at, &hour_ranges(chunk)).await?,
+            None => BTreeMap::new(),
+        };
         let replaces: Vec<Document> = by_hour
             .into_iter()
             .map(|(hour, groups)| {
@@ -398,6 +407,10 @@ async fn build_collection(
                     &[(Combo::All, &groups)],
                 );
                 window.insert("c", collection);
+                match computed {
+                    Some(_) => open::store(&mut window, open.remove(&hour).unwrap_or_default()),
+                    None => open::store_unknown(&mut window),
+                }
                 replace(id, marks_of(&hours[&hour]), window)
             })
             .collect();
@@ -425,6 +438,14 @@ fn hour_ranges(hours: &[i64]) -> Vec<(i64, i64)> {
 
 /// Events (not start records, not alerts) within `ranges`.
 pub(crate) fn event_filter(ranges: &[(i64, i64)]) -> Document {
+    let mut filter = event_ranges_filter(ranges);
+    filter.insert("metadata.start", doc! { "$ne": true });
+    filter.insert("metadata.alert", doc! { "$ne": true });
+    filter
+}
+
+/// Documents whose `ts` is within one of `ranges`.
+pub(crate) fn event_ranges_filter(ranges: &[(i64, i64)]) -> Document {
     let ranges: Vec<Document> = ranges
         .iter()
         .map(|&(from, to)| {
@@ -434,11 +455,7 @@ pub(crate) fn event_filter(ranges: &[(i64, i64)]) -> Document {
             } }
         })
         .collect();
-    doc! {
-        "$or": ranges,
-        "metadata.start": { "$ne": true },
-        "metadata.alert": { "$ne": true },
-    }
+    doc! { "$or": ranges }
 }
 
 /// A window as stored: its key fields, the stamps it was computed at
@@ -554,7 +571,9 @@ async fn build_above(
     let mut users = Groups::new();
     let (mut totals_overflow, mut users_overflow) = (false, false);
     let mut cursor = windows(client).find(range).await?;
+    let mut open_calls = open::Gathered::default();
     while let Some(window) = cursor.try_next().await? {
+        open_calls.add(&window);
         for (combo, into, overflow) in [
             (Combo::Totals, &mut totals, &mut totals_overflow),
             (Combo::Users, &mut users, &mut users_overflow),
@@ -582,6 +601,7 @@ async fn build_above(
         stamps,
         &[(Combo::Totals, &totals), (Combo::Users, &users)],
     );
+    open_calls.store(&mut window);
     for (combo, overflow) in [
         (Combo::Totals, totals_overflow),
         (Combo::Users, users_overflow),
