@@ -339,3 +339,125 @@ async fn a_batch_landing_while_its_window_is_recomputed_leaves_it_dirty() {
     let total: u64 = rolled.iter().map(|r| r.count).sum();
     assert_eq!(total, 330, "after {passes} passes during the writes");
 }
+
+/// The newest `k` of `events` matching `q`, as the events page orders them.
+fn newest(q: &CostQuery, events: impl IntoIterator<Item = BillingEvent>, k: usize) -> Vec<String> {
+    let mut matching: Vec<BillingEvent> = events.into_iter().filter(|e| q.matches(e)).collect();
+    matching.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
+    matching
+        .iter()
+        .take(k)
+        .map(|e| format!("{} {}", e.ts.timestamp_millis(), e.id))
+        .collect()
+}
+
+#[test]
+fn the_newest_events_found_through_rollups_are_the_newest_of_all() {
+    let runtime = runtime();
+    let client = runtime.block_on(common::client());
+    let mut runner = TestRunner::new(Config {
+        cases: 10,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(
+                seeds(400),
+                seeds(30),
+                proptest::collection::vec((asks(), 1..60_usize), 8),
+            ),
+            |(first, late, asks)| {
+                runtime.block_on(async {
+                    let env = common::unique_env("rollup_newest");
+                    let now = Utc::now();
+                    let events: Vec<BillingEvent> =
+                        first.iter().map(|s| event(s, &env, now)).collect();
+                    write(&client, &events).await;
+                    let database = database_name(&env);
+                    roll_up(&client, &database, now, false, &|_| {})
+                        .await
+                        .unwrap();
+                    // Late events: dirty windows, read whole.
+                    let late: Vec<BillingEvent> =
+                        late.iter().map(|s| event(s, &env, now)).collect();
+                    write(&client, &late).await;
+                    let all: Vec<BillingEvent> = events.iter().chain(&late).cloned().collect();
+                    for (ask, k) in &asks {
+                        let q = query(ask, &env, now);
+                        let mut found = q
+                            .events(&client, Document::new(), Some(*k as u64))
+                            .await
+                            .unwrap();
+                        found.sort_by(|a, b| b.ts.cmp(&a.ts).then_with(|| b.id.cmp(&a.id)));
+                        prop_assert_eq!(
+                            newest(&q, found, *k),
+                            newest(&q, all.iter().cloned(), *k),
+                            "{:?} k {}",
+                            q,
+                            k
+                        );
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_events_of_many_collections_are_found_reading_few() {
+    let client = common::client().await;
+    let env = common::unique_env("rollup_newest_many");
+    let database = database_name(&env);
+    let now = Utc::now();
+    let hour = rollup_marks::hour_of((now - Span::hours(3)).timestamp_millis());
+    // Forty users' collections, their events interleaved in one hour, one
+    // in three an error: more collections than are read at once.
+    let events: Vec<BillingEvent> = (0..400_i64)
+        .map(|i| {
+            let mut e = event(
+                &Seed {
+                    minutes_ago: 0,
+                    user: 0,
+                    provider: 0,
+                    service: (i % 3) as usize,
+                    resource: 0,
+                    kind: 9,
+                    outcome: i % 3 != 0,
+                    amount: Some(1 + i),
+                    euro: false,
+                    duration: Some(500),
+                    end_user: None,
+                    tags: 0,
+                },
+                &env,
+                now,
+            );
+            e.username = format!("user{}", (i * 7) % 40);
+            e.ts = DateTime::from_timestamp_millis(hour + i * 8_000).unwrap();
+            e
+        })
+        .collect();
+    write(&client, &events).await;
+    roll_up(&client, &database, now, false, &|_| {})
+        .await
+        .unwrap();
+    for (q, k) in [
+        (CostQuery::new().env(&env), 5),
+        (CostQuery::new().env(&env).outcome(Outcome::Error), 12),
+        (CostQuery::new().env(&env).service("S3"), 1),
+        (
+            CostQuery::new()
+                .env(&env)
+                .until(DateTime::from_timestamp_millis(hour + 1_600_000).unwrap()),
+            30,
+        ),
+    ] {
+        let found = q.events(&client, Document::new(), Some(k)).await.unwrap();
+        assert_eq!(
+            newest(&q, found, k as usize),
+            newest(&q, events.iter().cloned(), k as usize),
+            "{q:?}"
+        );
+    }
+}

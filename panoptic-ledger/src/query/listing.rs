@@ -1,7 +1,9 @@
 //! The events a query matches, listed (the dashboard's drill-down,
 //! reconciliation's stopped calls): a scan by index, never a rollup.
 //!
-//! One `find` per collection, several in flight at once: two thousand
+//! The newest of a database covered by rollups are found through them
+//! (`rollup::listing`). Elsewhere, one `find` per collection, several in
+//! flight at once: two thousand
 //! users' collections cost two thousand short reads that overlap, not two
 //! thousand round trips one after the other. Not `$unionWith`: the test
 //! database (secantusd-rs) reads every document of a joined collection
@@ -34,6 +36,15 @@ impl CostQuery {
             Some(env) => vec![database_name(env)],
             None => panoptic_databases(client).await?,
         };
+        self.collections_of(client, databases).await
+    }
+
+    /// The event collections of `databases` this query reads.
+    async fn collections_of(
+        &self,
+        client: &mongodb::Client,
+        databases: Vec<String>,
+    ) -> Result<Vec<mongodb::Collection<Document>>, QueryError> {
         let mut collections = Vec::new();
         for name in databases {
             let database = client.database(&name);
@@ -51,21 +62,49 @@ impl CostQuery {
 
     /// The events this query matches, with `and` added to its filter, from
     /// the collections it reads (see [`CostQuery::run`]); when `newest` is
-    /// given, at most that many per collection, newest first, among which
-    /// are the newest `newest` overall. A document that is not an event
-    /// (another program's) is skipped. Errors are one line.
+    /// given, a set of them holding the newest `newest` overall (unsorted).
+    /// Without `and`, a database covered by rollups is read only in the
+    /// collection hours that may hold them ([`crate::rollup`]). A document
+    /// that is not an event (another program's) is skipped. Errors are one
+    /// line.
     pub async fn events(
         &self,
         client: &mongodb::Client,
         and: Document,
         newest: Option<u64>,
     ) -> Result<Vec<BillingEvent>, QueryError> {
+        let plain = and.is_empty();
         let mut filter = self.filter();
         filter.extend(and);
-        let collections = self.event_collections(client).await?;
         let documents = match newest {
-            Some(newest) => newest_of(&collections, &filter, newest).await?,
+            // Where the rollups cover a database, they say which
+            // collections may hold the newest (for the query's own filters).
+            Some(newest) if plain => {
+                let mut documents = Vec::new();
+                let mut uncovered = Vec::new();
+                for database in self.databases(client).await? {
+                    match crate::rollup::is_covered(client, &database).await {
+                        Ok(true) => documents.push(
+                            crate::rollup::listing::newest_in(
+                                client, self, &database, &filter, newest,
+                            )
+                            .await?,
+                        ),
+                        _ => uncovered.push(database),
+                    }
+                }
+                if !uncovered.is_empty() {
+                    let collections = self.collections_of(client, uncovered).await?;
+                    documents.extend(newest_of(&collections, &filter, newest).await?);
+                }
+                documents
+            }
+            Some(newest) => {
+                let collections = self.event_collections(client).await?;
+                newest_of(&collections, &filter, newest).await?
+            }
             None => {
+                let collections = self.event_collections(client).await?;
                 let reads = collections
                     .iter()
                     .map(|c| read(c.clone(), filter.clone(), None));

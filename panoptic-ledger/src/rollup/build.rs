@@ -10,8 +10,9 @@ use futures_util::TryStreamExt;
 
 use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, window_id};
 
-use super::group::{self, Combo, Groups};
+use super::group::{self, Combo, Dims, Groups};
 use super::lease::{HeldBy, Lease};
+use super::listing as newest;
 use super::open;
 use super::{COVERED, DATABASE, MOST_GROUP_BYTES, WINDOWS, ensure_indexes, is_covered, windows};
 use crate::query::QueryError;
@@ -372,10 +373,14 @@ async fn build_collection(
             "r": "$resource", "k": "$kind", "o": "$outcome",
             "u": "$metadata.user", "g": "$metadata.tags",
         };
+        let mut group = group_with(id);
+        // Each group's newest event: where the events page looks first.
+        group.insert("last", doc! { "$max": "$ts" });
         let pipeline = [
             doc! { "$match": event_filter(&hour_ranges(chunk)) },
-            doc! { "$group": group_with(id) },
+            doc! { "$group": group },
         ];
+        let mut lasts: BTreeMap<(i64, Dims), i64> = BTreeMap::new();
         let mut cursor = events.aggregate(pipeline).await?;
         while let Some(row) = cursor.try_next().await? {
             let id = row
@@ -388,6 +393,10 @@ async fn build_collection(
                 continue;
             };
             let dims = group::dims_from(id, currency_of(id));
+            if let Ok(last) = row.get_datetime("last") {
+                let newest = lasts.entry((hour, dims.clone())).or_insert(i64::MIN);
+                *newest = (*newest).max(last.timestamp_millis());
+            }
             group::add(groups, dims, sums_of_row(&row)?);
         }
         let mut open = match computed {
@@ -407,6 +416,7 @@ async fn build_collection(
                     &[(Combo::All, &groups)],
                 );
                 window.insert("c", collection);
+                newest::store(&mut window, hour, &lasts);
                 match computed {
                     Some(_) => open::store(&mut window, open.remove(&hour).unwrap_or_default()),
                     None => open::store_unknown(&mut window),

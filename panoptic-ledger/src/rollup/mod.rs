@@ -34,6 +34,7 @@
 mod build;
 mod group;
 pub mod lease;
+pub(crate) mod listing;
 pub(crate) mod open;
 pub(crate) mod read;
 
