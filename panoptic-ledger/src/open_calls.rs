@@ -137,6 +137,18 @@ pub async fn open_calls(
     Ok(open)
 }
 
+/// The open calls of `query`, read collection by collection, never from
+/// the rollups' lists: what [`open_calls`] must equal.
+pub async fn open_calls_scan(
+    client: &mongodb::Client,
+    query: &CostQuery,
+) -> Result<Vec<OpenCall>, QueryError> {
+    let databases = query.databases(client).await?;
+    let mut open = open_calls_scanned(client, query, &databases).await?;
+    open.sort_by_key(|c| c.started);
+    Ok(open)
+}
+
 /// The open calls of `query` in `databases`, read collection by collection.
 async fn open_calls_scanned(
     client: &mongodb::Client,

@@ -54,8 +54,9 @@ pub struct ReportArgs {
     /// from, to, rate, date).
     #[arg(long, env = panoptic::prices::rates::RATES_ENV)]
     pub rates: Option<PathBuf>,
-    /// Read every event, not the rollups: the same figures, slower; a
-    /// check that the rollups are right.
+    /// Read every event and every collection's start records, not the
+    /// rollups: the same figures and open calls, slower; a check that the
+    /// rollups are right.
     #[arg(long)]
     pub scan: bool,
 }

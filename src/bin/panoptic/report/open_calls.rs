@@ -11,6 +11,9 @@ use super::Store;
 /// The open calls of `query`.
 pub(super) async fn find(store: &Store<'_>, query: &CostQuery) -> Result<Vec<OpenCall>, String> {
     Ok(match &store.client {
+        Some(client) if store.scan => panoptic::open_calls::open_calls_scan(client, query)
+            .await
+            .map_err(|e| e.to_string())?,
         Some(client) => panoptic::open_calls::open_calls(client, query)
             .await
             .map_err(|e| e.to_string())?,
