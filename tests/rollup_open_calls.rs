@@ -184,7 +184,7 @@ fn open_calls_from_rollups_equal_those_in_every_event() {
                             _ => q.until(now - Span::minutes(since_minutes / 2)),
                         }
                     };
-                    let all: Vec<BillingEvent> = first.iter().cloned().collect();
+                    let all: Vec<BillingEvent> = first.to_vec();
                     prop_assert_eq!(
                         ids(&open_calls(&client, &query).await.unwrap()),
                         ids(&open_calls_in(&query, &all))

@@ -22,3 +22,4 @@ pub mod open_calls_scan;
 pub mod query;
 pub mod reconcile;
 pub mod rollup;
+mod start_records;

@@ -1,9 +1,9 @@
-//! The events a query matches, listed (the dashboard's drill-down,
-//! reconciliation's stopped calls): a scan by index, never a rollup.
+//! The events a query matches, read by index, collection by collection
+//! (the dashboard's drill-down, reconciliation's stopped calls; the entry
+//! point, `CostQuery::events`, is in `rollup::listing`, which finds the
+//! newest of a covered database through the rollups).
 //!
-//! The newest of a database covered by rollups are found through them
-//! (`rollup::listing`). Elsewhere, one `find` per collection, several in
-//! flight at once: two thousand
+//! One `find` per collection, several in flight at once: two thousand
 //! users' collections cost two thousand short reads that overlap, not two
 //! thousand round trips one after the other. Not `$unionWith`: the test
 //! database (secantusd-rs) reads every document of a joined collection
@@ -13,7 +13,6 @@
 use bson::{Bson, Document, doc};
 use futures_util::{StreamExt, TryStreamExt};
 
-use panoptic_core::BillingEvent;
 use panoptic_core::naming::{collection_name, database_name};
 
 use super::server::panoptic_databases;
@@ -40,7 +39,7 @@ impl CostQuery {
     }
 
     /// The event collections of `databases` this query reads.
-    async fn collections_of(
+    pub(crate) async fn collections_of(
         &self,
         client: &mongodb::Client,
         databases: Vec<String>,
@@ -59,70 +58,12 @@ impl CostQuery {
         }
         Ok(collections)
     }
-
-    /// The events this query matches, with `and` added to its filter, from
-    /// the collections it reads (see [`CostQuery::run`]); when `newest` is
-    /// given, a set of them holding the newest `newest` overall (unsorted).
-    /// Without `and`, a database covered by rollups is read only in the
-    /// collection hours that may hold them ([`crate::rollup`]). A document
-    /// that is not an event (another program's) is skipped. Errors are one
-    /// line.
-    pub async fn events(
-        &self,
-        client: &mongodb::Client,
-        and: Document,
-        newest: Option<u64>,
-    ) -> Result<Vec<BillingEvent>, QueryError> {
-        let plain = and.is_empty();
-        let mut filter = self.filter();
-        filter.extend(and);
-        let documents = match newest {
-            // Where the rollups cover a database, they say which
-            // collections may hold the newest (for the query's own filters).
-            Some(newest) if plain => {
-                let mut documents = Vec::new();
-                let mut uncovered = Vec::new();
-                for database in self.databases(client).await? {
-                    match crate::rollup::is_covered(client, &database).await {
-                        Ok(true) => documents.push(
-                            crate::rollup::listing::newest_in(
-                                client, self, &database, &filter, newest,
-                            )
-                            .await?,
-                        ),
-                        _ => uncovered.push(database),
-                    }
-                }
-                if !uncovered.is_empty() {
-                    let collections = self.collections_of(client, uncovered).await?;
-                    documents.extend(newest_of(&collections, &filter, newest).await?);
-                }
-                documents
-            }
-            Some(newest) => {
-                let collections = self.event_collections(client).await?;
-                newest_of(&collections, &filter, newest).await?
-            }
-            None => {
-                let collections = self.event_collections(client).await?;
-                let reads = collections
-                    .iter()
-                    .map(|c| read(c.clone(), filter.clone(), None));
-                all(reads.collect()).await?
-            }
-        };
-        Ok(documents
-            .iter()
-            .flatten()
-            .filter_map(|document| BillingEvent::from_document(document).ok())
-            .collect())
-    }
 }
 
 /// The reads, several at once, their answers in their order. (Each owns
 /// what it reads: a future borrowing from the closure that made it is not
 /// `Send` for every lifetime, as an axum handler needs.)
-async fn all<F>(reads: Vec<F>) -> Result<Vec<Vec<Document>>, QueryError>
+pub(crate) async fn all<F>(reads: Vec<F>) -> Result<Vec<Vec<Document>>, QueryError>
 where
     F: Future<Output = Result<Vec<Document>, QueryError>>,
 {
@@ -134,7 +75,7 @@ where
 
 /// The documents of `collection` matching `filter`; its `newest`, newest
 /// first, when given.
-async fn read(
+pub(crate) async fn read(
     collection: mongodb::Collection<Document>,
     filter: Document,
     newest: Option<u64>,
@@ -171,7 +112,7 @@ const LONGEST_WINDOW_MS: i64 = 10 * 366 * 86_400_000;
 /// the newest `newest` overall is then within the windows read, and among
 /// the newest `newest` of its own collection there. A collection that gave
 /// `newest` is not asked again.
-async fn newest_of(
+pub(crate) async fn newest_of(
     collections: &[mongodb::Collection<Document>],
     filter: &Document,
     newest: u64,

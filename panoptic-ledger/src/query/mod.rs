@@ -404,7 +404,7 @@ mod convert;
 mod events;
 mod grouper;
 pub(crate) mod histogram;
-mod listing;
+pub(crate) mod listing;
 mod newest;
 pub(crate) mod server;
 #[cfg(test)]

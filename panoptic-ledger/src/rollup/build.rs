@@ -448,24 +448,10 @@ fn hour_ranges(hours: &[i64]) -> Vec<(i64, i64)> {
 
 /// Events (not start records, not alerts) within `ranges`.
 pub(crate) fn event_filter(ranges: &[(i64, i64)]) -> Document {
-    let mut filter = event_ranges_filter(ranges);
+    let mut filter = super::ts_ranges_filter(ranges);
     filter.insert("metadata.start", doc! { "$ne": true });
     filter.insert("metadata.alert", doc! { "$ne": true });
     filter
-}
-
-/// Documents whose `ts` is within one of `ranges`.
-pub(crate) fn event_ranges_filter(ranges: &[(i64, i64)]) -> Document {
-    let ranges: Vec<Document> = ranges
-        .iter()
-        .map(|&(from, to)| {
-            doc! { "ts": {
-                "$gte": bson::DateTime::from_millis(from),
-                "$lt": bson::DateTime::from_millis(to),
-            } }
-        })
-        .collect();
-    doc! { "$or": ranges }
 }
 
 /// A window as stored: its key fields, the stamps it was computed at

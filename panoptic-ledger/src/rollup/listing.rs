@@ -14,7 +14,66 @@ use panoptic_core::rollup_marks::{HOUR_MS, Level};
 
 use super::group::{self, Dims};
 use super::windows;
+use panoptic_core::BillingEvent;
+
+use crate::query::listing::{all, newest_of, read};
 use crate::query::{CostQuery, QueryError};
+
+impl CostQuery {
+    /// The events this query matches, with `and` added to its filter, from
+    /// the collections it reads (see [`CostQuery::run`]); when `newest` is
+    /// given, a set of them holding the newest `newest` overall (unsorted).
+    /// Without `and`, a database covered by rollups is read only in the
+    /// collection hours that may hold them ([`crate::rollup`]). A document
+    /// that is not an event (another program's) is skipped. Errors are one
+    /// line.
+    pub async fn events(
+        &self,
+        client: &mongodb::Client,
+        and: Document,
+        newest: Option<u64>,
+    ) -> Result<Vec<BillingEvent>, QueryError> {
+        let plain = and.is_empty();
+        let mut filter = self.filter();
+        filter.extend(and);
+        let documents = match newest {
+            // Where the rollups cover a database, they say which
+            // collections may hold the newest (for the query's own filters).
+            Some(newest) if plain => {
+                let mut documents = Vec::new();
+                let mut uncovered = Vec::new();
+                for database in self.databases(client).await? {
+                    match super::is_covered(client, &database).await {
+                        Ok(true) => documents
+                            .push(newest_in(client, self, &database, &filter, newest).await?),
+                        _ => uncovered.push(database),
+                    }
+                }
+                if !uncovered.is_empty() {
+                    let collections = self.collections_of(client, uncovered).await?;
+                    documents.extend(newest_of(&collections, &filter, newest).await?);
+                }
+                documents
+            }
+            Some(newest) => {
+                let collections = self.event_collections(client).await?;
+                newest_of(&collections, &filter, newest).await?
+            }
+            None => {
+                let collections = self.event_collections(client).await?;
+                let reads = collections
+                    .iter()
+                    .map(|c| read(c.clone(), filter.clone(), None));
+                all(reads.collect()).await?
+            }
+        };
+        Ok(documents
+            .iter()
+            .flatten()
+            .filter_map(|document| BillingEvent::from_document(document).ok())
+            .collect())
+    }
+}
 
 /// The field of a stored group holding its newest event's time.
 const NEWEST: &str = "t";
@@ -100,7 +159,7 @@ pub(crate) async fn newest_in(
             break;
         }
         let mut candidates = candidates_in(client, query, database, start).await?;
-        candidates.sort_by(|a, b| b.newest.cmp(&a.newest));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.newest));
         let mut next = candidates.into_iter().peekable();
         while next.peek().is_some() {
             if let (Some(kth), Some(c)) = (kth(&mut found), next.peek())

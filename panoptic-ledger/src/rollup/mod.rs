@@ -86,3 +86,17 @@ pub(crate) async fn ensure_indexes(client: &mongodb::Client) -> mongodb::error::
         .await?;
     Ok(())
 }
+
+/// Documents whose `ts` is within one of `ranges`.
+pub(crate) fn ts_ranges_filter(ranges: &[(i64, i64)]) -> Document {
+    let ranges: Vec<Document> = ranges
+        .iter()
+        .map(|&(from, to)| {
+            doc! { "ts": {
+                "$gte": bson::DateTime::from_millis(from),
+                "$lt": bson::DateTime::from_millis(to),
+            } }
+        })
+        .collect();
+    doc! { "$or": ranges }
+}

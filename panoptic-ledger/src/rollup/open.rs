@@ -20,10 +20,9 @@ use panoptic_core::BillingEvent;
 use panoptic_core::keys::{self, metadata as meta};
 use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, STAMP_LEVEL, day_of, hour_of};
 
-use super::build::{RollupError, event_ranges_filter};
-use super::windows;
-use crate::open_calls::{OpenCall, ended_among, open_call_matching, open_in};
+use super::{ts_ranges_filter, windows};
 use crate::query::{CostQuery, QueryError};
+use crate::start_records::{OpenCall, ended_among, open_call_matching, open_in};
 
 /// Most open calls one window lists; above it, it says `open_unknown`
 /// and readers look below (a document may not exceed 16 MB).
@@ -42,11 +41,17 @@ pub(crate) async fn starts_by_hour(
     collection: &str,
     computed: i64,
     ranges: &[(i64, i64)],
-) -> Result<BTreeMap<i64, Vec<Document>>, RollupError> {
+) -> Result<BTreeMap<i64, Vec<Document>>, QueryError> {
     let start_field = format!("{}.{}", keys::METADATA, meta::START);
     let mut filter = doc! { &start_field: true };
-    filter.extend(event_ranges_filter(ranges));
-    let starts: Vec<Document> = events.find(filter).await?.try_collect().await?;
+    filter.extend(ts_ranges_filter(ranges));
+    let starts: Vec<Document> = events
+        .find(filter)
+        .await
+        .map_err(QueryError::from)?
+        .try_collect()
+        .await
+        .map_err(QueryError::from)?;
     let call_id = |d: &Document| {
         d.get_document(keys::METADATA)
             .and_then(|m| m.get_str(meta::CALL_ID))
@@ -199,7 +204,7 @@ fn clamped(query: &CostQuery, ranges: &[(i64, i64)]) -> Document {
     match ranges.is_empty() {
         // Nothing of these hours is in the range: match nothing.
         true => doc! { "ts": { "$lt": bson::DateTime::from_millis(i64::MIN / 2) } },
-        false => event_ranges_filter(&ranges),
+        false => ts_ranges_filter(&ranges),
     }
 }
 
