@@ -81,6 +81,9 @@ pub struct MongoSettings {
     pub(crate) app_name: String,
     /// The settle period this writer's rollup marks carry.
     pub(crate) rollup_settle: Duration,
+    /// How long a connection (and the driver's heartbeat on one) may take;
+    /// the server timeout unless set.
+    pub(crate) connect_timeout: Option<Duration>,
 }
 
 impl MongoSettings {
@@ -107,6 +110,7 @@ impl MongoSettings {
             durability: Durability::default(),
             app_name: "panoptic".to_owned(),
             rollup_settle: crate::rollup_marks::settle(),
+            connect_timeout: None,
         }
     }
 
@@ -141,6 +145,16 @@ impl MongoSettings {
     /// [`crate::rollup_marks`]).
     pub fn rollup_settle(mut self, settle: Duration) -> MongoSettings {
         self.rollup_settle = settle.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How long opening a connection, and the driver's heartbeat on its
+    /// monitoring connection, may take (default: the server timeout). A
+    /// heartbeat that times out clears the pool and fails the operations
+    /// in flight, so a long batch job (a rollup rebuild, a scan) against a
+    /// server busy with it wants more than a writer does.
+    pub fn connect_timeout(mut self, timeout: Duration) -> MongoSettings {
+        self.connect_timeout = Some(timeout.max(Duration::from_millis(1)));
         self
     }
 
@@ -254,7 +268,9 @@ impl MongoSettings {
             .app_name
             .get_or_insert_with(|| self.app_name.clone());
         options.server_selection_timeout = Some(self.server_timeout);
-        options.connect_timeout.get_or_insert(self.server_timeout);
+        options
+            .connect_timeout
+            .get_or_insert(self.connect_timeout.unwrap_or(self.server_timeout));
         options.write_concern = Some(self.write_concern(options.write_concern.take()));
         if let Some(credentials) = &self.credentials
             && options.credential.is_none()

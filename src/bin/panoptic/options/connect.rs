@@ -11,6 +11,9 @@ pub use panoptic::connect::describe;
 
 use super::Global;
 
+/// How long a connection or heartbeat may take for a command.
+const BUSY_SERVER: Duration = Duration::from_secs(60);
+
 /// The name the server logs for the command's connections.
 const APP_NAME: &str = "panoptic-cli";
 
@@ -22,6 +25,9 @@ pub fn settings(global: &Global) -> Result<MongoSettings, String> {
         // A second more for the ping, which starts by finding a server: a
         // server that is not there is reported as such, not as a slow ping.
         .operation_timeout(find + Duration::from_secs(1))
+        // Commands read (and rollups write) for minutes on a server busy
+        // with them: a heartbeat late by seconds must not fail them.
+        .connect_timeout(find.max(BUSY_SERVER))
         .app_name(APP_NAME))
 }
 
