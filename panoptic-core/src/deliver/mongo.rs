@@ -245,8 +245,15 @@ impl Mongo {
             })
             .collect();
         if !matches!(inserted, Ok(Ok(_))) {
-            // Part of it may have landed, or may land late: the batch is
-            // sent again, and marks again before and after.
+            // Part of it may have landed: marked now if late already, when
+            // the server answered (best effort; an unanswered insert is
+            // not waited on twice), and the batch, sent again, marks
+            // before and after.
+            if let Ok(Err(error)) = &inserted
+                && matches!(*error.kind, ErrorKind::InsertMany(_) | ErrorKind::Write(_))
+            {
+                let _ = mark_windows(&client, route, &late, settle, limit, interrupt).await;
+            }
             for hour in hours {
                 self.marked_open.remove(&(route.clone(), hour));
             }
