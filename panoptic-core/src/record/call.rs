@@ -222,6 +222,9 @@ impl Call {
     ) -> Result<Call, BudgetExceeded> {
         match answer {
             Ok(reserved) => {
+                if reserved.unanswered {
+                    self.options().extras.budget_unanswered = Some("fail_open");
+                }
                 // The reservation is on record as the call's start.
                 self.write_start(reserved.call_id.clone(), Some(reserved.estimate));
                 if reserved.held {
@@ -234,6 +237,9 @@ impl Call {
                 Ok(self)
             }
             Err(refused) => {
+                if refused.unanswered {
+                    self.options().extras.budget_unanswered = Some("fail_closed");
+                }
                 self.record(Outcome::Refused, Some(refused.to_string()));
                 Err(refused)
             }
