@@ -303,8 +303,8 @@ fn late_answers_to_refused_calls_are_released() {
             .unwrap();
         (period, reservations)
     });
-    let reserved = panoptic::money::from_decimal128(*period.get_decimal128("reserved").unwrap())
-        .unwrap();
+    let reserved =
+        panoptic::money::from_decimal128(*period.get_decimal128("reserved").unwrap()).unwrap();
     assert_eq!(reserved, Decimal::ZERO, "{period:?}");
     assert_eq!(reservations, 0, "{period:?}");
 }

@@ -90,7 +90,11 @@ impl Broker {
         Some(pending)
     }
 
-    fn unanswered(&self, reservation: &Reservation, call_id: &str) -> Result<Reserved, BudgetExceeded> {
+    fn unanswered(
+        &self,
+        reservation: &Reservation,
+        call_id: &str,
+    ) -> Result<Reserved, BudgetExceeded> {
         self.reserver.unanswered(
             reservation,
             call_id,

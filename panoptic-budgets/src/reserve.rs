@@ -85,12 +85,18 @@ impl Reserver {
 
     /// Counts an ask in flight (before it is sent, so a flush sees it).
     pub(crate) fn begin(&self) {
-        *self.in_flight.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        *self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) += 1;
     }
 
     /// Counts an ask finished (or never sent).
     pub(crate) fn end(&self) {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *in_flight = in_flight.saturating_sub(1);
         if *in_flight == 0 {
             self.idle.notify_all();
@@ -100,7 +106,10 @@ impl Reserver {
     /// Waits until no reservation is in flight (late ones answered and
     /// released), or `deadline`. True when none is.
     pub(crate) fn wait_idle(&self, deadline: Instant) -> bool {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         while *in_flight > 0 {
             let now = Instant::now();
             if now >= deadline {

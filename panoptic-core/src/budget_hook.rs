@@ -207,6 +207,10 @@ pub type ReserveFuture<'a> =
 /// what an unanswered one means), the rest without waiting.
 pub trait BudgetHook: Send + Sync + std::panic::RefUnwindSafe + 'static {
     /// Hook one, for a synchronous call: reserve before the body runs.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     fn reserve_blocking(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded>;
     /// Hook one, for an async call.
     fn reserve(&self, reservation: Reservation) -> ReserveFuture<'_>;

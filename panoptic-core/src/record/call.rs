@@ -164,6 +164,10 @@ impl Call {
     /// "…"`): the one round trip to the database a call may pay. A refusal
     /// is recorded (outcome `refused`) and returned for the function to
     /// give back as its error.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     pub fn reserve(
         mut self,
         budget: &str,
@@ -216,6 +220,10 @@ impl Call {
         broker
     }
 
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     fn reserved(
         mut self,
         answer: Result<Reserved, BudgetExceeded>,
