@@ -203,6 +203,12 @@ impl BudgetStore {
         currency: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<String, BudgetExceeded>, String> {
+        if estimate < Decimal::ZERO {
+            // It would add to what the period has left.
+            return Err(format!(
+                "a negative estimate ({estimate}) cannot be reserved"
+            ));
+        }
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, now);
         let id = self.open_period(budget, &key).await?;

@@ -176,7 +176,10 @@ impl Call {
         let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
-        let answer = hook.reserve_blocking(reservation);
+        let answer = match reservation {
+            Ok(reservation) => hook.reserve_blocking(reservation),
+            Err(refused) => Err(refused),
+        };
         self.reserved(answer)
     }
 
@@ -189,21 +192,49 @@ impl Call {
         let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
-        let answer = hook.reserve(reservation).await;
+        let answer = match reservation {
+            Ok(reservation) => hook.reserve(reservation).await,
+            Err(refused) => Err(refused),
+        };
         self.reserved(answer)
     }
 
-    /// What to ask and whom, when this call is recorded and budgets are on.
+    /// What to ask and whom, when this call is recorded and budgets are
+    /// on; or the refusal of an estimate no budget can hold: a negative
+    /// one would add to what the budget has left, a NaN or infinite one
+    /// has no amount (whatever the budget's mode and policy).
     fn reservation(
         &mut self,
         budget: &str,
         estimate: impl IntoAmount,
-    ) -> Option<(Arc<dyn BudgetHook>, Reservation)> {
+    ) -> Option<(Arc<dyn BudgetHook>, Result<Reservation, BudgetExceeded>)> {
         let hook = self.broker(budget)?;
-        let reservation = Reservation {
-            budget: budget.to_owned(),
-            estimate: estimate.into_amount().unwrap_or_default(),
-            currency: self.site.currency.to_owned(),
+        let not_finite = estimate.is_not_finite();
+        let amount = estimate.into_amount().unwrap_or_default();
+        let invalid = if not_finite {
+            Some("its estimate is not a finite number".to_owned())
+        } else if amount < rust_decimal::Decimal::ZERO {
+            Some(format!("its estimate, {amount}, is negative"))
+        } else {
+            None
+        };
+        let reservation = match invalid {
+            Some(why) => Err(BudgetExceeded {
+                budget: budget.to_owned(),
+                period: String::new(),
+                limit: rust_decimal::Decimal::ZERO,
+                committed: rust_decimal::Decimal::ZERO,
+                estimate: amount,
+                unavailable: Some(format!(
+                    "{why}; an estimate must be a finite amount of at least 0"
+                )),
+                unanswered: false,
+            }),
+            None => Ok(Reservation {
+                budget: budget.to_owned(),
+                estimate: amount,
+                currency: self.site.currency.to_owned(),
+            }),
         };
         Some((hook, reservation))
     }
