@@ -52,9 +52,12 @@ impl Broker {
             .enable_all()
             .build()?;
         let answering = Arc::clone(&reserver);
+        let to_spend_loop = requests.clone();
         std::thread::Builder::new()
             .name("panoptic-budget-reservations".to_owned())
-            .spawn(move || reservations.block_on(serve_reservations(answering, asked)))?;
+            .spawn(move || {
+                reservations.block_on(serve_reservations(answering, asked, to_spend_loop));
+            })?;
         std::thread::Builder::new()
             .name("panoptic-budgets".to_owned())
             .spawn(move || spends.block_on(serve(settings, known, receiver)))?;
@@ -81,6 +84,7 @@ impl Broker {
             reservation: reservation.clone(),
             call_id: call_id.to_owned(),
             deadline: Instant::now() + self.timeout,
+            settles_before: self.reserver.settles_asked(),
             pending: Answering(Arc::clone(&pending)),
         });
         if sent.is_err() {
@@ -137,7 +141,11 @@ impl Broker {
 
     /// Settles a reservation as its call ends (never waits).
     pub fn settle(&self, reserved: Reserved, amount: Decimal) {
-        let _ = self.requests.send(Request::Settle { reserved, amount });
+        self.reserver.settle_asked();
+        self.reserver.begin();
+        if self.asks.send(Ask::Settle { reserved, amount }).is_err() {
+            self.reserver.end();
+        }
     }
 
     /// Counts spend (from the writer; never waits).

@@ -11,24 +11,26 @@
 //! since a write already sent may still be applied when it comes back,
 //! and gives back whatever that late answer holds.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved};
+use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved, Spend};
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
 use panoptic_core::report::write_line;
 
-use crate::counting::{in_budget_currency, no_rate};
+use crate::counting::{Counting, in_budget_currency, no_rate};
 use crate::define::{Budget, FailurePolicy, Mode};
 use crate::known::Known;
 use crate::pending::{Answer, Answering};
 use crate::period::PeriodKey;
+use crate::serve::Request;
 use crate::settings::Clock;
 use crate::store::BudgetStore;
 
@@ -38,11 +40,17 @@ pub(crate) enum Ask {
         call_id: String,
         /// When the caller stops waiting.
         deadline: Instant,
+        /// Settlements asked before it: done first, within the deadline.
+        settles_before: u64,
         pending: Answering,
     },
     /// A reservation whose caller dropped its future before taking the
     /// answer: given back.
     Release(Reserved),
+    /// A call that knew its amount as it ended: settled here, in order,
+    /// so that the money it held is free for the next reservation (which
+    /// waits, within its deadline, for the settlements asked before it).
+    Settle { reserved: Reserved, amount: Decimal },
 }
 
 /// What the reservation thread and its callers share.
@@ -60,6 +68,9 @@ pub(crate) struct Reserver {
     /// included): what a flush waits for.
     in_flight: Mutex<usize>,
     idle: Condvar,
+    /// Settlements asked, and settlements done (in the order asked).
+    settles_asked: AtomicU64,
+    settled: watch::Sender<u64>,
 }
 
 impl Reserver {
@@ -80,7 +91,20 @@ impl Reserver {
             warned_unknown: Mutex::new(Vec::new()),
             in_flight: Mutex::new(0),
             idle: Condvar::new(),
+            settles_asked: AtomicU64::new(0),
+            settled: watch::Sender::new(0),
         }
+    }
+
+    /// Counts a settlement asked; returns how many were asked so far.
+    pub(crate) fn settle_asked(&self) -> u64 {
+        self.settles_asked.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// How many settlements were asked so far: a reservation asked now
+    /// waits for them.
+    pub(crate) fn settles_asked(&self) -> u64 {
+        self.settles_asked.load(Ordering::SeqCst)
     }
 
     /// Counts an ask in flight (before it is sent, so a flush sees it).
@@ -285,8 +309,18 @@ impl Reserver {
         reservation: Reservation,
         call_id: String,
         deadline: Instant,
+        settles_before: u64,
         pending: Answering,
     ) {
+        // The settlements asked before this reservation first (they free
+        // what their calls held beyond their amount), but never past the
+        // deadline.
+        let mut settled = self.settled.subscribe();
+        let _ = tokio::time::timeout_at(
+            deadline.into(),
+            settled.wait_for(|done| *done >= settles_before),
+        )
+        .await;
         let work = self.answer(&reservation, &call_id);
         tokio::pin!(work);
         let answer = tokio::select! {
@@ -302,6 +336,72 @@ impl Reserver {
         {
             self.release(late).await;
         }
+    }
+
+    /// Settles the calls that knew their amount as they ended, one after
+    /// the other in the order asked; alerts and what MongoDB could not
+    /// take go to the spend loop.
+    async fn settle_all(
+        self: Arc<Self>,
+        mut settles: mpsc::UnboundedReceiver<(Reserved, Decimal)>,
+        spends: mpsc::UnboundedSender<Request>,
+    ) {
+        while let Some((reserved, amount)) = settles.recv().await {
+            let request = self.settle(reserved, amount).await;
+            if let Some(request) = request {
+                let _ = spends.send(request);
+            }
+            self.settled.send_modify(|done| *done += 1);
+            self.end();
+        }
+    }
+
+    async fn settle(&self, reserved: Reserved, amount: Decimal) -> Option<Request> {
+        let budget = self.known.get(&reserved.budget)?;
+        // The amount is the call's own, in its site's currency: the
+        // reservation's.
+        let currency = reserved.currency.clone();
+        let now = (self.clock)();
+        let counting = Counting::amount(
+            &budget,
+            &self.rates,
+            amount,
+            &currency,
+            local_day(&budget, now),
+        );
+        if let Some(store) = self.store().await {
+            let done = tokio::time::timeout(
+                self.timeout,
+                store.count(&budget, Some(&reserved.call_id), &counting, now),
+            )
+            .await;
+            if let Ok(Ok(period)) = done {
+                return Some(Request::Alerts {
+                    budget: Box::new(budget),
+                    period,
+                    at: now,
+                });
+            }
+            self.forget_store();
+        }
+        // The reservation expires; the spend is counted later, by the
+        // spend loop.
+        Some(Request::Spend(Box::new(Spend {
+            provider: String::new(),
+            service: String::new(),
+            resource: String::new(),
+            username: String::new(),
+            user: None,
+            env: String::new(),
+            tags: Vec::new(),
+            amount: Some(amount),
+            currency,
+            reserved: Some(Reserved {
+                settled: false,
+                ..reserved
+            }),
+            only: Some(budget.name),
+        })))
     }
 
     /// Gives back a reservation nobody runs under, retrying while the
@@ -326,8 +426,11 @@ impl Reserver {
 pub(crate) async fn serve_reservations(
     reserver: Arc<Reserver>,
     mut asks: mpsc::UnboundedReceiver<Ask>,
+    spends: mpsc::UnboundedSender<Request>,
 ) {
     let mut tasks = JoinSet::new();
+    let (settle, settles) = mpsc::unbounded_channel();
+    tasks.spawn(Arc::clone(&reserver).settle_all(settles, spends));
     while let Some(ask) = asks.recv().await {
         while tasks.try_join_next().is_some() {}
         let reserver = Arc::clone(&reserver);
@@ -336,14 +439,20 @@ pub(crate) async fn serve_reservations(
                 reservation,
                 call_id,
                 deadline,
+                settles_before,
                 pending,
             } => {
                 tasks.spawn(async move {
                     let done = Done(&reserver);
                     Arc::clone(done.0)
-                        .reserve(reservation, call_id, deadline, pending)
+                        .reserve(reservation, call_id, deadline, settles_before, pending)
                         .await;
                 });
+            }
+            Ask::Settle { reserved, amount } => {
+                if settle.send((reserved, amount)).is_err() {
+                    reserver.end();
+                }
             }
             Ask::Release(reserved) => {
                 tasks.spawn(async move {
@@ -353,6 +462,7 @@ pub(crate) async fn serve_reservations(
             }
         }
     }
+    drop(settle);
     let _ = tokio::time::timeout(reserver.timeout, async {
         while tasks.join_next().await.is_some() {}
     })

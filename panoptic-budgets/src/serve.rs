@@ -13,7 +13,7 @@ use mongodb::Client;
 use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 
-use panoptic_core::budget_hook::{Reserved, Spend};
+use panoptic_core::budget_hook::Spend;
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
 
@@ -26,11 +26,11 @@ use crate::store::{BudgetStatus, BudgetStore};
 
 pub(crate) enum Request {
     Spend(Box<Spend>),
-    /// A call that knew its amount as it ended: settled at once, so the
-    /// money it held is free for the next call.
-    Settle {
-        reserved: Reserved,
-        amount: Decimal,
+    /// A call settled on the reservation side: its budget's alerts.
+    Alerts {
+        budget: Box<Budget>,
+        period: bson::Document,
+        at: DateTime<Utc>,
     },
     Flush(std_mpsc::SyncSender<()>),
     Statuses(std_mpsc::SyncSender<Option<Vec<BudgetStatus>>>),
@@ -122,51 +122,9 @@ impl State {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Spend(spend) => self.spend(*spend).await,
-            Request::Settle { reserved, amount } => {
-                let Some(budget) = self.budget(&reserved.budget) else {
-                    return;
-                };
-                // The amount is the call's own, in its site's currency: the
-                // reservation's.
-                let currency = reserved.currency.clone();
-                let settled = match self.store().await {
-                    Some(store) => {
-                        let now = (self.clock)();
-                        let counting = self.counting(&budget, amount, &currency, now);
-                        let done = tokio::time::timeout(
-                            self.timeout,
-                            store.count(&budget, Some(&reserved.call_id), &counting, now),
-                        )
-                        .await;
-                        match done {
-                            Ok(Ok(period)) => {
-                                self.alerts(&store, &budget, &period, now).await;
-                                true
-                            }
-                            _ => false,
-                        }
-                    }
-                    None => false,
-                };
-                if !settled {
-                    self.store = None;
-                    // The reservation expires; the spend is counted later.
-                    self.backlog.push(Spend {
-                        provider: String::new(),
-                        service: String::new(),
-                        resource: String::new(),
-                        username: String::new(),
-                        user: None,
-                        env: String::new(),
-                        tags: Vec::new(),
-                        amount: Some(amount),
-                        currency,
-                        reserved: Some(Reserved {
-                            settled: false,
-                            ..reserved
-                        }),
-                        only: Some(budget.name.clone()),
-                    });
+            Request::Alerts { budget, period, at } => {
+                if let Some(store) = self.store().await {
+                    self.alerts(&store, &budget, &period, at).await;
                 }
             }
             Request::Flush(done) => {
@@ -193,10 +151,6 @@ impl State {
                 let _ = reply.send(statuses);
             }
         }
-    }
-
-    fn budget(&self, name: &str) -> Option<Budget> {
-        self.known.get(name)
     }
 
     /// What `amount` in `currency` adds to `budget`, counted at `now`.
