@@ -1,8 +1,9 @@
 //! The budget broker: per handle, two threads, each with its own runtime
 //! and MongoDB client. One answers reservations for callers (the one
 //! round trip a budgeted call pays before its body runs), each in a task
-//! of its own; the other settles spend for the writer, syncs definitions
-//! and sends alerts (off every caller's path). A reservation never waits
+//! of its own, and settles the calls that knew their amount; the other
+//! counts spend for the writer, syncs definitions and sends alerts (off
+//! every caller's path). A reservation never waits
 //! behind spend: a stalled server makes each spend wait up to the
 //! operation timeout, and calls queued behind them would fail open.
 

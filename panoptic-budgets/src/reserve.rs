@@ -1,8 +1,11 @@
 //! The reservation side of the broker: a thread of its own, with its own
 //! runtime and MongoDB client, where each reservation is a task of its
-//! own. Spends, settlements, syncs and alerts run on the other side (the
-//! spend loop), so a reservation never waits behind them, however slow a
-//! stalled server makes them; nor behind another reservation.
+//! own. Spend from the writer, syncs and alerts run on the other side
+//! (the spend loop), so a reservation never waits behind them, however
+//! slow a stalled server makes them; nor behind another reservation. The
+//! settlements of calls that knew their amount run here, one after the
+//! other, and a reservation first waits (within its deadline) for those
+//! asked before it, so that it sees what they freed.
 //!
 //! Each reservation has a deadline, set by its caller: the operation
 //! timeout after it asked. When the deadline passes first, the caller is
