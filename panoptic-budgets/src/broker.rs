@@ -1,83 +1,152 @@
-//! The budget broker: one thread per handle, with its own runtime and
-//! MongoDB client, that answers reservations for callers (the one round
-//! trip a budgeted call pays before its body runs) and settles spend for
-//! the writer (off every caller's path).
+//! The budget broker: per handle, two threads, each with its own runtime
+//! and MongoDB client. One answers reservations for callers (the one
+//! round trip a budgeted call pays before its body runs), each in a task
+//! of its own, and settles the calls that knew their amount; the other
+//! counts spend for the writer, syncs definitions and sends alerts (off
+//! every caller's path). A reservation never waits
+//! behind spend: a stalled server makes each spend wait up to the
+//! operation timeout, and calls queued behind them would fail open.
 
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use panoptic_core::budget_hook::{
     BudgetExceeded, BudgetHook, Reservation, ReserveFuture, Reserved, Spend,
 };
 
-use crate::serve::{Reply, Request, serve};
+use crate::known::Known;
+use crate::pending::{AnswerFuture, Answering, Pending};
+use crate::reserve::{Ask, Reserver, serve_reservations};
+use crate::serve::{Request, serve};
 pub use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
 
 /// The handle's side of the broker.
 pub struct Broker {
     requests: mpsc::UnboundedSender<Request>,
+    asks: mpsc::UnboundedSender<Ask>,
+    reserver: Arc<Reserver>,
     timeout: Duration,
 }
 
 impl Broker {
-    /// Starts the broker thread.
+    /// Starts the broker's threads.
     pub fn start(settings: BrokerSettings) -> std::io::Result<Broker> {
         let (requests, receiver) = mpsc::unbounded_channel();
+        let (asks, asked) = mpsc::unbounded_channel();
         let timeout = settings.mongo.operation_limit();
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let known = Arc::new(Known::new(settings.budgets.clone()));
+        let reserver = Arc::new(Reserver::new(
+            settings.mongo.clone(),
+            Arc::clone(&known),
+            Arc::clone(&settings.clock),
+            settings.rates.clone(),
+        ));
+        let reservations = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let spends = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let answering = Arc::clone(&reserver);
+        let to_spend_loop = requests.clone();
+        std::thread::Builder::new()
+            .name("panoptic-budget-reservations".to_owned())
+            .spawn(move || {
+                reservations.block_on(serve_reservations(answering, asked, to_spend_loop));
+            })?;
         std::thread::Builder::new()
             .name("panoptic-budgets".to_owned())
-            .spawn(move || runtime.block_on(serve(settings, receiver)))?;
-        Ok(Broker { requests, timeout })
+            .spawn(move || spends.block_on(serve(settings, known, receiver)))?;
+        Ok(Broker {
+            requests,
+            asks,
+            reserver,
+            timeout,
+        })
+    }
+
+    /// How long a caller waits for its reservation: the operation
+    /// timeout, from when it asks. Then the budget's policy applies.
+    pub fn reservation_bound(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends a reservation to the reservation thread; `None` when the
+    /// thread is gone.
+    fn ask(&self, reservation: &Reservation, call_id: &str) -> Option<Arc<Pending>> {
+        let pending = Pending::new();
+        self.reserver.begin();
+        let sent = self.asks.send(Ask::Reserve {
+            reservation: reservation.clone(),
+            call_id: call_id.to_owned(),
+            deadline: Instant::now() + self.timeout,
+            settles_before: self.reserver.settles_asked(),
+            pending: Answering(Arc::clone(&pending)),
+        });
+        if sent.is_err() {
+            self.reserver.end();
+            return None;
+        }
+        Some(pending)
+    }
+
+    fn unanswered(
+        &self,
+        reservation: &Reservation,
+        call_id: &str,
+    ) -> Result<Reserved, BudgetExceeded> {
+        self.reserver.unanswered(
+            reservation,
+            call_id,
+            format!("no answer within {:?}", self.timeout),
+        )
     }
 
     /// Reserves for a synchronous call, waiting at most the operation
-    /// timeout (plus a second for the broker's own bookkeeping).
+    /// timeout (by this thread's own clock); then the budget's policy
+    /// applies: `fail_closed` refuses, `fail_open` runs holding nothing.
     pub fn reserve_blocking(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded> {
-        let (tx, rx) = std_mpsc::sync_channel(1);
         let call_id = bson::oid::ObjectId::new().to_hex();
-        let fallback = unanswered(&reservation, &call_id);
-        let sent = self.requests.send(Request::Reserve {
-            reservation,
-            call_id,
-            reply: Reply::Blocking(tx),
-        });
-        if sent.is_err() {
-            return fallback;
-        }
-        rx.recv_timeout(self.timeout * 2 + Duration::from_secs(1))
-            .unwrap_or(fallback)
+        let deadline = Instant::now() + self.timeout;
+        let answer = self
+            .ask(&reservation, &call_id)
+            .and_then(|pending| pending.wait_until(deadline));
+        answer.unwrap_or_else(|| self.unanswered(&reservation, &call_id))
     }
 
-    /// Reserves for an async call: awaits the broker's answer (the broker
-    /// bounds every operation, so this cannot hang).
+    /// Reserves for an async call, on any executor: the reservation
+    /// thread's timer ends the wait at the operation timeout; then the
+    /// budget's policy applies, as for a synchronous call. A call whose
+    /// future is dropped while it waits holds nothing: an answer it did
+    /// not take is released.
     pub async fn reserve(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded> {
-        let (tx, rx) = oneshot::channel();
         let call_id = bson::oid::ObjectId::new().to_hex();
-        let fallback = unanswered(&reservation, &call_id);
-        if self
-            .requests
-            .send(Request::Reserve {
-                reservation,
-                call_id,
-                reply: Reply::Async(tx),
-            })
-            .is_err()
-        {
-            return fallback;
-        }
-        rx.await.unwrap_or(fallback)
+        let answer = match self.ask(&reservation, &call_id) {
+            Some(pending) => {
+                AnswerFuture {
+                    pending,
+                    asks: self.asks.clone(),
+                    reserver: Arc::clone(&self.reserver),
+                }
+                .await
+            }
+            None => None,
+        };
+        answer.unwrap_or_else(|| self.unanswered(&reservation, &call_id))
     }
 
     /// Settles a reservation as its call ends (never waits).
     pub fn settle(&self, reserved: Reserved, amount: Decimal) {
-        let _ = self.requests.send(Request::Settle { reserved, amount });
+        self.reserver.settle_asked();
+        self.reserver.begin();
+        if self.asks.send(Ask::Settle { reserved, amount }).is_err() {
+            self.reserver.end();
+        }
     }
 
     /// Counts spend (from the writer; never waits).
@@ -85,11 +154,14 @@ impl Broker {
         let _ = self.requests.send(Request::Spend(Box::new(spend)));
     }
 
-    /// Waits until every spend sent so far is settled.
+    /// Waits until every reservation asked so far is answered (late ones
+    /// released) and every spend sent so far is settled.
     pub fn flush(&self) {
+        let bound = self.timeout * 4 + Duration::from_secs(1);
+        self.reserver.wait_idle(Instant::now() + bound);
         let (tx, rx) = std_mpsc::sync_channel(1);
         if self.requests.send(Request::Flush(tx)).is_ok() {
-            let _ = rx.recv_timeout(self.timeout * 4 + Duration::from_secs(1));
+            let _ = rx.recv_timeout(bound);
         }
     }
 
@@ -102,18 +174,9 @@ impl Broker {
     }
 }
 
-/// When the broker does not answer at all: fail open (the broker thread
-/// is gone; nothing can be held).
-fn unanswered(reservation: &Reservation, call_id: &str) -> Result<Reserved, BudgetExceeded> {
-    Ok(Reserved {
-        budget: reservation.budget.clone(),
-        call_id: call_id.to_owned(),
-        estimate: reservation.estimate,
-        currency: reservation.currency.clone(),
-        held: false,
-        settled: false,
-    })
-}
+// A panic on a caller's thread leaves the reservation side consistent:
+// its locks recover from poisoning and each holds one whole value.
+impl std::panic::RefUnwindSafe for Broker {}
 
 impl BudgetHook for Broker {
     fn reserve_blocking(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded> {

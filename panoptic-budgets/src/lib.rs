@@ -20,6 +20,12 @@
 //! `on_unavailable` policy decides, as when MongoDB does not answer:
 //! fail-closed refuses the call (naming the missing rate), fail-open holds
 //! nothing and lets it run, its spend then shown as not counted.
+//!
+//! A reservation is answered on a thread of its own, never behind spend,
+//! within the operation timeout; when none comes, the caller applies the
+//! budget's `on_unavailable` policy itself, sync and async alike, and the
+//! event says so (`metadata.budget_unanswered`). A reservation answered
+//! after its caller gave up is released at once.
 
 //!
 //! The engine plugs into `panoptic-core` through its budget hook: the
@@ -27,13 +33,20 @@
 //! `PANOPTIC_BUDGETS`) collects a [`BudgetSetup`] and hands core the
 //! function that starts a [`Broker`].
 
+// A refusal (`BudgetExceeded`, 128 bytes) is the cold path of a call that
+// waits on the database anyway; it stays the plain public error.
+#![allow(clippy::result_large_err)]
+
 mod alerts;
 mod broker;
 mod counting;
 mod coverage;
 mod define;
 mod forecast;
+mod known;
+mod pending;
 mod period;
+mod reserve;
 mod serve;
 mod settings;
 mod setup;

@@ -1,44 +1,36 @@
-//! The broker's loop: one task on its own thread and runtime that
-//! answers reservations, settles calls, counts spend against the budgets
-//! whose scope holds it, and keeps what MongoDB could not take for later.
+//! The broker's spend loop: one task on its own thread and runtime that
+//! settles calls, counts spend against the budgets whose scope holds it,
+//! syncs definitions, sends alerts, and keeps what MongoDB could not take
+//! for later. Reservations are answered elsewhere ([`crate::reserve`]),
+//! never behind this loop's work.
 
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use mongodb::Client;
 use rust_decimal::Decimal;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved, Spend};
+use panoptic_core::budget_hook::Spend;
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
-use panoptic_core::report::write_line;
 
-use crate::counting::{Counting, in_budget_currency, no_rate};
-use crate::define::{Budget, FailurePolicy, Mode};
-use crate::period::PeriodKey;
+use crate::counting::Counting;
+use crate::define::Budget;
+use crate::known::Known;
+use crate::reserve::local_day;
 use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::{BudgetStatus, BudgetStore};
 
-pub(crate) enum Reply {
-    Blocking(std_mpsc::SyncSender<Result<Reserved, BudgetExceeded>>),
-    Async(oneshot::Sender<Result<Reserved, BudgetExceeded>>),
-}
-
 pub(crate) enum Request {
-    Reserve {
-        reservation: Reservation,
-        call_id: String,
-        reply: Reply,
-    },
     Spend(Box<Spend>),
-    /// A call that knew its amount as it ended: settled at once, so the
-    /// money it held is free for the next call.
-    Settle {
-        reserved: Reserved,
-        amount: Decimal,
+    /// A call settled on the reservation side: its budget's alerts.
+    Alerts {
+        budget: Box<Budget>,
+        period: bson::Document,
+        at: DateTime<Utc>,
     },
     Flush(std_mpsc::SyncSender<()>),
     Statuses(std_mpsc::SyncSender<Option<Vec<BudgetStatus>>>),
@@ -49,14 +41,11 @@ pub(crate) struct State {
     /// The client once made; dropped after a failure so the next try connects anew.
     pub(crate) client: Option<Client>,
     pub(crate) store: Option<BudgetStore>,
-    pub(crate) budgets: Vec<Budget>,
-    pub(crate) defined_in_code: Vec<Budget>,
-    pub(crate) synced: bool,
+    /// The definitions, shared with the reservation side.
+    pub(crate) known: Arc<Known>,
     pub(crate) clock: Clock,
     pub(crate) on_alert: Option<AlertCallback>,
     pub(crate) alert_logger: Arc<OnceLock<slog::Logger>>,
-    pub(crate) warned_unknown: Vec<String>,
-    pub(crate) save_warned: bool,
     /// Webhook posts in flight.
     pub(crate) deliveries: Vec<tokio::task::JoinHandle<()>>,
     /// Spend MongoDB could not take yet (fail-open): retried later.
@@ -68,6 +57,7 @@ pub(crate) struct State {
 
 pub(crate) async fn serve(
     settings: BrokerSettings,
+    known: Arc<Known>,
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
     let timeout = settings.mongo.operation_limit();
@@ -75,14 +65,10 @@ pub(crate) async fn serve(
         mongo: settings.mongo,
         client: None,
         store: None,
-        budgets: settings.budgets.clone(),
-        defined_in_code: settings.budgets,
-        synced: false,
+        known,
         clock: settings.clock,
         on_alert: settings.on_alert,
         alert_logger: settings.alert_logger,
-        warned_unknown: Vec::new(),
-        save_warned: false,
         deliveries: Vec::new(),
         backlog: Vec::new(),
         timeout,
@@ -128,88 +114,17 @@ impl State {
         let Some(store) = self.store().await else {
             return;
         };
-        if !self.synced {
-            for budget in self.defined_in_code.clone() {
-                if let Ok(Err(e)) = tokio::time::timeout(self.timeout, store.set(&budget)).await
-                    && !self.save_warned
-                {
-                    self.save_warned = true;
-                    write_line(&format!(
-                        "panoptic: cannot save budget `{}`: {e}",
-                        budget.name
-                    ));
-                }
-            }
-        }
-        if let Ok(Ok(budgets)) = tokio::time::timeout(self.timeout, store.list()).await {
-            self.synced = true;
-            self.budgets = budgets;
+        if !self.known.sync(&store, self.timeout).await {
+            self.store = None;
         }
     }
 
     async fn handle(&mut self, request: Request) {
         match request {
-            Request::Reserve {
-                reservation,
-                call_id,
-                reply,
-            } => {
-                let answer = self.answer(reservation, call_id).await;
-                match reply {
-                    Reply::Blocking(tx) => {
-                        let _ = tx.send(answer);
-                    }
-                    Reply::Async(tx) => {
-                        let _ = tx.send(answer);
-                    }
-                }
-            }
             Request::Spend(spend) => self.spend(*spend).await,
-            Request::Settle { reserved, amount } => {
-                let Some(budget) = self.budget(&reserved.budget) else {
-                    return;
-                };
-                // The amount is the call's own, in its site's currency: the
-                // reservation's.
-                let currency = reserved.currency.clone();
-                let settled = match self.store().await {
-                    Some(store) => {
-                        let now = (self.clock)();
-                        let counting = self.counting(&budget, amount, &currency, now);
-                        let done = tokio::time::timeout(
-                            self.timeout,
-                            store.count(&budget, Some(&reserved.call_id), &counting, now),
-                        )
-                        .await;
-                        match done {
-                            Ok(Ok(period)) => {
-                                self.alerts(&store, &budget, &period, now).await;
-                                true
-                            }
-                            _ => false,
-                        }
-                    }
-                    None => false,
-                };
-                if !settled {
-                    self.store = None;
-                    // The reservation expires; the spend is counted later.
-                    self.backlog.push(Spend {
-                        provider: String::new(),
-                        service: String::new(),
-                        resource: String::new(),
-                        username: String::new(),
-                        user: None,
-                        env: String::new(),
-                        tags: Vec::new(),
-                        amount: Some(amount),
-                        currency,
-                        reserved: Some(Reserved {
-                            settled: false,
-                            ..reserved
-                        }),
-                        only: Some(budget.name.clone()),
-                    });
+            Request::Alerts { budget, period, at } => {
+                if let Some(store) = self.store().await {
+                    self.alerts(&store, &budget, &period, at).await;
                 }
             }
             Request::Flush(done) => {
@@ -224,7 +139,7 @@ impl State {
                 let now = (self.clock)();
                 let mut statuses = Some(Vec::new());
                 if let Some(store) = self.store().await {
-                    for budget in self.budgets.clone() {
+                    for budget in self.known.all() {
                         match tokio::time::timeout(self.timeout, store.status(&budget, now)).await {
                             Ok(Ok(status)) => statuses.get_or_insert_with(Vec::new).push(status),
                             _ => statuses = None,
@@ -236,10 +151,6 @@ impl State {
                 let _ = reply.send(statuses);
             }
         }
-    }
-
-    fn budget(&self, name: &str) -> Option<Budget> {
-        self.budgets.iter().find(|b| b.name == name).cloned()
     }
 
     /// What `amount` in `currency` adds to `budget`, counted at `now`.
@@ -259,95 +170,8 @@ impl State {
         )
     }
 
-    /// Holds the call's estimate, converted into the budget's currency, or
-    /// says why not.
-    async fn answer(
-        &mut self,
-        reservation: Reservation,
-        call_id: String,
-    ) -> Result<Reserved, BudgetExceeded> {
-        if !self.synced || self.budget(&reservation.budget).is_none() {
-            self.sync().await;
-        }
-        let open = Reserved {
-            budget: reservation.budget.clone(),
-            call_id: call_id.clone(),
-            estimate: reservation.estimate,
-            currency: reservation.currency.clone(),
-            held: false,
-            settled: false,
-        };
-        let Some(budget) = self.budget(&reservation.budget) else {
-            if !self.warned_unknown.contains(&reservation.budget) {
-                self.warned_unknown.push(reservation.budget.clone());
-                write_line(&format!(
-                    "panoptic: warning: no budget named `{}` (define it in code, in PANOPTIC_BUDGETS \
-                     or with `panoptic budgets set`); its calls run unchecked",
-                    reservation.budget
-                ));
-            }
-            return Ok(open);
-        };
-        let now = (self.clock)();
-        let day = local_day(&budget, now);
-        let period = budget
-            .zone()
-            .map(|zone| PeriodKey::of(budget.period, zone, now).name)
-            .unwrap_or_default();
-        let unavailable = |why: String| match budget.on_unavailable {
-            FailurePolicy::FailOpen => Ok(open.clone()),
-            FailurePolicy::FailClosed => Err(BudgetExceeded {
-                budget: budget.name.clone(),
-                period: period.clone(),
-                limit: budget.limit,
-                committed: Decimal::ZERO,
-                estimate: reservation.estimate,
-                unavailable: Some(why),
-            }),
-        };
-        // An estimate the budget cannot convert cannot be checked: the
-        // budget's policy decides, as when MongoDB does not answer. Failing
-        // open, the call holds nothing, so its spend still reaches this
-        // budget and shows as not counted.
-        let estimate = match in_budget_currency(
-            &budget,
-            &self.rates,
-            reservation.estimate,
-            &reservation.currency,
-            day,
-        ) {
-            Some((estimate, _)) => estimate,
-            None if budget.on_unavailable == FailurePolicy::FailClosed => {
-                return unavailable(no_rate(&budget, &reservation.currency, day));
-            }
-            None => Decimal::ZERO,
-        };
-        let Some(store) = self.store().await else {
-            return unavailable("MongoDB does not answer".to_owned());
-        };
-        let attempt = tokio::time::timeout(
-            self.timeout,
-            store.reserve_for(&budget, &call_id, estimate, &reservation.currency, now),
-        )
-        .await;
-        match attempt {
-            Ok(Ok(Ok(_))) => Ok(Reserved { held: true, ..open }),
-            Ok(Ok(Err(refused))) if budget.mode == Mode::Enforce => Err(refused),
-            // Observe and warn never refuse: the call runs, unreserved.
-            Ok(Ok(Err(_))) => Ok(open),
-            Ok(Err(e)) => {
-                self.store = None;
-                unavailable(e)
-            }
-            Err(_) => {
-                self.store = None;
-                unavailable(format!("no answer within {:?}", self.timeout))
-            }
-        }
-    }
-
     async fn spend(&mut self, spend: Spend) {
-        if !self.synced {
+        if !self.known.synced() {
             self.sync().await;
         }
         if self.try_spend(&spend).await.is_err() {
@@ -370,8 +194,9 @@ impl State {
 
     async fn try_spend(&mut self, spend: &Spend) -> Result<(), ()> {
         let matching: Vec<Budget> = self
-            .budgets
-            .iter()
+            .known
+            .all()
+            .into_iter()
             .filter(|b| match &spend.only {
                 Some(only) => &b.name == only,
                 // The budget a call reserved in counts its spend, whatever
@@ -391,7 +216,6 @@ impl State {
                     .as_ref()
                     .is_some_and(|r| r.settled && r.budget == b.name)
             })
-            .cloned()
             .collect();
         if matching.is_empty() {
             return Ok(());
@@ -435,15 +259,6 @@ impl State {
         }
         Ok(())
     }
-}
-
-/// The day `now` falls on in `budget`'s time zone: the day a rate is
-/// taken for, as the period's days are.
-fn local_day(budget: &Budget, now: DateTime<Utc>) -> NaiveDate {
-    budget.zone().map_or_else(
-        |_| now.date_naive(),
-        |zone| now.with_timezone(&zone).date_naive(),
-    )
 }
 
 /// Whether `spend` falls in `budget`'s scope.

@@ -72,8 +72,23 @@ fn decimal(document: &Document, key: &str) -> Decimal {
     }
 }
 
+/// MongoDB's duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Whether `e` is a duplicate key, by the server's error code (never by
+/// the message's text, which a value in the key could contain).
 fn is_duplicate(e: &mongodb::error::Error) -> bool {
-    e.to_string().contains("E11000") || e.to_string().contains("11000")
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(many) => many
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|w| w.code == DUPLICATE_KEY),
+        _ => false,
+    }
 }
 
 impl BudgetStore {
@@ -188,6 +203,12 @@ impl BudgetStore {
         currency: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<String, BudgetExceeded>, String> {
+        if estimate < Decimal::ZERO {
+            // It would add to what the period has left.
+            return Err(format!(
+                "a negative estimate ({estimate}) cannot be reserved"
+            ));
+        }
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, now);
         let id = self.open_period(budget, &key).await?;
@@ -233,6 +254,7 @@ impl BudgetStore {
             committed: decimal(&period, "spent") + decimal(&period, "reserved"),
             estimate,
             unavailable: None,
+            unanswered: false,
         }))
     }
 
@@ -266,28 +288,41 @@ impl BudgetStore {
             let Some(Bson::String(call_id)) = reservation.get("_id") else {
                 continue;
             };
-            // Deleting is the lock: whoever deletes it gives the money back.
-            let deleted = self
-                .reservations
-                .delete_one(doc! { "_id": call_id })
-                .await
-                .map_err(error)?;
-            if deleted.deleted_count == 1 {
-                let amount = decimal(&reservation, "amount");
-                self.periods
-                    .update_one(
-                        doc! { "_id": period_id },
-                        doc! { "$inc": {
-                            "reserved": to_decimal128(-amount),
-                            "remaining": to_decimal128(amount),
-                        } },
-                    )
-                    .await
-                    .map_err(error)?;
+            if self.release(call_id).await? {
                 released += 1;
             }
         }
         Ok(released)
+    }
+
+    /// Gives back what the call `call_id` holds, unspent (a reservation
+    /// answered after its caller gave up, or expired). Returns whether it
+    /// held anything: releasing twice gives back once.
+    pub async fn release(&self, call_id: &str) -> Result<bool, String> {
+        // Deleting is the lock: whoever deletes it gives the money back.
+        let Some(reservation) = self
+            .reservations
+            .find_one_and_delete(doc! { "_id": call_id })
+            .await
+            .map_err(error)?
+        else {
+            return Ok(false);
+        };
+        let Some(Bson::String(period_id)) = reservation.get("period_id") else {
+            return Ok(false);
+        };
+        let amount = decimal(&reservation, "amount");
+        self.periods
+            .update_one(
+                doc! { "_id": period_id },
+                doc! { "$inc": {
+                    "reserved": to_decimal128(-amount),
+                    "remaining": to_decimal128(amount),
+                } },
+            )
+            .await
+            .map_err(error)?;
+        Ok(true)
     }
 
     /// Settles a call: its reservation (if still held) is released and

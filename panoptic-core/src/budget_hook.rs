@@ -29,8 +29,13 @@ pub struct BudgetExceeded {
     pub committed: Decimal,
     /// What the call asked to reserve.
     pub estimate: Decimal,
-    /// Set when MongoDB did not answer and the policy is fail-closed.
+    /// Set when the budget could not be checked (MongoDB did not answer,
+    /// or no rate converts the estimate) and the policy is fail-closed.
     pub unavailable: Option<String>,
+    /// True when the refusal is fail-closed's answer to a reservation
+    /// that got no answer in time (or that MongoDB failed): the event
+    /// says so (`metadata.budget_unanswered`).
+    pub unanswered: bool,
 }
 
 impl fmt::Display for BudgetExceeded {
@@ -125,6 +130,10 @@ pub struct Reserved {
     /// Set when the call settled it as it ended (its amount was known):
     /// the writer then leaves this budget alone.
     pub settled: bool,
+    /// True when the reservation got no answer in time (or MongoDB
+    /// failed it) and the budget fails open: the call runs holding
+    /// nothing, and its event says so (`metadata.budget_unanswered`).
+    pub unanswered: bool,
 }
 
 impl Spend {
@@ -159,6 +168,7 @@ impl Spend {
                 currency: currency.clone(),
                 held: true,
                 settled: false,
+                unanswered: false,
             })
         });
         let amount = match document.get(keys::AMOUNT) {
@@ -197,6 +207,10 @@ pub type ReserveFuture<'a> =
 /// what an unanswered one means), the rest without waiting.
 pub trait BudgetHook: Send + Sync + std::panic::RefUnwindSafe + 'static {
     /// Hook one, for a synchronous call: reserve before the body runs.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     fn reserve_blocking(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded>;
     /// Hook one, for an async call.
     fn reserve(&self, reservation: Reservation) -> ReserveFuture<'_>;

@@ -29,6 +29,9 @@ pub struct CallExtras {
     pub call_id: Option<String>,
     /// The budget reservation the call holds.
     pub reservation: Option<crate::budget_hook::Reserved>,
+    /// The policy applied when its reservation got no answer
+    /// (`fail_open`, `fail_closed`): `metadata.budget_unanswered`.
+    pub budget_unanswered: Option<&'static str>,
 }
 
 impl CallExtras {

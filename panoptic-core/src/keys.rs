@@ -79,6 +79,11 @@ pub mod metadata {
     pub const START: &str = "start";
     /// What a start record expects the call to cost.
     pub const ESTIMATE: &str = "estimate";
+    /// On a budgeted call whose reservation got no answer within its bound
+    /// (or that MongoDB failed): the policy its budget applied,
+    /// `fail_open` (the call ran, holding nothing) or `fail_closed`
+    /// (refused). Absent when the reservation was answered.
+    pub const BUDGET_UNANSWERED: &str = "budget_unanswered";
     /// `true` on a budget alert record: not a call, never counted in
     /// reports.
     pub const ALERT: &str = "alert";

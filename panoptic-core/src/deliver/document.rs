@@ -157,6 +157,9 @@ impl<'a> CallFacts<'a> {
         if let Some(call_id) = extras.and_then(|e| e.call_id.as_ref()) {
             extra.set(crate::keys::metadata::CALL_ID, Bson::from(call_id.clone()));
         }
+        if let Some(policy) = extras.and_then(|e| e.budget_unanswered) {
+            extra.set(crate::keys::metadata::BUDGET_UNANSWERED, Bson::from(policy));
+        }
         if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
             extra.set("budget", Bson::from(reserved.budget.clone()));
             if pricing.amount.is_none() && reserved.held {

@@ -40,6 +40,13 @@ impl<T: IntoQuantity + Copy> IntoQuantity for &T {
 pub trait IntoAmount {
     /// The amount, or `None` when it is not a finite number.
     fn into_amount(self) -> Option<Decimal>;
+
+    /// True for a number that has no amount (NaN, infinite); `None`, an
+    /// amount not given, is not such a number. A budget refuses it as an
+    /// estimate rather than reserve nothing for it.
+    fn is_not_finite(&self) -> bool {
+        false
+    }
 }
 
 impl IntoAmount for Decimal {
@@ -52,12 +59,20 @@ impl IntoAmount for f64 {
     fn into_amount(self) -> Option<Decimal> {
         amount_from_f64(self)
     }
+
+    fn is_not_finite(&self) -> bool {
+        !self.is_finite()
+    }
 }
 
 impl IntoAmount for f32 {
     fn into_amount(self) -> Option<Decimal> {
         // Through the f32's own shortest text, not its widened f64 value.
         parse_amount(&self.to_string())
+    }
+
+    fn is_not_finite(&self) -> bool {
+        !self.is_finite()
     }
 }
 
@@ -74,11 +89,19 @@ impl<T: IntoAmount + Copy> IntoAmount for &T {
     fn into_amount(self) -> Option<Decimal> {
         (*self).into_amount()
     }
+
+    fn is_not_finite(&self) -> bool {
+        (**self).is_not_finite()
+    }
 }
 
 impl<T: IntoAmount> IntoAmount for Option<T> {
     fn into_amount(self) -> Option<Decimal> {
         self.and_then(IntoAmount::into_amount)
+    }
+
+    fn is_not_finite(&self) -> bool {
+        self.as_ref().is_some_and(IntoAmount::is_not_finite)
     }
 }
 

@@ -164,6 +164,10 @@ impl Call {
     /// "…"`): the one round trip to the database a call may pay. A refusal
     /// is recorded (outcome `refused`) and returned for the function to
     /// give back as its error.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     pub fn reserve(
         mut self,
         budget: &str,
@@ -172,7 +176,10 @@ impl Call {
         let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
-        let answer = hook.reserve_blocking(reservation);
+        let answer = match reservation {
+            Ok(reservation) => hook.reserve_blocking(reservation),
+            Err(refused) => Err(refused),
+        };
         self.reserved(answer)
     }
 
@@ -185,21 +192,49 @@ impl Call {
         let Some((hook, reservation)) = self.reservation(budget, estimate) else {
             return Ok(self);
         };
-        let answer = hook.reserve(reservation).await;
+        let answer = match reservation {
+            Ok(reservation) => hook.reserve(reservation).await,
+            Err(refused) => Err(refused),
+        };
         self.reserved(answer)
     }
 
-    /// What to ask and whom, when this call is recorded and budgets are on.
+    /// What to ask and whom, when this call is recorded and budgets are
+    /// on; or the refusal of an estimate no budget can hold: a negative
+    /// one would add to what the budget has left, a NaN or infinite one
+    /// has no amount (whatever the budget's mode and policy).
     fn reservation(
         &mut self,
         budget: &str,
         estimate: impl IntoAmount,
-    ) -> Option<(Arc<dyn BudgetHook>, Reservation)> {
+    ) -> Option<(Arc<dyn BudgetHook>, Result<Reservation, BudgetExceeded>)> {
         let hook = self.broker(budget)?;
-        let reservation = Reservation {
-            budget: budget.to_owned(),
-            estimate: estimate.into_amount().unwrap_or_default(),
-            currency: self.site.currency.to_owned(),
+        let not_finite = estimate.is_not_finite();
+        let amount = estimate.into_amount().unwrap_or_default();
+        let invalid = if not_finite {
+            Some("its estimate is not a finite number".to_owned())
+        } else if amount < rust_decimal::Decimal::ZERO {
+            Some(format!("its estimate, {amount}, is negative"))
+        } else {
+            None
+        };
+        let reservation = match invalid {
+            Some(why) => Err(BudgetExceeded {
+                budget: budget.to_owned(),
+                period: String::new(),
+                limit: rust_decimal::Decimal::ZERO,
+                committed: rust_decimal::Decimal::ZERO,
+                estimate: amount,
+                unavailable: Some(format!(
+                    "{why}; an estimate must be a finite amount of at least 0"
+                )),
+                unanswered: false,
+            }),
+            None => Ok(Reservation {
+                budget: budget.to_owned(),
+                estimate: amount,
+                currency: self.site.currency.to_owned(),
+            }),
         };
         Some((hook, reservation))
     }
@@ -216,12 +251,19 @@ impl Call {
         broker
     }
 
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
+    )]
     fn reserved(
         mut self,
         answer: Result<Reserved, BudgetExceeded>,
     ) -> Result<Call, BudgetExceeded> {
         match answer {
             Ok(reserved) => {
+                if reserved.unanswered {
+                    self.options().extras.budget_unanswered = Some("fail_open");
+                }
                 // The reservation is on record as the call's start.
                 self.write_start(reserved.call_id.clone(), Some(reserved.estimate));
                 if reserved.held {
@@ -234,6 +276,9 @@ impl Call {
                 Ok(self)
             }
             Err(refused) => {
+                if refused.unanswered {
+                    self.options().extras.budget_unanswered = Some("fail_closed");
+                }
                 self.record(Outcome::Refused, Some(refused.to_string()));
                 Err(refused)
             }

@@ -125,7 +125,9 @@ fn encoded_calls_match_the_built_documents_byte_for_byte() {
                     currency: "USD".into(),
                     held: true,
                     settled: false,
+                    unanswered: false,
                 }),
+                budget_unanswered: Some("fail_open"),
                 ..CallExtras::default()
             }),
         ),
