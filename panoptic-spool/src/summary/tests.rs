@@ -62,7 +62,10 @@ fn a_segment_edited_in_place_with_its_time_kept_disowns_its_summary() {
     let file = OpenOptions::new().write(true).open(&segment).unwrap();
     file.set_modified(modified).unwrap();
     let now = SegmentIdentity::at(&segment).unwrap();
-    assert_eq!((now.length, now.modified), (identity.length, identity.modified));
+    assert_eq!(
+        (now.length, now.modified),
+        (identity.length, identity.modified)
+    );
     assert!(read_summary(&segment, &now).is_none());
 }
 

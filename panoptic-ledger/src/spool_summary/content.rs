@@ -1,0 +1,117 @@
+//! What a segment's summary holds: per UTC hour, the groups of every fact
+//! with their sums, as BSON `{v, hours: [{t, g: [group]}]}` (groups as the
+//! rollups store them), or `{v, events: true}` when the groups would be
+//! too large to be worth reading instead of the events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bson::{Document, RawDocument, RawDocumentBuf, doc};
+use chrono::{DateTime, Utc};
+
+use panoptic_core::BillingEvent;
+use panoptic_core::rollup_marks::{HOUR_MS, hour_of};
+
+use crate::groups::{self, Dims, Groups};
+use crate::query::CostQuery;
+use crate::query::events::is_cost_record;
+use crate::query::grouper::sum_event;
+use crate::query::histogram::{GroupKey, Partial, merge};
+
+/// The layout version: a summary of another is not read (and is replaced).
+const VERSION: i32 = 1;
+
+/// A summary being computed, one event at a time.
+#[derive(Default)]
+pub(super) struct Hours {
+    hours: BTreeMap<i64, Groups>,
+}
+
+impl Hours {
+    /// Adds an event the streaming reader yielded.
+    pub(super) fn add(&mut self, event: &BillingEvent) {
+        if !is_cost_record(event) {
+            return;
+        }
+        let hour = hour_of(event.ts.timestamp_millis());
+        let groups = self.hours.entry(hour).or_default();
+        sum_event(groups.entry(Dims::of(event)).or_default(), event);
+    }
+
+    /// The summary's content; groups larger than half the segment
+    /// (`segment_bytes`) are not kept, only that its events must be read.
+    pub(super) fn encode(self, segment_bytes: u64) -> RawDocumentBuf {
+        let hours: Vec<Document> = self
+            .hours
+            .into_iter()
+            .map(|(start, groups)| {
+                let g: Vec<Document> = groups
+                    .iter()
+                    .map(|(dims, sums)| groups::to_bson(dims, sums))
+                    .collect();
+                doc! { "t": bson::DateTime::from_millis(start), "g": g }
+            })
+            .collect();
+        let full = doc! { "v": VERSION, "hours": hours };
+        match RawDocumentBuf::from_document(&full) {
+            Ok(raw) if (raw.as_bytes().len() as u64) <= segment_bytes / 2 => raw,
+            _ => RawDocumentBuf::from_document(&doc! { "v": VERSION, "events": true })
+                .expect("a small document"),
+        }
+    }
+}
+
+/// What a summary gives a query.
+pub(super) enum Answer {
+    /// Its usable hours, summed; the hours to read from events (if any).
+    Sums(BTreeMap<GroupKey, Partial>, BTreeSet<i64>),
+    /// Nothing: the segment's events are to be read (it kept no groups).
+    Events,
+    /// Not a summary this reader can use: rebuild it.
+    Unusable,
+}
+
+/// The part of `query` a summary's content answers.
+pub(super) fn answer(query: &CostQuery, content: &RawDocument) -> Answer {
+    if content.get_i32("v").ok() != Some(VERSION) {
+        return Answer::Unusable;
+    }
+    if content.get_bool("events").unwrap_or(false) {
+        return Answer::Events;
+    }
+    let Ok(hours) = content.get_array("hours") else {
+        return Answer::Unusable;
+    };
+    let mut sums = BTreeMap::new();
+    let mut from_events = BTreeSet::new();
+    for hour in hours {
+        let Some(hour) = hour.ok().and_then(|h| h.as_document()) else {
+            return Answer::Unusable;
+        };
+        let Ok(start) = hour.get_datetime("t").map(|t| t.timestamp_millis()) else {
+            return Answer::Unusable;
+        };
+        if query.window_outside(start, HOUR_MS) {
+            continue;
+        }
+        if !(query.window_inside(start, HOUR_MS) && query.window_one_value(start, HOUR_MS)) {
+            from_events.insert(start);
+            continue;
+        }
+        let at = DateTime::<Utc>::from_timestamp_millis(start).unwrap_or_default();
+        let added = groups::for_each_raw(hour, "g", |g| groups::add_raw(query, &mut sums, g, at));
+        if added.is_err() {
+            return Answer::Unusable;
+        }
+    }
+    Answer::Sums(sums, from_events)
+}
+
+/// Adds `from` into `into`.
+pub(super) fn merge_into(
+    into: &mut BTreeMap<GroupKey, Partial>,
+    from: BTreeMap<GroupKey, Partial>,
+) {
+    for (key, partial) in from {
+        merge(into.entry(key).or_default(), partial);
+    }
+}
