@@ -175,7 +175,7 @@ fn append(writer: &mut SpoolWriter, e: &BillingEvent) {
 
 #[derive(Debug, Clone)]
 struct QuerySeed {
-    filters: [Option<usize>; 6],
+    filters: Vec<Option<usize>>,
     group_by: Vec<usize>,
     zone: usize,
     since: Option<i64>,
@@ -191,7 +191,7 @@ const ZONES: [Option<Tz>; 4] = [
 
 fn query_seed() -> impl Strategy<Value = QuerySeed> {
     (
-        proptest::array::uniform6(proptest::option::weighted(0.2, 0..4usize)),
+        proptest::collection::vec(proptest::option::weighted(0.2, 0..4usize), 9),
         proptest::collection::vec(0..GroupBy::ALL.len(), 0..3),
         0..ZONES.len(),
         proptest::option::of(-3_600_000..SPAN_MS),
@@ -208,7 +208,26 @@ fn query_seed() -> impl Strategy<Value = QuerySeed> {
 
 fn query(q: &QuerySeed) -> CostQuery {
     let mut query = CostQuery::new().group_by(q.group_by.iter().map(|&i| GroupBy::ALL[i]));
-    let [env, provider, service, outcome, end_user, tag] = q.filters;
+    let [
+        env,
+        provider,
+        service,
+        outcome,
+        end_user,
+        tag,
+        user,
+        resource,
+        kind,
+    ]: [Option<usize>; 9] = q.filters[..].try_into().expect("nine filters");
+    if let Some(i) = user {
+        query = query.username(USERS[i % 2]);
+    }
+    if let Some(i) = resource {
+        query = query.resource(format!("r{i}"));
+    }
+    if let Some(i) = kind {
+        query = query.kind(KINDS[i]);
+    }
     if let Some(i) = env {
         query = query.env(ENVS[i % 2]);
     }
