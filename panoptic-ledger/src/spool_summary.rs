@@ -32,13 +32,17 @@
 //! regions, invalid records, records that are not billing events, start
 //! records and alerts are left out; delivered segments are deleted with
 //! their summary, so nothing delivered is counted.
+//!
+//! A summary also keeps the few events that carry a call id (start records
+//! and the final events of their calls), so that the open calls listed
+//! under a report need not read every segment either.
 
 mod content;
 mod segment;
 
 use std::io;
 
-use panoptic_core::Spool;
+use panoptic_core::{BillingEvent, Spool};
 
 use crate::query::grouper::Grouper;
 use crate::query::{CostQuery, CostRow};
@@ -56,6 +60,17 @@ impl CostQuery {
         }
         Ok(grouper.finish())
     }
+}
+
+/// Hands `each` every event of the spool that carries a call id (start
+/// records and the final events of their calls), in the order the
+/// streaming reader yields them: from the summaries that keep them, else
+/// from the segments. What the open calls read.
+pub(crate) fn call_records(spool: &Spool, mut each: impl FnMut(&BillingEvent)) -> io::Result<()> {
+    for path in panoptic_spool::segments(spool.dir())? {
+        segment::call_records(&path, &mut each)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! What a segment's summary holds: per UTC hour, the groups of every fact
 //! with their sums, as BSON `{v, hours: [{t, g: [group]}]}` (groups as the
 //! rollups store them), or `{v, events: true}` when the groups would be
-//! too large to be worth reading instead of the events.
+//! too large to be worth reading instead of the events; and `calls`, the
+//! segment's events that carry a call id (start records and the final
+//! events of their calls), in segment order, for the open calls — absent
+//! when they would be too large.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bson::{Document, RawDocument, RawDocumentBuf, doc};
+use bson::{Bson, Document, RawDocument, RawDocumentBuf, doc};
 use chrono::{DateTime, Utc};
 
-use panoptic_core::BillingEvent;
+use panoptic_core::keys::{self, metadata as meta};
 use panoptic_core::rollup_marks::{HOUR_MS, hour_of};
+use panoptic_core::{BillingEvent, SpooledEvent};
 
 use crate::groups::{self, Dims, Groups};
 use crate::query::CostQuery;
@@ -24,9 +28,20 @@ const VERSION: i32 = 1;
 #[derive(Default)]
 pub(super) struct Hours {
     hours: BTreeMap<i64, Groups>,
+    /// Events carrying a call id, as stored.
+    calls: Vec<RawDocumentBuf>,
+    call_bytes: usize,
 }
 
 impl Hours {
+    /// Keeps `spooled` for the open calls if it carries a call id.
+    pub(super) fn add_record(&mut self, spooled: &SpooledEvent) {
+        if carries_call_id(&spooled.document) {
+            self.call_bytes += spooled.document.as_bytes().len();
+            self.calls.push(spooled.document.clone());
+        }
+    }
+
     /// Adds an event the streaming reader yielded.
     pub(super) fn add(&mut self, event: &BillingEvent) {
         if !is_cost_record(event) {
@@ -51,12 +66,24 @@ impl Hours {
                 doc! { "t": bson::DateTime::from_millis(start), "g": g }
             })
             .collect();
-        let full = doc! { "v": VERSION, "hours": hours };
-        match RawDocumentBuf::from_document(&full) {
-            Ok(raw) if (raw.as_bytes().len() as u64) <= segment_bytes / 2 => raw,
-            _ => RawDocumentBuf::from_document(&doc! { "v": VERSION, "events": true })
-                .expect("a small document"),
+        let mut content = doc! { "v": VERSION, "hours": hours };
+        let groups_bytes = RawDocumentBuf::from_document(&content)
+            .map_or(u64::MAX, |raw| raw.as_bytes().len() as u64);
+        if groups_bytes > segment_bytes / 2 {
+            content = doc! { "v": VERSION, "events": true };
         }
+        if (self.call_bytes as u64) <= segment_bytes / 2 {
+            let calls: Vec<Bson> = self
+                .calls
+                .iter()
+                .filter_map(|raw| raw.to_document().ok().map(Bson::Document))
+                .collect();
+            content.insert("calls", calls);
+        }
+        RawDocumentBuf::from_document(&content).unwrap_or_else(|_| {
+            RawDocumentBuf::from_document(&doc! { "v": VERSION, "events": true })
+                .expect("a small document")
+        })
     }
 }
 
@@ -114,4 +141,29 @@ pub(super) fn merge_into(
     for (key, partial) in from {
         merge(into.entry(key).or_default(), partial);
     }
+}
+
+/// The events of a summary's `calls`, in segment order; `None` when the
+/// summary does not keep them (the segment's events are to be read).
+pub(super) fn calls(content: &RawDocument) -> Option<Vec<BillingEvent>> {
+    if content.get_i32("v").ok() != Some(VERSION) {
+        return None;
+    }
+    let mut events = Vec::new();
+    for call in content.get_array("calls").ok()? {
+        let document = Document::try_from(call.ok()?.as_document()?).ok()?;
+        // Not a billing event: the streaming scan passes it over too.
+        if let Ok(event) = BillingEvent::from_document(&document) {
+            events.push(event);
+        }
+    }
+    Some(events)
+}
+
+/// Whether `document` has the `metadata.call_id` text the open calls read,
+/// looked up in the raw bytes.
+pub(crate) fn carries_call_id(document: &RawDocument) -> bool {
+    document
+        .get_document(keys::METADATA)
+        .is_ok_and(|metadata| metadata.get_str(meta::CALL_ID).is_ok())
 }

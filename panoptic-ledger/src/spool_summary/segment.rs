@@ -60,7 +60,9 @@ fn summarize(path: &Path, lock: &std::fs::File, grouper: &mut Grouper<'_>) -> io
     };
     let mut hours = Hours::default();
     for spooled in SpoolReader::of_segments(vec![path.to_owned()]) {
-        let Ok(event) = BillingEvent::try_from(&spooled?) else {
+        let spooled = spooled?;
+        hours.add_record(&spooled);
+        let Ok(event) = BillingEvent::try_from(&spooled) else {
             continue;
         };
         grouper.add(&event);
@@ -69,6 +71,31 @@ fn summarize(path: &Path, lock: &std::fs::File, grouper: &mut Grouper<'_>) -> io
     if SegmentIdentity::at(path).is_ok_and(|now| now == identity) {
         // A cache: a folder that cannot take it leaves the report right.
         let _ = write_summary(path, &identity, &hours.encode(identity.length));
+    }
+    Ok(())
+}
+
+/// Hands `each` the segment's events that carry a call id, in order: from
+/// its summary when it keeps them, else read from the segment (the summary
+/// is left to the next report to write: the open calls decode only these
+/// few events, a summary needs every one).
+pub(super) fn call_records(path: &Path, each: &mut impl FnMut(&BillingEvent)) -> io::Result<()> {
+    let kept = SegmentIdentity::at(path)
+        .ok()
+        .and_then(|identity| read_summary(path, &identity))
+        .and_then(|summary| content::calls(&summary));
+    if let Some(events) = kept {
+        events.iter().for_each(each);
+        return Ok(());
+    }
+    for spooled in SpoolReader::of_segments(vec![path.to_owned()]) {
+        let spooled = spooled?;
+        if !content::carries_call_id(&spooled.document) {
+            continue;
+        }
+        if let Ok(event) = BillingEvent::try_from(&spooled) {
+            each(&event);
+        }
     }
     Ok(())
 }

@@ -459,3 +459,74 @@ fn summaries_that_do_not_match_their_segment_are_ignored() {
     assert_same_as_streaming(&spool, "from the rebuilt summaries");
     assert_eq!(summaries(dir.path()).len(), files.len(), "each rebuilt");
 }
+
+/// Calls with start records, some ended (the final event often in a later
+/// segment), some not: the open calls from summaries that keep the
+/// call-carrying events equal those of every event, and the summaries do
+/// keep them.
+#[test]
+fn open_calls_from_summaries_are_those_of_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    let mut later: Vec<(u32, BillingEvent)> = Vec::new();
+    for i in 0..900u32 {
+        let e = event(&Seed {
+            ms: i64::from(i) * 61_000,
+            env: 0,
+            provider: 0,
+            user: 0,
+            service: (i % 3) as usize,
+            resource: (i % 4) as usize,
+            kind: 0,
+            outcome: 0,
+            currency: 0,
+            cents: Some(i64::from(i)),
+            half_units: 2,
+            duration: Some(i),
+            end_user: None,
+            tags: 0,
+            flag: 5,
+        });
+        if i % 9 == 0 {
+            let call = format!("call-{}", i / 9);
+            let mut start = e.clone();
+            start.id = bson::oid::ObjectId::new();
+            start.amount = None;
+            start.metadata.extra = bson::doc! { "call_id": &call, "start": true };
+            events.push(start);
+            // Every fourth call never ends; the others end 20 events later.
+            if (i / 9) % 4 != 0 {
+                let mut end = e.clone();
+                end.id = bson::oid::ObjectId::new();
+                end.metadata.extra = bson::doc! { "call_id": &call };
+                later.push((i + 20, end));
+            }
+        }
+        events.push(e);
+        while let Some(at) = later.iter().position(|(when, _)| *when == i) {
+            events.push(later.remove(at).1);
+        }
+    }
+    events.extend(later.into_iter().map(|(_, end)| end));
+    drop(spool(dir.path(), &events, 30_000, 0));
+    let spool = Spool::open(dir.path());
+    let query = CostQuery::new().service("Alpha");
+    let expected = crate::open_calls::open_calls_in(&query, &events);
+    assert!(!expected.is_empty());
+    let ids = |calls: &[crate::open_calls::OpenCall]| -> Vec<String> {
+        calls.iter().map(|c| c.call_id.clone()).collect()
+    };
+    let before = crate::open_calls_scan::open_calls_on_spool(&query, &spool).unwrap();
+    assert_eq!(ids(&before), ids(&expected), "from events");
+    query.run_on_spool(&spool).unwrap();
+    let files = segments(dir.path()).unwrap();
+    assert!(files.len() > 5);
+    let kept = files.iter().all(|f| {
+        let identity = SegmentIdentity::at(f).unwrap();
+        let summary = panoptic_spool::read_summary(f, &identity).unwrap();
+        super::content::calls(&summary).is_some()
+    });
+    assert!(kept, "every summary keeps its calls");
+    let after = crate::open_calls_scan::open_calls_on_spool(&query, &spool).unwrap();
+    assert_eq!(after, before, "from summaries");
+}
