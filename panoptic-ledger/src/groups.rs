@@ -300,6 +300,18 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<i64, u64>, String> {
 
 /// Adds a packed histogram's counts into `histogram`.
 pub(crate) fn unpack_into(bytes: &[u8], histogram: &mut BTreeMap<i64, u64>) -> Result<(), String> {
+    for_each_bucket(bytes, |bucket, count| {
+        *histogram.entry(bucket).or_default() += count;
+    })
+}
+
+/// Whether a packed histogram reads back whole (nothing is added).
+pub(crate) fn check_packed(bytes: &[u8]) -> Result<(), String> {
+    for_each_bucket(bytes, |_, _| {})
+}
+
+/// Hands each bucket of a packed histogram and its count to `each`.
+fn for_each_bucket(bytes: &[u8], mut each: impl FnMut(i64, u64)) -> Result<(), String> {
     let mut at = 0;
     let mut next = || -> Result<Option<u64>, String> {
         if at == bytes.len() {
@@ -319,9 +331,9 @@ pub(crate) fn unpack_into(bytes: &[u8], histogram: &mut BTreeMap<i64, u64>) -> R
     let mut bucket = 0_i64;
     while let Some(zigzag) = next()? {
         let gap = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
-        bucket += gap;
+        bucket = bucket.wrapping_add(gap);
         let count = next()?.ok_or("a rollup histogram ends between a bucket and its count")?;
-        *histogram.entry(bucket).or_default() += count;
+        each(bucket, count);
     }
     Ok(())
 }

@@ -124,7 +124,8 @@ pub fn read_summary(segment: &Path, identity: &SegmentIdentity) -> Option<RawDoc
     if magic != MAGIC || crc32fast::hash(body).to_le_bytes() != crc {
         return None;
     }
-    let document = RawDocumentBuf::from_bytes(body.to_vec()).ok()?;
+    bytes.drain(..MAGIC_LEN + 4);
+    let document = RawDocumentBuf::from_bytes(bytes).ok()?;
     if !identity.matches(document.get_document("segment").ok()?) {
         return None;
     }

@@ -19,7 +19,7 @@ use crate::groups::{self, Dims, Groups};
 use crate::query::CostQuery;
 use crate::query::events::is_cost_record;
 use crate::query::grouper::sum_event;
-use crate::query::histogram::{GroupKey, Partial, merge};
+use crate::query::histogram::{GroupKey, Partial};
 
 /// The layout version: a summary of another is not read (and is replaced).
 const VERSION: i32 = 1;
@@ -89,34 +89,34 @@ impl Hours {
 
 /// What a summary gives a query.
 pub(super) enum Answer {
-    /// Its usable hours, summed; the hours to read from events (if any).
-    Sums(BTreeMap<GroupKey, Partial>, BTreeSet<i64>),
+    /// Its usable hours were added; the hours to read from events (if any).
+    Added(BTreeSet<i64>),
     /// Nothing: the segment's events are to be read (it kept no groups).
     Events,
-    /// Not a summary this reader can use: rebuild it.
+    /// Not a summary this reader can use (nothing was added): rebuild it.
     Unusable,
 }
 
-/// The part of `query` a summary's content answers.
-pub(super) fn answer(query: &CostQuery, content: &RawDocument) -> Answer {
+/// Adds the part of `query` a summary's content answers to `groups`. The
+/// content is checked whole first, so that a summary found unusable has
+/// added nothing.
+pub(super) fn answer(
+    query: &CostQuery,
+    content: &RawDocument,
+    groups: &mut BTreeMap<GroupKey, Partial>,
+) -> Answer {
     if content.get_i32("v").ok() != Some(VERSION) {
         return Answer::Unusable;
     }
     if content.get_bool("events").unwrap_or(false) {
         return Answer::Events;
     }
-    let Ok(hours) = content.get_array("hours") else {
+    let Some(hours) = hours(content) else {
         return Answer::Unusable;
     };
-    let mut sums = BTreeMap::new();
+    let mut usable = Vec::new();
     let mut from_events = BTreeSet::new();
-    for hour in hours {
-        let Some(hour) = hour.ok().and_then(|h| h.as_document()) else {
-            return Answer::Unusable;
-        };
-        let Ok(start) = hour.get_datetime("t").map(|t| t.timestamp_millis()) else {
-            return Answer::Unusable;
-        };
+    for (start, hour) in hours {
         if query.window_outside(start, HOUR_MS) {
             continue;
         }
@@ -124,23 +124,28 @@ pub(super) fn answer(query: &CostQuery, content: &RawDocument) -> Answer {
             from_events.insert(start);
             continue;
         }
-        let at = DateTime::<Utc>::from_timestamp_millis(start).unwrap_or_default();
-        let added = groups::for_each_raw(hour, "g", |g| groups::add_raw(query, &mut sums, g, at));
-        if added.is_err() {
+        if groups::for_each_raw(hour, "g", |g| groups::check_packed(g.histogram)).is_err() {
             return Answer::Unusable;
         }
+        usable.push((start, hour));
     }
-    Answer::Sums(sums, from_events)
+    for (start, hour) in usable {
+        let at = DateTime::<Utc>::from_timestamp_millis(start).unwrap_or_default();
+        // Checked above: nothing here can fail halfway.
+        let _ = groups::for_each_raw(hour, "g", |g| groups::add_raw(query, groups, g, at));
+    }
+    Answer::Added(from_events)
 }
 
-/// Adds `from` into `into`.
-pub(super) fn merge_into(
-    into: &mut BTreeMap<GroupKey, Partial>,
-    from: BTreeMap<GroupKey, Partial>,
-) {
-    for (key, partial) in from {
-        merge(into.entry(key).or_default(), partial);
+/// The hours of a summary with their start, if every one is well formed.
+fn hours(content: &RawDocument) -> Option<Vec<(i64, &RawDocument)>> {
+    let mut hours = Vec::new();
+    for hour in content.get_array("hours").ok()? {
+        let hour = hour.ok()?.as_document()?;
+        let start = hour.get_datetime("t").ok()?.timestamp_millis();
+        hours.push((start, hour));
     }
+    Some(hours)
 }
 
 /// The events of a summary's `calls`, in segment order; `None` when the

@@ -19,9 +19,8 @@ pub(super) fn add(query: &CostQuery, path: &Path, grouper: &mut Grouper<'_>) -> 
         .ok()
         .and_then(|identity| read_summary(path, &identity));
     if let Some(summary) = summary {
-        match content::answer(query, &summary) {
-            Answer::Sums(sums, from_events) => {
-                content::merge_into(grouper.groups_mut(), sums);
+        match content::answer(query, &summary, grouper.groups_mut()) {
+            Answer::Added(from_events) => {
                 if !from_events.is_empty() {
                     events(path, grouper, Some(&from_events))?;
                 }
