@@ -100,6 +100,151 @@ async fn same_events_same_report_in_mongodb_and_in_the_spool() {
     }
 }
 
+/// The files of `dir` ending in `.{extension}`.
+fn files(dir: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect()
+}
+
+/// Many sealed segments written with MongoDB absent, reported on from
+/// their summaries (the first report writes them): after the replay, the
+/// MongoDB report equals the spool's to the cent, and no summary outlives
+/// its replayed segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_reported_from_summaries_equals_mongodb_after_replay() {
+    let port = common::free_port();
+    let env = common::unique_env("summaries");
+    let spool_dir = common::temp_dir("summaries");
+    let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000");
+    let builder = || {
+        Panoptic::builder()
+            .username("Summary User")
+            .env(&env)
+            .mongodb_uri(&uri)
+            .spool_dir(&spool_dir)
+            .spool_segment_bytes(4_096)
+            .server_timeout(Duration::from_millis(300))
+            .retry_interval(Duration::from_millis(100))
+    };
+    let panoptic = builder().build().unwrap();
+    let loggers = [
+        panoptic.logger(Provider::Gcp, "BigQuery"),
+        panoptic.logger(Provider::OpenAi, "ChatCompletions"),
+        panoptic.logger(Provider::Aws, "S3"),
+    ];
+    let mut written = 0;
+    for i in 0..600u32 {
+        let logger = &loggers[i as usize % 3];
+        let resource = format!("r{}", i % 7);
+        let duration = f64::from(i % 97) * 1.3;
+        let outcome = if i % 11 == 0 { "error" } else { "ok" };
+        if i % 13 == 0 {
+            panoptic::invoice!(logger, "call"; "resource" => resource, "duration_ms" => duration, "outcome" => outcome);
+        } else if i % 5 == 0 {
+            let amount = format!("0.{:04}", i + 1);
+            panoptic::invoice!(logger, "call"; "resource" => resource, "amount" => amount, "currency" => "EUR", "duration_ms" => duration);
+        } else {
+            let amount = format!("{}.{:06}", i % 3, i * 37 % 1_000_000);
+            panoptic::invoice!(logger, "call"; "resource" => resource, "amount" => amount, "quantity" => u64::from(i), "duration_ms" => duration, "outcome" => outcome);
+        }
+        written += 1;
+        // Small batches, so that the spool rotates through many segments.
+        if i % 40 == 39 {
+            assert!(panoptic.flush());
+        }
+    }
+    assert!(panoptic.flush());
+    assert_eq!(
+        panoptic.stats().spooled,
+        written,
+        "MongoDB is not running yet"
+    );
+    drop(loggers);
+    drop(panoptic);
+    let segments = files(&spool_dir, "seg");
+    assert!(segments.len() > 10, "{} segments", segments.len());
+
+    let now = chrono::Utc::now();
+    let queries = [
+        CostQuery::new()
+            .env(&env)
+            .since(now - chrono::Duration::days(30))
+            .group_by([GroupBy::Service]),
+        CostQuery::new()
+            .env(&env)
+            .since(now - chrono::Duration::days(30))
+            .group_by([GroupBy::Resource]),
+        CostQuery::new()
+            .env(&env)
+            .group_by([GroupBy::Day, GroupBy::Provider, GroupBy::Service]),
+        CostQuery::new()
+            .env(&env)
+            .time_zone(panoptic::query::Tz::Asia__Kolkata)
+            .group_by([GroupBy::Hour]),
+        CostQuery::new()
+            .env(&env)
+            .provider("gcp")
+            .outcome(panoptic::Outcome::Error)
+            .until(now + chrono::Duration::minutes(90))
+            .group_by([GroupBy::Hour, GroupBy::User]),
+    ];
+    let spool = panoptic::Spool::open(&spool_dir);
+    let scanned: Vec<_> = queries
+        .iter()
+        .map(|q| q.run_on_spool_scan(&spool).unwrap())
+        .collect();
+    for pass in ["summaries written", "summaries read"] {
+        for (query, expected) in queries.iter().zip(&scanned) {
+            assert_eq!(
+                &query.run_on_spool(&spool).unwrap(),
+                expected,
+                "{pass}: {query:?}"
+            );
+        }
+    }
+    assert_eq!(
+        files(&spool_dir, "sum").len(),
+        segments.len(),
+        "one per sealed segment"
+    );
+    let from_spool: Vec<_> = queries
+        .iter()
+        .map(|q| q.run_on_spool(&spool).unwrap())
+        .collect();
+    let total: panoptic::Decimal = from_spool[0].iter().map(|r| r.amount).sum();
+    assert!(!total.is_zero());
+
+    // MongoDB comes up; the next process replays the spool into it.
+    let _server = common::TestServer::start_at(port, common::temp_dir("summaries-store"));
+    let panoptic = builder().build().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while panoptic.stats().replayed < written && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(panoptic.stats().replayed, written);
+    drop(panoptic);
+    assert!(
+        files(&spool_dir, "seg").is_empty(),
+        "every segment replayed"
+    );
+    assert!(
+        files(&spool_dir, "sum").is_empty(),
+        "summaries deleted with them"
+    );
+    let client = common::client_for(&uri).await;
+    for (query, expected) in queries.iter().zip(&from_spool) {
+        assert_eq!(&query.run(&client).await.unwrap(), expected, "{query:?}");
+        assert_eq!(
+            &query.run_scan(&client).await.unwrap(),
+            expected,
+            "{query:?}"
+        );
+    }
+}
+
 /// A call of `resource` with id `call_id`: its start record, or its final
 /// event, as the writer stores them.
 fn call_record(env: &str, call_id: &str, start: bool, minutes_ago: i64) -> panoptic::BillingEvent {

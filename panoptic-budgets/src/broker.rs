@@ -19,7 +19,8 @@ use panoptic_core::budget_hook::{
 };
 
 use crate::known::Known;
-use crate::pending::{AnswerFuture, Answering, Pending};
+use crate::pending::{Answering, Pending};
+use crate::reserve::AnswerFuture;
 use crate::reserve::{Ask, Reserver, serve_reservations};
 use crate::serve::{Request, serve};
 pub use crate::settings::{AlertCallback, BrokerSettings, Clock};

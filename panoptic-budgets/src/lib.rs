@@ -33,10 +33,6 @@
 //! `PANOPTIC_BUDGETS`) collects a [`BudgetSetup`] and hands core the
 //! function that starts a [`Broker`].
 
-// A refusal (`BudgetExceeded`, 128 bytes) is the cold path of a call that
-// waits on the database anyway; it stays the plain public error.
-#![allow(clippy::result_large_err)]
-
 mod alerts;
 mod broker;
 mod counting;

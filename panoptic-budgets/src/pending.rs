@@ -5,16 +5,11 @@
 //! task, which releases what it held. So a late answer never keeps money
 //! reserved until its TTL, and no answer is lost between the two.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use panoptic_core::budget_hook::{BudgetExceeded, Reserved};
-use tokio::sync::mpsc;
-
-use crate::reserve::{Ask, Reserver};
 
 pub(crate) type Answer = Result<Reserved, BudgetExceeded>;
 
@@ -105,7 +100,7 @@ impl Pending {
         }
     }
 
-    fn poll_answer(&self, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
+    pub(crate) fn poll_answer(&self, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
         let mut state = self.lock();
         match std::mem::replace(&mut *state, State::Done) {
             State::Answered(answer) => Poll::Ready(Some(answer)),
@@ -118,7 +113,7 @@ impl Pending {
     }
 
     /// The caller is gone: an answer it did not take comes back.
-    fn abandon(&self) -> Option<Answer> {
+    pub(crate) fn abandon(&self) -> Option<Answer> {
         match std::mem::replace(&mut *self.lock(), State::Done) {
             State::Answered(answer) => Some(answer),
             _ => None,
@@ -133,36 +128,5 @@ pub(crate) struct Answering(pub(crate) Arc<Pending>);
 impl Drop for Answering {
     fn drop(&mut self) {
         self.0.expire();
-    }
-}
-
-/// An async caller's wait: any executor (it needs no timer; the
-/// reservation thread's timer expires it at the deadline). Dropped
-/// before it took an answer that holds money, it sends it back to be
-/// released.
-pub(crate) struct AnswerFuture {
-    pub(crate) pending: Arc<Pending>,
-    pub(crate) asks: mpsc::UnboundedSender<Ask>,
-    pub(crate) reserver: Arc<Reserver>,
-}
-
-impl Future for AnswerFuture {
-    type Output = Option<Answer>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
-        self.pending.poll_answer(cx)
-    }
-}
-
-impl Drop for AnswerFuture {
-    fn drop(&mut self) {
-        if let Some(Ok(reserved)) = self.pending.abandon()
-            && reserved.held
-        {
-            self.reserver.begin();
-            if self.asks.send(Ask::Release(reserved)).is_err() {
-                self.reserver.end();
-            }
-        }
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::define::Period;
+use crate::define::{Budget, Period};
 
 /// A budget period: its name and its bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,15 @@ fn local_midnight(zone: Tz, day: NaiveDate) -> DateTime<Utc> {
             .earliest()
             .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc)),
     }
+}
+
+/// The day `now` falls on in `budget`'s time zone: the day a rate is
+/// taken for, as the period's days are.
+pub(crate) fn local_day(budget: &Budget, now: DateTime<Utc>) -> NaiveDate {
+    budget.zone().map_or_else(
+        |_| now.date_naive(),
+        |zone| now.with_timezone(&zone).date_naive(),
+    )
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -31,11 +31,15 @@ use panoptic_core::report::write_line;
 use crate::counting::{Counting, in_budget_currency, no_rate};
 use crate::define::{Budget, FailurePolicy, Mode};
 use crate::known::Known;
-use crate::pending::{Answer, Answering};
+use crate::pending::{Answer, Answering, Pending};
 use crate::period::PeriodKey;
+use crate::period::local_day;
 use crate::serve::Request;
 use crate::settings::Clock;
 use crate::store::BudgetStore;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 pub(crate) enum Ask {
     Reserve {
@@ -201,7 +205,7 @@ impl Reserver {
                     limit: budget.limit,
                     committed: Decimal::ZERO,
                     estimate: reservation.estimate,
-                    unavailable: Some(why),
+                    unavailable: Some(why.into()),
                     unanswered: true,
                 })
             }
@@ -255,7 +259,7 @@ impl Reserver {
                 limit: budget.limit,
                 committed: Decimal::ZERO,
                 estimate: reservation.estimate,
-                unavailable: Some(why),
+                unavailable: Some(why.into()),
                 unanswered,
             }),
         };
@@ -489,11 +493,33 @@ fn period_name(budget: &Budget, now: DateTime<Utc>) -> String {
         .unwrap_or_default()
 }
 
-/// The day `now` falls on in `budget`'s time zone: the day a rate is
-/// taken for, as the period's days are.
-pub(crate) fn local_day(budget: &Budget, now: DateTime<Utc>) -> NaiveDate {
-    budget.zone().map_or_else(
-        |_| now.date_naive(),
-        |zone| now.with_timezone(&zone).date_naive(),
-    )
+/// An async caller's wait: any executor (it needs no timer; the
+/// reservation thread's timer expires it at the deadline). Dropped
+/// before it took an answer that holds money, it sends it back to be
+/// released.
+pub(crate) struct AnswerFuture {
+    pub(crate) pending: Arc<Pending>,
+    pub(crate) asks: mpsc::UnboundedSender<Ask>,
+    pub(crate) reserver: Arc<Reserver>,
+}
+
+impl Future for AnswerFuture {
+    type Output = Option<Answer>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
+        self.pending.poll_answer(cx)
+    }
+}
+
+impl Drop for AnswerFuture {
+    fn drop(&mut self) {
+        if let Some(Ok(reserved)) = self.pending.abandon()
+            && reserved.held
+        {
+            self.reserver.begin();
+            if self.asks.send(Ask::Release(reserved)).is_err() {
+                self.reserver.end();
+            }
+        }
+    }
 }

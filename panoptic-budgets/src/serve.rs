@@ -20,7 +20,7 @@ use panoptic_core::prices::rates::Rates;
 use crate::counting::Counting;
 use crate::define::Budget;
 use crate::known::Known;
-use crate::reserve::local_day;
+use crate::period::local_day;
 use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::{BudgetStatus, BudgetStore};
 

@@ -31,7 +31,9 @@ pub struct BudgetExceeded {
     pub estimate: Decimal,
     /// Set when the budget could not be checked (MongoDB did not answer,
     /// or no rate converts the estimate) and the policy is fail-closed.
-    pub unavailable: Option<String>,
+    /// (Boxed: a refusal stays small enough to return by value without
+    /// the callers' `clippy::result_large_err`.)
+    pub unavailable: Option<Box<str>>,
     /// True when the refusal is fail-closed's answer to a reservation
     /// that got no answer in time (or that MongoDB failed): the event
     /// says so (`metadata.budget_unanswered`).
@@ -207,10 +209,6 @@ pub type ReserveFuture<'a> =
 /// what an unanswered one means), the rest without waiting.
 pub trait BudgetHook: Send + Sync + std::panic::RefUnwindSafe + 'static {
     /// Hook one, for a synchronous call: reserve before the body runs.
-    #[expect(
-        clippy::result_large_err,
-        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
-    )]
     fn reserve_blocking(&self, reservation: Reservation) -> Result<Reserved, BudgetExceeded>;
     /// Hook one, for an async call.
     fn reserve(&self, reservation: Reservation) -> ReserveFuture<'_>;

@@ -17,9 +17,11 @@
 #[cfg(feature = "bills")]
 pub mod bills;
 mod fields;
+mod groups;
 pub mod open_calls;
 pub mod open_calls_scan;
 pub mod query;
 pub mod reconcile;
 pub mod rollup;
+mod spool_summary;
 mod start_records;

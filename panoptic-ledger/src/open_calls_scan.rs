@@ -4,8 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bson::RawDocument;
-use panoptic_core::keys::{self, metadata as meta};
+use panoptic_core::keys::metadata as meta;
 use panoptic_core::{BillingEvent, Spool};
 
 use crate::open_calls::{OpenCall, open_calls_in};
@@ -77,30 +76,14 @@ impl<'q> OpenCallScan<'q> {
     }
 }
 
-/// The open calls of `query` in a spool, read one event at a time. A record
-/// that is not a billing event is passed over.
+/// The open calls of `query` in a spool: the events carrying a call id,
+/// in the order the spool's reader yields them, from the segments'
+/// summaries where they keep them, else read one at a time. A record that
+/// is not a billing event is passed over.
 pub fn open_calls_on_spool(query: &CostQuery, spool: &Spool) -> std::io::Result<Vec<OpenCall>> {
     let mut scan = OpenCallScan::new(query);
-    for spooled in spool.reader()? {
-        let spooled = spooled?;
-        // Most events are of no call with a start record: the scan would
-        // pass them over, so they are not decoded at all.
-        if !carries_call_id(&spooled.document) {
-            continue;
-        }
-        if let Ok(event) = BillingEvent::try_from(&spooled) {
-            scan.add(&event);
-        }
-    }
+    crate::spool_summary::call_records(spool, |event| scan.add(event))?;
     Ok(scan.finish())
-}
-
-/// Whether `document` has the `metadata.call_id` text [`OpenCallScan::add`]
-/// reads, looked up in the raw bytes.
-fn carries_call_id(document: &RawDocument) -> bool {
-    document
-        .get_document(keys::METADATA)
-        .is_ok_and(|metadata| metadata.get_str(meta::CALL_ID).is_ok())
 }
 
 #[cfg(test)]

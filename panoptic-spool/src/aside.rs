@@ -46,6 +46,9 @@ pub fn set_aside(path: &Path, reason: &str) -> io::Result<PathBuf> {
         let _ = fs::remove_file(&why);
         return Err(error);
     }
+    // Readers no longer read it; a restored segment gets a new summary.
+    // One left behind is harmless: it never matches another segment.
+    let _ = super::remove_summary(path);
     Ok(target)
 }
 

@@ -7,6 +7,7 @@
 //! ```text
 //! {dir}/                                   0700
 //!     {unix ms}-{pid}-{seq}.seg            segments, oldest name first, 0600
+//!     {unix ms}-{pid}-{seq}.sum            a sealed segment's summary (optional)
 //!     aside/{name}.seg, {name}.seg.why     segments set aside, with the reason
 //!     dead-letter/{unix ms}-{pid}-{seq}.bson   events MongoDB will never take
 //! ```
@@ -86,6 +87,16 @@
 //! `{name}.why`. [`Spool::restore_set_aside`] moves such segments back for
 //! another replay attempt.
 //!
+//! # Summaries
+//!
+//! Beside a sealed segment there may be a summary (`{name}.sum`, see
+//! [`read_summary`]): a cache of what reports add up, written by the first
+//! reader that needs it, bound to the segment's identity
+//! ([`SegmentIdentity`]) and checksummed, so one that is torn, corrupt or
+//! about another file is ignored and the segment read as events. Deleting
+//! a segment deletes its summary ([`remove_segment`]); setting it aside
+//! drops it.
+//!
 //! # Permissions
 //!
 //! Events say who spent what: on Unix the folders are created `0700` and
@@ -99,6 +110,7 @@ mod format;
 mod reader;
 mod segment;
 mod stream;
+mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -117,6 +129,10 @@ pub use dead_letter::dead_letter;
 pub use reader::{SegmentFormat, SegmentItem, SegmentReader};
 pub use segment::{ClaimedSegment, RefusedEvent, SpoolOptions, SpoolWriter, claim_oldest};
 pub use stream::SpoolReader;
+pub use summary::{
+    SegmentIdentity, lock_sealed, read_summary, remove_segment, remove_summary, summary_path,
+    write_summary,
+};
 
 /// Extension of segment files.
 const EXTENSION: &str = "seg";

@@ -339,7 +339,8 @@ impl SpoolWriter {
             }
             drop(file);
             if all_acknowledged {
-                fs::remove_file(&path)?;
+                // A reader may have summarized it once the lock was gone.
+                super::remove_segment(&path)?;
             } else {
                 self.closed_unacknowledged = true;
             }

@@ -23,6 +23,12 @@ pub struct SpoolReader {
 }
 
 impl SpoolReader {
+    /// The events of these segments only, with the same skipping rules
+    /// (for a reader that takes some segments from their summaries).
+    pub fn of_segments(segments: Vec<PathBuf>) -> SpoolReader {
+        SpoolReader::new(segments)
+    }
+
     pub(crate) fn new(segments: Vec<PathBuf>) -> SpoolReader {
         SpoolReader {
             waiting: segments.into_iter(),

@@ -164,10 +164,6 @@ impl Call {
     /// "…"`): the one round trip to the database a call may pay. A refusal
     /// is recorded (outcome `refused`) and returned for the function to
     /// give back as its error.
-    #[expect(
-        clippy::result_large_err,
-        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
-    )]
     pub fn reserve(
         mut self,
         budget: &str,
@@ -225,9 +221,9 @@ impl Call {
                 limit: rust_decimal::Decimal::ZERO,
                 committed: rust_decimal::Decimal::ZERO,
                 estimate: amount,
-                unavailable: Some(format!(
-                    "{why}; an estimate must be a finite amount of at least 0"
-                )),
+                unavailable: Some(
+                    format!("{why}; an estimate must be a finite amount of at least 0").into(),
+                ),
                 unanswered: false,
             }),
             None => Ok(Reservation {
@@ -251,10 +247,6 @@ impl Call {
         broker
     }
 
-    #[expect(
-        clippy::result_large_err,
-        reason = "a refusal is the cold path of a call that waits on the database anyway; `BudgetExceeded` stays the plain public error"
-    )]
     fn reserved(
         mut self,
         answer: Result<Reserved, BudgetExceeded>,

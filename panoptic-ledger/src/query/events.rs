@@ -20,10 +20,12 @@ impl CostQuery {
         grouper.finish()
     }
 
-    /// Runs the same report over the events waiting in a spool, read one
-    /// at a time: memory grows with the groups, not with the events. A
-    /// record that is not a billing event is passed over.
-    pub fn run_on_spool(&self, spool: &Spool) -> std::io::Result<Vec<CostRow>> {
+    /// Runs the same report over the events waiting in a spool, reading
+    /// every event (never a summary), one at a time: memory grows with the
+    /// groups, not with the events. A record that is not a billing event is
+    /// passed over. [`CostQuery::run_on_spool`] gives the same rows, from
+    /// segment summaries where they fit.
+    pub fn run_on_spool_scan(&self, spool: &Spool) -> std::io::Result<Vec<CostRow>> {
         let mut grouper = Grouper::new(self);
         for spooled in spool.reader()? {
             if let Ok(event) = BillingEvent::try_from(&spooled?) {
@@ -35,8 +37,7 @@ impl CostQuery {
 
     /// Whether `e` passes the filters (as the `$match` stage would).
     pub fn matches(&self, e: &BillingEvent) -> bool {
-        !e.metadata.extra.get_bool(panoptic_core::keys::metadata::START).unwrap_or(false)
-            && !e.metadata.extra.get_bool(panoptic_core::keys::metadata::ALERT).unwrap_or(false)
+        is_cost_record(e)
             && self.matches_facts(e)
             // BSON dates keep milliseconds; compare as MongoDB does.
             && self.since.is_none_or(|s| e.ts.timestamp_millis() >= s.timestamp_millis())
@@ -57,6 +58,20 @@ impl CostQuery {
             && same(&self.metadata_user, e.end_user())
             && self.tag.as_ref().is_none_or(|t| e.tags().contains(t))
     }
+}
+
+/// Whether a report counts `e` at all: start records and alerts are
+/// never summed, whatever the filters.
+pub(crate) fn is_cost_record(e: &BillingEvent) -> bool {
+    !e.metadata
+        .extra
+        .get_bool(panoptic_core::keys::metadata::START)
+        .unwrap_or(false)
+        && !e
+            .metadata
+            .extra
+            .get_bool(panoptic_core::keys::metadata::ALERT)
+            .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -39,28 +39,39 @@ impl<'q> Grouper<'q> {
             .groups
             .entry((key, event.currency.clone()))
             .or_default();
-        if event.kind == Kind::Adjustment {
-            group.adjusted += event.amount.unwrap_or_default();
-            group.quantity += event.quantity;
-            return;
-        }
-        match event.amount {
-            Some(amount) => group.amount += amount,
-            None => group.unpriced += 1,
-        }
-        group.quantity += event.quantity;
-        group.count += 1;
-        group.errors += u64::from(event.outcome != Outcome::Ok);
-        if let Some(duration) = event.metadata.duration_ms {
-            *group
-                .durations
-                .entry(duration_bucket(duration))
-                .or_default() += 1;
-        }
+        sum_event(group, event);
+    }
+
+    /// The groups so far, for sums read elsewhere (a spool summary's).
+    pub(crate) fn groups_mut(&mut self) -> &mut BTreeMap<GroupKey, Partial> {
+        &mut self.groups
     }
 
     /// The rows, sorted as reports are.
     pub(crate) fn finish(self) -> Vec<CostRow> {
         finish(self.groups)
+    }
+}
+
+/// Adds `event` to the sums of its group: the one definition of what an
+/// event adds, for reports and for the spool's summaries.
+pub(crate) fn sum_event(group: &mut Partial, event: &BillingEvent) {
+    if event.kind == Kind::Adjustment {
+        group.adjusted += event.amount.unwrap_or_default();
+        group.quantity += event.quantity;
+        return;
+    }
+    match event.amount {
+        Some(amount) => group.amount += amount,
+        None => group.unpriced += 1,
+    }
+    group.quantity += event.quantity;
+    group.count += 1;
+    group.errors += u64::from(event.outcome != Outcome::Ok);
+    if let Some(duration) = event.metadata.duration_ms {
+        *group
+            .durations
+            .entry(duration_bucket(duration))
+            .or_default() += 1;
     }
 }

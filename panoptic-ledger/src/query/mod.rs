@@ -127,11 +127,8 @@ impl GroupBy {
         at: DateTime<Utc>,
         zone: Option<Tz>,
     ) -> String {
-        if let Some(format) = self.date_format(zone.is_some()) {
-            return match zone {
-                Some(zone) => at.with_timezone(&zone).format(format).to_string(),
-                None => at.format(format).to_string(),
-            };
+        if let Some(value) = self.time_value(at, zone) {
+            return value;
         }
         match self {
             GroupBy::Provider => facts.provider().to_owned(),
@@ -143,9 +140,13 @@ impl GroupBy {
         }
     }
 
-    /// True for day, hour and month.
-    pub(crate) fn is_time(self) -> bool {
-        matches!(self, GroupBy::Day | GroupBy::Hour | GroupBy::Month)
+    /// The value of a time dimension at `at` (`None` for the others).
+    pub(crate) fn time_value(self, at: DateTime<Utc>, zone: Option<Tz>) -> Option<String> {
+        let format = self.date_format(zone.is_some())?;
+        Some(match zone {
+            Some(zone) => at.with_timezone(&zone).format(format).to_string(),
+            None => at.format(format).to_string(),
+        })
     }
 }
 
@@ -401,8 +402,8 @@ impl CostQuery {
 }
 
 mod convert;
-mod events;
-mod grouper;
+pub(crate) mod events;
+pub(crate) mod grouper;
 pub(crate) mod histogram;
 pub(crate) mod listing;
 mod newest;
@@ -410,6 +411,7 @@ pub(crate) mod server;
 #[cfg(test)]
 mod testing;
 mod totals;
+mod window;
 
 pub use convert::{ConvertedRow, convert_rows};
 pub use totals::{CurrencyTotal, totals};

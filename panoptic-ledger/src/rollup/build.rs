@@ -10,11 +10,11 @@ use futures_util::TryStreamExt;
 
 use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, window_id};
 
-use super::group::{self, Combo, Dims, Groups};
 use super::lease::{HeldBy, Lease};
 use super::listing as newest;
 use super::open;
 use super::{COVERED, DATABASE, MOST_GROUP_BYTES, WINDOWS, ensure_indexes, is_covered, windows};
+use crate::groups::{self as group, Combo, Dims, Groups};
 use crate::query::QueryError;
 use crate::query::server::{currency_of, group_with, sums_of_row};
 

@@ -12,8 +12,8 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use panoptic_core::rollup_marks::{HOUR_MS, Level};
 
-use super::group::{self, Dims};
 use super::windows;
+use crate::groups::{self as group, Dims};
 use panoptic_core::BillingEvent;
 
 use crate::query::listing::{all, newest_of, read};

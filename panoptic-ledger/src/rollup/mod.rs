@@ -32,7 +32,6 @@
 //! The lease ([`lease`]) only keeps two workers from doing the same work.
 
 mod build;
-mod group;
 pub mod lease;
 pub(crate) mod listing;
 pub(crate) mod open;

@@ -12,8 +12,8 @@ use futures_util::TryStreamExt;
 use panoptic_core::naming::collection_name;
 use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, day_of, hour_of, window_id};
 
-use super::group::{self, Combo, Dims};
 use super::windows;
+use crate::groups::{self as group, Combo};
 use crate::query::histogram::{GroupKey, Partial, finish};
 use crate::query::{CostQuery, CostRow, QueryError};
 
@@ -56,15 +56,8 @@ async fn from_windows(
 ) -> Result<EventRanges, QueryError> {
     let since = query.since.map(|t| t.timestamp_millis());
     let until = query.until.map(|t| t.timestamp_millis());
-    let inside = |start: i64, span: i64| {
-        since.is_none_or(|s| start >= s) && until.is_none_or(|u| start + span <= u)
-    };
-    let one_value = |start: i64, span: i64| {
-        query.group_by.iter().filter(|g| g.is_time()).all(|g| {
-            let value = |ms: i64| g.value_at(&Dims::default(), at(ms), query.time_zone);
-            value(start) == value(start + span - 1)
-        })
-    };
+    let inside = |start: i64, span: i64| query.window_inside(start, span);
+    let one_value = |start: i64, span: i64| query.window_one_value(start, span);
     let single = match (&query.provider, &query.username) {
         (Some(provider), Some(username)) => Some(collection_name(provider, username)),
         _ => None,
@@ -74,26 +67,9 @@ async fn from_windows(
         .find(|c| c.covers(query));
     let error = QueryError::from;
     let mut add = |window: &RawDocument, field: &str| -> Result<(), QueryError> {
-        let start = start_of(window);
-        group::for_each_raw(window, field, |g| {
-            if !query.matches_facts(&g.dims) {
-                return Ok(());
-            }
-            let key = query
-                .group_by
-                .iter()
-                .map(|by| by.value_at(&g.dims, at(start), query.time_zone))
-                .collect();
-            let into = groups.entry((key, g.dims.currency.to_owned())).or_default();
-            into.amount += g.amount;
-            into.adjusted += g.adjusted;
-            into.quantity += g.quantity;
-            into.count += g.count;
-            into.errors += g.errors;
-            into.unpriced += g.unpriced;
-            group::unpack_into(g.histogram, &mut into.durations)
-        })
-        .map_err(QueryError::new)
+        let start = at(start_of(window));
+        group::for_each_raw(window, field, |g| group::add_raw(query, groups, g, start))
+            .map_err(QueryError::new)
     };
 
     // Days.

@@ -55,8 +55,8 @@ pub struct ReportArgs {
     #[arg(long, env = panoptic::prices::rates::RATES_ENV)]
     pub rates: Option<PathBuf>,
     /// Read every event and every collection's start records, not the
-    /// rollups: the same figures and open calls, slower; a check that the
-    /// rollups are right.
+    /// rollups (nor the spool's segment summaries): the same figures and
+    /// open calls, slower; a check that they are right.
     #[arg(long)]
     pub scan: bool,
 }
@@ -97,7 +97,7 @@ fn parse_currency(text: &str) -> Result<String, String> {
 struct Store<'a> {
     client: Option<mongodb::Client>,
     spool_dir: &'a Path,
-    /// Every event, never the rollups.
+    /// Every event, never the rollups (nor the spool's summaries).
     scan: bool,
 }
 
@@ -107,6 +107,9 @@ impl Store<'_> {
         match &self.client {
             Some(client) if self.scan => query.run_scan(client).await.map_err(|e| e.to_string()),
             Some(client) => query.run(client).await.map_err(|e| e.to_string()),
+            None if self.scan => query
+                .run_on_spool_scan(&Spool::open(self.spool_dir))
+                .map_err(|e| format!("cannot read the spool: {e}")),
             None => query
                 .run_on_spool(&Spool::open(self.spool_dir))
                 .map_err(|e| format!("cannot read the spool: {e}")),

@@ -9,7 +9,7 @@ use bson::RawDocumentBuf;
 
 use crate::deliver::document::Route;
 use crate::stats::Counters;
-use panoptic_spool::{SegmentItem, SegmentReader, claim_oldest, set_aside};
+use panoptic_spool::{SegmentItem, SegmentReader, claim_oldest, remove_segment, set_aside};
 
 use super::{Delivery, MAX_RETRY_INTERVAL, Writer, later};
 
@@ -182,7 +182,7 @@ impl Writer {
         if !reasons.is_empty() {
             return self.set_aside(&path, &reasons.join("; "));
         }
-        if let Err(error) = std::fs::remove_file(&path) {
+        if let Err(error) = remove_segment(&path) {
             self.report(&format!(
                 "replayed {} but cannot delete it: {error}",
                 path.display()

@@ -1,6 +1,7 @@
-//! One group of a rollup window: the facts its events share (the
-//! dimensions reports filter and group by) and what they add up to, stored
-//! compactly (short field names, the duration histogram packed).
+//! One group of a window (a rollup's, or an hour of a spool segment's
+//! summary): the facts its events share (the dimensions reports filter and
+//! group by) and what they add up to, stored compactly (short field names,
+//! the duration histogram packed). One definition for both stores.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,10 @@ use rust_decimal::Decimal;
 
 use panoptic_core::money::{from_decimal128, to_decimal128};
 
-use crate::query::histogram::{Partial, merge};
+use chrono::{DateTime, Utc};
+use panoptic_core::BillingEvent;
+
+use crate::query::histogram::{GroupKey, Partial, merge};
 use crate::query::{CostQuery, Facts, GroupBy};
 
 /// The facts a group's events share. A fact a combination does not keep
@@ -28,6 +32,24 @@ pub(crate) struct Dims {
     /// `metadata.user`.
     pub end_user: String,
     pub tags: Vec<String>,
+}
+
+impl Dims {
+    /// Every fact of `event`.
+    pub(crate) fn of(event: &BillingEvent) -> Dims {
+        Dims {
+            env: event.env.clone(),
+            provider: event.provider.clone(),
+            username: event.username.clone(),
+            service: event.service.clone(),
+            resource: event.resource.clone(),
+            kind: event.kind.as_str().to_owned(),
+            outcome: event.outcome.as_str().to_owned(),
+            currency: event.currency.clone(),
+            end_user: event.metadata.user.clone().unwrap_or_default(),
+            tags: event.metadata.tags.clone(),
+        }
+    }
 }
 
 impl Facts for Dims {
@@ -278,6 +300,18 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<i64, u64>, String> {
 
 /// Adds a packed histogram's counts into `histogram`.
 pub(crate) fn unpack_into(bytes: &[u8], histogram: &mut BTreeMap<i64, u64>) -> Result<(), String> {
+    for_each_bucket(bytes, |bucket, count| {
+        *histogram.entry(bucket).or_default() += count;
+    })
+}
+
+/// Whether a packed histogram reads back whole (nothing is added).
+pub(crate) fn check_packed(bytes: &[u8]) -> Result<(), String> {
+    for_each_bucket(bytes, |_, _| {})
+}
+
+/// Hands each bucket of a packed histogram and its count to `each`.
+fn for_each_bucket(bytes: &[u8], mut each: impl FnMut(i64, u64)) -> Result<(), String> {
     let mut at = 0;
     let mut next = || -> Result<Option<u64>, String> {
         if at == bytes.len() {
@@ -297,9 +331,9 @@ pub(crate) fn unpack_into(bytes: &[u8], histogram: &mut BTreeMap<i64, u64>) -> R
     let mut bucket = 0_i64;
     while let Some(zigzag) = next()? {
         let gap = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
-        bucket += gap;
+        bucket = bucket.wrapping_add(gap);
         let count = next()?.ok_or("a rollup histogram ends between a bucket and its count")?;
-        *histogram.entry(bucket).or_default() += count;
+        each(bucket, count);
     }
     Ok(())
 }
@@ -361,6 +395,33 @@ impl Facts for RawDims<'_> {
     fn tags(&self) -> &[String] {
         &self.tags
     }
+}
+
+/// Adds a stored group of a window starting at `start` to `query`'s
+/// groups, if its facts pass the query's filters: its time values are
+/// those of `start` (the window lies within one value of each).
+pub(crate) fn add_raw(
+    query: &CostQuery,
+    groups: &mut BTreeMap<GroupKey, Partial>,
+    g: RawGroup<'_>,
+    start: DateTime<Utc>,
+) -> Result<(), String> {
+    if !query.matches_facts(&g.dims) {
+        return Ok(());
+    }
+    let key = query
+        .dimensions()
+        .iter()
+        .map(|by| by.value_at(&g.dims, start, query.zone()))
+        .collect();
+    let into = groups.entry((key, g.dims.currency.to_owned())).or_default();
+    into.amount += g.amount;
+    into.adjusted += g.adjusted;
+    into.quantity += g.quantity;
+    into.count += g.count;
+    into.errors += g.errors;
+    into.unpriced += g.unpriced;
+    unpack_into(g.histogram, &mut into.durations)
 }
 
 /// Each group a raw window stores under `field`, read in place.
