@@ -226,13 +226,12 @@ async fn a_worker_killed_mid_pass_leaves_reports_exact() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Killed once some windows are written and others not yet.
+    // Killed once some windows are written and the pass goes on (a first
+    // pass writes collection hours straight from events, then marks and
+    // builds the hours and days above them).
     let started = Instant::now();
     loop {
-        if is_covered(&client, &database).await.unwrap()
-            && dirty_windows(&client, &database, false).await > 0
-            && dirty_windows(&client, &database, true).await > 100
-        {
+        if dirty_windows(&client, &database, false).await > 0 {
             worker.kill().unwrap();
             break;
         }

@@ -3,10 +3,11 @@
 //! on condition that its marks did not move meanwhile.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt, stream};
 
 use panoptic_core::rollup_marks::{self as marks, DAY_MS, GRACE, HOUR_MS, Level, window_id};
 
@@ -64,6 +65,13 @@ impl From<QueryError> for RollupError {
     }
 }
 
+/// A window's marks moved while it was computed (its upsert collided).
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Collections (or hours, or days) computed at once: the server works on
+/// one while the worker decodes and encodes another.
+const CONCURRENT_READS: usize = 4;
+
 /// Hours whose events one aggregation reads at once.
 const HOURS_PER_READ: usize = 24 * 7;
 /// Replacements per `update` command.
@@ -71,9 +79,11 @@ const REPLACES_PER_COMMAND: usize = 200;
 
 /// One pass over `database` (`panoptic-{env}`) as of `now`, under its
 /// lease: closed dirty windows recomputed, collection hours, then hours,
-/// then days. The first pass over a database (or `rebuild`) first marks
-/// every hour of every collection that holds events, so data written
-/// before rollups (or by a binary that did not mark) is rolled up too.
+/// then days. The first pass over a database (or `rebuild`) first
+/// computes every closed hour of every collection that holds events
+/// straight from them, so data written before rollups (or by a binary
+/// that did not mark) is rolled up too; four collections at a time, so
+/// the server reads one while the worker encodes another.
 pub async fn roll_up(
     client: &mongodb::Client,
     database: &str,
@@ -116,8 +126,23 @@ async fn pass(
     report: &mut RollupReport,
 ) -> Result<(), RollupError> {
     ensure_indexes(client).await?;
+    // The latest window start that is closed at each level.
+    let last_closed_hour = now.timestamp_millis() - GRACE.as_millis() as i64 - HOUR_MS;
+    // Windows still open are taken once settled, by the server's clock
+    // (the writers' marks are stamped with it); without it, none.
+    let server_now = server_time(client).await;
     if rebuild || !is_covered(client, database).await? {
-        mark_every_hour(client, database, progress, lease).await?;
+        let rebuilt = rebuild_collections(
+            client,
+            database,
+            last_closed_hour,
+            server_now,
+            progress,
+            lease,
+        )
+        .await?;
+        report.collection_hours += rebuilt.0;
+        report.left_dirty += rebuilt.1;
         client
             .database(DATABASE)
             .collection::<Document>(COVERED)
@@ -128,11 +153,6 @@ async fn pass(
             .upsert(true)
             .await?;
     }
-    // The latest window start that is closed at each level.
-    let last_closed_hour = now.timestamp_millis() - GRACE.as_millis() as i64 - HOUR_MS;
-    // Windows still open are taken once settled, by the server's clock
-    // (the writers' marks are stamped with it); without it, none.
-    let server_now = server_time(client).await;
     let dirty = dirty_windows(client, database, Level::Collection)
         .await?
         .into_iter()
@@ -148,52 +168,58 @@ async fn pass(
             .insert(window.start, stamps);
     }
     let total = by_collection.values().map(|h| h.len() as u64).sum();
-    let mut done = 0;
-    for (collection, hours) in by_collection {
-        let (written, dirty) =
-            build_collection(client, database, &collection, &hours, server_now).await?;
+    let done = AtomicU64::new(0);
+    let mut built = stream::iter(by_collection)
+        .map(|(collection, hours)| {
+            let done = &done;
+            async move {
+                let outcome =
+                    build_collection(client, database, &collection, &hours, server_now).await?;
+                let done =
+                    done.fetch_add(hours.len() as u64, Ordering::Relaxed) + hours.len() as u64;
+                progress(Progress {
+                    stage: "collection hours",
+                    done,
+                    total,
+                });
+                renew(lease).await?;
+                Ok::<_, RollupError>(outcome)
+            }
+        })
+        .buffer_unordered(CONCURRENT_READS);
+    while let Some((written, dirty)) = built.try_next().await? {
         report.collection_hours += written;
         report.left_dirty += dirty;
-        done += hours.len() as u64;
-        progress(Progress {
-            stage: "collection hours",
-            done,
-            total,
-        });
-        renew(lease).await?;
     }
 
     // An hour or a day is built once no window below it is dirty, open or
     // closed: a writer marks all three levels before it inserts.
-    let dirty = dirty_windows(client, database, Level::Hour).await?;
-    let total = dirty.len() as u64;
-    for (done, (window, stamps)) in dirty.into_iter().enumerate() {
-        match build_above(client, database, Level::Hour, window.start, &stamps).await? {
-            true => report.hours += 1,
-            false => report.left_dirty += 1,
+    for (level, stage) in [(Level::Hour, "hours"), (Level::Day, "days")] {
+        let dirty = dirty_windows(client, database, level).await?;
+        let total = dirty.len() as u64;
+        let done = AtomicU64::new(0);
+        let mut built = stream::iter(dirty)
+            .map(|(window, stamps)| {
+                let done = &done;
+                async move {
+                    let written =
+                        build_above(client, database, level, window.start, &stamps).await?;
+                    let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(Progress { stage, done, total });
+                    if done.is_multiple_of(50) {
+                        renew(lease).await?;
+                    }
+                    Ok::<_, RollupError>(written)
+                }
+            })
+            .buffer_unordered(CONCURRENT_READS);
+        while let Some(written) = built.try_next().await? {
+            match (written, level) {
+                (true, Level::Day) => report.days += 1,
+                (true, _) => report.hours += 1,
+                (false, _) => report.left_dirty += 1,
+            }
         }
-        progress(Progress {
-            stage: "hours",
-            done: done as u64 + 1,
-            total,
-        });
-        if done % 50 == 49 {
-            renew(lease).await?;
-        }
-    }
-
-    let dirty = dirty_windows(client, database, Level::Day).await?;
-    let total = dirty.len() as u64;
-    for (done, (window, stamps)) in dirty.into_iter().enumerate() {
-        match build_above(client, database, Level::Day, window.start, &stamps).await? {
-            true => report.days += 1,
-            false => report.left_dirty += 1,
-        }
-        progress(Progress {
-            stage: "days",
-            done: done as u64 + 1,
-            total,
-        });
     }
     Ok(())
 }
@@ -269,58 +295,47 @@ fn marks_of(window: &Document) -> i64 {
     }
 }
 
-/// Marks every hour of every collection of `database` that holds events
-/// or a window, as a writer would: each is then recomputed.
-async fn mark_every_hour(
+/// Rebuilds every closed hour of every collection of `database` that
+/// holds events or a window, straight from the events: no mark first, as
+/// each replacement is conditional on the marks its window had when
+/// listed (or on there being none). Open hours are marked for the pass to
+/// take once settled; every hour and day above, once. Returns (windows
+/// written, windows left dirty).
+async fn rebuild_collections(
     client: &mongodb::Client,
     database: &str,
+    last_closed_hour: i64,
+    server_now: Option<i64>,
     progress: &(dyn Fn(Progress) + Sync),
     lease: &Lease,
-) -> Result<(), RollupError> {
+) -> Result<(u64, u64), RollupError> {
     let collections = client.database(database).list_collection_names().await?;
     let total = collections.len() as u64;
+    let done = AtomicU64::new(0);
+    let mut rebuilt = stream::iter(collections)
+        .map(|collection| {
+            let done = &done;
+            async move {
+                let outcome =
+                    rebuild_collection(client, database, &collection, last_closed_hour, server_now)
+                        .await?;
+                let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(Progress {
+                    stage: "collections",
+                    done,
+                    total,
+                });
+                renew(lease).await?;
+                Ok::<_, RollupError>(outcome)
+            }
+        })
+        .buffer_unordered(CONCURRENT_READS);
+    let (mut written, mut dirty) = (0, 0);
     let mut every_hour = BTreeSet::new();
-    for (done, collection) in collections.into_iter().enumerate() {
-        let mut hours: BTreeSet<i64> = BTreeSet::new();
-        let mut cursor = client
-            .database(database)
-            .collection::<Document>(&collection)
-            .aggregate([doc! { "$group": { "_id": hour_expression() } }])
-            .await?;
-        while let Some(row) = cursor.try_next().await? {
-            if let Some(hour) = row.get_str("_id").ok().and_then(parse_hour) {
-                hours.insert(hour);
-            }
-        }
-        let mut existing = windows(client)
-            .find(doc! { "l": Level::Collection.number(), "db": database, "c": &collection })
-            .projection(doc! { "t": 1 })
-            .await?;
-        while let Some(window) = existing.try_next().await? {
-            if let Ok(t) = window.get_datetime("t") {
-                hours.insert(t.timestamp_millis());
-            }
-        }
-        let hours: Vec<i64> = hours.into_iter().collect();
-        for chunk in hours.chunks(1_000) {
-            let chunk = chunk.iter().copied().collect();
-            marks::mark_levels(
-                client,
-                database,
-                Some(&collection),
-                &chunk,
-                &[Level::Collection],
-                marks::Marker::Worker,
-            )
-            .await?;
-        }
+    while let Some((hours, outcome)) = rebuilt.try_next().await? {
         every_hour.extend(hours);
-        progress(Progress {
-            stage: "collections",
-            done: done as u64 + 1,
-            total,
-        });
-        renew(lease).await?;
+        written += outcome.0;
+        dirty += outcome.1;
     }
     // Each hour and day once, not once per collection.
     let every_hour: Vec<i64> = every_hour.into_iter().collect();
@@ -336,7 +351,56 @@ async fn mark_every_hour(
         )
         .await?;
     }
-    Ok(())
+    Ok((written, dirty))
+}
+
+/// One collection of [`rebuild_collections`]: returns its hours (with
+/// events or a window) and (windows written, windows left dirty).
+async fn rebuild_collection(
+    client: &mongodb::Client,
+    database: &str,
+    collection: &str,
+    last_closed_hour: i64,
+    server_now: Option<i64>,
+) -> Result<(BTreeSet<i64>, (u64, u64)), RollupError> {
+    // The windows there are, with the stamps each replacement is
+    // conditional on; an hour without one is written only if still none.
+    let mut stamps: BTreeMap<i64, Document> = BTreeMap::new();
+    let mut existing = windows(client)
+        .find(doc! { "l": Level::Collection.number(), "db": database, "c": collection })
+        .projection(doc! { "t": 1, "marks": 1, "timed": 1, "touched": 1, "settle_ms": 1 })
+        .await?;
+    while let Some(window) = existing.try_next().await? {
+        if let Ok(t) = window.get_datetime("t") {
+            stamps.insert(t.timestamp_millis(), window);
+        }
+    }
+    let mut cursor = client
+        .database(database)
+        .collection::<Document>(collection)
+        .aggregate([doc! { "$group": { "_id": hour_expression() } }])
+        .await?;
+    while let Some(row) = cursor.try_next().await? {
+        if let Some(hour) = row.get_str("_id").ok().and_then(parse_hour) {
+            stamps.entry(hour).or_default();
+        }
+    }
+    let hours: BTreeSet<i64> = stamps.keys().copied().collect();
+    let open = stamps.split_off(&(last_closed_hour + 1));
+    let outcome = build_collection(client, database, collection, &stamps, server_now).await?;
+    let open: BTreeSet<i64> = open.into_keys().collect();
+    if !open.is_empty() {
+        marks::mark_levels(
+            client,
+            database,
+            Some(collection),
+            &open,
+            &[Level::Collection],
+            marks::Marker::Worker,
+        )
+        .await?;
+    }
+    Ok((hours, outcome))
 }
 
 /// The hour of an event, as `2026-12-07T11`.
@@ -499,9 +563,12 @@ fn window_document(
     window
 }
 
-/// Replaces window `id` with `window` if its marks are still `marks`.
+/// Replaces window `id` with `window` if its marks are still `marks`, or
+/// inserts it if there is none (a window never marked has marks 0): a
+/// window marked meanwhile makes the insert a duplicate key, not a second
+/// window.
 fn replace(id: String, marks: i64, window: Document) -> Document {
-    doc! { "q": { "_id": id, "marks": marks }, "u": window }
+    doc! { "q": { "_id": id, "marks": marks }, "u": window, "upsert": true }
 }
 
 /// Runs replacements; returns (replaced, not replaced: their marks moved).
@@ -515,10 +582,14 @@ async fn run_replaces(
             .database(DATABASE)
             .run_command(doc! { "update": WINDOWS, "updates": chunk.to_vec(), "ordered": false })
             .await?;
-        if let Ok(errors) = answer.get_array("writeErrors")
-            && !errors.is_empty()
-        {
-            return Err(RollupError(format!("replacing rollup windows: {errors:?}")));
+        if let Ok(errors) = answer.get_array("writeErrors") {
+            let other = errors.iter().find(|error| {
+                let code = error.as_document().and_then(|e| e.get("code"));
+                !matches!(code, Some(Bson::Int32(DUPLICATE_KEY)))
+            });
+            if let Some(error) = other {
+                return Err(RollupError(format!("replacing rollup windows: {error:?}")));
+            }
         }
         let matched = match answer.get("n") {
             Some(Bson::Int32(n)) => *n as u64,

@@ -2,7 +2,8 @@
 //! marked dirty, or every window with `--rebuild`), under each database's
 //! lease; `--every` keeps doing it.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -81,7 +82,9 @@ pub async fn pass(
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_prefix(database.clone());
+        let stages = StageClock::default();
         let show = |p: Progress| {
+            stages.at(p.stage);
             bar.set_message(p.stage);
             bar.set_length(p.total);
             bar.set_position(p.done);
@@ -100,10 +103,47 @@ pub async fn pass(
                 held.until.format("%H:%M:%SZ")
             ),
             None => eprintln!(
-                "panoptic: {database}: {} collection hour(s), {} hour(s), {} day(s) rolled up; {} left dirty",
-                report.collection_hours, report.hours, report.days, report.left_dirty
+                "panoptic: {database}: {} collection hour(s), {} hour(s), {} day(s) rolled up; {} left dirty{}",
+                report.collection_hours,
+                report.hours,
+                report.days,
+                report.left_dirty,
+                stages.summary()
             ),
         }
     }
     Ok(())
+}
+
+/// How long each stage of a pass took: where a slow rebuild spends it.
+#[derive(Default)]
+struct StageClock(Mutex<Vec<(&'static str, Instant)>>);
+
+impl StageClock {
+    fn at(&self, stage: &'static str) {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.last().is_none_or(|(last, _)| *last != stage) {
+            seen.push((stage, Instant::now()));
+        }
+    }
+
+    /// ` (collections 1.2 s, collection hours 3.4 s, …)`, or nothing.
+    fn summary(&self) -> String {
+        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let ends = seen
+            .iter()
+            .skip(1)
+            .map(|(_, at)| *at)
+            .chain([Instant::now()]);
+        let parts: Vec<String> = seen
+            .iter()
+            .zip(ends)
+            .map(|((stage, start), end)| format!("{stage} {:.1} s", (end - *start).as_secs_f64()))
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
 }
