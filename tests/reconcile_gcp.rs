@@ -546,9 +546,15 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
     assert!(!reasons(&later, "fresh_import").contains(&"late_data"));
     assert!(reasons(&later, "fresh_import").contains(&"not_billed"));
 
-    // 3. --apply books every row's difference, to the cent; a second run
-    //    writes nothing new.
-    let applied = rows(&reconcile(&env, &server, "day,resource", &["--apply"]));
+    // 3. --apply books every row's difference, to the cent (today's bill
+    //    may still change: booked only when asked); a second run writes
+    //    nothing new.
+    let applied = rows(&reconcile(
+        &env,
+        &server,
+        "day,resource",
+        &["--apply", "--include-late"],
+    ));
     let difference: Decimal = applied
         .iter()
         .filter(|r| r["day"] != "total")
@@ -571,7 +577,12 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
         sum.round_dp(2),
         (expected - fresh_estimate - slow_estimate).round_dp(2)
     );
-    let again = reconcile(&env, &server, "day,resource", &["--apply"]);
+    let again = reconcile(
+        &env,
+        &server,
+        "day,resource",
+        &["--apply", "--include-late"],
+    );
     common::reconcile_cli::assert_applied_once(&again, &env, &adjustments).await;
     // Reports keep the allocation apart from the estimate.
     let report = CostQuery::new()
@@ -614,9 +625,11 @@ async fn an_atlas_cluster_is_spread_over_its_callers_by_calls_to_the_cent() {
 
     let client = common::client().await;
     let base = CostQuery::new().env(&env);
+    // Today is not over: spread all the same.
     let recon = Reconciliation::new("mongodb_atlas", today, today + Days::new(1))
         .by([])
-        .unwrap();
+        .unwrap()
+        .include_late(true);
     let shares = recon.shares(&client, &base).await.unwrap();
     let adjustments = recon.spread(&cost, &shares, Share::Calls, &Fallback::default());
     assert_eq!(adjustments.len(), 2, "{adjustments:#?}");
@@ -668,6 +681,7 @@ async fn an_atlas_cluster_is_spread_over_its_callers_by_calls_to_the_cent() {
         .args([
             "--since", &since, "--until", &until, "--by", "day", "--apply",
         ])
+        .arg("--include-late")
         .output()
         .unwrap();
     let cli_rows = rows(&out);

@@ -149,7 +149,8 @@ async fn reconcile_apply_for_an_old_day_and_its_rerun_stay_exact() {
     let env = common::unique_env("rollup_recon");
     let database = database_name(&env);
     let now = Utc::now();
-    let day = (now - Span::days(3)).date_naive();
+    // Old enough that its bill no longer changes (3 late days).
+    let day = (now - Span::days(5)).date_naive();
     let minutes_ago = (now - day.and_hms_opt(12, 0, 0).unwrap().and_utc()).num_minutes();
     let events: Vec<BillingEvent> = (0..24)
         .map(|i| {
@@ -206,7 +207,8 @@ async fn seed_many(client: &mongodb::Client, env: &str) {
     let now = Utc::now();
     for user in 0..3 {
         let events: Vec<BillingEvent> = (0..6_000)
-            .map(|i| event(&seed(120 + i * 3, user, (i % 3) as usize, 1 + i), env, now))
+            // 600 hours each: a pass writes them in several reads.
+            .map(|i| event(&seed(120 + i * 6, user, (i % 3) as usize, 1 + i), env, now))
             .collect();
         write(client, &events).await;
     }
@@ -231,7 +233,9 @@ async fn a_worker_killed_mid_pass_leaves_reports_exact() {
     // builds the hours and days above them).
     let started = Instant::now();
     loop {
-        if dirty_windows(&client, &database, false).await > 0 {
+        if dirty_windows(&client, &database, false).await > 0
+            && dirty_windows(&client, &database, true).await > 0
+        {
             worker.kill().unwrap();
             break;
         }

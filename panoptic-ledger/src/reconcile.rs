@@ -72,6 +72,7 @@ pub struct Reconciliation {
     min_difference: Decimal,
     basis: Basis,
     late_days: u32,
+    include_late: bool,
     today: Option<NaiveDate>,
     share: Share,
     env: Option<String>,
@@ -92,6 +93,7 @@ impl Reconciliation {
             min_difference: Decimal::ZERO,
             basis: Basis::List,
             late_days: 3,
+            include_late: false,
             today: None,
             share: Share::Estimate,
             env: None,
@@ -154,6 +156,26 @@ impl Reconciliation {
     pub fn late_days(mut self, days: u32) -> Self {
         self.late_days = days;
         self
+    }
+
+    /// Whether [`adjustments`](Self::adjustments) and
+    /// [`apply`](Self::apply) book the late days too (default: no). A
+    /// late day's bill is still arriving, so an adjustment booked from it
+    /// makes estimate + adjustment read the partial bill; left alone, its
+    /// rows are flagged late and its earlier adjustments kept.
+    pub fn include_late(mut self, include: bool) -> Self {
+        self.include_late = include;
+        self
+    }
+
+    /// The first day whose bill may still change.
+    pub fn late_from(&self) -> NaiveDate {
+        let today = self
+            .today
+            .unwrap_or_else(|| Utc::now().with_timezone(&self.zone).date_naive());
+        today
+            .checked_sub_days(Days::new(u64::from(self.late_days)))
+            .unwrap_or(today)
     }
 
     /// Today, in the bill's zone (default: now).
@@ -331,12 +353,7 @@ impl Reconciliation {
                 *types.entry(kind.clone()).or_default() += *amount;
             }
         }
-        let today = self
-            .today
-            .unwrap_or_else(|| Utc::now().with_timezone(&self.zone).date_naive());
-        let late_from = today
-            .checked_sub_days(Days::new(u64::from(self.late_days)))
-            .unwrap_or(today);
+        let late_from = self.late_from();
         let mut total = ReconRow::empty(vec!["total".to_owned()], &currency);
         let mut out = Vec::with_capacity(rows.len());
         for (row_key, mut row) in rows {
@@ -456,8 +473,9 @@ impl Reconciliation {
                 by_type: credit_types.unwrap_or_default().into_iter().collect(),
             });
         }
-        // Billed less than estimated on a recent day: the rest may come.
-        if late && row.difference < Decimal::ZERO {
+        // A recent day's bill may still change, whichever way it differs
+        // (usage exported late, credits applied later).
+        if late && !row.difference.is_zero() {
             reasons.push(Reason::LateData {
                 days: self.late_days,
             });

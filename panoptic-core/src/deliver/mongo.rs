@@ -183,17 +183,7 @@ impl Mongo {
             true => BTreeSet::new(),
             false => rollup_marks::hours_of(documents),
         };
-        let to_mark: BTreeSet<i64> = hours
-            .iter()
-            .copied()
-            .filter(|&hour| {
-                rollup_marks::may_be_rolled_up(hour, now)
-                    || self
-                        .marked_open
-                        .get(&(route.clone(), hour))
-                        .is_none_or(|sent| sent.elapsed() >= settle / 2)
-            })
-            .collect();
+        let to_mark = self.needing_a_mark(route, &hours, now, settle);
         let sent = Instant::now();
         match mark_windows(&client, route, &to_mark, settle, limit, interrupt).await {
             None => {
@@ -233,17 +223,7 @@ impl Mongo {
         // worker rolled up meanwhile, and a slow insert may land after the
         // window settled: marked again, it is recomputed.
         let now = chrono::Utc::now();
-        let late: BTreeSet<i64> = hours
-            .iter()
-            .copied()
-            .filter(|&hour| {
-                rollup_marks::may_be_rolled_up(hour, now)
-                    || self
-                        .marked_open
-                        .get(&(route.clone(), hour))
-                        .is_none_or(|sent| sent.elapsed() >= settle / 2)
-            })
-            .collect();
+        let late = self.needing_a_mark(route, &hours, now, settle);
         if !matches!(inserted, Ok(Ok(_))) {
             // Part of it may have landed: marked now if late already, when
             // the server answered (best effort; an unanswered insert is
@@ -271,6 +251,29 @@ impl Mongo {
             }
         }
         insert_outcome(inserted, documents.len(), limit)
+    }
+
+    /// Those of `hours` a batch must mark (before its insert, or after
+    /// it): hours a worker may have rolled up already, and open hours this
+    /// writer has not marked for half a settle period.
+    fn needing_a_mark(
+        &self,
+        route: &Route,
+        hours: &BTreeSet<i64>,
+        now: chrono::DateTime<chrono::Utc>,
+        settle: Duration,
+    ) -> BTreeSet<i64> {
+        hours
+            .iter()
+            .copied()
+            .filter(|&hour| {
+                rollup_marks::may_be_rolled_up(hour, now)
+                    || self
+                        .marked_open
+                        .get(&(route.clone(), hour))
+                        .is_none_or(|sent| sent.elapsed() >= settle / 2)
+            })
+            .collect()
     }
 
     /// What to tell the user since last asked.

@@ -106,11 +106,13 @@ impl Reconciliation {
     ) -> Vec<BillingEvent> {
         let mut events = Vec::new();
         let shares = self.in_report_currency(report, shares);
-        // A row in another currency than the bill's was not compared.
-        let compared = report
-            .rows
-            .iter()
-            .filter(|r| r.currency == report.currency && !r.difference.is_zero());
+        // A row in another currency than the bill's was not compared; a
+        // late day's bill is still arriving.
+        let compared = report.rows.iter().filter(|r| {
+            r.currency == report.currency
+                && !r.difference.is_zero()
+                && (self.include_late || !r.is_late())
+        });
         for row in compared {
             let callers: Vec<&CostRow> = shares
                 .iter()

@@ -88,3 +88,44 @@ fn a_rate_converts_the_estimate_and_the_row_says_at_what() {
         "estimate converted at 1 EUR = 1.08 USD (2026-11-01)"
     );
 }
+
+/// A reconciliation whose `day()` is yesterday: its bill may still change.
+fn recent() -> Reconciliation {
+    Reconciliation::new("openai", day(), day().succ_opt().unwrap())
+        .by([GroupBy::Day])
+        .unwrap()
+        .today(day().succ_opt().unwrap())
+}
+
+#[test]
+fn a_late_day_is_flagged_late_whichever_way_it_differs() {
+    for (estimated, late) in [("11.00", true), ("13.00", true), ("12.00", false)] {
+        let report = recent().compare(&[estimate("USD", estimated)], &[], &bill());
+        let row = &report.rows[0];
+        assert_eq!(row.is_late(), late, "{estimated}: {row:#?}");
+        assert_eq!(
+            row.reasons.iter().any(|r| r.code() == "late_data"),
+            late,
+            "{estimated}: {row:#?}"
+        );
+    }
+    // An old day is not late, however it differs.
+    let report = recon().compare(&[estimate("USD", "11.00")], &[], &bill());
+    assert!(!report.rows[0].is_late(), "{report:#?}");
+}
+
+#[test]
+fn adjustments_leave_late_days_alone_unless_asked() {
+    let estimates = [estimate("USD", "11.00")];
+    let report = recent().compare(&estimates, &[], &bill());
+    let fallback = Fallback::default();
+    assert!(recent().adjustments(&report, &[], &fallback).is_empty());
+    let booked = recent()
+        .include_late(true)
+        .adjustments(&report, &[], &fallback);
+    assert_eq!(booked.len(), 1, "{booked:#?}");
+    assert_eq!(booked[0].amount, Some(dec("1.00")));
+    // An old day is booked without asking.
+    let report = recon().compare(&estimates, &[], &bill());
+    assert_eq!(recon().adjustments(&report, &[], &fallback).len(), 1);
+}

@@ -35,7 +35,12 @@ impl Reconciliation {
     ) -> Result<ApplySummary, QueryError> {
         let error = QueryError::from;
         let since = bson::DateTime::from_chrono(self.day_start(self.start));
-        let until = bson::DateTime::from_chrono(self.day_start(self.end));
+        // Late days are left alone, what earlier runs booked for them too.
+        let end = match self.include_late {
+            true => self.end,
+            false => self.end.min(self.late_from()).max(self.start),
+        };
+        let until = bson::DateTime::from_chrono(self.day_start(end));
         let filter = doc! {
             "ts": { "$gte": since, "$lt": until },
             "provider": self.provider.as_str(),

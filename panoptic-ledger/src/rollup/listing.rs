@@ -12,7 +12,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use panoptic_core::rollup_marks::{HOUR_MS, Level};
 
-use super::windows;
+use super::{in_range, windows};
 use crate::groups::{self as group, Dims};
 use panoptic_core::BillingEvent;
 
@@ -119,20 +119,12 @@ pub(crate) async fn newest_in(
     let until = query.until.map(|t| t.timestamp_millis());
     let wanted = usize::try_from(newest).unwrap_or(usize::MAX);
     // The hours holding events, newest first: a database hour per hour.
-    let mut t = Document::new();
-    if let Some(since) = since {
-        t.insert(
-            "$gte",
-            bson::DateTime::from_millis(panoptic_core::rollup_marks::hour_of(since)),
-        );
-    }
-    if let Some(until) = until {
-        t.insert("$lt", bson::DateTime::from_millis(until));
-    }
-    let mut hours_filter = doc! { "l": Level::Hour.number(), "db": database };
-    if !t.is_empty() {
-        hours_filter.insert("t", t);
-    }
+    let hours_filter = in_range(
+        Level::Hour,
+        database,
+        since.map(panoptic_core::rollup_marks::hour_of),
+        until,
+    );
     let mut hours = windows(client)
         .find(hours_filter)
         .sort(doc! { "t": -1 })

@@ -39,6 +39,7 @@ pub(crate) mod read;
 
 use bson::{Document, doc};
 use mongodb::IndexModel;
+use panoptic_core::rollup_marks::Level;
 
 pub use build::{Progress, RollupError, RollupReport, roll_up};
 pub use panoptic_core::rollup_marks::{DATABASE, GRACE, WINDOWS};
@@ -84,6 +85,27 @@ pub(crate) async fn ensure_indexes(client: &mongodb::Client) -> mongodb::error::
         ])
         .await?;
     Ok(())
+}
+
+/// Windows of `level` in `database` starting in `[from, until)`.
+pub(crate) fn in_range(
+    level: Level,
+    database: &str,
+    from: Option<i64>,
+    until: Option<i64>,
+) -> Document {
+    let mut t = Document::new();
+    if let Some(from) = from {
+        t.insert("$gte", bson::DateTime::from_millis(from));
+    }
+    if let Some(until) = until {
+        t.insert("$lt", bson::DateTime::from_millis(until));
+    }
+    let mut filter = doc! { "l": level.number(), "db": database };
+    if !t.is_empty() {
+        filter.insert("t", t);
+    }
+    filter
 }
 
 /// Documents whose `ts` is within one of `ranges`.

@@ -20,7 +20,7 @@ use panoptic_core::BillingEvent;
 use panoptic_core::keys::{self, metadata as meta};
 use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, STAMP_LEVEL, day_of, hour_of};
 
-use super::{ts_ranges_filter, windows};
+use super::{in_range, ts_ranges_filter, windows};
 use crate::query::{CostQuery, QueryError};
 use crate::start_records::{OpenCall, ended_among, open_call_matching, open_in};
 
@@ -281,24 +281,10 @@ async fn from_windows(
             .unwrap_or_default()
     };
     let projection = doc! { "c": 1, "t": 1, "dirty": 1, LISTED: 1, UNKNOWN: 1 };
-    let range = |level: Level, from: Option<i64>| {
-        let mut t = Document::new();
-        if let Some(from) = from {
-            t.insert("$gte", bson::DateTime::from_millis(from));
-        }
-        if let Some(until) = until {
-            t.insert("$lt", bson::DateTime::from_millis(until));
-        }
-        let mut filter = doc! { "l": level.number(), "db": database };
-        if !t.is_empty() {
-            filter.insert("t", t);
-        }
-        filter
-    };
 
     let mut days_used = BTreeSet::new();
     let mut cursor = windows(client)
-        .find(range(Level::Day, since.map(day_of)))
+        .find(in_range(Level::Day, database, since.map(day_of), until))
         .projection(projection.clone())
         .await
         .map_err(error)?;
@@ -310,7 +296,7 @@ async fn from_windows(
     }
     let mut hours_below = Vec::new();
     let mut cursor = windows(client)
-        .find(range(Level::Hour, since.map(hour_of)))
+        .find(in_range(Level::Hour, database, since.map(hour_of), until))
         .projection(projection.clone())
         .await
         .map_err(error)?;

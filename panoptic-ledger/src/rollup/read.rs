@@ -12,7 +12,7 @@ use futures_util::TryStreamExt;
 use panoptic_core::naming::collection_name;
 use panoptic_core::rollup_marks::{DAY_MS, HOUR_MS, Level, day_of, hour_of, window_id};
 
-use super::windows;
+use super::{in_range, windows};
 use crate::groups::{self as group, Combo};
 use crate::query::histogram::{GroupKey, Partial, finish};
 use crate::query::{CostQuery, CostRow, QueryError};
@@ -204,22 +204,6 @@ fn outside_days(mut filter: Document, days: &BTreeSet<i64>) -> Document {
         gaps.push(doc! { "t": { "$gte": bson::DateTime::from_millis(from) } });
     }
     filter.insert("$or", gaps);
-    filter
-}
-
-/// Windows of `level` in `database` starting in `[from, until)`.
-fn in_range(level: Level, database: &str, from: Option<i64>, until: Option<i64>) -> Document {
-    let mut t = Document::new();
-    if let Some(from) = from {
-        t.insert("$gte", bson::DateTime::from_millis(from));
-    }
-    if let Some(until) = until {
-        t.insert("$lt", bson::DateTime::from_millis(until));
-    }
-    let mut filter = doc! { "l": level.number(), "db": database };
-    if !t.is_empty() {
-        filter.insert("t", t);
-    }
     filter
 }
 

@@ -73,6 +73,10 @@ pub struct ReconcileArgs {
     /// the day's callers (rerunning replaces them, never adds).
     #[arg(long)]
     pub apply: bool,
+    /// With --apply, book the late days too (their bill may still change:
+    /// estimate + adjustment would read the partial bill until a rerun).
+    #[arg(long, requires = "apply")]
+    pub include_late: bool,
     /// Username for adjustments of usage panoptic never saw.
     #[arg(long, default_value = "reconcile")]
     pub fallback_user: String,
@@ -213,6 +217,7 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
             BasisArg::Net => Basis::Net,
         })
         .late_days(args.late_days)
+        .include_late(args.include_late)
         .today(today);
     let recon = match &args.rates {
         Some(path) => recon.rates(Rates::load(path).map_err(|e| e.to_string())?),
@@ -267,6 +272,18 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
             "panoptic: adjustments: {} written, {} unchanged, {} removed",
             summary.written, summary.unchanged, summary.removed
         );
+        let late = report
+            .rows
+            .iter()
+            .filter(|r| r.is_late() && !r.difference.is_zero())
+            .count();
+        if late > 0 && !args.include_late {
+            eprintln!(
+                "panoptic: {late} row(s) from {} on left alone: their bill may still change \
+                 (--include-late books them)",
+                recon.late_from()
+            );
+        }
     }
     if let Some(limit) = args.fail_over {
         let over = report.over(limit, args.min_difference);
