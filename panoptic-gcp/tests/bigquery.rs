@@ -421,13 +421,15 @@ async fn not_implemented_is_not_retried() {
 }
 
 #[tokio::test]
-async fn a_job_backend_error_reruns_the_job_with_a_new_request_id_and_bills_both_runs() {
+async fn a_job_backend_error_reruns_the_job_with_a_new_request_id_and_bills_the_run_that_answered()
+{
     let job_backend_error = json!({"error": {
         "code": 400, "message": "The job encountered an internal error during execution.",
         "errors": [{"message": "The job encountered an internal error during execution.", "domain": "global", "reason": "jobBackendError"}],
         "status": "INVALID_ARGUMENT"}});
     let (server, bq, logged) = support::fake_bigquery([
-        // Run 1: created, then fails while running, having billed 10 MiB.
+        // Run 1: created, then fails while running, having processed 10 MiB:
+        // a query that returns an error is not charged.
         on("POST", QUERIES)
             .respond_with(ok(running("bigquery#queryResponse")))
             .up_to_n_times(1)
@@ -462,15 +464,17 @@ async fn a_job_backend_error_reruns_the_job_with_a_new_request_id_and_bills_both
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[0], ids[1], "a rerun is a new request");
     let logged = logged.lock().unwrap();
-    assert_eq!(logged.len(), 2, "one event per billed run");
+    assert_eq!(logged.len(), 2, "one event per run");
     let (first, second) = (&logged[0], &logged[1]);
     assert_eq!(first.get("outcome"), Some("error"));
     assert_eq!(first.get("error_reason"), Some("jobBackendError"));
     assert_eq!(first.get("retried"), Some("true"));
     assert_eq!(first.get("attempt"), Some("1"));
     assert_eq!(first.get("job_id"), Some("job_abc"));
-    assert_eq!(first.get("bytes_billed"), Some("10485760"));
-    assert_eq!(first.get("amount"), Some("0.000059604644775390625"));
+    assert_eq!(first.get("bytes_billed"), Some("0"));
+    assert_eq!(first.get("amount"), Some("0"));
+    assert_eq!(first.get("estimated"), Some("false"));
+    assert_eq!(second.get("amount"), Some("0.000059604644775390625"));
     assert_eq!(second.get("outcome"), Some("ok"));
     assert_eq!(second.get("attempt"), Some("2"));
     assert_eq!(second.get("job_id"), Some("job_def"));

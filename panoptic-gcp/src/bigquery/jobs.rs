@@ -106,21 +106,24 @@ impl BigQuery {
                 read.referenced_tables().unwrap_or(0),
             )
         });
-        let failure = read
-            .status
-            .as_ref()
-            .and_then(|s| s.error_result.clone())
-            .map(|error| Error::JobFailed {
-                job_id: job.job_id.clone(),
-                error,
-            });
+        let error_result = read.status.as_ref().and_then(|s| s.error_result.clone());
+        // A query that returned an error is not charged on demand (its
+        // slots still count under editions); a cancelled one is.
+        let charged = !done
+            || error_result
+                .as_ref()
+                .is_none_or(|e| crate::pricing::charges_a_failed_query(&e.reason));
+        let failure = error_result.map(|error| Error::JobFailed {
+            job_id: job.job_id.clone(),
+            error,
+        });
         Settled {
             usage: Usage {
                 bytes_processed: processed,
-                bytes_billed,
+                bytes_billed: if charged { bytes_billed } else { 0 },
                 slot_ms: read.slot_ms(),
             },
-            estimated: !done || read.bytes_billed().is_none(),
+            estimated: charged && (!done || read.bytes_billed().is_none()),
             failure,
         }
     }

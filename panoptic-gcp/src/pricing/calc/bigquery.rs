@@ -49,6 +49,23 @@ pub fn bigquery_bytes_billed_with_tables(bytes_processed: u64, referenced_tables
     per_query.max(BIGQUERY_MIN_BYTES_BILLED.saturating_mul(tables))
 }
 
+/// Whether BigQuery charges (on demand) for a query job that ended with
+/// `status.errorResult.reason` = `reason`. Google charges nothing for a
+/// query that returns an error, but a cancelled one (`stopped`: by
+/// `jobs.cancel`, or past its job timeout; `timeout`) is charged for what
+/// it processed before it stopped. The one rule: [`QueryUsage::failed`]
+/// means an error of the first kind.
+///
+/// ```
+/// use panoptic_gcp::pricing::charges_a_failed_query;
+/// assert!(!charges_a_failed_query("invalidQuery"));
+/// assert!(!charges_a_failed_query("jobBackendError"));
+/// assert!(charges_a_failed_query("stopped"));
+/// ```
+pub fn charges_a_failed_query(reason: &str) -> bool {
+    matches!(reason, "stopped" | "timeout")
+}
+
 /// One BigQuery query, for pricing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueryUsage {
@@ -60,7 +77,8 @@ pub struct QueryUsage {
     pub bytes_billed: Option<u64>,
     /// Answered from the cache (free).
     pub cache_hit: bool,
-    /// Ended in error (free).
+    /// Ended in an error BigQuery does not charge for (free; a cancelled
+    /// query is charged: see [`charges_a_failed_query`]).
     pub failed: bool,
     /// A dry run (free: nothing ran).
     pub dry_run: bool,
