@@ -12,25 +12,28 @@ use super::error::Error;
 /// use std::time::Duration;
 ///
 /// let p = RetryPolicy { max_retries: 3, initial: Duration::from_millis(100), max_delay: Duration::from_secs(2) };
-/// // Attempt n waits a random time up to initial × 2^n, capped at max_delay.
+/// // Retry n waits initial × 2^n plus up to `initial` of jitter, capped at max_delay.
+/// assert!(p.delay(0) >= Duration::from_millis(100));
 /// assert!(p.delay(10) <= Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (0: never retry).
     pub max_retries: u32,
-    /// The backoff ceiling of the first retry.
+    /// The least wait before the first retry (each next one doubles it).
     pub initial: Duration,
     /// The largest wait between two attempts.
     pub max_delay: Duration,
 }
 
+/// Google's back-off requirement (the BigQuery SLA's): at least 1 s
+/// before the first retry, growing exponentially to at most 32 s.
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 5,
-            initial: Duration::from_millis(250),
-            max_delay: Duration::from_secs(16),
+            initial: Duration::from_secs(1),
+            max_delay: Duration::from_secs(32),
         }
     }
 }
@@ -43,16 +46,17 @@ impl RetryPolicy {
         max_delay: Duration::ZERO,
     };
 
-    /// The wait before retry `attempt` (0-based): "full jitter", a uniform
-    /// random time up to `initial × 2^attempt`, capped at `max_delay`, so
-    /// that many clients backing off at once do not retry in step.
+    /// The wait before retry `attempt` (0-based): `initial × 2^attempt`
+    /// plus a uniform random time up to `initial`, capped at `max_delay`:
+    /// never less than Google asks, and many clients backing off at once
+    /// do not retry in step.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
+        let floor = self
             .initial
-            .saturating_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
-            .min(self.max_delay);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(fastrand::u64(0..=nanos))
+            .saturating_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX));
+        let jitter_nanos = u64::try_from(self.initial.as_nanos()).unwrap_or(u64::MAX);
+        let jitter = Duration::from_nanos(fastrand::u64(0..=jitter_nanos));
+        floor.saturating_add(jitter).min(self.max_delay)
     }
 
     /// Runs `op` until it succeeds, fails with a non-retryable error, or
@@ -94,10 +98,17 @@ mod tests {
             max_delay: Duration::from_millis(50),
         };
         for _ in 0..100 {
-            assert!(p.delay(0) <= Duration::from_millis(10));
-            assert!(p.delay(2) <= Duration::from_millis(40));
-            assert!(p.delay(30) <= Duration::from_millis(50));
+            let first = p.delay(0);
+            assert!((Duration::from_millis(10)..=Duration::from_millis(20)).contains(&first));
+            let third = p.delay(2);
+            assert!((Duration::from_millis(40)..=Duration::from_millis(50)).contains(&third));
+            assert_eq!(p.delay(30), Duration::from_millis(50));
         }
+        // Google's: 1 s at least, then 2, 4, … up to 32 s.
+        let google = RetryPolicy::default();
+        assert!(google.delay(0) >= Duration::from_secs(1));
+        assert!(google.delay(4) >= Duration::from_secs(16));
+        assert_eq!(google.delay(6), Duration::from_secs(32));
         assert_eq!(RetryPolicy::NONE.delay(3), Duration::ZERO);
     }
 
