@@ -522,6 +522,39 @@ async fn a_timed_out_job_is_cancelled_and_billed_what_it_billed() {
 }
 
 #[tokio::test]
+async fn a_timed_out_job_whose_statistics_cannot_be_read_is_unpriced_not_free() {
+    let cancel = "/bigquery/v2/projects/test-project/jobs/job_abc/cancel";
+    let unavailable = json!({"error": {"code": 503, "message": "The service is currently unavailable.",
+        "errors": [{"message": "The service is currently unavailable.", "domain": "global", "reason": "backendError"}],
+        "status": "UNAVAILABLE"}});
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(running("bigquery#queryResponse"))),
+        on("POST", cancel).respond_with(reply(503, unavailable.clone())),
+        on("GET", JOB).respond_with(reply(503, unavailable)),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .query_deadline(Duration::ZERO)
+        .retry(support::fast_retry())
+        .logger(logger)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        bq.query("SELECT SLEEP()").await,
+        Err(Error::Timeout { .. })
+    ));
+    let event = &logged.lock().unwrap()[0];
+    assert_eq!(event.get("outcome"), Some("error"));
+    assert_eq!(event.get("amount"), None, "{event:?}");
+    assert!(
+        event.get("pricing_error").unwrap().contains("job_abc"),
+        "{event:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_failure_while_reading_pages_bills_the_finished_job() {
     let gone = json!({"error": {"code": 404, "message": "Not found: Job test-project:US.job_abc",
         "errors": [{"message": "Not found: Job", "domain": "global", "reason": "notFound"}], "status": "NOT_FOUND"}});

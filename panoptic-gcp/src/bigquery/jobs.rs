@@ -14,6 +14,9 @@ pub(crate) struct Settled {
     pub estimated: bool,
     /// The job's own failure (`status.errorResult`), when it has one.
     pub failure: Option<Error>,
+    /// Why what it used is not known (its statistics could not be read):
+    /// unpriced, never $0.
+    pub unknown: Option<String>,
 }
 
 impl BigQuery {
@@ -95,6 +98,11 @@ impl BigQuery {
                 usage: Usage::default(),
                 estimated: true,
                 failure: None,
+                unknown: Some(format!(
+                    "job {} ran, and its statistics could not be read (jobs.get failed): \
+                     what it billed is unknown",
+                    job.job_id
+                )),
             };
         };
         let done = read.is_done();
@@ -125,6 +133,7 @@ impl BigQuery {
             },
             estimated: charged && (!done || read.bytes_billed().is_none()),
             failure,
+            unknown: None,
         }
     }
 }
