@@ -29,8 +29,8 @@ mod pacific;
 pub use calc::{
     BIGQUERY_MIN_BYTES_BILLED, Calculator, Charge, CloudRunUsage, Estimate, FreeTier,
     FunctionsUsage, MIB, QueryUsage, StorageClass, TIB, bigquery_bytes_billed,
-    bigquery_bytes_billed_with_tables, charges_a_failed_query, functions_cpu_ghz,
-    seconds_rounded_up_100ms, tiered_cost,
+    bigquery_bytes_billed_with_tables, bigquery_most_bytes_billed, charges_a_failed_query,
+    functions_cpu_ghz, seconds_rounded_up_100ms, tiered_cost,
 };
 pub use data::{PriceTable, RegionalPrice, ServicePrices, Sku, Tier};
 pub use editions::{Edition, PricingModel, slot_cost};

@@ -10,10 +10,10 @@ use crate::rest::Error;
 
 impl BigQuery {
     /// What `query` would cost at list price, from a dry run: BigQuery's
-    /// exact `totalBytesProcessed`, billed as a finished job is when
-    /// BigQuery does not report `totalBytesBilled` (rounded up to the MiB,
-    /// at least 10 MiB per query and per referenced table:
-    /// [`bigquery_bytes_billed_with_tables`](crate::pricing::bigquery_bytes_billed_with_tables)),
+    /// exact `totalBytesProcessed` and referenced tables, billed at the
+    /// most BigQuery can bill for them (rounded up to the MiB, at least
+    /// 10 MiB per query and per referenced table, the split between tables
+    /// unknown: [`bigquery_most_bytes_billed`](crate::pricing::bigquery_most_bytes_billed)),
     /// priced at the client's on-demand rate in the job's location. A
     /// budget's estimate:
     ///
@@ -81,7 +81,7 @@ impl BigQuery {
             url: url.to_string(),
             message: "a dry run without statistics.totalBytesProcessed".to_owned(),
         })?;
-        let bytes_billed = crate::pricing::bigquery_bytes_billed_with_tables(
+        let bytes_billed = crate::pricing::bigquery_most_bytes_billed(
             bytes_processed,
             job.referenced_tables().unwrap_or(0),
         );

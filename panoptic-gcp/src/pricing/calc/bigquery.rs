@@ -32,7 +32,8 @@ pub fn bigquery_bytes_billed(bytes_processed: u64) -> u64 {
 
 /// Bytes billed under both on-demand minimums: 10 MB per query and 10 MB
 /// per referenced table. Per-table bytes are not in the job statistics, so
-/// this is a floor: what BigQuery reports (`totalBytesBilled`) wins.
+/// this is a floor (what BigQuery reports, `totalBytesBilled`, wins; the
+/// most is [`bigquery_most_bytes_billed`]).
 ///
 /// ```
 /// use panoptic_gcp::pricing::bigquery_bytes_billed_with_tables;
@@ -47,6 +48,35 @@ pub fn bigquery_bytes_billed_with_tables(bytes_processed: u64, referenced_tables
     }
     let tables = u64::try_from(referenced_tables).unwrap_or(u64::MAX);
     per_query.max(BIGQUERY_MIN_BYTES_BILLED.saturating_mul(tables))
+}
+
+/// The most BigQuery can bill for a query that processes
+/// `bytes_processed` over `referenced_tables` tables, when only the total
+/// is known (a dry run): each table bills at least 10 MiB, so the most is
+/// everything read from one table and the 10 MiB minimum for each other,
+/// rounded up to the MiB. Two tables of 50 MiB and 1 KiB bill 60 MiB; the
+/// same 50 MiB + 1 KiB read all from one of them, 61 MiB: the most, where
+/// [`bigquery_bytes_billed_with_tables`] gives the least (51 MiB).
+///
+/// ```
+/// use panoptic_gcp::pricing::{MIB, bigquery_bytes_billed_with_tables, bigquery_most_bytes_billed};
+/// let read = 50 * MIB + 1024;
+/// assert_eq!(bigquery_most_bytes_billed(read, 2), 61 * MIB);
+/// assert_eq!(bigquery_bytes_billed_with_tables(read, 2), 51 * MIB);
+/// // 1 KiB across 3 tables: 3 × 10 MiB either way.
+/// assert_eq!(bigquery_most_bytes_billed(1024, 3), 30 * MIB);
+/// assert_eq!(bigquery_most_bytes_billed(0, 3), 0);
+/// ```
+pub fn bigquery_most_bytes_billed(bytes_processed: u64, referenced_tables: usize) -> u64 {
+    if bytes_processed == 0 || referenced_tables == 0 {
+        return bigquery_bytes_billed(bytes_processed);
+    }
+    let others = u64::try_from(referenced_tables - 1).unwrap_or(u64::MAX);
+    bigquery_bytes_billed(
+        bytes_processed
+            .max(BIGQUERY_MIN_BYTES_BILLED)
+            .saturating_add(BIGQUERY_MIN_BYTES_BILLED.saturating_mul(others)),
+    )
 }
 
 /// Whether BigQuery charges (on demand) for a query job that ended with

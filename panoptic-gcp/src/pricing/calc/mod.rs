@@ -16,7 +16,7 @@ mod tiers;
 
 pub use bigquery::{
     BIGQUERY_MIN_BYTES_BILLED, MIB, QueryUsage, TIB, bigquery_bytes_billed,
-    bigquery_bytes_billed_with_tables, charges_a_failed_query,
+    bigquery_bytes_billed_with_tables, bigquery_most_bytes_billed, charges_a_failed_query,
 };
 pub use calculator::Calculator;
 pub use serverless::{CloudRunUsage, FunctionsUsage, functions_cpu_ghz, seconds_rounded_up_100ms};
