@@ -9,7 +9,7 @@ mod common;
 
 use std::str::FromStr;
 
-use chrono::{Days, Utc};
+use chrono::Utc;
 use panoptic::{Decimal, billable};
 use serde_json::Value as Json;
 
@@ -52,19 +52,9 @@ fn an_estimate_in_euros_meets_a_dollar_bill_only_through_a_rate() {
     drop(guard);
 
     let today = Utc::now().date_naive();
-    let midnight = today.and_hms_opt(0, 0, 0).unwrap().and_utc();
-    let (from, to) = (
-        midnight.to_rfc3339(),
-        (midnight + chrono::Duration::hours(1)).to_rfc3339(),
-    );
-    let (since, until) = (today.to_string(), (today + Days::new(1)).to_string());
     let reconcile = |rates: Option<&std::path::Path>| {
-        let mut command = common::reconcile_cli::command(&env);
-        command
-            .env_remove("PANOPTIC_RATES")
-            .args(["--provider", "mongodb_atlas", "--atlas-tier", "M10"])
-            .args(["--atlas-from", &from, "--atlas-to", &to])
-            .args(["--since", &since, "--until", &until, "--by", "day"]);
+        let mut command = common::reconcile_cli::atlas_first_hour_today(&env);
+        command.env_remove("PANOPTIC_RATES");
         if let Some(rates) = rates {
             command.arg("--rates").arg(rates);
         }

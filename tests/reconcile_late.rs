@@ -7,7 +7,6 @@
 
 mod common;
 
-use chrono::{Days, Utc};
 use panoptic::billable;
 
 /// Priced by its caller below the cluster's hour, so the day differs.
@@ -24,20 +23,9 @@ async fn a_late_day_is_booked_only_when_asked_and_then_kept() {
     assert!(guard.flush());
     drop(guard);
 
-    let today = Utc::now().date_naive();
-    let midnight = today.and_hms_opt(0, 0, 0).unwrap().and_utc();
-    let (from, to) = (
-        midnight.to_rfc3339(),
-        (midnight + chrono::Duration::hours(1)).to_rfc3339(),
-    );
-    let (since, until) = (today.to_string(), (today + Days::new(1)).to_string());
     let apply = |extra: &[&str]| {
-        let output = common::reconcile_cli::command(&env)
-            .args(["--provider", "mongodb_atlas", "--atlas-tier", "M10"])
-            .args(["--atlas-from", &from, "--atlas-to", &to])
-            .args([
-                "--since", &since, "--until", &until, "--by", "day", "--apply",
-            ])
+        let output = common::reconcile_cli::atlas_first_hour_today(&env)
+            .arg("--apply")
             .args(extra)
             .output()
             .unwrap();

@@ -9,7 +9,7 @@ use panoptic_gcp::bigquery::{BigQuery, Error, Query, QueryParameter, Value};
 use serde_json::{Value as Json, json};
 use support::{QUERIES, column, ok, on, reply, serve, with_fields};
 use wiremock::matchers::{body_partial_json, header, query_param, query_param_is_missing};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::{MockServer, Request, ResponseTemplate};
 
 const JOB_RESULTS: &str = "/bigquery/v2/projects/test-project/queries/job_abc";
 const JOB: &str = "/bigquery/v2/projects/test-project/jobs/job_abc";
@@ -480,6 +480,24 @@ async fn a_job_backend_error_reruns_the_job_with_a_new_request_id_and_bills_the_
     assert_eq!(second.get("job_id"), Some("job_def"));
 }
 
+/// The event of a query run against `server` by a client whose deadline
+/// passes at once: the query times out.
+async fn timed_out_query_event(server: &MockServer) -> support::Logged {
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .query_deadline(Duration::ZERO)
+        .retry(support::fast_retry())
+        .logger(logger)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        bq.query("SELECT SLEEP()").await,
+        Err(Error::Timeout { .. })
+    ));
+    logged.lock().unwrap()[0].clone()
+}
+
 #[tokio::test]
 async fn a_timed_out_job_is_cancelled_and_billed_what_it_billed() {
     let cancel = "/bigquery/v2/projects/test-project/jobs/job_abc/cancel";
@@ -502,19 +520,7 @@ async fn a_timed_out_job_is_cancelled_and_billed_what_it_billed() {
             .expect(1),
     ])
     .await;
-    let (logger, logged) = support::capture();
-    let bq = BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .query_deadline(Duration::ZERO)
-        .retry(support::fast_retry())
-        .logger(logger)
-        .build()
-        .unwrap();
-    assert!(matches!(
-        bq.query("SELECT SLEEP()").await,
-        Err(Error::Timeout { .. })
-    ));
-    let event = &logged.lock().unwrap()[0];
+    let event = timed_out_query_event(&server).await;
     assert_eq!(event.get("outcome"), Some("error"));
     assert_eq!(event.get("bytes_billed"), Some("1099511627776"));
     assert_eq!(event.get("amount"), Some("6.25"));
@@ -533,19 +539,7 @@ async fn a_timed_out_job_whose_statistics_cannot_be_read_is_unpriced_not_free() 
         on("GET", JOB).respond_with(reply(503, unavailable)),
     ])
     .await;
-    let (logger, logged) = support::capture();
-    let bq = BigQuery::builder("test-project")
-        .base_url(format!("{}/bigquery/v2/", server.uri()))
-        .query_deadline(Duration::ZERO)
-        .retry(support::fast_retry())
-        .logger(logger)
-        .build()
-        .unwrap();
-    assert!(matches!(
-        bq.query("SELECT SLEEP()").await,
-        Err(Error::Timeout { .. })
-    ));
-    let event = &logged.lock().unwrap()[0];
+    let event = timed_out_query_event(&server).await;
     assert_eq!(event.get("outcome"), Some("error"));
     assert_eq!(event.get("amount"), None, "{event:?}");
     assert!(

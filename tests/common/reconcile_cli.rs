@@ -3,8 +3,32 @@
 
 use std::process::{Command, Output};
 
+use chrono::{Days, Utc};
 use panoptic::{BillingEvent, Decimal};
 use serde_json::Value as Json;
+
+/// `panoptic reconcile` of `env` against an M10 Atlas cluster's first hour
+/// of today (its list price is the bill: no bill source needed), by day.
+pub fn atlas_first_hour_today(env: &str) -> Command {
+    let today = Utc::now().date_naive();
+    let midnight = today.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let mut command = self::command(env);
+    command
+        .args(["--provider", "mongodb_atlas", "--atlas-tier", "M10"])
+        .args(["--atlas-from", &midnight.to_rfc3339()])
+        .args([
+            "--atlas-to",
+            &(midnight + chrono::Duration::hours(1)).to_rfc3339(),
+        ])
+        .args(["--since", &today.to_string()])
+        .args([
+            "--until",
+            &(today + Days::new(1)).to_string(),
+            "--by",
+            "day",
+        ]);
+    command
+}
 
 /// `panoptic reconcile` of `env` printing JSON rows, against the test
 /// database; the caller adds the provider, its bill source and the days.
