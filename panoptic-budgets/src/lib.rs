@@ -7,8 +7,9 @@
 //! State lives in the database `panoptic_budgets` (no `panoptic-` prefix,
 //! so reports, which sum `panoptic-*` databases, never count it):
 //! `budgets` (definitions), `periods` (spent, reserved and remaining per
-//! budget and period, updated atomically), `reservations` (one per call in
-//! flight, with an expiry) and `alerts` (one per threshold fired).
+//! budget and period, and the reservations in flight with their expiry,
+//! each held and recorded in one atomic write) and `alerts` (one per
+//! threshold fired).
 //!
 //! A budget counts spend in its own currency. Spend in another currency
 //! counts only through a dated rate the user gives (`PANOPTIC_RATES`, or
@@ -38,6 +39,7 @@ mod broker;
 mod counting;
 mod coverage;
 mod define;
+mod faults;
 mod forecast;
 mod known;
 mod pending;
