@@ -36,6 +36,7 @@
 
 mod alerts;
 mod broker;
+mod cache;
 mod counting;
 mod coverage;
 mod define;

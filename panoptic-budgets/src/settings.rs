@@ -1,5 +1,6 @@
 //! What a broker is started with, and the two callbacks a handle can give.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -22,6 +23,9 @@ pub struct BrokerSettings {
     pub mongo: MongoSettings,
     /// The budgets defined in code (saved to the database on first sync).
     pub budgets: Vec<Budget>,
+    /// Where the database's definitions are cached on disk (beside the
+    /// spool), to be used while MongoDB does not answer; `None`: no cache.
+    pub cache: Option<PathBuf>,
     /// The clock periods are read from.
     pub clock: Clock,
     /// Receives each alert.
