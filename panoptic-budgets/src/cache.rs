@@ -50,7 +50,8 @@ pub(crate) fn write(path: &Path, budgets: &[Budget], saved: DateTime<Utc>) -> st
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let fresh = path.with_extension(format!("cache.{}", std::process::id()));
+    // A name of its own: both sides of the broker write after a sync.
+    let fresh = path.with_extension(format!("cache.{}", bson::oid::ObjectId::new().to_hex()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -35,6 +35,7 @@
 //! function that starts a [`Broker`].
 
 mod alerts;
+mod backlog;
 mod broker;
 mod cache;
 mod counting;

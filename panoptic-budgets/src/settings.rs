@@ -23,9 +23,10 @@ pub struct BrokerSettings {
     pub mongo: MongoSettings,
     /// The budgets defined in code (saved to the database on first sync).
     pub budgets: Vec<Budget>,
-    /// Where the database's definitions are cached on disk (beside the
-    /// spool), to be used while MongoDB does not answer; `None`: no cache.
-    pub cache: Option<PathBuf>,
+    /// The handle's spool folder, where budgets keep what must outlive
+    /// the process: the database's definitions, cached for when MongoDB
+    /// does not answer, and spend it could not take yet.
+    pub spool_dir: PathBuf,
     /// The clock periods are read from.
     pub clock: Clock,
     /// Receives each alert.

@@ -329,7 +329,7 @@ impl BudgetStore {
         let mut released = 0;
         for (call_id, held) in expired(&period, now) {
             if self
-                .take(period_id, &call_id, held, Document::new())
+                .take(period_id, &call_id, held, Document::new(), None)
                 .await?
                 .is_some()
             {
@@ -350,8 +350,13 @@ impl BudgetStore {
         call_id: &str,
         held: Decimal,
         mut update: Document,
+        mark: Option<&Mark>,
     ) -> Result<Option<Document>, String> {
         let open = open_key(call_id);
+        let mut filter = doc! { "_id": period_id, &open: { "$exists": true } };
+        if let Some(mark) = mark {
+            mark.apply(&mut filter, &mut update);
+        }
         let mut increments = update.get_document("$inc").cloned().unwrap_or_default();
         let spent = decimal(&increments, "spent");
         increments.insert("reserved", to_decimal128(-held));
@@ -360,10 +365,7 @@ impl BudgetStore {
         update.insert("$inc", increments);
         update.insert("$unset", doc! { &open: "" });
         self.periods
-            .find_one_and_update(
-                doc! { "_id": period_id, &open: { "$exists": true } },
-                update,
-            )
+            .find_one_and_update(filter, update)
             .with_options(
                 FindOneAndUpdateOptions::builder()
                     .return_document(ReturnDocument::After)
@@ -427,7 +429,7 @@ impl BudgetStore {
         };
         let id = period.get_str("_id").map_err(|e| e.to_string())?;
         Ok(self
-            .take(id, call_id, held, Document::new())
+            .take(id, call_id, held, Document::new(), None)
             .await?
             .is_some())
     }
@@ -463,6 +465,20 @@ impl BudgetStore {
         counting: &Counting,
         at: DateTime<Utc>,
     ) -> Result<Document, String> {
+        self.count_marked(budget, call_id, counting, at, None).await
+    }
+
+    /// [`count`](Self::count), once for `mark`: the write that counts it
+    /// also records it in the period, and a period that has it already
+    /// is left as it is (a backlog counted again after an interruption).
+    pub(crate) async fn count_marked(
+        &self,
+        budget: &Budget,
+        call_id: Option<&str>,
+        counting: &Counting,
+        at: DateTime<Utc>,
+        mark: Option<&Mark>,
+    ) -> Result<Document, String> {
         let zone = budget.zone().map_err(|e| e.0)?;
         if let Some(call_id) = call_id
             && let Some((period, held)) = self.holding(budget, call_id, at).await?
@@ -470,19 +486,28 @@ impl BudgetStore {
             let id = period.get_str("_id").map_err(|e| e.to_string())?;
             let key = PeriodKey::holding(budget.period, zone, &period, at);
             if let Some(after) = self
-                .take(id, call_id, held, spend_update(counting, &key))
+                .take(id, call_id, held, spend_update(counting, &key), mark)
                 .await?
             {
                 return Ok(after);
+            }
+            let period = self.period(id).await?;
+            if mark.is_some_and(|m| m.counted_in(&period)) {
+                return Ok(period);
             }
         }
         // Held by nobody (never held, or released or expired first): the
         // spend alone, in the period of `at`.
         let key = PeriodKey::of(budget.period, zone, at);
         let id = self.open_period(budget, &key).await?;
+        let mut filter = doc! { "_id": &id };
+        let mut update = spend_update(counting, &key);
+        if let Some(mark) = mark {
+            mark.apply(&mut filter, &mut update);
+        }
         let updated = self
             .periods
-            .find_one_and_update(doc! { "_id": &id }, spend_update(counting, &key))
+            .find_one_and_update(filter, update)
             .with_options(
                 FindOneAndUpdateOptions::builder()
                     .return_document(ReturnDocument::After)
@@ -490,7 +515,12 @@ impl BudgetStore {
             )
             .await
             .map_err(error)?;
-        updated.ok_or_else(|| format!("budget period `{id}` vanished"))
+        match updated {
+            Some(period) => Ok(period),
+            // Counted already (the period exists: it was opened above).
+            None if mark.is_some() => self.period(&id).await,
+            None => Err(format!("budget period `{id}` vanished")),
+        }
     }
 
     /// Claims the alert `threshold` (a percent, or `forecast`) of a
@@ -572,6 +602,44 @@ impl BudgetStore {
             coverage: Coverage::of(&period),
             period: key,
         })
+    }
+}
+
+/// Entry `index` of the backlog batch `batch`: a period counts it only
+/// while it has counted no later entry of that batch, and records it in
+/// the same write (`batches.{batch}`: the index of the next entry).
+pub(crate) struct Mark {
+    pub(crate) batch: String,
+    pub(crate) index: i64,
+}
+
+impl Mark {
+    fn key(&self) -> String {
+        format!("batches.{}", self.batch)
+    }
+
+    /// Adds the condition to `filter` and the record to `update`.
+    fn apply(&self, filter: &mut Document, update: &mut Document) {
+        let key = self.key();
+        filter.insert(
+            "$or",
+            vec![
+                Bson::Document(doc! { &key: { "$exists": false } }),
+                Bson::Document(doc! { &key: { "$lte": self.index } }),
+            ],
+        );
+        let mut set = update.get_document("$set").cloned().unwrap_or_default();
+        set.insert(key, self.index + 1);
+        update.insert("$set", set);
+    }
+
+    /// Whether `period` counted this entry already.
+    fn counted_in(&self, period: &Document) -> bool {
+        period
+            .get_document("batches")
+            .ok()
+            .and_then(|b| b.get_i64(&self.batch).ok())
+            .is_some_and(|next| next > self.index)
     }
 }
 
