@@ -22,6 +22,12 @@
 //! fail-closed refuses the call (naming the missing rate), fail-open holds
 //! nothing and lets it run, its spend then shown as not counted.
 //!
+//! Beside the spool, on disk: the database's definitions, cached by each
+//! successful read and used, with their policy, while MongoDB has not
+//! answered (`budgets.cache`); and spend MongoDB could not take, kept in
+//! batch files until it is counted, exactly once, by this process or a
+//! later one (`budget-backlog/`).
+//!
 //! A reservation is answered on a thread of its own, never behind spend,
 //! within the operation timeout; when none comes, the caller applies the
 //! budget's `on_unavailable` policy itself, sync and async alike, and the

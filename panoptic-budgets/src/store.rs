@@ -261,9 +261,13 @@ impl BudgetStore {
         let filter = doc! {
             "_id": &id,
             "remaining": { "$gte": to_decimal128(estimate) },
-            "open_count": { "$lt": MAX_OPEN },
             // Held once, however often the write is sent.
             &open: { "$exists": false },
+            // A period opened before reservations were counted has none.
+            "$or": [
+                { "open_count": { "$exists": false } },
+                { "open_count": { "$lt": MAX_OPEN } },
+            ],
         };
         // Missing period, money short (expired reservations may free
         // some), then the refusal.
