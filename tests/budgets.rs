@@ -208,17 +208,17 @@ fn budget_child() {
     );
 }
 
-/// Runs `processes` children against `uri`; returns (ran, alerts) of each
-/// and every `panoptic: alert:` line they printed.
+/// Runs `processes` children against `uri`, with `extra` in their
+/// environment; returns (ran, alerts) of each and every `panoptic: alert:`
+/// line they printed.
 fn run_children(
     uri: &str,
-    webhook: Option<&str>,
+    extra: &[(&str, &str)],
     processes: usize,
     threads: u32,
     calls: u32,
     env: &str,
     limit: &str,
-    mixed: bool,
 ) -> (Vec<(u32, u32)>, Vec<String>) {
     let children: Vec<_> = (0..processes)
         .map(|_| {
@@ -228,8 +228,7 @@ fn run_children(
                 .env("PANOPTIC_BUDGET_ENV", env)
                 .env("PANOPTIC_BUDGET_LIMIT", limit)
                 .env("MONGODB_URI", uri)
-                .envs(webhook.map(|url| ("PANOPTIC_BUDGET_WEBHOOK", url)))
-                .envs(mixed.then_some(("PANOPTIC_BUDGET_MIXED", "1")))
+                .envs(extra.iter().copied())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -276,7 +275,7 @@ async fn two_processes_cannot_overshoot_an_enforced_budget() {
     let uri = server.uri();
     let env = common::unique_env("budget-race");
     // 2 processes × 4 threads × 10 calls of $0.10 under $1.00.
-    let (results, _) = run_children(&uri, None, 2, 4, 10, &env, "1.00", false);
+    let (results, _) = run_children(&uri, &[], 2, 4, 10, &env, "1.00");
     let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
     // Spent + reserved never passes the limit: exactly ten fit.
     assert_eq!(ran, 10, "{results:?}");
@@ -304,7 +303,15 @@ async fn two_processes_cannot_overshoot_an_enforced_budget() {
     let server = common::TestServer::start();
     let uri = server.uri();
     let env = common::unique_env("budget-race-mixed");
-    let (results, _) = run_children(&uri, None, 2, 4, 8, &env, "1.00", true);
+    let (results, _) = run_children(
+        &uri,
+        &[("PANOPTIC_BUDGET_MIXED", "1")],
+        2,
+        4,
+        8,
+        &env,
+        "1.00",
+    );
     let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
     let events: Vec<_> = common::events_at(&uri, &env, "user_defined_john_doe")
         .await
@@ -374,7 +381,15 @@ async fn an_alert_fires_once_across_four_processes() {
         .mount(&hook)
         .await;
     let url = format!("{}/alerts", hook.uri());
-    let (results, lines) = run_children(&uri, Some(&url), 4, 1, 3, &env, "1.00", false);
+    let (results, lines) = run_children(
+        &uri,
+        &[("PANOPTIC_BUDGET_WEBHOOK", &url)],
+        4,
+        1,
+        3,
+        &env,
+        "1.00",
+    );
     let fired: u32 = results.iter().map(|(_, alerts)| alerts).sum();
     assert_eq!(fired, 1, "{results:?}");
     assert_eq!(lines.len(), 1, "{lines:#?}");

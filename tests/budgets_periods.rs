@@ -10,6 +10,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Mutex as AsyncMutex;
+
 use chrono::{DateTime, Utc};
 use panoptic::budget::{Budget, Mode, Period};
 use panoptic::{Decimal, Outcome, billable};
@@ -19,7 +21,7 @@ type StepError = common::call_error::CallError<&'static str>;
 /// The budgets' clock, in milliseconds: the tests move it.
 static NOW: AtomicI64 = AtomicI64::new(0);
 /// Tests that install a global instance run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: AsyncMutex<()> = AsyncMutex::const_new(());
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -84,7 +86,7 @@ fn decimal(document: &bson::Document, key: &str) -> Decimal {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_across_midnight_counts_and_alerts_in_the_day_it_reserved_in() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let server = common::TestServer::start();
     let env = common::unique_env("budget-midnight");
     NOW.store(at("2026-12-07T23:59:59.900Z"), Ordering::SeqCst);
@@ -123,7 +125,7 @@ async fn a_call_across_midnight_counts_and_alerts_in_the_day_it_reserved_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_budgeted_async_call_whose_future_is_dropped_settles() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let server = common::TestServer::start();
     let env = common::unique_env("budget-dropped");
     NOW.store(Utc::now().timestamp_millis(), Ordering::SeqCst);

@@ -189,13 +189,13 @@ impl State {
             return;
         }
         self.down = true;
-        if let Err(e) = self.backlog.push(&Entry { spend, at }) {
-            if !self.backlog_warned {
-                self.backlog_warned = true;
-                panoptic_core::report::write_line(&format!(
-                    "panoptic: budget spend MongoDB could not take cannot be kept on disk: {e}"
-                ));
-            }
+        if let Err(e) = self.backlog.push(&Entry { spend, at })
+            && !self.backlog_warned
+        {
+            self.backlog_warned = true;
+            panoptic_core::report::write_line(&format!(
+                "panoptic: budget spend MongoDB could not take cannot be kept on disk: {e}"
+            ));
         }
     }
 
