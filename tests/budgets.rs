@@ -64,6 +64,66 @@ async fn async_step() -> Result<u32, WorkError> {
     Ok(1)
 }
 
+/// The mixed run's calls, each reserving $0.10: one settles below its
+/// estimate, one above, one fails (no amount: it settles at its
+/// estimate), one panics (at its amount).
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.10,
+    amount = 0.05
+)]
+fn below_step() -> Result<u32, WorkError> {
+    Ok(0)
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.10,
+    amount = 0.15
+)]
+fn above_step() -> Result<u32, WorkError> {
+    Ok(0)
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.10
+)]
+fn failing_mixed_step() -> Result<u32, WorkError> {
+    Err(WorkError::Failed("failed"))
+}
+
+#[billable(
+    provider = "user_defined",
+    service = "Work",
+    budget = "cap",
+    estimate = 0.10,
+    amount = 0.08
+)]
+fn panicking_mixed_step() -> Result<u32, WorkError> {
+    panic!("the mixed step broke")
+}
+
+/// Call `n` of a mixed run: whether its body ran (it was not refused).
+fn mixed_step(n: u32) -> bool {
+    let result = match n % 4 {
+        0 => below_step(),
+        1 => above_step(),
+        2 => failing_mixed_step(),
+        _ => match std::panic::catch_unwind(panicking_mixed_step) {
+            Ok(result) => result,
+            Err(_) => return true,
+        },
+    };
+    !matches!(result, Err(WorkError::OverBudget(_)))
+}
+
 /// Every call names the budget `cap`: each test runs its own server, so
 /// each has its own `cap`.
 fn budget(limit: &str) -> Budget {
@@ -116,11 +176,18 @@ fn budget_child() {
         .unwrap();
     let ran = Arc::new(AtomicU32::new(0));
     let workers: Vec<_> = (0..threads)
-        .map(|_| {
+        .map(|thread| {
             let ran = Arc::clone(&ran);
+            let mixed = std::env::var_os("PANOPTIC_BUDGET_MIXED").is_some();
             std::thread::spawn(move || {
                 for n in 0..calls {
-                    if paid_step(n).is_ok() {
+                    let done = if mixed {
+                        // Each thread starts at another kind of call.
+                        mixed_step(n + thread)
+                    } else {
+                        paid_step(n).is_ok()
+                    };
+                    if done {
                         ran.fetch_add(1, Ordering::SeqCst);
                     }
                 }
@@ -141,11 +208,12 @@ fn budget_child() {
     );
 }
 
-/// Runs `processes` children against `uri`; returns (ran, alerts) of each
-/// and every `panoptic: alert:` line they printed.
+/// Runs `processes` children against `uri`, with `extra` in their
+/// environment; returns (ran, alerts) of each and every `panoptic: alert:`
+/// line they printed.
 fn run_children(
     uri: &str,
-    webhook: Option<&str>,
+    extra: &[(&str, &str)],
     processes: usize,
     threads: u32,
     calls: u32,
@@ -160,7 +228,7 @@ fn run_children(
                 .env("PANOPTIC_BUDGET_ENV", env)
                 .env("PANOPTIC_BUDGET_LIMIT", limit)
                 .env("MONGODB_URI", uri)
-                .envs(webhook.map(|url| ("PANOPTIC_BUDGET_WEBHOOK", url)))
+                .envs(extra.iter().copied())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -207,7 +275,7 @@ async fn two_processes_cannot_overshoot_an_enforced_budget() {
     let uri = server.uri();
     let env = common::unique_env("budget-race");
     // 2 processes × 4 threads × 10 calls of $0.10 under $1.00.
-    let (results, _) = run_children(&uri, None, 2, 4, 10, &env, "1.00");
+    let (results, _) = run_children(&uri, &[], 2, 4, 10, &env, "1.00");
     let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
     // Spent + reserved never passes the limit: exactly ten fit.
     assert_eq!(ran, 10, "{results:?}");
@@ -228,6 +296,69 @@ async fn two_processes_cannot_overshoot_an_enforced_budget() {
     let period = period_of(&uri, "cap").await;
     assert_eq!(decimal(&period, "spent"), dec("1.00"));
     assert_eq!(decimal(&period, "reserved"), Decimal::ZERO);
+
+    // Calls that settle below and above their estimates and end every
+    // way a call can (ok, error, panic), two processes sharing $1.00 (a
+    // server of their own: `cap`'s period above is spent).
+    let server = common::TestServer::start();
+    let uri = server.uri();
+    let env = common::unique_env("budget-race-mixed");
+    let (results, _) = run_children(
+        &uri,
+        &[("PANOPTIC_BUDGET_MIXED", "1")],
+        2,
+        4,
+        8,
+        &env,
+        "1.00",
+    );
+    let ran: u32 = results.iter().map(|(ran, _)| ran).sum();
+    let events: Vec<_> = common::events_at(&uri, &env, "user_defined_john_doe")
+        .await
+        .into_iter()
+        .filter(|e| e.service == "Work" && e.metadata.extra.get_bool("start").is_err())
+        .collect();
+    assert_eq!(events.len(), 64, "every attempt is recorded");
+    let ended: Vec<_> = events
+        .iter()
+        .filter(|e| e.outcome != Outcome::Refused)
+        .collect();
+    assert_eq!(ended.len() as u32, ran, "{results:?}");
+    for outcome in [Outcome::Ok, Outcome::Error, Outcome::Panic] {
+        assert!(
+            ended.iter().any(|e| e.outcome == outcome),
+            "no call ended {outcome:?}: {:?}",
+            ended
+                .iter()
+                .map(|e| (e.outcome, e.resource.as_str(), e.amount))
+                .collect::<Vec<_>>()
+        );
+    }
+    assert!(ran < 64, "the budget refused some: {results:?}");
+    // What each call settled at: its amount, or (unpriced) its estimate.
+    let settled: Decimal = ended
+        .iter()
+        .map(|e| {
+            e.amount
+                .filter(|a| !a.is_zero())
+                .unwrap_or_else(|| decimal(&e.metadata.extra, "budget_settled_at"))
+        })
+        .sum();
+    let above = ended
+        .iter()
+        .filter(|e| e.amount == Some(dec("0.15")))
+        .count();
+    let period = period_of(&uri, "cap").await;
+    let spent = decimal(&period, "spent");
+    assert_eq!(spent, settled, "{period:?}");
+    assert_eq!(decimal(&period, "reserved"), Decimal::ZERO);
+    assert_eq!(period.get_i64("open_count").unwrap_or(0), 0, "{period:?}");
+    // No overshoot beyond what calls spent above their estimates: each
+    // call was let in only while its estimate fit.
+    assert!(
+        spent <= dec("1.00") + dec("0.05") * Decimal::from(above),
+        "{spent} spent, {above} above their estimates"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +381,15 @@ async fn an_alert_fires_once_across_four_processes() {
         .mount(&hook)
         .await;
     let url = format!("{}/alerts", hook.uri());
-    let (results, lines) = run_children(&uri, Some(&url), 4, 1, 3, &env, "1.00");
+    let (results, lines) = run_children(
+        &uri,
+        &[("PANOPTIC_BUDGET_WEBHOOK", &url)],
+        4,
+        1,
+        3,
+        &env,
+        "1.00",
+    );
     let fired: u32 = results.iter().map(|(_, alerts)| alerts).sum();
     assert_eq!(fired, 1, "{results:?}");
     assert_eq!(lines.len(), 1, "{lines:#?}");

@@ -32,7 +32,9 @@ impl State {
         }
         let (spent, limit) = spent_and_limit(period);
         let Ok(zone) = budget.zone() else { return };
-        let key = PeriodKey::of(budget.period, zone, at);
+        // The period the spend was counted in (a call settled after
+        // midnight counts in the day it reserved in), never `at`'s own.
+        let key = PeriodKey::holding(budget.period, zone, period, at);
         let period_id = BudgetStore::period_id(budget, &key);
         let coverage = Coverage::of(period);
         let mut crossed: Vec<(String, Option<u32>, Option<String>)> = budget

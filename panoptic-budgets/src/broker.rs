@@ -40,7 +40,10 @@ impl Broker {
         let (requests, receiver) = mpsc::unbounded_channel();
         let (asks, asked) = mpsc::unbounded_channel();
         let timeout = settings.mongo.operation_limit();
-        let known = Arc::new(Known::new(settings.budgets.clone()));
+        let known = Arc::new(Known::new(
+            settings.budgets.clone(),
+            Some(crate::cache::path(&settings.spool_dir)),
+        ));
         let reserver = Arc::new(Reserver::new(
             settings.mongo.clone(),
             Arc::clone(&known),

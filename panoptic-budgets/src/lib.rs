@@ -7,8 +7,9 @@
 //! State lives in the database `panoptic_budgets` (no `panoptic-` prefix,
 //! so reports, which sum `panoptic-*` databases, never count it):
 //! `budgets` (definitions), `periods` (spent, reserved and remaining per
-//! budget and period, updated atomically), `reservations` (one per call in
-//! flight, with an expiry) and `alerts` (one per threshold fired).
+//! budget and period, and the reservations in flight with their expiry,
+//! each held and recorded in one atomic write) and `alerts` (one per
+//! threshold fired).
 //!
 //! A budget counts spend in its own currency. Spend in another currency
 //! counts only through a dated rate the user gives (`PANOPTIC_RATES`, or
@@ -20,6 +21,12 @@
 //! `on_unavailable` policy decides, as when MongoDB does not answer:
 //! fail-closed refuses the call (naming the missing rate), fail-open holds
 //! nothing and lets it run, its spend then shown as not counted.
+//!
+//! Beside the spool, on disk: the database's definitions, cached by each
+//! successful read and used, with their policy, while MongoDB has not
+//! answered (`budgets.cache`); and spend MongoDB could not take, kept in
+//! batch files until it is counted, exactly once, by this process or a
+//! later one (`budget-backlog/`).
 //!
 //! A reservation is answered on a thread of its own, never behind spend,
 //! within the operation timeout; when none comes, the caller applies the
@@ -34,10 +41,13 @@
 //! function that starts a [`Broker`].
 
 mod alerts;
+mod backlog;
 mod broker;
+mod cache;
 mod counting;
 mod coverage;
 mod define;
+mod faults;
 mod forecast;
 mod known;
 mod pending;

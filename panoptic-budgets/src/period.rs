@@ -65,6 +65,26 @@ impl PeriodKey {
         }
     }
 
+    /// The period of a stored period document (by its `start`), with
+    /// `today` the day `at` falls on, or its last day when `at` is after
+    /// it: a call reserved in one period and settled in the next counts,
+    /// and alerts, in the one it reserved in. `at`'s own period when the
+    /// document has no `start`.
+    pub(crate) fn holding(
+        period: Period,
+        zone: Tz,
+        document: &bson::Document,
+        at: DateTime<Utc>,
+    ) -> PeriodKey {
+        let Ok(start) = document.get_datetime("start") else {
+            return PeriodKey::of(period, zone, at);
+        };
+        let start = start.to_chrono();
+        let key = PeriodKey::of(period, zone, start);
+        let last = key.end - chrono::Duration::milliseconds(1);
+        PeriodKey::of(period, zone, at.clamp(start, last))
+    }
+
     /// [`PeriodKey::of`] in UTC (reports group days in UTC).
     pub fn utc(period: Period, at: DateTime<Utc>) -> PeriodKey {
         PeriodKey::of(period, Tz::UTC, at)

@@ -415,10 +415,13 @@ impl Reserver {
     /// server does not answer; what cannot be released in a few tries
     /// expires with its TTL.
     async fn release(&self, reserved: Reserved) {
+        let Some(budget) = self.known.get(&reserved.budget) else {
+            return;
+        };
         for _ in 0..5 {
             if let Some(store) = self.store().await {
                 let limit = self.timeout.max(Duration::from_secs(60));
-                match tokio::time::timeout(limit, store.release(&reserved.call_id)).await {
+                match tokio::time::timeout(limit, store.release(&budget, &reserved.call_id)).await {
                     Ok(Ok(_)) => return,
                     _ => self.forget_store(),
                 }

@@ -1,7 +1,7 @@
 //! The broker's spend loop: one task on its own thread and runtime that
 //! settles calls, counts spend against the budgets whose scope holds it,
 //! syncs definitions, sends alerts, and keeps what MongoDB could not take
-//! for later. Reservations are answered elsewhere ([`crate::reserve`]),
+//! on disk until it is counted, once ([`crate::backlog`]). Reservations are answered elsewhere ([`crate::reserve`]),
 //! never behind this loop's work.
 
 use std::sync::mpsc as std_mpsc;
@@ -17,12 +17,13 @@ use panoptic_core::budget_hook::Spend;
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
 
+use crate::backlog::{self, Backlog, Entry};
 use crate::counting::Counting;
 use crate::define::Budget;
 use crate::known::Known;
 use crate::period::local_day;
 use crate::settings::{AlertCallback, BrokerSettings, Clock};
-use crate::store::{BudgetStatus, BudgetStore};
+use crate::store::{BudgetStatus, BudgetStore, Mark};
 
 pub(crate) enum Request {
     Spend(Box<Spend>),
@@ -48,8 +49,14 @@ pub(crate) struct State {
     pub(crate) alert_logger: Arc<OnceLock<slog::Logger>>,
     /// Webhook posts in flight.
     pub(crate) deliveries: Vec<tokio::task::JoinHandle<()>>,
-    /// Spend MongoDB could not take yet (fail-open): retried later.
-    pub(crate) backlog: Vec<Spend>,
+    /// Spend MongoDB could not take yet (fail-open), on disk: counted
+    /// later, once, by this process or the next.
+    pub(crate) backlog: Backlog,
+    /// Set when MongoDB failed a spend: spend goes straight to the
+    /// backlog (the loop keeps up with a stalled server) until the
+    /// backlog is counted.
+    pub(crate) down: bool,
+    backlog_warned: bool,
     pub(crate) timeout: Duration,
     /// The rates that count spend in another currency than a budget's.
     pub(crate) rates: Rates,
@@ -70,7 +77,9 @@ pub(crate) async fn serve(
         on_alert: settings.on_alert,
         alert_logger: settings.alert_logger,
         deliveries: Vec::new(),
-        backlog: Vec::new(),
+        backlog: Backlog::new(&settings.spool_dir),
+        down: false,
+        backlog_warned: false,
         timeout,
         rates: settings.rates,
     };
@@ -171,28 +180,66 @@ impl State {
     }
 
     async fn spend(&mut self, spend: Spend) {
-        if !self.known.synced() {
+        if !self.down && !self.known.synced() {
             self.sync().await;
         }
-        if self.try_spend(&spend).await.is_err() {
-            // Counted when MongoDB is back (fail-open's local ledger).
-            if self.backlog.len() < 1_000_000 {
-                self.backlog.push(spend);
-            }
+        // Counted in the period it happened in, whenever it is counted.
+        let at = (self.clock)();
+        if !self.down && self.try_spend(&spend, at, None).await.is_ok() {
+            return;
+        }
+        self.down = true;
+        if let Err(e) = self.backlog.push(&Entry { spend, at })
+            && !self.backlog_warned
+        {
+            self.backlog_warned = true;
+            panoptic_core::report::write_line(&format!(
+                "panoptic: budget spend MongoDB could not take cannot be kept on disk: {e}"
+            ));
         }
     }
 
+    /// Counts the backlog's closed batches (the open one closed first),
+    /// oldest first; stops at the first failure, leaving the rest on
+    /// disk. Only once the definitions are read: spend is matched against
+    /// them, and a batch counted against too few budgets would be lost.
     async fn retry_backlog(&mut self) {
-        let backlog = std::mem::take(&mut self.backlog);
-        for (i, spend) in backlog.iter().enumerate() {
-            if self.try_spend(spend).await.is_err() {
-                self.backlog.extend(backlog[i..].iter().cloned());
+        if !self.known.synced() {
+            self.sync().await;
+            if !self.known.synced() {
                 return;
             }
         }
+        self.backlog.close();
+        for (batch, path) in self.backlog.closed() {
+            let Ok(entries) = backlog::read(&path) else {
+                continue;
+            };
+            for (index, entry) in entries.iter().enumerate() {
+                let mark = Mark {
+                    batch: batch.clone(),
+                    index: index as i64,
+                };
+                if self
+                    .try_spend(&entry.spend, entry.at, Some(&mark))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+        self.down = false;
     }
 
-    async fn try_spend(&mut self, spend: &Spend) -> Result<(), ()> {
+    /// Counts `spend`, as at `at` (once for `mark`, when given).
+    async fn try_spend(
+        &mut self,
+        spend: &Spend,
+        at: DateTime<Utc>,
+        mark: Option<&Mark>,
+    ) -> Result<(), ()> {
         let matching: Vec<Budget> = self
             .known
             .all()
@@ -221,9 +268,7 @@ impl State {
             return Ok(());
         }
         let store = self.store().await.ok_or(())?;
-        // Settled by the budgets' clock: the wall clock, a few milliseconds
-        // after the event, unless a test injected another.
-        let now = (self.clock)();
+        let now = at;
         for budget in matching {
             let reserved = spend
                 .reserved
@@ -240,11 +285,12 @@ impl State {
             };
             let settled = tokio::time::timeout(
                 self.timeout,
-                store.count(
+                store.count_marked(
                     &budget,
                     reserved.map(|r| r.call_id.as_str()),
                     &counting,
                     now,
+                    mark,
                 ),
             )
             .await;

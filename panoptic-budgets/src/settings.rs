@@ -1,5 +1,6 @@
 //! What a broker is started with, and the two callbacks a handle can give.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -22,6 +23,10 @@ pub struct BrokerSettings {
     pub mongo: MongoSettings,
     /// The budgets defined in code (saved to the database on first sync).
     pub budgets: Vec<Budget>,
+    /// The handle's spool folder, where budgets keep what must outlive
+    /// the process: the database's definitions, cached for when MongoDB
+    /// does not answer, and spend it could not take yet.
+    pub spool_dir: PathBuf,
     /// The clock periods are read from.
     pub clock: Clock,
     /// Receives each alert.

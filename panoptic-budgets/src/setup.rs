@@ -89,6 +89,7 @@ impl BudgetSetup {
             let broker = Broker::start(BrokerSettings {
                 mongo: hook.mongo,
                 budgets: self.budgets,
+                spool_dir: hook.spool_dir,
                 clock: self.clock.unwrap_or_else(|| Arc::new(Utc::now)),
                 on_alert: self.on_alert,
                 alert_logger: hook.logger,

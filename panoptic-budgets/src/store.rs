@@ -3,6 +3,16 @@
 //! processes on different hosts cannot overshoot together by more than
 //! one reservation; an alert is claimed by inserting its `_id`, so it
 //! fires once whoever crosses the threshold.
+//!
+//! A reservation is held and recorded in one write: the period document
+//! keeps each one in flight under `open.{call_id}` (amount, currency,
+//! expiry) beside the `reserved` it adds to, so a crash or a timeout
+//! leaves either both or neither, and expiry finds everything held. The
+//! write is conditional on the call not being held yet, so a retry never
+//! holds twice; settle, release and expiry each take an entry out only
+//! while it is there, so each gives back once. At most [`MAX_OPEN`]
+//! reservations are in flight per period (the document stays far below
+//! MongoDB's 16 MB).
 
 use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
@@ -55,7 +65,6 @@ impl BudgetStatus {
 pub struct BudgetStore {
     budgets: Collection<Document>,
     periods: Collection<Document>,
-    reservations: Collection<Document>,
     alerts: Collection<Document>,
 }
 
@@ -70,6 +79,24 @@ fn decimal(document: &Document, key: &str) -> Decimal {
         Some(Bson::Int64(n)) => Decimal::from(*n),
         _ => Decimal::ZERO,
     }
+}
+
+/// Reservations in flight per budget and period, at most: each is about
+/// 100 bytes of the period document, which must stay below 16 MB.
+pub const MAX_OPEN: i64 = 10_000;
+
+/// The field of the period document that holds `call_id`'s reservation.
+fn open_key(call_id: &str) -> String {
+    format!("open.{call_id}")
+}
+
+/// A call id that can be a field name (no `.`, no leading `$`): the
+/// broker's are ObjectId hex.
+fn check_call_id(call_id: &str) -> Result<(), String> {
+    if call_id.is_empty() || call_id.contains('.') || call_id.starts_with('$') {
+        return Err(format!("`{call_id}` cannot name a reservation"));
+    }
+    Ok(())
 }
 
 /// MongoDB's duplicate-key error code.
@@ -98,7 +125,6 @@ impl BudgetStore {
         BudgetStore {
             budgets: db.collection("budgets"),
             periods: db.collection("periods"),
-            reservations: db.collection("reservations"),
             alerts: db.collection("alerts"),
         }
     }
@@ -165,6 +191,7 @@ impl BudgetStore {
             "spent": to_decimal128(Decimal::ZERO),
             "reserved": to_decimal128(Decimal::ZERO),
             "remaining": to_decimal128(budget.limit),
+            "open_count": 0_i64,
         };
         let result = self
             .periods
@@ -195,6 +222,9 @@ impl BudgetStore {
     /// [`reserve`](Self::reserve) for a call whose own currency is
     /// `currency` (its estimate already converted into the budget's): the
     /// reservation keeps it, so whoever reads it knows what it was for.
+    ///
+    /// One write while the period exists (the hold and its record, whole
+    /// or not at all); the first reservation of a period opens it first.
     pub(crate) async fn reserve_for(
         &self,
         budget: &Budget,
@@ -209,56 +239,80 @@ impl BudgetStore {
                 "a negative estimate ({estimate}) cannot be reserved"
             ));
         }
+        check_call_id(call_id)?;
         let zone = budget.zone().map_err(|e| e.0)?;
         let key = PeriodKey::of(budget.period, zone, now);
-        let id = self.open_period(budget, &key).await?;
-        for attempt in 0..2 {
+        let id = Self::period_id(budget, &key);
+        let expires = now
+            + chrono::Duration::seconds(budget.reservation_ttl_secs.min(i64::MAX as u64) as i64);
+        let open = open_key(call_id);
+        let hold = doc! {
+            "$inc": {
+                "reserved": to_decimal128(estimate),
+                "remaining": to_decimal128(-estimate),
+                "open_count": 1_i64,
+            },
+            "$set": { &open: {
+                "amount": to_decimal128(estimate),
+                "currency": currency,
+                "expires": bson::DateTime::from_chrono(expires),
+            } },
+        };
+        let filter = doc! {
+            "_id": &id,
+            "remaining": { "$gte": to_decimal128(estimate) },
+            // Held once, however often the write is sent.
+            &open: { "$exists": false },
+            // A period opened before reservations were counted has none.
+            "$or": [
+                { "open_count": { "$exists": false } },
+                { "open_count": { "$lt": MAX_OPEN } },
+            ],
+        };
+        // Missing period, money short (expired reservations may free
+        // some), then the refusal.
+        for step in 0..3 {
             let taken = self
                 .periods
-                .update_one(
-                    doc! { "_id": &id, "remaining": { "$gte": to_decimal128(estimate) } },
-                    doc! { "$inc": {
-                        "reserved": to_decimal128(estimate),
-                        "remaining": to_decimal128(-estimate),
-                    } },
-                )
+                .update_one(filter.clone(), hold.clone())
                 .await
                 .map_err(error)?;
             if taken.matched_count == 1 {
-                let expires = now
-                    + chrono::Duration::seconds(
-                        budget.reservation_ttl_secs.min(i64::MAX as u64) as i64
-                    );
-                self.reservations
-                    .insert_one(doc! {
-                        "_id": call_id,
-                        "period_id": &id,
-                        "budget": &budget.name,
-                        "amount": to_decimal128(estimate),
-                        "currency": currency,
-                        "expires": bson::DateTime::from_chrono(expires),
-                    })
-                    .await
-                    .map_err(error)?;
+                crate::faults::point("reserve:held");
                 return Ok(Ok(id));
             }
-            if attempt == 0 && self.release_expired(&id, now).await? == 0 {
-                break;
+            let period = self.period(&id).await?;
+            if period.is_empty() && step == 0 {
+                self.open_period(budget, &key).await?;
+                continue;
+            }
+            if let Some(Bson::Document(held)) = period.get("open")
+                && held.contains_key(call_id)
+            {
+                // An earlier send of this write was applied.
+                return Ok(Ok(id));
+            }
+            if period.get_i64("open_count").unwrap_or(0) >= MAX_OPEN {
+                return Err(format!(
+                    "{MAX_OPEN} reservations in flight for `{id}`: no room for another"
+                ));
+            }
+            if step == 2 || self.release_expired(&id, now).await? == 0 {
+                return Ok(Err(BudgetExceeded {
+                    budget: budget.name.clone(),
+                    period: key.name,
+                    limit: budget.limit,
+                    committed: decimal(&period, "spent") + decimal(&period, "reserved"),
+                    estimate,
+                    unavailable: None,
+                    unanswered: false,
+                }));
             }
         }
-        let period = self.period(&id).await?;
-        Ok(Err(BudgetExceeded {
-            budget: budget.name.clone(),
-            period: key.name,
-            limit: budget.limit,
-            committed: decimal(&period, "spent") + decimal(&period, "reserved"),
-            estimate,
-            unavailable: None,
-            unanswered: false,
-        }))
+        unreachable!("the last step returns")
     }
 
-    /// The period document `period_id` (empty before anything is spent in it).
+    /// The period document `period_id` (empty when it does not exist).
     async fn period(&self, period_id: &str) -> Result<Document, String> {
         let period = self
             .periods
@@ -275,54 +329,113 @@ impl BudgetStore {
         period_id: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, String> {
-        let expired: Vec<Document> = self
-            .reservations
-            .find(doc! { "period_id": period_id, "expires": { "$lt": bson::DateTime::from_chrono(now) } })
-            .await
-            .map_err(error)?
-            .try_collect()
-            .await
-            .map_err(error)?;
+        let period = self.period(period_id).await?;
         let mut released = 0;
-        for reservation in expired {
-            let Some(Bson::String(call_id)) = reservation.get("_id") else {
-                continue;
-            };
-            if self.release(call_id).await? {
+        for (call_id, held) in expired(&period, now) {
+            if self
+                .take(period_id, &call_id, held, Document::new(), None)
+                .await?
+                .is_some()
+            {
                 released += 1;
             }
         }
         Ok(released)
     }
 
-    /// Gives back what the call `call_id` holds, unspent (a reservation
-    /// answered after its caller gave up, or expired). Returns whether it
-    /// held anything: releasing twice gives back once.
-    pub async fn release(&self, call_id: &str) -> Result<bool, String> {
-        // Deleting is the lock: whoever deletes it gives the money back.
-        let Some(reservation) = self
-            .reservations
-            .find_one_and_delete(doc! { "_id": call_id })
-            .await
-            .map_err(error)?
-        else {
-            return Ok(false);
-        };
-        let Some(Bson::String(period_id)) = reservation.get("period_id") else {
-            return Ok(false);
-        };
-        let amount = decimal(&reservation, "amount");
+    /// Takes `call_id`'s reservation of `held` out of the period
+    /// `period_id`, giving it back in the same write as `update` (a
+    /// spend's increments, or nothing), only while it is there: whoever
+    /// takes it gives the money back, once. Returns the period after the
+    /// change, or `None` when the reservation was not there.
+    async fn take(
+        &self,
+        period_id: &str,
+        call_id: &str,
+        held: Decimal,
+        mut update: Document,
+        mark: Option<&Mark>,
+    ) -> Result<Option<Document>, String> {
+        let open = open_key(call_id);
+        let mut filter = doc! { "_id": period_id, &open: { "$exists": true } };
+        if let Some(mark) = mark {
+            mark.apply(&mut filter, &mut update);
+        }
+        let mut increments = update.get_document("$inc").cloned().unwrap_or_default();
+        let spent = decimal(&increments, "spent");
+        increments.insert("reserved", to_decimal128(-held));
+        increments.insert("remaining", to_decimal128(held - spent));
+        increments.insert("open_count", -1_i64);
+        update.insert("$inc", increments);
+        update.insert("$unset", doc! { &open: "" });
         self.periods
-            .update_one(
-                doc! { "_id": period_id },
-                doc! { "$inc": {
-                    "reserved": to_decimal128(-amount),
-                    "remaining": to_decimal128(amount),
-                } },
+            .find_one_and_update(filter, update)
+            .with_options(
+                FindOneAndUpdateOptions::builder()
+                    .return_document(ReturnDocument::After)
+                    .build(),
             )
             .await
-            .map_err(error)?;
-        Ok(true)
+            .map_err(error)
+    }
+
+    /// The period that holds `call_id`'s reservation of `budget`, if one
+    /// does, and what it holds: the period of `at` or the one before it
+    /// first (a call that crossed the boundary), then any of the budget's.
+    /// The period comes with its `start`, not the rest.
+    async fn holding(
+        &self,
+        budget: &Budget,
+        call_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(Document, Decimal)>, String> {
+        check_call_id(call_id)?;
+        let open = open_key(call_id);
+        let mut near = Vec::new();
+        if let Ok(zone) = budget.zone() {
+            let key = PeriodKey::of(budget.period, zone, at);
+            let before = PeriodKey::of(
+                budget.period,
+                zone,
+                key.start - chrono::Duration::seconds(1),
+            );
+            near.push(Self::period_id(budget, &key));
+            near.push(Self::period_id(budget, &before));
+        }
+        for filter in [
+            doc! { "_id": { "$in": near }, &open: { "$exists": true } },
+            doc! { "budget": &budget.name, &open: { "$exists": true } },
+        ] {
+            let found = self
+                .periods
+                .find_one(filter)
+                .projection(doc! { "_id": 1, "start": 1, &open: 1 })
+                .await
+                .map_err(error)?;
+            if let Some(period) = found {
+                let held = period
+                    .get_document("open")
+                    .and_then(|o| o.get_document(call_id))
+                    .map(|entry| decimal(entry, "amount"))
+                    .unwrap_or_default();
+                return Ok(Some((period, held)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Gives back what the call `call_id` holds in `budget`, unspent (a
+    /// reservation answered after its caller gave up, or expired).
+    /// Returns whether it held anything: releasing twice gives back once.
+    pub async fn release(&self, budget: &Budget, call_id: &str) -> Result<bool, String> {
+        let Some((period, held)) = self.holding(budget, call_id, Utc::now()).await? else {
+            return Ok(false);
+        };
+        let id = period.get_str("_id").map_err(|e| e.to_string())?;
+        Ok(self
+            .take(id, call_id, held, Document::new(), None)
+            .await?
+            .is_some())
     }
 
     /// Settles a call: its reservation (if still held) is released and
@@ -345,6 +458,10 @@ impl BudgetStore {
     /// Settles a call as [`settle`](Self::settle) does, with what it adds:
     /// `counting.counted` to `spent`, and beside it what was converted or
     /// left out and whether the call was unpriced (see [`Coverage`]).
+    ///
+    /// A call that held a reservation counts in the period it reserved in
+    /// (on that period's last day when it ended after it), whenever it
+    /// ends; its reservation is given back in the same write.
     pub(crate) async fn count(
         &self,
         budget: &Budget,
@@ -352,59 +469,49 @@ impl BudgetStore {
         counting: &Counting,
         at: DateTime<Utc>,
     ) -> Result<Document, String> {
-        let actual = counting.counted;
+        self.count_marked(budget, call_id, counting, at, None).await
+    }
+
+    /// [`count`](Self::count), once for `mark`: the write that counts it
+    /// also records it in the period, and a period that has it already
+    /// is left as it is (a backlog counted again after an interruption).
+    pub(crate) async fn count_marked(
+        &self,
+        budget: &Budget,
+        call_id: Option<&str>,
+        counting: &Counting,
+        at: DateTime<Utc>,
+        mark: Option<&Mark>,
+    ) -> Result<Document, String> {
         let zone = budget.zone().map_err(|e| e.0)?;
-        let key = PeriodKey::of(budget.period, zone, at);
-        let mut held = Decimal::ZERO;
-        let mut id = Self::period_id(budget, &key);
         if let Some(call_id) = call_id
-            && let Some(reservation) = self
-                .reservations
-                .find_one_and_delete(doc! { "_id": call_id })
-                .await
-                .map_err(error)?
+            && let Some((period, held)) = self.holding(budget, call_id, at).await?
         {
-            held = decimal(&reservation, "amount");
-            if let Some(Bson::String(period)) = reservation.get("period_id") {
-                id = period.clone();
+            let id = period.get_str("_id").map_err(|e| e.to_string())?;
+            let key = PeriodKey::holding(budget.period, zone, &period, at);
+            if let Some(after) = self
+                .take(id, call_id, held, spend_update(counting, &key), mark)
+                .await?
+            {
+                return Ok(after);
             }
-        } else {
-            id = self.open_period(budget, &key).await?;
+            let period = self.period(id).await?;
+            if mark.is_some_and(|m| m.counted_in(&period)) {
+                return Ok(period);
+            }
         }
-        let day = format!("days.{}", key.today);
-        let mut increments = doc! {
-            "reserved": to_decimal128(-held),
-            "spent": to_decimal128(actual),
-            "remaining": to_decimal128(held - actual),
-            day: to_decimal128(actual),
-        };
-        let mut update = Document::new();
-        if let Some((currency, amount)) = &counting.uncounted {
-            increments.insert(
-                format!("{}.{currency}", coverage::keys::UNCOUNTED),
-                to_decimal128(*amount),
-            );
+        // Held by nobody (never held, or released or expired first): the
+        // spend alone, in the period of `at`.
+        let key = PeriodKey::of(budget.period, zone, at);
+        let id = self.open_period(budget, &key).await?;
+        let mut filter = doc! { "_id": &id };
+        let mut update = spend_update(counting, &key);
+        if let Some(mark) = mark {
+            mark.apply(&mut filter, &mut update);
         }
-        if let Some((currency, amount, rate)) = &counting.converted {
-            increments.insert(
-                format!("{}.{currency}", coverage::keys::CONVERTED),
-                to_decimal128(*amount),
-            );
-            update.insert(
-                "$addToSet",
-                doc! { coverage::keys::RATES_APPLIED: rate.as_str() },
-            );
-        }
-        if counting.unpriced {
-            increments.insert(coverage::keys::UNPRICED_CALLS, 1_i64);
-        }
-        if counting.at_estimate {
-            increments.insert(coverage::keys::CALLS_AT_ESTIMATE, 1_i64);
-        }
-        update.insert("$inc", increments);
         let updated = self
             .periods
-            .find_one_and_update(doc! { "_id": &id }, update)
+            .find_one_and_update(filter, update)
             .with_options(
                 FindOneAndUpdateOptions::builder()
                     .return_document(ReturnDocument::After)
@@ -412,7 +519,12 @@ impl BudgetStore {
             )
             .await
             .map_err(error)?;
-        updated.ok_or_else(|| format!("budget period `{id}` vanished"))
+        match updated {
+            Some(period) => Ok(period),
+            // Counted already (the period exists: it was opened above).
+            None if mark.is_some() => self.period(&id).await,
+            None => Err(format!("budget period `{id}` vanished")),
+        }
     }
 
     /// Claims the alert `threshold` (a percent, or `forecast`) of a
@@ -465,29 +577,16 @@ impl BudgetStore {
             self.release_expired(&id, now).await?;
         }
         let period = self.period(&id).await?;
-        // Released above, or still in the document but left out here.
-        let open = if release {
-            doc! { "period_id": &id }
-        } else {
-            doc! { "period_id": &id, "expires": { "$gte": bson::DateTime::from_chrono(now) } }
-        };
-        let open_reservations = self
-            .reservations
-            .count_documents(open)
-            .await
-            .map_err(error)?;
+        let open = period.get_document("open").map(Document::len).unwrap_or(0) as u64;
         let mut reserved = decimal(&period, "reserved");
+        let mut open_reservations = open;
         if !release {
-            let expired: Vec<Document> = self
-                .reservations
-                .find(doc! { "period_id": &id, "expires": { "$lt": bson::DateTime::from_chrono(now) } })
-                .await
-                .map_err(error)?
-                .try_collect()
-                .await
-                .map_err(error)?;
-            let held: Decimal = expired.iter().map(|r| decimal(r, "amount")).sum();
+            // Expired (their processes died mid-call): still in the
+            // document, left out here.
+            let expired = expired(&period, now);
+            let held: Decimal = expired.iter().map(|(_, amount)| *amount).sum();
             reserved = (reserved - held).max(Decimal::ZERO);
+            open_reservations = open.saturating_sub(expired.len() as u64);
         }
         let days = period.get_document("days").cloned().unwrap_or_default();
         let daily: Vec<Decimal> = (0..key.days_elapsed())
@@ -508,6 +607,95 @@ impl BudgetStore {
             period: key,
         })
     }
+}
+
+/// Entry `index` of the backlog batch `batch`: a period counts it only
+/// while it has counted no later entry of that batch, and records it in
+/// the same write (`batches.{batch}`: the index of the next entry).
+pub(crate) struct Mark {
+    pub(crate) batch: String,
+    pub(crate) index: i64,
+}
+
+impl Mark {
+    fn key(&self) -> String {
+        format!("batches.{}", self.batch)
+    }
+
+    /// Adds the condition to `filter` and the record to `update`.
+    fn apply(&self, filter: &mut Document, update: &mut Document) {
+        let key = self.key();
+        filter.insert(
+            "$or",
+            vec![
+                Bson::Document(doc! { &key: { "$exists": false } }),
+                Bson::Document(doc! { &key: { "$lte": self.index } }),
+            ],
+        );
+        let mut set = update.get_document("$set").cloned().unwrap_or_default();
+        set.insert(key, self.index + 1);
+        update.insert("$set", set);
+    }
+
+    /// Whether `period` counted this entry already.
+    fn counted_in(&self, period: &Document) -> bool {
+        period
+            .get_document("batches")
+            .ok()
+            .and_then(|b| b.get_i64(&self.batch).ok())
+            .is_some_and(|next| next > self.index)
+    }
+}
+
+/// What a settled call adds to its period: `counting` on `key`'s day.
+fn spend_update(counting: &Counting, key: &PeriodKey) -> Document {
+    let actual = counting.counted;
+    let mut increments = doc! {
+        "spent": to_decimal128(actual),
+        "remaining": to_decimal128(-actual),
+        format!("days.{}", key.today): to_decimal128(actual),
+    };
+    let mut update = Document::new();
+    if let Some((currency, amount)) = &counting.uncounted {
+        increments.insert(
+            format!("{}.{currency}", coverage::keys::UNCOUNTED),
+            to_decimal128(*amount),
+        );
+    }
+    if let Some((currency, amount, rate)) = &counting.converted {
+        increments.insert(
+            format!("{}.{currency}", coverage::keys::CONVERTED),
+            to_decimal128(*amount),
+        );
+        update.insert(
+            "$addToSet",
+            doc! { coverage::keys::RATES_APPLIED: rate.as_str() },
+        );
+    }
+    if counting.unpriced {
+        increments.insert(coverage::keys::UNPRICED_CALLS, 1_i64);
+    }
+    if counting.at_estimate {
+        increments.insert(coverage::keys::CALLS_AT_ESTIMATE, 1_i64);
+    }
+    update.insert("$inc", increments);
+    update
+}
+
+/// The reservations of a period document that expired before `now`:
+/// call id and amount held.
+fn expired(period: &Document, now: DateTime<Utc>) -> Vec<(String, Decimal)> {
+    let now = bson::DateTime::from_chrono(now);
+    let Ok(open) = period.get_document("open") else {
+        return Vec::new();
+    };
+    open.iter()
+        .filter_map(|(call_id, entry)| {
+            let entry = entry.as_document()?;
+            (entry.get_datetime("expires").ok()? < &now)
+                .then(|| (call_id.clone(), decimal(entry, "amount")))
+        })
+        .collect()
 }
 
 /// Spent and limit of a period document.

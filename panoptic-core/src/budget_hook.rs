@@ -231,6 +231,9 @@ pub struct HookSettings {
     /// `Budgets`); set once the handle's loggers exist, just after the
     /// engine starts.
     pub logger: Arc<OnceLock<slog::Logger>>,
+    /// The handle's spool folder: an engine keeps what must outlive the
+    /// process beside the spool (budgets: their definitions, cached).
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl fmt::Debug for HookSettings {

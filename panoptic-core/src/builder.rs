@@ -362,6 +362,7 @@ impl PanopticBuilder {
                 start(HookSettings {
                     mongo: settings.mongo.clone(),
                     logger: Arc::clone(&alert_logger),
+                    spool_dir: settings.spool_dir.clone(),
                 })
                 .map_err(Error::Writer)?,
             ),

@@ -228,7 +228,11 @@ impl Args {
                     args.budget = Some(lit);
                     Ok(())
                 }),
-                "estimate" => expression(item).map(|e| args.estimate = Some(e)),
+                "estimate" => expression(item).and_then(|e| {
+                    check::estimate(&e)?;
+                    args.estimate = Some(e);
+                    Ok(())
+                }),
                 "user" => expression(item).map(|e| args.user = Some(e)),
                 "request_id" => expression(item).map(|e| args.request_id = Some(e)),
                 "logger" => expression(item).map(|e| args.logger = Some(e)),

@@ -1,7 +1,8 @@
-//! Compile-time checks of names against panoptic's one catalog, with the
-//! error at the literal and the closest valid name suggested.
+//! Compile-time checks of the arguments: names against panoptic's one
+//! catalog, with the error at the literal and the closest valid name
+//! suggested; and an estimate written as a negative number.
 
-use syn::LitStr;
+use syn::{Expr, Lit, LitStr, UnOp};
 
 use panoptic_catalog::{Category, Kind, Provider};
 
@@ -92,4 +93,39 @@ pub(crate) fn currency(lit: &LitStr) -> syn::Result<()> {
             format!("currency `{code}` is not an ISO 4217 code like \"USD\" or \"EUR\""),
         ))
     }
+}
+
+/// An `estimate` that is a negative number literal (`-0.5`, `-(2)`): it
+/// would add to what the budget has left, so it is an error here rather
+/// than a refusal at run time. Other expressions are checked when the
+/// call runs.
+pub(crate) fn estimate(expr: &Expr) -> syn::Result<()> {
+    fn bare(expr: &Expr) -> &Expr {
+        match expr {
+            Expr::Paren(inner) => bare(&inner.expr),
+            Expr::Group(inner) => bare(&inner.expr),
+            other => other,
+        }
+    }
+    let Expr::Unary(negated) = bare(expr) else {
+        return Ok(());
+    };
+    let UnOp::Neg(_) = negated.op else {
+        return Ok(());
+    };
+    let zero = match bare(&negated.expr) {
+        Expr::Lit(lit) => match &lit.lit {
+            Lit::Int(n) => n.base10_digits().chars().all(|c| c == '0'),
+            Lit::Float(f) => f.base10_digits().chars().all(|c| matches!(c, '0' | '.')),
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if zero {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        expr,
+        "`estimate` must be at least 0: a negative estimate would add to what the budget has left",
+    ))
 }
