@@ -550,7 +550,9 @@ fn assert_held_is_fresh(spool: &Spool, held: &SummaryCache, queries: &[CostQuery
 #[test]
 fn held_summaries_are_read_once_and_let_go_with_their_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let events = sealed_spool(dir.path());
+    // Segments large enough that each summary keeps its groups.
+    let events = sealed_spool(tempfile::tempdir().unwrap().path());
+    drop(spool(dir.path(), &events, 30_000, 0));
     let spool = Spool::open(dir.path());
     let held = SummaryCache::new();
     let queries = some_queries();
@@ -558,6 +560,7 @@ fn held_summaries_are_read_once_and_let_go_with_their_segment() {
     assert_held_is_fresh(&spool, &held, &queries, "summaries written");
     assert_held_is_fresh(&spool, &held, &queries, "summaries held");
     let files = segments(dir.path()).unwrap();
+    assert!(files.len() > 3, "{} segments", files.len());
     assert_eq!(held.held().0, files.len(), "every sealed segment held");
 
     // A summary rewritten with other sums: not read again while held.
