@@ -623,7 +623,7 @@ proptest! {
         let mut next = events.iter();
         let mut writer = SpoolWriter::with_options(
             dir.path().to_owned(),
-            SpoolOptions { segment_bytes: 3_000, ..SpoolOptions::default() },
+            SpoolOptions { segment_bytes: 6_000, ..SpoolOptions::default() },
         );
         for change in &changes {
             let sealed: Vec<PathBuf> = segments(dir.path())
