@@ -47,7 +47,7 @@ pub use panoptic_core::{
     SpooledEvent, Stats, active_resource, billing, catalog, charge, config, connect, index_keys,
     index_models, invoice, keys, money, naming, quota, token_usage,
 };
-pub use panoptic_ledger::{open_calls, open_calls_scan, query, rollup};
+pub use panoptic_ledger::{SummaryCache, open_calls, open_calls_scan, query, rollup};
 
 /// Budgets that reserve money before a call (`budget = "…"`): definitions,
 /// the store, alerts (`panoptic-budgets`), and what a refused call returns.

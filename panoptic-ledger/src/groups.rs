@@ -153,7 +153,7 @@ pub(crate) type Groups = BTreeMap<Dims, Partial>;
 
 /// Adds `partial` to the group of `dims`.
 pub(crate) fn add(groups: &mut Groups, dims: Dims, partial: Partial) {
-    merge(groups.entry(dims).or_default(), partial);
+    merge(groups.entry(dims).or_default(), &partial);
 }
 
 /// A group as stored.
@@ -352,6 +352,35 @@ pub(crate) struct RawGroup<'a> {
     pub histogram: &'a [u8],
 }
 
+impl RawGroup<'_> {
+    /// The group owned: its facts copied, its histogram unpacked.
+    pub(crate) fn owned(&self) -> Result<(Dims, Partial), String> {
+        let d = &self.dims;
+        let dims = Dims {
+            env: d.env.to_owned(),
+            provider: d.provider.to_owned(),
+            username: d.username.to_owned(),
+            service: d.service.to_owned(),
+            resource: d.resource.to_owned(),
+            kind: d.kind.to_owned(),
+            outcome: d.outcome.to_owned(),
+            currency: d.currency.to_owned(),
+            end_user: d.end_user.to_owned(),
+            tags: d.tags.clone(),
+        };
+        let sums = Partial {
+            amount: self.amount,
+            adjusted: self.adjusted,
+            quantity: self.quantity,
+            count: self.count,
+            errors: self.errors,
+            unpriced: self.unpriced,
+            durations: unpack(self.histogram)?,
+        };
+        Ok((dims, sums))
+    }
+}
+
 /// [`Dims`], borrowed.
 #[derive(Default)]
 pub(crate) struct RawDims<'a> {
@@ -406,15 +435,9 @@ pub(crate) fn add_raw(
     g: RawGroup<'_>,
     start: DateTime<Utc>,
 ) -> Result<(), String> {
-    if !query.matches_facts(&g.dims) {
+    let Some(into) = group_of(query, groups, &g.dims, g.dims.currency, start) else {
         return Ok(());
-    }
-    let key = query
-        .dimensions()
-        .iter()
-        .map(|by| by.value_at(&g.dims, start, query.zone()))
-        .collect();
-    let into = groups.entry((key, g.dims.currency.to_owned())).or_default();
+    };
     into.amount += g.amount;
     into.adjusted += g.adjusted;
     into.quantity += g.quantity;
@@ -422,6 +445,40 @@ pub(crate) fn add_raw(
     into.errors += g.errors;
     into.unpriced += g.unpriced;
     unpack_into(g.histogram, &mut into.durations)
+}
+
+/// Adds a group held in memory (a long-lived reader's summaries, see
+/// `spool_summary::cache`) of a window starting at `start`, as [`add_raw`].
+pub(crate) fn add_held(
+    query: &CostQuery,
+    groups: &mut BTreeMap<GroupKey, Partial>,
+    dims: &Dims,
+    sums: &Partial,
+    start: DateTime<Utc>,
+) {
+    if let Some(into) = group_of(query, groups, dims, &dims.currency, start) {
+        merge(into, sums);
+    }
+}
+
+/// The query's group that a window's group with these facts falls in, if
+/// they pass the query's filters.
+fn group_of<'g>(
+    query: &CostQuery,
+    groups: &'g mut BTreeMap<GroupKey, Partial>,
+    facts: &impl Facts,
+    currency: &str,
+    start: DateTime<Utc>,
+) -> Option<&'g mut Partial> {
+    if !query.matches_facts(facts) {
+        return None;
+    }
+    let key = query
+        .dimensions()
+        .iter()
+        .map(|by| by.value_at(facts, start, query.zone()))
+        .collect();
+    Some(groups.entry((key, currency.to_owned())).or_default())
 }
 
 /// Each group a raw window stores under `field`, read in place.

@@ -25,3 +25,5 @@ pub mod reconcile;
 pub mod rollup;
 mod spool_summary;
 mod start_records;
+
+pub use spool_summary::SummaryCache;

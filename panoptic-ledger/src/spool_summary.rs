@@ -37,8 +37,11 @@
 //! and the final events of their calls), so that the open calls listed
 //! under a report need not read every segment either.
 
+mod cache;
 mod content;
 mod segment;
+
+pub use cache::SummaryCache;
 
 use std::io;
 

@@ -74,7 +74,7 @@ pub fn convert_rows(
         }
         merge(
             groups.entry((row.key.clone(), to.to_owned())).or_default(),
-            partial,
+            &partial,
         );
     }
     Ok(finish(groups)

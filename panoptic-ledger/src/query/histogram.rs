@@ -43,9 +43,9 @@ pub(crate) fn bucket_value(bucket: i64) -> f64 {
     ((bucket as f64 + 0.5) / BUCKETS_PER_E).exp()
 }
 
-pub(crate) fn merge(into: &mut Partial, from: Partial) {
+pub(crate) fn merge(into: &mut Partial, from: &Partial) {
     add_fields!(into, from; amount, adjusted, quantity, count, errors, unpriced);
-    for (bucket, events) in from.durations {
+    for (&bucket, &events) in &from.durations {
         *into.durations.entry(bucket).or_default() += events;
     }
 }

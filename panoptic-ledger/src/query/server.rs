@@ -160,7 +160,7 @@ impl CostQuery {
         while let Some(rows) = answers.next().await {
             for row in rows.map_err(error)? {
                 let (key, partial) = self.partial_from_row(&row)?;
-                merge(groups.entry(key).or_default(), partial);
+                merge(groups.entry(key).or_default(), &partial);
             }
         }
         Ok(())

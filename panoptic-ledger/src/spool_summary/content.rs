@@ -172,3 +172,24 @@ pub(crate) fn carries_call_id(document: &RawDocument) -> bool {
         .get_document(keys::METADATA)
         .is_ok_and(|metadata| metadata.get_str(meta::CALL_ID).is_ok())
 }
+
+/// Every hour of a summary with its groups, owned (what a long-lived
+/// reader keeps); `None` for a summary that keeps no groups or does not
+/// read back whole.
+pub(super) fn groups(content: &RawDocument) -> Option<Vec<(i64, Groups)>> {
+    if content.get_i32("v").ok() != Some(VERSION) || content.get_bool("events").unwrap_or(false) {
+        return None;
+    }
+    let mut read = Vec::new();
+    for (start, hour) in hours(content)? {
+        let mut groups = Groups::new();
+        groups::for_each_raw(hour, "g", |g| {
+            let (dims, sums) = g.owned()?;
+            groups::add(&mut groups, dims, sums);
+            Ok(())
+        })
+        .ok()?;
+        read.push((start, groups));
+    }
+    Some(read)
+}

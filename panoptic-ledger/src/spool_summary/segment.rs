@@ -38,7 +38,11 @@ pub(super) fn add(query: &CostQuery, path: &Path, grouper: &mut Grouper<'_>) -> 
 }
 
 /// Adds the segment's events, only those of `hours` when given.
-fn events(path: &Path, grouper: &mut Grouper<'_>, hours: Option<&BTreeSet<i64>>) -> io::Result<()> {
+pub(super) fn events(
+    path: &Path,
+    grouper: &mut Grouper<'_>,
+    hours: Option<&BTreeSet<i64>>,
+) -> io::Result<()> {
     for spooled in SpoolReader::of_segments(vec![path.to_owned()]) {
         let Ok(event) = BillingEvent::try_from(&spooled?) else {
             continue;

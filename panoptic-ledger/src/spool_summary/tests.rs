@@ -13,6 +13,7 @@ use panoptic_core::naming::{collection_name, database_name};
 use panoptic_core::{BillingEvent, Category, Kind, Metadata, Outcome, Spool};
 use panoptic_spool::{SegmentIdentity, SpoolOptions, SpoolWriter, segments, summary_path};
 
+use super::SummaryCache;
 use crate::query::{CostQuery, GroupBy, Tz};
 
 fn base() -> DateTime<Utc> {
@@ -529,4 +530,140 @@ fn open_calls_from_summaries_are_those_of_every_event() {
     assert!(kept, "every summary keeps its calls");
     let after = crate::open_calls_scan::open_calls_on_spool(&query, &spool).unwrap();
     assert_eq!(after, before, "from summaries");
+}
+
+/// What a long-lived reader ([`SummaryCache`]) answers, checked against
+/// a fresh streaming read of every event, row for row.
+fn assert_held_is_fresh(spool: &Spool, held: &SummaryCache, queries: &[CostQuery], when: &str) {
+    for query in queries {
+        assert_eq!(
+            query.run_on_spool_cached(spool, held).unwrap(),
+            query.run_on_spool_scan(spool).unwrap(),
+            "{when}: {query:?}"
+        );
+    }
+}
+
+/// Held summaries are read once: a summary changed behind a held segment
+/// (same identity) is not read again, so the held rows stay those of the
+/// events; the segment deleted, its hours are rebuilt from the others.
+#[test]
+fn held_summaries_are_read_once_and_let_go_with_their_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    // Segments large enough that each summary keeps its groups.
+    let events = sealed_spool(tempfile::tempdir().unwrap().path());
+    drop(spool(dir.path(), &events, 30_000, 0));
+    let spool = Spool::open(dir.path());
+    let held = SummaryCache::new();
+    let queries = some_queries();
+    // First: summaries written; second: read and held.
+    assert_held_is_fresh(&spool, &held, &queries, "summaries written");
+    assert_held_is_fresh(&spool, &held, &queries, "summaries held");
+    let files = segments(dir.path()).unwrap();
+    assert!(files.len() > 3, "{} segments", files.len());
+    assert_eq!(held.held().0, files.len(), "every sealed segment held");
+
+    // A summary rewritten with other sums: not read again while held.
+    let first = &files[0];
+    let identity = SegmentIdentity::at(first).unwrap();
+    let mut hours = super::content::Hours::default();
+    let mut extra = events[1].clone();
+    extra.amount = Some(Decimal::new(1_000, 0));
+    extra.metadata.extra = bson::Document::new();
+    hours.add(&extra);
+    panoptic_spool::write_summary(first, &identity, &hours.encode(identity.length)).unwrap();
+    assert_held_is_fresh(&spool, &held, &queries, "summary changed behind");
+
+    // Delivered: the segment and its summary deleted.
+    panoptic_spool::remove_segment(&files[3]).unwrap();
+    panoptic_spool::remove_segment(first).unwrap();
+    assert_held_is_fresh(&spool, &held, &queries, "segments delivered");
+    assert_eq!(held.held().0, files.len() - 2);
+}
+
+/// One change to the spool between two reports of a long-lived reader.
+#[derive(Debug, Clone)]
+enum Change {
+    /// More events: segments sealed as they fill, the last one left open.
+    Append(usize),
+    /// The open segment sealed.
+    Seal,
+    /// A sealed segment delivered (deleted with its summary).
+    Deliver(usize),
+    /// A summary deleted, or torn (a byte flipped).
+    LoseSummary(usize, bool),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        3 => (1..60usize).prop_map(Change::Append),
+        1 => Just(Change::Seal),
+        2 => any::<usize>().prop_map(Change::Deliver),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(i, torn)| Change::LoseSummary(i, torn)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whatever changes between two reports (segments added, the open one
+    /// grown then sealed, segments delivered, summaries lost or torn), a
+    /// long-lived reader's rows are those of a fresh read of every event.
+    #[test]
+    fn held_summaries_follow_every_change_of_the_spool(
+        seeds in proptest::collection::vec(seed(), 1..300),
+        changes in proptest::collection::vec(change(), 1..10),
+        queries in proptest::collection::vec(query_seed(), 1..3),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path());
+        let held = SummaryCache::new();
+        let queries: Vec<CostQuery> = queries.iter().map(query).collect();
+        let events: Vec<BillingEvent> = seeds.iter().map(event).collect();
+        let mut next = events.iter();
+        let mut writer = SpoolWriter::with_options(
+            dir.path().to_owned(),
+            SpoolOptions { segment_bytes: 6_000, ..SpoolOptions::default() },
+        );
+        for change in &changes {
+            let sealed: Vec<PathBuf> = segments(dir.path())
+                .unwrap()
+                .into_iter()
+                .filter(|s| Some(s.as_path()) != writer.active_path())
+                .collect();
+            match *change {
+                Change::Append(count) => {
+                    for e in next.by_ref().take(count) {
+                        append(&mut writer, e);
+                        writer.seal_if_full().unwrap();
+                    }
+                }
+                Change::Seal => writer.seal().unwrap(),
+                Change::Deliver(i) if !sealed.is_empty() => {
+                    panoptic_spool::remove_segment(&sealed[i % sealed.len()]).unwrap();
+                }
+                Change::LoseSummary(i, torn) if !sealed.is_empty() => {
+                    let summary = summary_path(&sealed[i % sealed.len()]);
+                    match fs::read(&summary) {
+                        Ok(mut bytes) if torn => {
+                            let middle = bytes.len() / 2;
+                            bytes[middle] ^= 0x20;
+                            fs::write(&summary, bytes).unwrap();
+                        }
+                        Ok(_) => fs::remove_file(&summary).unwrap(),
+                        Err(_) => {}
+                    }
+                }
+                Change::Deliver(_) | Change::LoseSummary(..) => {}
+            }
+            for query in &queries {
+                let expected = query.run_on_spool_scan(&spool).unwrap();
+                prop_assert_eq!(
+                    &query.run_on_spool_cached(&spool, &held).unwrap(),
+                    &expected,
+                    "after {:?}: {:?}", change, query
+                );
+            }
+        }
+    }
 }

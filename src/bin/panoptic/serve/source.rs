@@ -8,7 +8,7 @@ use bson::Document;
 use panoptic::config::{redact_secrets, redact_uri};
 use panoptic::naming::canonical_env;
 use panoptic::query::{CostQuery, CostRow};
-use panoptic::{BillingEvent, Spool};
+use panoptic::{BillingEvent, Spool, SummaryCache};
 
 use crate::options::{Global, connect};
 
@@ -29,14 +29,19 @@ enum Store {
         dir: PathBuf,
         /// Why MongoDB is not read (`None` with `--spool`).
         reason: Option<String>,
+        /// The sealed segments' summaries, read once and kept between
+        /// requests (each reads only what changed since).
+        summaries: SummaryCache,
     },
 }
 
 impl Source {
     /// The store `global` points at, limited to `env` when given.
     pub async fn open(global: &Global, env: Option<&str>) -> Source {
+        let store = Store::open(global).await;
+        store.read_summaries();
         Source {
-            store: Store::open(global).await,
+            store,
             env: env.map(canonical_env),
         }
     }
@@ -109,6 +114,7 @@ impl Store {
         let spool = |reason| Store::Spool {
             dir: global.spool_dir.clone(),
             reason,
+            summaries: SummaryCache::new(),
         };
         if global.spool {
             return spool(None);
@@ -137,9 +143,26 @@ impl Store {
     async fn rows(&self, query: &CostQuery) -> Result<Vec<CostRow>, String> {
         match self {
             Store::Mongo { client, .. } => query.run(client).await.map_err(|e| e.to_string()),
-            Store::Spool { dir, .. } => query
-                .run_on_spool(&Spool::open(dir))
+            Store::Spool { dir, summaries, .. } => query
+                .run_on_spool_cached(&Spool::open(dir), summaries)
                 .map_err(|e| format!("cannot read the spool: {e}")),
+        }
+    }
+
+    /// On the spool, reads the summaries already written before the first
+    /// request, so that none waits for them; says how long that took.
+    fn read_summaries(&self) {
+        let Store::Spool { dir, summaries, .. } = self else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        match summaries.refresh(&Spool::open(dir)) {
+            Ok((segments, hours)) => eprintln!(
+                "panoptic: read the summaries of {segments} spool segment(s), {hours} hour(s), in {} ms",
+                started.elapsed().as_millis()
+            ),
+            // The first request reads the spool again and says why it cannot.
+            Err(error) => eprintln!("panoptic: cannot read the spool's summaries: {error}"),
         }
     }
 
@@ -185,6 +208,7 @@ mod tests {
             store: Store::Spool {
                 dir: PathBuf::from("/nonexistent"),
                 reason: None,
+                summaries: SummaryCache::new(),
             },
             env: env.map(canonical_env),
         }
