@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::event::{self, Priced, QueryOutcome, Usage};
-use super::jobs::Settled;
 use super::labels::job_labels;
 use super::types::{JobReference, QueryResult};
 use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
@@ -134,20 +133,18 @@ impl BigQuery {
                     };
                     let retried = error.is_job_retryable() && retries < policy.max_retries;
                     let (usage, priced) = match &settled {
-                        Some(Settled {
-                            unknown: Some(reason),
-                            usage,
-                            ..
-                        }) => (
-                            *usage,
-                            Priced {
-                                model: self.inner.options.pricing_model,
-                                amount: None,
-                                reason: Some(reason.clone()),
-                                estimated: true,
-                            },
-                        ),
-                        Some(s) => (s.usage, self.price(&location, s.usage, false, s.estimated)),
+                        Some(s) => match &s.unknown {
+                            Some(reason) => (
+                                s.usage,
+                                Priced {
+                                    model: self.inner.options.pricing_model,
+                                    amount: None,
+                                    reason: Some(reason.clone()),
+                                    estimated: true,
+                                },
+                            ),
+                            None => (s.usage, self.price(&location, s.usage, false, s.estimated)),
+                        },
                         None => {
                             // No job ran (refused before it started): nothing billed.
                             let usage = Usage::default();
