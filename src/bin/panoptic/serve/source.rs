@@ -156,13 +156,15 @@ impl Store {
             return;
         };
         let started = std::time::Instant::now();
-        match summaries.refresh(&Spool::open(dir)) {
-            Ok((segments, hours)) => eprintln!(
+        // Said only when there was something to read; a failure is said by
+        // the first request, which reads the spool again (one line each).
+        if let Ok((segments, hours)) = summaries.refresh(&Spool::open(dir))
+            && segments > 0
+        {
+            eprintln!(
                 "panoptic: read the summaries of {segments} spool segment(s), {hours} hour(s), in {} ms",
                 started.elapsed().as_millis()
-            ),
-            // The first request reads the spool again and says why it cannot.
-            Err(error) => eprintln!("panoptic: cannot read the spool's summaries: {error}"),
+            );
         }
     }
 
