@@ -152,6 +152,27 @@ impl TestServer {
     /// frozen or partitioned host does.
     pub fn freeze(&self) {
         self.signal("-STOP");
+        // kill(1) returns once the signal is sent: wait until every thread
+        // has stopped, so that nothing sent after this returns is answered
+        // before a thaw.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.is_stopped() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Whether every thread of the server is stopped (`T` in
+    /// `/proc/{pid}/task/*/stat`); true where `/proc` cannot tell.
+    fn is_stopped(&self) -> bool {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid)) else {
+            return true;
+        };
+        tasks.flatten().all(|task| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't']))
+            })
+        })
     }
 
     /// SIGCONT after [`freeze`](Self::freeze).
