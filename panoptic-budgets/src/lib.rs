@@ -24,9 +24,9 @@
 //!
 //! Beside the spool, on disk: the database's definitions, cached by each
 //! successful read and used, with their policy, while MongoDB has not
-//! answered (`budgets.cache`); and spend MongoDB could not take, kept in
-//! batch files until it is counted, exactly once, by this process or a
-//! later one (`budget-backlog/`).
+//! answered (`budgets.cache`); and every spend and settlement, written
+//! down before it is counted and kept in batch files until it is counted,
+//! exactly once, by this process or a later one (`budget-backlog/`).
 //!
 //! A reservation is answered on a thread of its own, never behind spend,
 //! within the operation timeout; when none comes, the caller applies the
@@ -41,7 +41,6 @@
 //! function that starts a [`Broker`].
 
 mod alerts;
-mod backlog;
 mod broker;
 mod cache;
 mod counting;
@@ -49,6 +48,7 @@ mod coverage;
 mod define;
 mod faults;
 mod forecast;
+mod journal;
 mod known;
 mod pending;
 mod period;
