@@ -236,6 +236,18 @@ async fn the_writers_spend_waiting_at_a_sigkill_is_counted_once_by_the_next_proc
     assert_eq!(decimal(&after, "spent"), total, "counted once: {after:?}");
     assert_eq!(decimal(&after, "reserved"), Decimal::ZERO, "{after:?}");
     assert_eq!(after.get_i64("open_count").unwrap_or(0), 0, "{after:?}");
+    // The periods are found by budget through an index, not a scan.
+    let indexes = common::client_for(&uri)
+        .await
+        .database(panoptic::budget::BUDGET_DATABASE)
+        .collection::<bson::Document>("periods")
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        indexes.contains(&"budget_1_start_-1".to_owned()),
+        "{indexes:?}"
+    );
     let left = std::fs::read_dir(spool.join("budget-backlog"))
         .map(|d| d.count())
         .unwrap_or(0);

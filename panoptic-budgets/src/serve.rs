@@ -44,6 +44,8 @@ pub(crate) struct State {
     /// The client once made; dropped after a failure so the next try connects anew.
     pub(crate) client: Option<Client>,
     pub(crate) store: Option<BudgetStore>,
+    /// Whether the periods' index is made.
+    indexed: bool,
     /// The definitions, shared with the reservation side.
     pub(crate) known: Arc<Known>,
     pub(crate) clock: Clock,
@@ -75,6 +77,7 @@ pub(crate) async fn serve(
         mongo: settings.mongo,
         client: None,
         store: None,
+        indexed: false,
         known,
         clock: settings.clock,
         on_alert: settings.on_alert,
@@ -118,7 +121,14 @@ impl State {
                     .ok()?,
             };
             self.client = Some(client.clone());
-            self.store = Some(BudgetStore::new(&client));
+            let store = BudgetStore::new(&client);
+            if !self.indexed {
+                // Once per process; a failure is retried with the next client.
+                self.indexed = tokio::time::timeout(self.timeout, store.ensure_indexes())
+                    .await
+                    .is_ok_and(|made| made.is_ok());
+            }
+            self.store = Some(store);
         }
         self.store.clone()
     }

@@ -129,6 +129,21 @@ impl BudgetStore {
         }
     }
 
+    /// The index that finds a budget's periods (a settlement whose
+    /// reservation is in neither of the two periods near its end, status
+    /// reads): without it each is a scan of every budget's periods.
+    pub async fn ensure_indexes(&self) -> Result<(), String> {
+        self.periods
+            .create_index(
+                mongodb::IndexModel::builder()
+                    .keys(doc! { "budget": 1, "start": -1 })
+                    .build(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(error)
+    }
+
     /// Creates or replaces a budget's definition.
     pub async fn set(&self, budget: &Budget) -> Result<(), String> {
         budget.validate().map_err(|e| e.0)?;
