@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::budget_state::{decimal, period};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
@@ -15,7 +17,6 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use bson::doc;
 use chrono::DateTime;
 use panoptic::budget::{Budget, FailurePolicy, Mode, Period};
 use panoptic::{Decimal, billable};
@@ -165,24 +166,6 @@ fn run_and_kill_with(
     );
 }
 
-fn decimal(document: &bson::Document, key: &str) -> Decimal {
-    document
-        .get_decimal128(key)
-        .map(|d| panoptic::money::from_decimal128(*d).unwrap())
-        .unwrap_or(Decimal::ZERO)
-}
-
-async fn period(uri: &str, id: &str) -> bson::Document {
-    common::client_for(uri)
-        .await
-        .database(panoptic::budget::BUDGET_DATABASE)
-        .collection::<bson::Document>("periods")
-        .find_one(doc! { "_id": id })
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
-
 /// The sum of the amounts of the calls' final events.
 async fn events_sum(uri: &str, env: &str) -> (usize, Decimal) {
     let events: Vec<_> = common::events_at(uri, env, "user_defined_john_doe")
@@ -195,6 +178,13 @@ async fn events_sum(uri: &str, env: &str) -> (usize, Decimal) {
 
 fn today_id() -> String {
     format!("killed|{}", chrono::Utc::now().date_naive())
+}
+
+/// `period` spent `spent` and holds nothing.
+fn assert_settled(period: &bson::Document, spent: Decimal) {
+    assert_eq!(decimal(period, "spent"), spent, "counted once: {period:?}");
+    assert_eq!(decimal(period, "reserved"), Decimal::ZERO, "{period:?}");
+    assert_eq!(period.get_i64("open_count").unwrap_or(0), 0, "{period:?}");
 }
 
 /// Starts a process on `spool` that counts what was left, twice.
@@ -232,10 +222,7 @@ async fn the_writers_spend_waiting_at_a_sigkill_is_counted_once_by_the_next_proc
         "only the settlements were counted before the kill: {killed:?}"
     );
     count_left_twice(&uri, &env, &spool).await;
-    let after = period(&uri, &today_id()).await;
-    assert_eq!(decimal(&after, "spent"), total, "counted once: {after:?}");
-    assert_eq!(decimal(&after, "reserved"), Decimal::ZERO, "{after:?}");
-    assert_eq!(after.get_i64("open_count").unwrap_or(0), 0, "{after:?}");
+    assert_settled(&period(&uri, &today_id()).await, total);
     // The periods are found by budget through an index, not a scan.
     let indexes = common::client_for(&uri)
         .await
@@ -276,10 +263,7 @@ async fn a_settlement_waiting_at_a_sigkill_is_counted_once_and_frees_its_hold() 
         "{killed:?}"
     );
     count_left_twice(&uri, &env, &spool).await;
-    let after = period(&uri, &today_id()).await;
-    assert_eq!(decimal(&after, "spent"), total, "counted once: {after:?}");
-    assert_eq!(decimal(&after, "reserved"), Decimal::ZERO, "{after:?}");
-    assert_eq!(after.get_i64("open_count").unwrap_or(0), 0, "{after:?}");
+    assert_settled(&period(&uri, &today_id()).await, total);
 }
 
 #[tokio::test(flavor = "multi_thread")]

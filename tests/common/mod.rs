@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use bson::{Document, doc};
 use panoptic::BillingEvent;
 
+pub mod budget_state;
 pub mod call_error;
 #[cfg(feature = "gcp")]
 pub mod fake_bigquery;
