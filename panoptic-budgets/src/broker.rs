@@ -23,7 +23,7 @@ use crate::known::Known;
 use crate::pending::{Answering, Pending};
 use crate::reserve::AnswerFuture;
 use crate::reserve::{Ask, Reserver, serve_reservations};
-use crate::serve::{Request, serve};
+use crate::serve::{Request, counts_in, serve};
 pub use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
 
@@ -171,6 +171,12 @@ impl Broker {
     /// Counts spend (from the writer; never waits on MongoDB): written
     /// down beside the spool, then counted by the spend loop.
     pub fn spend(&self, spend: Spend) {
+        // Spend no budget counts is not written down (once the database's
+        // budgets are read: before, any might count it).
+        let known = &self.reserver.known;
+        if known.synced() && !known.any(|budget| counts_in(budget, &spend)) {
+            return;
+        }
         let entry = Entry {
             spend,
             at: (self.reserver.clock)(),

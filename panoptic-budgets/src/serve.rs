@@ -274,25 +274,7 @@ impl State {
             .known
             .all()
             .into_iter()
-            .filter(|b| match &spend.only {
-                Some(only) => &b.name == only,
-                // The budget a call reserved in counts its spend, whatever
-                // its scope says.
-                None => {
-                    in_scope(b, spend)
-                        || spend
-                            .reserved
-                            .as_ref()
-                            .is_some_and(|r| r.held && !r.settled && r.budget == b.name)
-                }
-            })
-            // Settled by its call already.
-            .filter(|b| {
-                !spend
-                    .reserved
-                    .as_ref()
-                    .is_some_and(|r| r.settled && r.budget == b.name)
-            })
+            .filter(|b| counts_in(b, spend))
             .collect();
         if matching.is_empty() {
             return Ok(());
@@ -335,6 +317,19 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// Whether `spend` adds to `budget`.
+pub(crate) fn counts_in(budget: &Budget, spend: &Spend) -> bool {
+    let reserved = spend.reserved.as_ref().filter(|r| r.budget == budget.name);
+    let concerned = match &spend.only {
+        Some(only) => &budget.name == only,
+        // The budget a call reserved in counts its spend, whatever its
+        // scope says.
+        None => in_scope(budget, spend) || reserved.is_some_and(|r| r.held && !r.settled),
+    };
+    // Settled by its call already.
+    concerned && !reserved.is_some_and(|r| r.settled)
 }
 
 /// Whether `spend` falls in `budget`'s scope.
