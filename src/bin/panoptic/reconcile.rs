@@ -233,6 +233,7 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
     // nothing.
     let client = connect::ping(global).await?;
     let bill = bill::read(args, &recon, by_label).await?;
+    let recon = recon.estimated_in(&bill);
     eprintln!(
         "panoptic: {} bill line(s) from {provider}, {start} to {end} ({})",
         bill.len(),
