@@ -33,6 +33,7 @@
 //! budget's `on_unavailable` policy itself, sync and async alike, and the
 //! event says so (`metadata.budget_unanswered`). A reservation answered
 //! after its caller gave up is released at once.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 //!
 //! The engine plugs into `panoptic-core` through its budget hook: the
