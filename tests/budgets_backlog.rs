@@ -79,8 +79,8 @@ async fn fail_open_spend_is_kept_on_disk_and_counted_once_by_later_processes() {
         .unwrap_or(0);
     assert!(kept > 0, "the spend not counted is on disk");
     let (first, second) = (common::temp_dir("copy"), common::temp_dir("copy"));
-    common::budget_state::copy_dir(&spool, &first);
-    common::budget_state::copy_dir(&spool, &second);
+    common::copy_dir(&spool, &first);
+    common::copy_dir(&spool, &second);
     server.thaw();
 
     // Two processes replay the same spool and count the same backlog.

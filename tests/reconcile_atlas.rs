@@ -279,14 +279,7 @@ async fn atlas_invoices_with_digest_auth_are_the_bill() {
             .unwrap_or_else(|| panic!("no row {day}: {rows:#?}"))
     };
     let money = |row: &Json, key: &str| dec(row[key].as_str().unwrap());
-    let codes = |row: &Json| -> Vec<String> {
-        row["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["code"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let codes = common::reconcile_cli::codes;
     let cents = |c: i64| Decimal::new(c, 2);
     // The closed day: list and net as the invoice says, the discount a
     // credit; never estimated (no call that day): booked.

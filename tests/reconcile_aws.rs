@@ -271,14 +271,7 @@ async fn cost_explorer_signed_paged_and_estimated_days_left_alone() {
             .find(|r| r["day"] == day.to_string() && r["resource"] == resource)
             .unwrap_or_else(|| panic!("no row {day} {resource}: {rows:#?}"))
     };
-    let codes = |row: &Json| -> Vec<String> {
-        row["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["code"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let codes = common::reconcile_cli::codes;
     // Today by tagged resource: estimate and bill within 1 %.
     for (resource, billed) in [("upload_thumbnails", puts), ("read_thumbnails", gets)] {
         let today_row = row(today, resource);

@@ -335,15 +335,6 @@ fn money(row: &Json, key: &str) -> Decimal {
         .unwrap_or_else(|| panic!("{key} in {row}")))
 }
 
-fn codes(row: &Json) -> Vec<String> {
-    row["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn resource_row<'a>(rows: &'a [Json], resource: &str) -> &'a Json {
     rows.iter()
         .find(|r| r["resource"] == resource)
@@ -462,7 +453,10 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
     let daily = resource_row(&gaps, "daily_report");
     agrees(daily);
     assert_eq!(money(daily, "credits"), free_tier);
-    assert!(codes(daily).contains(&"credits".to_owned()), "{daily}");
+    assert!(
+        common::reconcile_cli::codes(daily).contains(&"credits".to_owned()),
+        "{daily}"
+    );
     assert!(
         daily["reasons"].to_string().contains("FREE_TIER"),
         "{daily}"
@@ -477,7 +471,10 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
         money(slow, "estimate") < money(slow, "list") / dec("10"),
         "{slow}"
     );
-    assert!(codes(slow).contains(&"cancelled".to_owned()), "{slow}");
+    assert!(
+        common::reconcile_cli::codes(slow).contains(&"cancelled".to_owned()),
+        "{slow}"
+    );
     // Its two records (the job's, and the function's error) are one call.
     assert!(
         slow["reasons"].to_string().contains("1 cancelled call"),
@@ -492,14 +489,17 @@ async fn gcp_estimates_meet_the_billing_export_per_function_and_gaps_are_explain
     );
     assert_eq!(outside["calls"], 0);
     assert!(
-        codes(outside).contains(&"not_estimated".to_owned()),
+        common::reconcile_cli::codes(outside).contains(&"not_estimated".to_owned()),
         "{outside}"
     );
     // Today's rows for the newest queries have not arrived: late data.
     let fresh = resource_row(&gaps, "fresh_import");
     assert_eq!(money(fresh, "list"), Decimal::ZERO);
     assert!(money(fresh, "estimate") > Decimal::ZERO);
-    assert!(codes(fresh).contains(&"late_data".to_owned()), "{fresh}");
+    assert!(
+        common::reconcile_cli::codes(fresh).contains(&"late_data".to_owned()),
+        "{fresh}"
+    );
 
     // Late data is a property of the day: the same gap ten days on is
     // "estimated but not billed", and the cancelled job stays explained.

@@ -102,7 +102,7 @@ async fn a_spool_replayed_twice_counts_once() {
         assert_eq!(panoptic.stats().spooled, 40);
     }
     let kept = common::temp_dir("rollup_replay_copy");
-    copy_dir(&spool, &kept);
+    common::copy_dir(&spool, &kept);
     // The same collection already holds events of this hour and older
     // ones, rolled up with this hour closed.
     let now = Utc::now();
@@ -117,7 +117,7 @@ async fn a_spool_replayed_twice_counts_once() {
     for round in 0..2 {
         if round == 1 {
             std::fs::remove_dir_all(&spool).unwrap();
-            copy_dir(&kept, &spool);
+            common::copy_dir(&kept, &spool);
         }
         succeed(run(&["replay"], &uri, &spool));
         // The replayed hour was rolled up: its marks made it dirty, so the
@@ -127,19 +127,6 @@ async fn a_spool_replayed_twice_counts_once() {
         rollup_later(&uri, &spool, &env);
         assert_exact(&client, &env, "rolled up after a replay").await;
         assert_eq!(calls(&client, &env).await, 70, "round {round}");
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -87,28 +87,41 @@ impl Known {
         all
     }
 
-    /// Whether any known budget (the database's, those defined in code or
-    /// cached) satisfies `test`.
-    pub(crate) fn any(&self, test: impl Fn(&Budget) -> bool) -> bool {
+    /// `look` over every known budget: the database's, then those defined
+    /// in code, then those cached (a name may come more than once).
+    fn over_all<R>(&self, look: impl FnOnce(&mut dyn Iterator<Item = &Budget>) -> R) -> R {
         let listed = self.listed.read().unwrap_or_else(PoisonError::into_inner);
-        listed
+        let cached = self.cached(listed.as_ref());
+        let mut all = listed
             .iter()
             .flatten()
             .chain(&self.in_code)
-            .chain(self.cached(listed.as_ref()).iter())
-            .any(test)
+            .chain(cached.iter());
+        look(&mut all)
+    }
+
+    /// Whether any known budget satisfies `test`.
+    pub(crate) fn any(&self, test: impl Fn(&Budget) -> bool) -> bool {
+        self.over_all(|all| {
+            for budget in all {
+                if test(budget) {
+                    return true;
+                }
+            }
+            false
+        })
     }
 
     /// The budget named `name`, if known.
     pub(crate) fn get(&self, name: &str) -> Option<Budget> {
-        let listed = self.listed.read().unwrap_or_else(PoisonError::into_inner);
-        listed
-            .iter()
-            .flatten()
-            .chain(&self.in_code)
-            .chain(self.cached(listed.as_ref()).iter())
-            .find(|b| b.name == name)
-            .cloned()
+        self.over_all(|all| {
+            for budget in all {
+                if budget.name == name {
+                    return Some(budget.clone());
+                }
+            }
+            None
+        })
     }
 
     /// Writes the budgets defined in code (until a list succeeded once)

@@ -1,7 +1,4 @@
-//! Reading budget state back: period documents and their amounts, and
-//! copies of a spool folder (as after a crash, for a second process).
-
-use std::path::Path;
+//! Reading budget state back: period documents and their amounts.
 
 use bson::{Document, doc};
 use panoptic::Decimal;
@@ -24,18 +21,4 @@ pub fn decimal(document: &Document, key: &str) -> Decimal {
         .get_decimal128(key)
         .map(|d| panoptic::money::from_decimal128(*d).unwrap())
         .unwrap_or(Decimal::ZERO)
-}
-
-/// Copies the folder `from` (files and folders) to `to`.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -476,3 +476,18 @@ pub fn stored_invoice(
         metadata: panoptic::Metadata::default(),
     }
 }
+
+/// Copies the folder `from` (files and folders) to `to`: a spool as it was,
+/// for a second process.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -62,3 +62,13 @@ pub async fn assert_applied_once(again: &Output, env: &str, first: &[BillingEven
     let sum = |events: &[BillingEvent]| events.iter().filter_map(|e| e.amount).sum::<Decimal>();
     assert_eq!(sum(&twice), sum(first));
 }
+
+/// The reason codes of a row (`late_data`, `credits`, …).
+pub fn codes(row: &Json) -> Vec<String> {
+    row["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
