@@ -69,11 +69,30 @@ impl slog::KV for BudgetTag {
     }
 }
 
+/// The billing account key, only when the client knows it.
+struct AccountKey<'a>(Option<&'a str>);
+
+impl slog::KV for AccountKey<'_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        match self.0 {
+            Some(account) => out.emit_str(super::keys::BILLING_ACCOUNT, account),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a run is billed: the job's location and, when known, the
+/// billing account.
+pub(crate) struct Billed<'a> {
+    pub location: &'a str,
+    pub account: Option<&'a str>,
+}
+
 /// The event of run `attempt` (1-based).
 pub(crate) fn emit(
     logger: &slog::Logger,
     resource: &str,
-    location: &str,
+    billed: &Billed<'_>,
     attempt: u32,
     outcome: &QueryOutcome<'_>,
     priced: &Priced,
@@ -104,6 +123,7 @@ pub(crate) fn emit(
     let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
     let failure = FailureKeys(outcome);
     let dry_run = DryRunKey(outcome);
+    let account = AccountKey(billed.account);
     panoptic_core::invoice!(logger, "bigquery query";
         "resource" => resource,
         "quantity" => quantity,
@@ -121,9 +141,10 @@ pub(crate) fn emit(
         "rows_returned" => outcome.rows_returned(),
         "cache_hit" => outcome.cache_hit(),
         dry_run,
+        account,
         "attempt" => attempt,
         "job_id" => job_id,
-        "location" => location)
+        "location" => billed.location)
 }
 
 impl QueryOutcome<'_> {

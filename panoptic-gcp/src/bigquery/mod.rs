@@ -22,6 +22,7 @@
 mod client;
 mod event;
 mod jobs;
+pub mod keys;
 mod labels;
 mod rows;
 mod types;

@@ -6,6 +6,8 @@
 mod conversion;
 mod figures;
 mod forecast;
+#[cfg(feature = "gcp")]
+mod free_tier;
 mod open_calls;
 mod page;
 mod rows;
@@ -134,11 +136,14 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     eprintln!("panoptic: source {source}");
     // Open calls are found beside the rows, not after them: on many
     // collections both are mostly waiting for the server.
+    let grouped = filtered.clone().group_by(args.by.iter().copied());
     let (rows, open) = tokio::join!(
-        store.rows(filtered.clone().group_by(args.by.iter().copied())),
+        store.rows(grouped.clone()),
         open_calls::find(&store, &filtered)
     );
     let (rows, open) = (rows?, open?);
+    #[cfg(feature = "gcp")]
+    let rows = free_tier::net(&store, &grouped, rows).await?;
     let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
         Some(period) => {

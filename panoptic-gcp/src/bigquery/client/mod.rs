@@ -20,7 +20,7 @@ pub use query::{Query, TimeoutAction};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::event::{self, Priced, QueryOutcome, Usage};
+use super::event::{self, Billed, Priced, QueryOutcome, Usage};
 use super::labels::job_labels;
 use super::types::{JobReference, QueryResult};
 use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
@@ -104,6 +104,10 @@ impl BigQuery {
                 .or_else(|| query.location.clone())
                 .or_else(|| self.inner.options.location.clone())
                 .unwrap_or_else(|| "US".to_owned());
+            let billed = Billed {
+                location: &location,
+                account: self.inner.options.billing_account.as_deref(),
+            };
             match result {
                 Ok(mut r) => {
                     r.retried_attempts = retries;
@@ -112,7 +116,7 @@ impl BigQuery {
                     r.cost = priced.amount;
                     if let Some(logger) = &logger {
                         let outcome = QueryOutcome::Done { result: &r };
-                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                        event::emit(logger, &resource, &billed, retries + 1, &outcome, &priced);
                     }
                     return Ok(r);
                 }
@@ -158,7 +162,7 @@ impl BigQuery {
                             usage,
                             retried,
                         };
-                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                        event::emit(logger, &resource, &billed, retries + 1, &outcome, &priced);
                     }
                     if !retried {
                         return Err(error);
