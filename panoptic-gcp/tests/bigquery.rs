@@ -650,3 +650,208 @@ async fn every_job_carries_the_panoptic_labels() {
 fn event_count(logged: &support::Records) -> usize {
     logged.lock().unwrap().len()
 }
+
+/// `jobs.query` answers 503 every time, yet created the job on the first
+/// POST (as BigQuery may): the fake keeps the job under the `panoptic_run`
+/// label the POST carried and lists it in `jobs.list`.
+async fn lost_reply_fake(listed: bool) -> (MockServer, BigQuery, support::Records) {
+    use std::sync::{Arc, Mutex};
+    let created: Arc<Mutex<Option<String>>> = Arc::default();
+    let record = created.clone();
+    let list = created.clone();
+    let unavailable = json!({"error": {"code": 503, "message": "The service is currently unavailable.",
+        "errors": [{"message": "The service is currently unavailable.", "domain": "global", "reason": "backendError"}],
+        "status": "UNAVAILABLE"}});
+    let lost = json!({"projectId": "test-project", "jobId": "job_lost", "location": "US"});
+    let lost_for_list = lost.clone();
+    support::fake_bigquery([
+        on("POST", QUERIES)
+            .respond_with(move |request: &Request| {
+                let body: Json = serde_json::from_slice(&request.body).unwrap();
+                let run = body["labels"]["panoptic_run"].as_str().unwrap().to_owned();
+                record.lock().unwrap().get_or_insert(run);
+                reply(503, unavailable.clone())
+            })
+            .expect(4),
+        on("GET", "/bigquery/v2/projects/test-project/jobs")
+            .and(query_param("projection", "full"))
+            .respond_with(move |request: &Request| {
+                assert!(request.url.query_pairs().any(|(k, _)| k == "minCreationTime"));
+                let run = list.lock().unwrap().clone().unwrap();
+                let mut jobs = vec![json!({
+                    "id": "test-project:US.job_other", "kind": "bigquery#job",
+                    "jobReference": {"projectId": "test-project", "jobId": "job_other", "location": "US"},
+                    "state": "DONE",
+                    "configuration": {"jobType": "QUERY", "labels": {"panoptic_run": "another-run"}},
+                    "status": {"state": "DONE"}
+                })];
+                if listed {
+                    jobs.push(json!({
+                        "id": "test-project:US.job_lost", "kind": "bigquery#job",
+                        "jobReference": lost_for_list.clone(), "state": "DONE",
+                        "configuration": {"jobType": "QUERY", "labels": {"panoptic_run": run}},
+                        "status": {"state": "DONE"},
+                        "statistics": {"creationTime": "1764547200000"}
+                    }));
+                }
+                ok(json!({"kind": "bigquery#jobList", "etag": "x", "jobs": jobs}))
+            })
+            .expect(1),
+        on("GET", "/bigquery/v2/projects/test-project/queries/job_lost")
+            .respond_with(ok(json!({
+                "kind": "bigquery#getQueryResultsResponse",
+                "schema": schema(), "jobReference": lost.clone(), "jobComplete": true,
+                "totalRows": "1", "rows": [row("lost", 7)],
+                "totalBytesProcessed": "53687091200", "cacheHit": false
+            }))),
+        on("GET", "/bigquery/v2/projects/test-project/jobs/job_lost")
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": lost,
+                "status": {"state": "DONE"},
+                "statistics": {
+                    "totalBytesProcessed": "53687091200",
+                    "query": {"totalBytesProcessed": "53687091200", "totalBytesBilled": "53687091200", "cacheHit": false}
+                }
+            }))),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn a_post_that_fails_after_creating_the_job_still_bills_it() {
+    let (_server, bq, logged) = lost_reply_fake(true).await;
+    let result = bq.query("SELECT word, n FROM t").await.unwrap();
+    assert_eq!(result.rows.len(), 1);
+    assert_eq!(result.job.as_ref().unwrap().job_id, "job_lost");
+    // 50 GiB at the public $6.25 per TiB.
+    let expected = rust_decimal::Decimal::from(50u64 << 30) * rust_decimal::Decimal::new(625, 2)
+        / rust_decimal::Decimal::from(1u64 << 40);
+    let events = logged.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].get("job_id"), Some("job_lost"));
+    assert_eq!(events[0].get("outcome"), Some("ok"));
+    assert_eq!(
+        events[0]
+            .get("amount")
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_failed_post_whose_job_is_not_listed_ran_nothing() {
+    let (_server, bq, logged) = lost_reply_fake(false).await;
+    let error = bq.query("SELECT word, n FROM t").await.unwrap_err();
+    assert_eq!(error.api().unwrap().status, 503);
+    let events = logged.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].get("amount"), Some("0"));
+    assert_eq!(events[0].get("job_id"), Some(""));
+}
+
+/// A client of a fake whose job ran 2 slot-hours and billed 1 TiB, its
+/// statistics naming `capacity` (`reservation_id`, `edition`) or nothing.
+async fn capacity_run(
+    model: panoptic_gcp::pricing::PricingModel,
+    capacity: Json,
+) -> (MockServer, support::Logged) {
+    let statistics = with_fields(
+        json!({"totalSlotMs": "7200000", "creationTime": "1764547200000",
+               "query": {"totalBytesBilled": "1099511627776", "totalSlotMs": "7200000"}}),
+        capacity,
+    );
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1099511627776", "totalBytesBilled": "1099511627776", "cacheHit": false
+        })))),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+                "statistics": statistics
+            })))
+            .expect(1),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .pricing_model(model)
+        .logger(logger)
+        .build()
+        .unwrap();
+    bq.query("SELECT 1").await.unwrap();
+    let event = logged.lock().unwrap()[0].clone();
+    (server, event)
+}
+
+#[tokio::test]
+async fn editions_are_sure_only_when_the_job_names_its_edition() {
+    use panoptic_gcp::pricing::{Edition, PricingModel};
+    let enterprise = PricingModel::Editions {
+        edition: Edition::Enterprise,
+        rate_per_slot_hour: "0.06".parse().unwrap(),
+    };
+    let reservation = "projects/admin/locations/US/reservations/etl";
+    // The job names the configured edition: priced, not an estimate.
+    let (_s, event) = capacity_run(
+        enterprise,
+        json!({"reservation_id": reservation, "edition": "ENTERPRISE"}),
+    )
+    .await;
+    assert_eq!(event.get("amount"), Some("0.12")); // 2 slot-hours × $0.06
+    assert_eq!(event.get("estimated"), Some("false"));
+    assert_eq!(event.get("reservation"), Some(reservation));
+    assert_eq!(event.get("edition"), Some("ENTERPRISE"));
+    // The job says nothing: the configured edition is the caller's word.
+    let (_s, event) = capacity_run(enterprise, json!({})).await;
+    assert_eq!(event.get("amount"), Some("0.12"));
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("reservation"), None);
+    // The job ran on another edition: the rate given is not its own.
+    let (_s, event) = capacity_run(
+        enterprise,
+        json!({"reservation_id": reservation, "edition": "STANDARD"}),
+    )
+    .await;
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("edition"), Some("STANDARD"));
+}
+
+#[tokio::test]
+async fn an_on_demand_client_whose_job_ran_in_a_reservation_is_unpriced() {
+    use panoptic_gcp::pricing::PricingModel;
+    // Bytes billed are in the reply: jobs.get is read only because the
+    // fake asks for it below, through a reply without totalBytesBilled.
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1099511627776", "cacheHit": false
+        })))),
+        on("GET", JOB).respond_with(ok(json!({
+            "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+            "statistics": {"totalSlotMs": "7200000", "reservation_id": "projects/admin/locations/US/reservations/etl",
+                           "edition": "ENTERPRISE",
+                           "query": {"totalBytesBilled": "1099511627776", "totalSlotMs": "7200000"}}
+        }))),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .pricing_model(PricingModel::OnDemand)
+        .logger(logger)
+        .build()
+        .unwrap();
+    let result = bq.query("SELECT 1").await.unwrap();
+    assert_eq!(result.cost, None);
+    let event = logged.lock().unwrap()[0].clone();
+    assert_eq!(event.get("amount"), None);
+    assert!(event.get("pricing_error").unwrap().contains("reservation"));
+    assert_eq!(
+        event.get("reservation"),
+        Some("projects/admin/locations/US/reservations/etl")
+    );
+}

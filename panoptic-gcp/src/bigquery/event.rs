@@ -6,7 +6,7 @@
 
 use rust_decimal::Decimal;
 
-use super::types::{JobReference, QueryResult};
+use super::types::{Capacity, JobReference, QueryResult};
 use crate::pricing::PricingModel;
 use crate::rest::Error;
 
@@ -16,8 +16,11 @@ pub(crate) struct Priced {
     /// `None`: could not be priced (`reason` says why).
     pub amount: Option<Decimal>,
     pub reason: Option<String>,
-    /// The job had not finished when its statistics were read.
+    /// The job had not finished when its statistics were read, or the
+    /// edition priced is the caller's word, not the job's.
     pub estimated: bool,
+    /// The reservation and edition the job's statistics named.
+    pub capacity: Option<Capacity>,
 }
 
 /// What the job's statistics say it used.
@@ -69,6 +72,18 @@ impl slog::KV for BudgetTag {
     }
 }
 
+/// The reservation key, only when the job's statistics named one.
+struct ReservationKey<'a>(Option<&'a str>);
+
+impl slog::KV for ReservationKey<'_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        match self.0 {
+            Some(reservation) => out.emit_str("reservation", reservation),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The billing account key, only when the client knows it.
 struct AccountKey<'a>(Option<&'a str>);
 
@@ -114,10 +129,19 @@ pub(crate) fn emit(
         (link.budget.clone(), link.call_id.clone())
     }));
     let model = priced.model.name();
-    let edition = match priced.model {
-        PricingModel::Editions { edition, .. } => edition.as_str(),
-        PricingModel::OnDemand => "",
+    // The job's own edition when it named one, else the configured one.
+    let job_edition = priced.capacity.as_ref().and_then(|c| c.edition.as_deref());
+    let edition = match (job_edition, priced.model) {
+        (Some(edition), _) => edition,
+        (None, PricingModel::Editions { edition, .. }) => edition.as_str(),
+        (None, PricingModel::OnDemand) => "",
     };
+    let reservation = ReservationKey(
+        priced
+            .capacity
+            .as_ref()
+            .and_then(|c| c.reservation.as_deref()),
+    );
     let usage = outcome.usage();
     let job_id = outcome.job().map_or("", |j| j.job_id.as_str());
     let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
@@ -133,6 +157,7 @@ pub(crate) fn emit(
         tag,
         "pricing_model" => model,
         "edition" => edition,
+        reservation,
         "estimated" => priced.estimated,
         failure,
         "bytes_processed" => usage.bytes_processed,

@@ -9,7 +9,9 @@
 
 mod builder;
 mod estimate;
+mod price;
 mod query;
+mod recover;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 use super::event::{self, Billed, Priced, QueryOutcome, Usage};
 use super::labels::job_labels;
 use super::types::{JobReference, QueryResult};
-use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
+use crate::pricing::Calculator;
 use crate::rest::{Endpoint, Error};
 
 /// A BigQuery client for one project. Cheap to clone.
@@ -111,8 +113,9 @@ impl BigQuery {
             match result {
                 Ok(mut r) => {
                     r.retried_attempts = retries;
-                    let priced =
-                        self.price(&location, Usage::of(&r), r.cache_hit || r.dry_run, false);
+                    let free = r.cache_hit || r.dry_run;
+                    let capacity = r.capacity.as_ref();
+                    let priced = self.price(&location, Usage::of(&r), capacity, free, false);
                     r.cost = priced.amount;
                     if let Some(logger) = &logger {
                         let outcome = QueryOutcome::Done { result: &r };
@@ -145,14 +148,20 @@ impl BigQuery {
                                     amount: None,
                                     reason: Some(reason.clone()),
                                     estimated: true,
+                                    capacity: None,
                                 },
                             ),
-                            None => (s.usage, self.price(&location, s.usage, false, s.estimated)),
+                            None => {
+                                let capacity = s.capacity.as_ref();
+                                let priced =
+                                    self.price(&location, s.usage, capacity, false, s.estimated);
+                                (s.usage, priced)
+                            }
                         },
                         None => {
                             // No job ran (refused before it started): nothing billed.
                             let usage = Usage::default();
-                            (usage, self.price(&location, usage, true, false))
+                            (usage, self.price(&location, usage, None, true, false))
                         }
                     };
                     if let Some(logger) = &logger {
@@ -198,40 +207,6 @@ impl BigQuery {
             .or_else(|| {
                 panoptic_core::global().map(|p| p.logger(panoptic_core::Provider::Gcp, "BigQuery"))
             })
-    }
-
-    /// The list price of one run under the client's pricing model.
-    fn price(&self, location: &str, usage: Usage, free: bool, estimated: bool) -> Priced {
-        let model = self.inner.options.pricing_model;
-        let priced = |amount, reason| Priced {
-            model,
-            amount,
-            reason,
-            estimated,
-        };
-        match model {
-            _ if free => priced(Some(rust_decimal::Decimal::ZERO), None),
-            PricingModel::Editions {
-                rate_per_slot_hour, ..
-            } => match usage.slot_ms {
-                Some(ms) => priced(Some(slot_cost(ms, rate_per_slot_hour)), None),
-                None => priced(
-                    None,
-                    Some("no totalSlotMs in the job statistics".to_owned()),
-                ),
-            },
-            PricingModel::OnDemand if usage.bytes_billed == 0 => {
-                priced(Some(rust_decimal::Decimal::ZERO), None)
-            }
-            PricingModel::OnDemand => match self.inner.calculator.bigquery_bytes(
-                location,
-                usage.bytes_billed,
-                FreeTier::ListPrice,
-            ) {
-                Ok(charge) => priced(Some(charge.amount), None),
-                Err(e) => priced(None, Some(e.to_string())),
-            },
-        }
     }
 
     pub(super) fn timeout_action(&self, query: &Query) -> TimeoutAction {
