@@ -856,7 +856,8 @@ checked = "2026-11-26"
             Mock::given(method("GET"))
                 .and(wiremock::matchers::path_regex(r"^/v1/services/[^/]+/skus$"))
                 .respond_with(
-                    ResponseTemplate::new(200).set_body_json(json!({"skus": [], "nextPageToken": ""})),
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"skus": [], "nextPageToken": ""})),
                 )
                 .with_priority(10)
                 .mount(&server)

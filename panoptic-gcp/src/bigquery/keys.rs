@@ -16,3 +16,13 @@ pub const ON_DEMAND: &str = "on_demand";
 /// The environment variable naming the billing account when the builder
 /// was not told (`01ABCD-234567-89EFGH`).
 pub const BILLING_ACCOUNT_ENV: &str = "PANOPTIC_GCP_BILLING_ACCOUNT";
+
+#[cfg(test)]
+mod tests {
+    use crate::pricing::PricingModel;
+
+    #[test]
+    fn the_on_demand_key_is_the_pricing_model_name() {
+        assert_eq!(PricingModel::OnDemand.name(), super::ON_DEMAND);
+    }
+}

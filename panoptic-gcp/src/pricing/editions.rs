@@ -49,7 +49,7 @@ impl PricingModel {
     /// `on_demand` or `editions`, as billing events name it.
     pub fn name(&self) -> &'static str {
         match self {
-            PricingModel::OnDemand => crate::bigquery::keys::ON_DEMAND,
+            PricingModel::OnDemand => "on_demand",
             PricingModel::Editions { .. } => "editions",
         }
     }

@@ -163,3 +163,46 @@ fn the_billing_month_starts_at_pacific_midnight() {
         "2026-12-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
 }
+
+#[test]
+fn gcp_reconciliation_compares_estimates_net_of_the_free_tier() {
+    use crate::reconcile::{BillLine, Reconciliation};
+    // Four runs of 300 GiB on four days; Google's bill (worked out here
+    // from the public price) charges nothing until the first TiB is used.
+    let events: Vec<BillingEvent> = (0..4)
+        .map(|i| run(november(2 + i), 300, Some(ACCOUNT), "ann"))
+        .collect();
+    let billed = |used_before: i64| {
+        let free_left = (1024 - used_before).max(0);
+        list((300 - free_left.min(300)) * GIB)
+    };
+    let bill: Vec<BillLine> = (0..4)
+        .map(|i| {
+            let day = NaiveDate::from_ymd_opt(2026, 11, 2 + i).unwrap();
+            let cost = billed(300 * i64::from(i));
+            BillLine::new("gcp", day, cost, cost)
+        })
+        .collect();
+    let recon = Reconciliation::new(
+        "gcp",
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+    )
+    .time_zone(Los_Angeles)
+    .by([])
+    .unwrap()
+    .today(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap());
+    let report = recon.run_on_events(&events, &CostQuery::new(), &bill);
+    assert_eq!(report.rows.len(), 4, "{report:?}");
+    for row in &report.rows {
+        assert!(row.difference.is_zero(), "{row:?}");
+        assert!(!row.flagged, "{row:?}");
+    }
+    // The day that crossed: 124 of its 300 GiB free.
+    let crossing = report
+        .rows
+        .iter()
+        .find(|r| r.key[0] == "2026-11-05")
+        .unwrap();
+    assert_eq!(crossing.estimate, list(176 * GIB));
+}
