@@ -143,7 +143,11 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     );
     let (rows, open) = (rows?, open?);
     #[cfg(feature = "gcp")]
-    let rows = free_tier::net(&store, &grouped, rows).await?;
+    let rows = if free_tier::may_apply(&args.filters) {
+        free_tier::net(&store, &grouped, rows).await?
+    } else {
+        rows
+    };
     let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
         Some(period) => {

@@ -9,6 +9,14 @@ use panoptic::gcp::pricing::{Calculator, PriceTable};
 use panoptic::query::{CostQuery, CostRow};
 
 use super::Store;
+use crate::options::Filters;
+
+/// Whether the report can hold BigQuery runs at all (another provider or
+/// service asked for: nothing to read).
+pub fn may_apply(filters: &Filters) -> bool {
+    filters.provider.as_deref().is_none_or(|p| p == "gcp")
+        && filters.service.as_deref().is_none_or(|s| s == "BigQuery")
+}
 
 /// `rows` of `query`, net of the free tiers it sees.
 pub async fn net(
