@@ -855,3 +855,28 @@ async fn an_on_demand_client_whose_job_ran_in_a_reservation_is_unpriced() {
         Some("projects/admin/locations/US/reservations/etl")
     );
 }
+
+#[tokio::test]
+async fn bytes_billed_guessed_from_the_minimums_are_marked_estimated() {
+    // No totalBytesBilled in the reply, and jobs.get fails: the 10 MiB
+    // minimum of 1 KiB read is billed, marked as the guess it is.
+    let (_server, bq, logged) = support::fake_bigquery([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1024", "cacheHit": false
+        })))),
+        on("GET", JOB).respond_with(reply(
+            404,
+            json!({"error": {"code": 404, "message": "Not found: Job test-project:job_abc",
+                              "errors": [{"message": "Not found", "domain": "global", "reason": "notFound"}],
+                              "status": "NOT_FOUND"}}),
+        )),
+    ])
+    .await;
+    let result = bq.query("SELECT 1").await.unwrap();
+    assert_eq!(result.bytes_billed, 10 << 20);
+    assert!(result.billed_estimated);
+    let event = logged.lock().unwrap()[0].clone();
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("bytes_billed"), Some("10485760"));
+}

@@ -375,6 +375,9 @@ pub struct QueryResult {
     /// The reservation and edition the job's statistics name, when they
     /// were read (`jobs.get`) and name one.
     pub capacity: Option<Capacity>,
+    /// `bytes_billed` is BigQuery's minimums applied to the bytes read,
+    /// because neither the reply nor `jobs.get` gave `totalBytesBilled`.
+    pub billed_estimated: bool,
     /// Runs of the job before this one that failed and were retried with a
     /// new request id; each was billed by its own event.
     pub retried_attempts: u32,

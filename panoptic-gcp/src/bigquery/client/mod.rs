@@ -115,7 +115,8 @@ impl BigQuery {
                     r.retried_attempts = retries;
                     let free = r.cache_hit || r.dry_run;
                     let capacity = r.capacity.as_ref();
-                    let priced = self.price(&location, Usage::of(&r), capacity, free, false);
+                    let guessed = r.billed_estimated;
+                    let priced = self.price(&location, Usage::of(&r), capacity, free, guessed);
                     r.cost = priced.amount;
                     if let Some(logger) = &logger {
                         let outcome = QueryOutcome::Done { result: &r };

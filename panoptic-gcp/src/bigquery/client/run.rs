@@ -93,6 +93,7 @@ impl BigQuery {
                 slot_ms: None,
                 referenced_tables: None,
                 capacity: None,
+                billed_estimated: false,
                 retried_attempts: 0,
             });
         }
@@ -157,6 +158,11 @@ impl BigQuery {
         };
         let referenced_tables = stats.as_ref().and_then(Job::referenced_tables);
         let capacity = stats.as_ref().and_then(Job::capacity);
+        // Neither the reply nor the job said what was billed: the floor
+        // below is a guess, and the event says so.
+        let billed_estimated = billed_in_reply.is_none()
+            && !cache_hit
+            && stats.as_ref().and_then(Job::bytes_billed).is_none();
         let bytes_billed = match billed_in_reply {
             Some(b) => b,
             None if cache_hit => 0,
@@ -192,6 +198,7 @@ impl BigQuery {
             slot_ms,
             referenced_tables,
             capacity,
+            billed_estimated,
             retried_attempts: 0,
         })
     }
