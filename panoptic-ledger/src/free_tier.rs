@@ -204,24 +204,19 @@ impl FreeTier {
 
     /// Per account and month, what `query` sees taken off.
     pub fn credits(&self, query: &CostQuery) -> Vec<AccountCredit> {
-        let mut out: BTreeMap<(String, BillingMonth, String), (Decimal, Decimal)> = BTreeMap::new();
+        type Key = (String, BillingMonth, String);
+        let mut out: BTreeMap<Key, (Decimal, Decimal)> = BTreeMap::new();
         for (event, credit) in &self.credits {
-            if !query.matches(event) {
-                continue;
-            }
-            let Some((account, ..)) = covered(event) else {
+            let Some((account, _, tib)) = covered(event).filter(|_| query.matches(event)) else {
                 continue;
             };
-            let amount = event.amount.unwrap_or_default();
-            let tib = covered(event).map_or(Decimal::ZERO, |(_, _, t)| t);
+            // The share of the run the credit covers (its amount is > 0).
+            let share = *credit / event.amount.unwrap_or(Decimal::ONE);
+            let month = BillingMonth::of(event.ts);
             let entry = out
-                .entry((
-                    account.to_owned(),
-                    BillingMonth::of(event.ts),
-                    event.currency.clone(),
-                ))
+                .entry((account.to_owned(), month, event.currency.clone()))
                 .or_default();
-            entry.0 += tib * (*credit / amount);
+            entry.0 += tib * share;
             entry.1 += *credit;
         }
         out.into_iter()
