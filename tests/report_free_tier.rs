@@ -12,8 +12,10 @@ use std::str::FromStr;
 use chrono::{Datelike, TimeZone, Utc};
 use common::fake_bigquery::{self, column, query_reply, row};
 use panoptic::Decimal;
+use panoptic::billable;
 use panoptic::gcp::bigquery::{BigQuery, Error, QueryResult};
-use panoptic::{billable, query::Tz};
+use panoptic::query::{CostQuery, Tz};
+use panoptic::reconcile::{BillLine, Reconciliation};
 use serde_json::{Value as Json, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -109,4 +111,21 @@ async fn a_months_report_over_a_fake_account_crosses_the_free_tier_once() {
     assert_eq!(credits.len(), 1, "{stderr}");
     assert!(credits[0].contains("-6.25 USD"), "{stderr}");
     std::fs::remove_dir_all(&spool).ok();
+
+    // Reconciled against Google's bill for today (the export shows the
+    // free TiB as $0 usage), the estimate matches it.
+    let today = now.date_naive();
+    let bill = [BillLine::new("gcp", today, expected, expected)];
+    let recon = Reconciliation::new("gcp", today, today.succ_opt().unwrap())
+        .time_zone(Tz::America__Los_Angeles)
+        .by([])
+        .unwrap();
+    let client = common::client().await;
+    let report = recon
+        .run(&client, &CostQuery::new().env(&env), &bill)
+        .await
+        .unwrap();
+    assert_eq!(report.rows.len(), 1, "{report:?}");
+    assert_eq!(report.rows[0].estimate, expected, "{report:?}");
+    assert!(report.rows[0].difference.is_zero(), "{report:?}");
 }
