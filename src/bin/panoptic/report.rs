@@ -6,7 +6,6 @@
 mod conversion;
 mod figures;
 mod forecast;
-#[cfg(feature = "gcp")]
 mod free_tier;
 mod open_calls;
 mod page;
@@ -142,12 +141,8 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
         open_calls::find(&store, &filtered)
     );
     let (rows, open) = (rows?, open?);
-    #[cfg(feature = "gcp")]
-    let rows = if free_tier::may_apply(&args.filters) {
-        free_tier::net(&store, &grouped, rows).await?
-    } else {
-        rows
-    };
+    let free = free_tier::Net::load(&store, &args.filters, &grouped).await?;
+    let rows = free.apply(&grouped, rows);
     let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
         Some(period) => {
@@ -159,16 +154,13 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     // a report is whole or not written.
     let html = match &args.html {
         Some(path) => {
-            let by_day = store
-                .rows(filtered.clone().group_by([GroupBy::Day, GroupBy::Service]))
-                .await?;
-            let by_resource = store
-                .rows(
-                    filtered
-                        .clone()
-                        .group_by([GroupBy::Resource, GroupBy::Service]),
-                )
-                .await?;
+            let day_query = filtered.clone().group_by([GroupBy::Day, GroupBy::Service]);
+            let by_day = free.apply(&day_query, store.rows(day_query.clone()).await?);
+            let resource_query = filtered
+                .clone()
+                .group_by([GroupBy::Resource, GroupBy::Service]);
+            let by_resource =
+                free.apply(&resource_query, store.rows(resource_query.clone()).await?);
             let title = format!("panoptic cost report ({source})");
             let page = page::Page {
                 title: &title,
