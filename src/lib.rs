@@ -72,6 +72,11 @@ pub use panoptic_ledger::reconcile;
 #[cfg(feature = "bills")]
 pub use panoptic_ledger::bills;
 
+/// Google's monthly free tiers taken off reports and reconciliation, per
+/// billing account and Pacific month (feature `gcp`).
+#[cfg(feature = "gcp")]
+pub use panoptic_ledger::free_tier;
+
 /// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).
 #[cfg(feature = "gcp")]
 pub use panoptic_gcp as gcp;

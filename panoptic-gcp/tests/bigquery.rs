@@ -650,3 +650,133 @@ async fn every_job_carries_the_panoptic_labels() {
 fn event_count(logged: &support::Records) -> usize {
     logged.lock().unwrap().len()
 }
+
+/// A client of a fake whose job ran 2 slot-hours and billed 1 TiB, its
+/// statistics naming `capacity` (`reservation_id`, `edition`) or nothing.
+async fn capacity_run(
+    model: panoptic_gcp::pricing::PricingModel,
+    capacity: Json,
+) -> (MockServer, support::Logged) {
+    let statistics = with_fields(
+        json!({"totalSlotMs": "7200000", "creationTime": "1764547200000",
+               "query": {"totalBytesBilled": "1099511627776", "totalSlotMs": "7200000"}}),
+        capacity,
+    );
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1099511627776", "totalBytesBilled": "1099511627776", "cacheHit": false
+        })))),
+        on("GET", JOB)
+            .respond_with(ok(json!({
+                "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+                "statistics": statistics
+            })))
+            .expect(1),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .pricing_model(model)
+        .logger(logger)
+        .build()
+        .unwrap();
+    bq.query("SELECT 1").await.unwrap();
+    let event = logged.lock().unwrap()[0].clone();
+    (server, event)
+}
+
+#[tokio::test]
+async fn editions_are_sure_only_when_the_job_names_its_edition() {
+    use panoptic_gcp::pricing::{Edition, PricingModel};
+    let enterprise = PricingModel::Editions {
+        edition: Edition::Enterprise,
+        rate_per_slot_hour: "0.06".parse().unwrap(),
+    };
+    let reservation = "projects/admin/locations/US/reservations/etl";
+    // The job names the configured edition: priced, not an estimate.
+    let (_s, event) = capacity_run(
+        enterprise,
+        json!({"reservation_id": reservation, "edition": "ENTERPRISE"}),
+    )
+    .await;
+    assert_eq!(event.get("amount"), Some("0.12")); // 2 slot-hours × $0.06
+    assert_eq!(event.get("estimated"), Some("false"));
+    assert_eq!(event.get("reservation"), Some(reservation));
+    assert_eq!(event.get("edition"), Some("ENTERPRISE"));
+    // The job says nothing: the configured edition is the caller's word.
+    let (_s, event) = capacity_run(enterprise, json!({})).await;
+    assert_eq!(event.get("amount"), Some("0.12"));
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("reservation"), None);
+    // The job ran on another edition: the rate given is not its own.
+    let (_s, event) = capacity_run(
+        enterprise,
+        json!({"reservation_id": reservation, "edition": "STANDARD"}),
+    )
+    .await;
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("edition"), Some("STANDARD"));
+}
+
+#[tokio::test]
+async fn an_on_demand_client_whose_job_ran_in_a_reservation_is_unpriced() {
+    use panoptic_gcp::pricing::PricingModel;
+    // Bytes billed are in the reply: jobs.get is read only because the
+    // fake asks for it below, through a reply without totalBytesBilled.
+    let server = serve([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1099511627776", "cacheHit": false
+        })))),
+        on("GET", JOB).respond_with(ok(json!({
+            "kind": "bigquery#job", "jobReference": job_ref(), "status": {"state": "DONE"},
+            "statistics": {"totalSlotMs": "7200000", "reservation_id": "projects/admin/locations/US/reservations/etl",
+                           "edition": "ENTERPRISE",
+                           "query": {"totalBytesBilled": "1099511627776", "totalSlotMs": "7200000"}}
+        }))),
+    ])
+    .await;
+    let (logger, logged) = support::capture();
+    let bq = BigQuery::builder("test-project")
+        .base_url(format!("{}/bigquery/v2/", server.uri()))
+        .pricing_model(PricingModel::OnDemand)
+        .logger(logger)
+        .build()
+        .unwrap();
+    let result = bq.query("SELECT 1").await.unwrap();
+    assert_eq!(result.cost, None);
+    let event = logged.lock().unwrap()[0].clone();
+    assert_eq!(event.get("amount"), None);
+    assert!(event.get("pricing_error").unwrap().contains("reservation"));
+    assert_eq!(
+        event.get("reservation"),
+        Some("projects/admin/locations/US/reservations/etl")
+    );
+}
+
+#[tokio::test]
+async fn bytes_billed_guessed_from_the_minimums_are_marked_estimated() {
+    // No totalBytesBilled in the reply, and jobs.get fails: the 10 MiB
+    // minimum of 1 KiB read is billed, marked as the guess it is.
+    let (_server, bq, logged) = support::fake_bigquery([
+        on("POST", QUERIES).respond_with(ok(complete(json!({
+            "kind": "bigquery#queryResponse", "totalRows": "0", "rows": [],
+            "totalBytesProcessed": "1024", "cacheHit": false
+        })))),
+        on("GET", JOB).respond_with(reply(
+            404,
+            json!({"error": {"code": 404, "message": "Not found: Job test-project:job_abc",
+                              "errors": [{"message": "Not found", "domain": "global", "reason": "notFound"}],
+                              "status": "NOT_FOUND"}}),
+        )),
+    ])
+    .await;
+    let result = bq.query("SELECT 1").await.unwrap();
+    assert_eq!(result.bytes_billed, 10 << 20);
+    assert!(result.billed_estimated);
+    let event = logged.lock().unwrap()[0].clone();
+    assert_eq!(event.get("estimated"), Some("true"));
+    assert_eq!(event.get("bytes_billed"), Some("10485760"));
+}

@@ -151,10 +151,14 @@ async fn skus_list_follows_pages_and_converts_to_the_price_table() {
     // Refreshing the shipped table: the matching SKU takes the new price
     // from its effective date; older dates keep the old one.
     let mut table = PriceTable::embedded().clone();
-    table
-        .sku_mut("bigquery", "analysis")
-        .unwrap()
-        .catalog_sku_id = Some("3362-E469-6BEF".into());
+    // The shipped US figure names its own Catalog id: the test's replaces it.
+    let analysis = table.sku_mut("bigquery", "analysis").unwrap();
+    let us = analysis
+        .prices
+        .iter_mut()
+        .find(|p| p.regions == ["us"])
+        .unwrap();
+    us.catalog_sku_id = Some("3362-E469-6BEF".into());
     let service = billing_catalog::CatalogService {
         service_id: "24E6-581D-38E5".into(),
         display_name: "BigQuery".into(),

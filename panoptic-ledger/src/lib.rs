@@ -7,6 +7,8 @@
 //! - [`rollup`]: windows of sums reports read instead of every event.
 //! - [`open_calls`]: calls that wrote a start record and never ended;
 //!   [`open_calls_scan`]: the same found in one pass over the spool.
+//! - `free_tier` (feature `gcp`): Google's monthly free tiers, taken off
+//!   where reports and reconciliation sum money.
 //! - [`reconcile`]: estimates beside the bill, and the adjustments that
 //!   make the ledger match it.
 //! - `bills` (feature `bills`): bill sources — OpenAI's Costs API, the GCP
@@ -18,6 +20,8 @@
 #[cfg(feature = "bills")]
 pub mod bills;
 mod fields;
+#[cfg(feature = "gcp")]
+pub mod free_tier;
 mod groups;
 pub mod open_calls;
 pub mod open_calls_scan;

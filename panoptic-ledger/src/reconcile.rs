@@ -281,6 +281,15 @@ impl Reconciliation {
     ) -> Result<Report, QueryError> {
         let query = self.query(base).group_by(self.estimate_dims(bill));
         let estimates = query.run(client).await?;
+        #[cfg(feature = "gcp")]
+        let estimates = if self.provider == "gcp" {
+            let calculator = gcp_calculator();
+            crate::free_tier::FreeTier::read(client, &query, &calculator)
+                .await?
+                .apply(&query, estimates)
+        } else {
+            estimates
+        };
         let stopped = stopped_events(client, &query).await?;
         let cancelled = cancelled_rows(&query, &stopped);
         Ok(self.compare(&estimates, &cancelled, bill))
@@ -295,6 +304,15 @@ impl Reconciliation {
     ) -> Report {
         let query = self.query(base).group_by(self.estimate_dims(bill));
         let estimates = query.run_on_events(events);
+        // The month before the range is not in memory: the free tier
+        // counts from what `events` hold.
+        #[cfg(feature = "gcp")]
+        let estimates = if self.provider == "gcp" {
+            crate::free_tier::FreeTier::of_events(events, &gcp_calculator())
+                .apply(&query, estimates)
+        } else {
+            estimates
+        };
         let cancelled = cancelled_rows(&query, events);
         self.compare(&estimates, &cancelled, bill)
     }
@@ -508,6 +526,16 @@ impl Reconciliation {
         }
         reasons
     }
+}
+
+/// Google's prices as in force here (the shipped table with the
+/// overrides of `PANOPTIC_GCP_PRICES`; the shipped one alone when those
+/// cannot be read).
+#[cfg(feature = "gcp")]
+fn gcp_calculator() -> panoptic_gcp::pricing::Calculator {
+    panoptic_gcp::pricing::PriceTable::from_env()
+        .map(panoptic_gcp::pricing::Calculator::new)
+        .unwrap_or_default()
 }
 
 /// Why a row's day is late.

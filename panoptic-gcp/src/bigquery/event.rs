@@ -6,7 +6,7 @@
 
 use rust_decimal::Decimal;
 
-use super::types::{JobReference, QueryResult};
+use super::types::{Capacity, JobReference, QueryResult};
 use crate::pricing::PricingModel;
 use crate::rest::Error;
 
@@ -16,8 +16,11 @@ pub(crate) struct Priced {
     /// `None`: could not be priced (`reason` says why).
     pub amount: Option<Decimal>,
     pub reason: Option<String>,
-    /// The job had not finished when its statistics were read.
+    /// The job had not finished when its statistics were read, or the
+    /// edition priced is the caller's word, not the job's.
     pub estimated: bool,
+    /// The reservation and edition the job's statistics named.
+    pub capacity: Option<Capacity>,
 }
 
 /// What the job's statistics say it used.
@@ -69,11 +72,42 @@ impl slog::KV for BudgetTag {
     }
 }
 
+/// The reservation key, only when the job's statistics named one.
+struct ReservationKey<'a>(Option<&'a str>);
+
+impl slog::KV for ReservationKey<'_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        match self.0 {
+            Some(reservation) => out.emit_str("reservation", reservation),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The billing account key, only when the client knows it.
+struct AccountKey<'a>(Option<&'a str>);
+
+impl slog::KV for AccountKey<'_> {
+    fn serialize(&self, _: &slog::Record<'_>, out: &mut dyn slog::Serializer) -> slog::Result {
+        match self.0 {
+            Some(account) => out.emit_str(super::keys::BILLING_ACCOUNT, account),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a run is billed: the job's location and, when known, the
+/// billing account.
+pub(crate) struct Billed<'a> {
+    pub location: &'a str,
+    pub account: Option<&'a str>,
+}
+
 /// The event of run `attempt` (1-based).
 pub(crate) fn emit(
     logger: &slog::Logger,
     resource: &str,
-    location: &str,
+    billed: &Billed<'_>,
     attempt: u32,
     outcome: &QueryOutcome<'_>,
     priced: &Priced,
@@ -95,15 +129,25 @@ pub(crate) fn emit(
         (link.budget.clone(), link.call_id.clone())
     }));
     let model = priced.model.name();
-    let edition = match priced.model {
-        PricingModel::Editions { edition, .. } => edition.as_str(),
-        PricingModel::OnDemand => "",
+    // The job's own edition when it named one, else the configured one.
+    let job_edition = priced.capacity.as_ref().and_then(|c| c.edition.as_deref());
+    let edition = match (job_edition, priced.model) {
+        (Some(edition), _) => edition,
+        (None, PricingModel::Editions { edition, .. }) => edition.as_str(),
+        (None, PricingModel::OnDemand) => "",
     };
+    let reservation = ReservationKey(
+        priced
+            .capacity
+            .as_ref()
+            .and_then(|c| c.reservation.as_deref()),
+    );
     let usage = outcome.usage();
     let job_id = outcome.job().map_or("", |j| j.job_id.as_str());
     let (quantity, unit) = quantity(priced, usage.bytes_billed, usage.slot_ms);
     let failure = FailureKeys(outcome);
     let dry_run = DryRunKey(outcome);
+    let account = AccountKey(billed.account);
     panoptic_core::invoice!(logger, "bigquery query";
         "resource" => resource,
         "quantity" => quantity,
@@ -113,6 +157,7 @@ pub(crate) fn emit(
         tag,
         "pricing_model" => model,
         "edition" => edition,
+        reservation,
         "estimated" => priced.estimated,
         failure,
         "bytes_processed" => usage.bytes_processed,
@@ -121,9 +166,10 @@ pub(crate) fn emit(
         "rows_returned" => outcome.rows_returned(),
         "cache_hit" => outcome.cache_hit(),
         dry_run,
+        account,
         "attempt" => attempt,
         "job_id" => job_id,
-        "location" => location)
+        "location" => billed.location)
 }
 
 impl QueryOutcome<'_> {

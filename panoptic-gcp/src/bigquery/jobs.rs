@@ -17,6 +17,8 @@ pub(crate) struct Settled {
     /// Why what it used is not known (its statistics could not be read):
     /// unpriced, never $0.
     pub unknown: Option<String>,
+    /// The reservation and edition its statistics named.
+    pub capacity: Option<super::types::Capacity>,
 }
 
 impl BigQuery {
@@ -103,6 +105,7 @@ impl BigQuery {
                      what it billed is unknown",
                     job.job_id
                 )),
+                capacity: None,
             };
         };
         let done = read.is_done();
@@ -134,6 +137,7 @@ impl BigQuery {
             estimated: charged && (!done || read.bytes_billed().is_none()),
             failure,
             unknown: None,
+            capacity: read.capacity(),
         }
     }
 }

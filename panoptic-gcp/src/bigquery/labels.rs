@@ -14,6 +14,9 @@ pub const RESOURCE_LABEL: &str = "panoptic_resource";
 pub const ENV_LABEL: &str = "panoptic_env";
 /// Label key: the panoptic username.
 pub const USER_LABEL: &str = "panoptic_user";
+/// Label key: the run's request id (a UUID, a valid label value), by
+/// which a job whose `jobs.query` reply was lost is found again.
+pub const RUN_LABEL: &str = "panoptic_run";
 
 const MAX_LEN: usize = 63;
 

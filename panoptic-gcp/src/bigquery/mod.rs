@@ -22,6 +22,7 @@
 mod client;
 mod event;
 mod jobs;
+pub mod keys;
 mod labels;
 mod rows;
 mod types;
@@ -31,9 +32,9 @@ pub use client::{
     BigQuery, BigQueryBuilder, BigQueryOptions, DEFAULT_BASE_URL, FreeTierPolicy, Query,
     TimeoutAction,
 };
-pub use labels::{ENV_LABEL, RESOURCE_LABEL, USER_LABEL, label_key, label_value};
+pub use labels::{ENV_LABEL, RESOURCE_LABEL, RUN_LABEL, USER_LABEL, label_key, label_value};
 pub use rows::{Row, RowError, Value, decode_rows, deserialize_rows};
 pub use types::{
-    FieldSchema, JobReference, ParameterType, ParameterValue, QueryParameter, QueryResponse,
-    QueryResult, TableCell, TableRow, TableSchema,
+    Capacity, FieldSchema, JobReference, ParameterType, ParameterValue, QueryParameter,
+    QueryResponse, QueryResult, TableCell, TableRow, TableSchema,
 };

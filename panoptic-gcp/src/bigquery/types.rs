@@ -372,9 +372,25 @@ pub struct QueryResult {
     pub slot_ms: Option<u64>,
     /// Tables the query read (`statistics.query.referencedTables`), when read.
     pub referenced_tables: Option<usize>,
+    /// The reservation and edition the job's statistics name, when they
+    /// were read (`jobs.get`) and name one.
+    pub capacity: Option<Capacity>,
+    /// `bytes_billed` is BigQuery's minimums applied to the bytes read,
+    /// because neither the reply nor `jobs.get` gave `totalBytesBilled`.
+    pub billed_estimated: bool,
     /// Runs of the job before this one that failed and were retried with a
     /// new request id; each was billed by its own event.
     pub retried_attempts: u32,
+}
+
+/// The capacity a job ran on, as its statistics say (`reservation_id`,
+/// `edition`): such a job is billed by slot time, not by bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capacity {
+    /// The reservation's resource name.
+    pub reservation: Option<String>,
+    /// Its edition, as BigQuery spells it (`ENTERPRISE`).
+    pub edition: Option<String>,
 }
 
 /// `jobs.get` response (and the `job` of `jobs.cancel`), the parts read here.
@@ -388,6 +404,26 @@ pub(crate) struct Job {
     pub status: Option<JobStatus>,
     #[serde(default)]
     pub statistics: Option<JobStatistics>,
+    /// Present in `jobs.list` with `projection=full`, and in `jobs.get`.
+    #[serde(default)]
+    pub configuration: Option<JobConfiguration>,
+}
+
+/// The part of a job's configuration panoptic reads: its labels.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub(crate) struct JobConfiguration {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `jobs.list` response.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobList {
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
 }
 
 /// `jobs.cancel` response.
@@ -417,6 +453,12 @@ pub(crate) struct JobStatistics {
     pub total_slot_ms: Option<u64>,
     #[serde(default)]
     pub query: Option<QueryStatistics>,
+    /// The reservation the job ran in (the REST field is snake case).
+    #[serde(default, rename = "reservation_id", alias = "reservationId")]
+    pub reservation_id: Option<String>,
+    /// The reservation's edition (`STANDARD`, `ENTERPRISE`, `ENTERPRISE_PLUS`).
+    #[serde(default)]
+    pub edition: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -464,6 +506,24 @@ impl Job {
         stats
             .total_slot_ms
             .or_else(|| stats.query.as_ref().and_then(|q| q.total_slot_ms))
+    }
+
+    /// The reservation and edition the job ran under, when its statistics
+    /// name either (`unreserved` and the unspecified edition are none).
+    pub(crate) fn capacity(&self) -> Option<Capacity> {
+        let stats = self.statistics.as_ref()?;
+        let named = |v: &Option<String>, none: &str| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && *s != none)
+                .map(str::to_owned)
+        };
+        let reservation = named(&stats.reservation_id, "unreserved");
+        let edition = named(&stats.edition, "RESERVATION_EDITION_UNSPECIFIED");
+        (reservation.is_some() || edition.is_some()).then_some(Capacity {
+            reservation,
+            edition,
+        })
     }
 
     /// How many tables the query referenced, when the statistics say.

@@ -23,7 +23,8 @@ pub use client::{Catalog, CatalogBuilder, CatalogOptions};
 pub use refresh::{PriceChange, RefreshPlan, plan_refresh, refresh};
 pub use to_table::service_prices;
 pub use types::{
-    CatalogService, CatalogSku, Money, PricingExpression, PricingInfo, SkuCategory, TierRate,
+    AggregationInfo, CatalogService, CatalogSku, Money, PricingExpression, PricingInfo,
+    SkuCategory, TierRate,
 };
 
 /// Google's endpoint.

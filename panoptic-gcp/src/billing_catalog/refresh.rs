@@ -62,8 +62,12 @@ pub struct RefreshPlan {
     /// Prices that differ from the Catalog's.
     pub changes: Vec<PriceChange>,
     /// `(service/sku, reason)` of prices not updated: id not in the
-    /// Catalog's answer, other unit, other currency.
+    /// Catalog's answer, other unit, other currency, tiers counted over
+    /// other usage than an account's month.
     pub skipped: Vec<(String, String)>,
+    /// `(service/sku, note)` of what the Catalog says differently without
+    /// changing a price: a service or SKU renamed.
+    pub notes: Vec<(String, String)>,
 }
 
 impl RefreshPlan {
@@ -133,13 +137,37 @@ pub fn plan_refresh(
                     .push((name.clone(), format!("SKU {id} has no pricingInfo")));
                 continue;
             };
+            let catalog_service = &catalog.category.service_display_name;
+            if !catalog_service.is_empty() && *catalog_service != service.name {
+                plan.notes.push((
+                    name.clone(),
+                    format!(
+                        "SKU {id} is listed under \"{catalog_service}\" (\"{}\" in the table): \
+                         matched by id",
+                        service.name
+                    ),
+                ));
+            }
             let unit = &info.pricing_expression.usage_unit;
             if *unit != sku.unit {
+                plan.skipped
+                    .push((name.clone(), unit_mismatch(id, unit, &sku.unit)));
+                continue;
+            }
+            if let Some(other) = info
+                .aggregation_info
+                .as_ref()
+                .and_then(|a| a.differs_from_monthly_per_account())
+                .filter(|_| has_usage_tiers(info))
+            {
+                // The table's tiers and free usage count an account's
+                // month: a daily or per-project count cannot be written
+                // there without charging the wrong usage.
                 plan.skipped.push((
                     name.clone(),
                     format!(
-                        "SKU {id} is priced per `{unit}`, the table per `{}`",
-                        sku.unit
+                        "SKU {id}'s tiers count usage by {other} (aggregationInfo), the table's \
+                         per billing account and month: not written"
                     ),
                 ));
                 continue;
@@ -200,6 +228,28 @@ pub fn plan_refresh(
         }
     }
     Ok(plan)
+}
+
+/// Why a Catalog price in another unit is left alone. A CPU SKU in
+/// `second` (vCPU-seconds) where the table says `GHz.s` is not converted:
+/// a GHz-second's worth of a vCPU-second depends on the instance's clock,
+/// which the SKU does not state.
+fn unit_mismatch(id: &str, catalog: &str, table: &str) -> String {
+    let seconds = |u: &str| matches!(u, "s" | "second" | "seconds");
+    if seconds(catalog) && table == "GHz.s" {
+        format!(
+            "SKU {id} is priced per `{catalog}` (CPU time), the table per `GHz.s`: not converted \
+             (no clock rate in the SKU), the shipped price kept"
+        )
+    } else {
+        format!("SKU {id} is priced per `{catalog}`, the table per `{table}`")
+    }
+}
+
+/// Whether the price changes with usage (tiers or a free first tier):
+/// only then does the usage it is counted over matter.
+fn has_usage_tiers(info: &super::PricingInfo) -> bool {
+    info.pricing_expression.tiered_rates.len() > 1
 }
 
 /// Refreshes `table.services[service_key]` from the Catalog: plans the

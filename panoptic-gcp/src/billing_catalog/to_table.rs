@@ -13,7 +13,9 @@ impl CatalogSku {
     /// This SKU in the price table's format: its newest pricing, regions
     /// lowercased (`global` when none are named), tiers from
     /// `tieredRates`, and a leading zero-price tier read as the monthly free
-    /// tier. `checked` is recorded as the day the price was read.
+    /// tier. `checked` is recorded as the day the price was read. A price
+    /// whose tiers count usage per day or per project (`aggregationInfo`)
+    /// is refused: the table's tiers count a billing account's month.
     ///
     /// ```
     /// # use panoptic_gcp::billing_catalog::CatalogSku;
@@ -35,6 +37,18 @@ impl CatalogSku {
             .iter()
             .max_by_key(|p| p.effective_time.clone().unwrap_or_default())
             .ok_or_else(|| Error::Invalid(format!("SKU {} has no pricingInfo", self.sku_id)))?;
+        if let Some(other) = info
+            .aggregation_info
+            .as_ref()
+            .and_then(super::AggregationInfo::differs_from_monthly_per_account)
+            .filter(|_| info.pricing_expression.tiered_rates.len() > 1)
+        {
+            return Err(Error::Invalid(format!(
+                "SKU {}'s tiers count usage by {other} (aggregationInfo); the table's count a \
+                 billing account's month",
+                self.sku_id
+            )));
+        }
         let expr = &info.pricing_expression;
         let mut tiers = expr
             .tiered_rates
@@ -105,7 +119,9 @@ impl CatalogSku {
     }
 }
 
-/// The Catalog's SKUs of `service` as a price-table service, keyed by SKU id.
+/// The Catalog's SKUs of `service` as a price-table service, keyed by SKU
+/// id. Fails on a SKU [`CatalogSku::to_sku`] refuses (tiers counted per
+/// day or per project), rather than writing its tiers as monthly.
 pub fn service_prices(
     service: &CatalogService,
     skus: &[CatalogSku],

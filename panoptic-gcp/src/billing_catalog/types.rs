@@ -79,6 +79,45 @@ pub struct PricingInfo {
     /// Rates.
     #[serde(default)]
     pub pricing_expression: PricingExpression,
+    /// Over what usage the tiers count: absent means the Catalog's
+    /// default (per account, per month).
+    #[serde(default)]
+    pub aggregation_info: Option<AggregationInfo>,
+}
+
+/// The usage a SKU's tiers are counted over (`aggregationInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationInfo {
+    /// `ACCOUNT`, `PROJECT` or `AGGREGATION_LEVEL_UNSPECIFIED`.
+    #[serde(default)]
+    pub aggregation_level: String,
+    /// `DAILY`, `MONTHLY` or `AGGREGATION_INTERVAL_UNSPECIFIED`.
+    #[serde(default)]
+    pub aggregation_interval: String,
+    /// How many intervals are aggregated (1 when absent).
+    #[serde(default)]
+    pub aggregation_count: Option<u32>,
+}
+
+impl AggregationInfo {
+    /// What differs from the price table's tiers, which count usage per
+    /// billing account over one month; `None` when nothing does.
+    pub fn differs_from_monthly_per_account(&self) -> Option<String> {
+        let mut what = Vec::new();
+        match self.aggregation_interval.as_str() {
+            "" | "MONTHLY" | "AGGREGATION_INTERVAL_UNSPECIFIED" => {}
+            other => what.push(format!("interval {other}")),
+        }
+        if self.aggregation_count.is_some_and(|c| c > 1) {
+            what.push(format!("{} intervals", self.aggregation_count.unwrap_or(1)));
+        }
+        match self.aggregation_level.as_str() {
+            "" | "ACCOUNT" | "AGGREGATION_LEVEL_UNSPECIFIED" => {}
+            other => what.push(format!("level {other}")),
+        }
+        (!what.is_empty()).then(|| what.join(", "))
+    }
 }
 
 /// How usage turns into money.

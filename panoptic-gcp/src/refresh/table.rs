@@ -103,6 +103,12 @@ impl CatalogRefresh {
         Ok(skus.len())
     }
 
+    /// `(service/sku, note)`: what the Catalog says differently without
+    /// changing a price (a renamed service). Shown, never written.
+    pub fn notes(&self) -> impl Iterator<Item = &(String, String)> {
+        self.plans.iter().flat_map(|(_, plan)| &plan.notes)
+    }
+
     /// Prices the Catalog changes, service by service.
     pub fn changes(&self) -> impl Iterator<Item = &PriceChange> {
         self.plans.iter().flat_map(|(_, plan)| &plan.changes)

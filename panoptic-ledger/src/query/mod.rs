@@ -377,6 +377,11 @@ impl CostQuery {
         self.time_zone
     }
 
+    /// The range read: (`since`, `until`).
+    pub fn bounds(&self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        (self.since, self.until)
+    }
+
     /// The dimensions rows are grouped by.
     pub fn dimensions(&self) -> &[GroupBy] {
         &self.group_by

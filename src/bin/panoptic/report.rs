@@ -6,6 +6,7 @@
 mod conversion;
 mod figures;
 mod forecast;
+mod free_tier;
 mod open_calls;
 mod page;
 mod rows;
@@ -134,11 +135,14 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     eprintln!("panoptic: source {source}");
     // Open calls are found beside the rows, not after them: on many
     // collections both are mostly waiting for the server.
+    let grouped = filtered.clone().group_by(args.by.iter().copied());
     let (rows, open) = tokio::join!(
-        store.rows(filtered.clone().group_by(args.by.iter().copied())),
+        store.rows(grouped.clone()),
         open_calls::find(&store, &filtered)
     );
     let (rows, open) = (rows?, open?);
+    let free = free_tier::Net::load(&store, &args.filters, &grouped).await?;
+    let rows = free.apply(&grouped, rows);
     let rows = conversion::rows(conversion.as_ref(), rows)?;
     let forecasts = match args.forecast {
         Some(period) => {
@@ -150,16 +154,13 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
     // a report is whole or not written.
     let html = match &args.html {
         Some(path) => {
-            let by_day = store
-                .rows(filtered.clone().group_by([GroupBy::Day, GroupBy::Service]))
-                .await?;
-            let by_resource = store
-                .rows(
-                    filtered
-                        .clone()
-                        .group_by([GroupBy::Resource, GroupBy::Service]),
-                )
-                .await?;
+            let day_query = filtered.clone().group_by([GroupBy::Day, GroupBy::Service]);
+            let by_day = free.apply(&day_query, store.rows(day_query.clone()).await?);
+            let resource_query = filtered
+                .clone()
+                .group_by([GroupBy::Resource, GroupBy::Service]);
+            let by_resource =
+                free.apply(&resource_query, store.rows(resource_query.clone()).await?);
             let title = format!("panoptic cost report ({source})");
             let page = page::Page {
                 title: &title,

@@ -50,6 +50,7 @@ pub struct BigQueryOptions {
     pub(super) on_timeout: TimeoutAction,
     pub(super) env: Option<String>,
     pub(super) user: Option<String>,
+    pub(super) billing_account: Option<String>,
 }
 
 impl BigQueryBuilder {
@@ -129,6 +130,16 @@ impl BigQueryBuilder {
         self
     }
 
+    /// The Cloud Billing account the project bills to (by default
+    /// `PANOPTIC_GCP_BILLING_ACCOUNT`, if set). Events carry it, so that
+    /// reports and reconciliation take off the account's monthly free tier
+    /// (BigQuery: the first TiB a Pacific month); events without it are
+    /// left at list price.
+    pub fn billing_account(mut self, account: impl Into<String>) -> Self {
+        self.options.billing_account = Some(account.into());
+        self
+    }
+
     /// Builds the client; fails (never panics) when https is asked for on
     /// a machine without CA certificates.
     pub fn build(mut self) -> Result<BigQuery, Error> {
@@ -139,6 +150,13 @@ impl BigQueryBuilder {
         let endpoint = self.settings.connect(base)?;
         // The shipped table is cloned only when no calculator was given.
         let calculator = self.options.calculator.take().unwrap_or_default();
+        if self.options.billing_account.is_none() {
+            self.options.billing_account =
+                std::env::var(crate::bigquery::keys::BILLING_ACCOUNT_ENV)
+                    .ok()
+                    .map(|a| a.trim().to_owned())
+                    .filter(|a| !a.is_empty());
+        }
         Ok(BigQuery {
             inner: Arc::new(Inner {
                 endpoint,
@@ -166,6 +184,7 @@ impl BigQuery {
                 on_timeout: TimeoutAction::default(),
                 env: None,
                 user: None,
+                billing_account: None,
             },
         )
     }

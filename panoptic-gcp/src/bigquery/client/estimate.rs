@@ -96,7 +96,7 @@ impl BigQuery {
             bytes_billed,
             slot_ms: None,
         };
-        let priced = self.price(&location, usage, false, true);
+        let priced = self.price(&location, usage, None, false, true);
         priced.amount.ok_or_else(|| {
             Error::Invalid(format!(
                 "cannot price the dry run: {}",

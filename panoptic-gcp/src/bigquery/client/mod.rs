@@ -9,7 +9,9 @@
 
 mod builder;
 mod estimate;
+mod price;
 mod query;
+mod recover;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -20,10 +22,10 @@ pub use query::{Query, TimeoutAction};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::event::{self, Priced, QueryOutcome, Usage};
+use super::event::{self, Billed, Priced, QueryOutcome, Usage};
 use super::labels::job_labels;
 use super::types::{JobReference, QueryResult};
-use crate::pricing::{Calculator, FreeTier, PricingModel, slot_cost};
+use crate::pricing::Calculator;
 use crate::rest::{Endpoint, Error};
 
 /// A BigQuery client for one project. Cheap to clone.
@@ -104,15 +106,21 @@ impl BigQuery {
                 .or_else(|| query.location.clone())
                 .or_else(|| self.inner.options.location.clone())
                 .unwrap_or_else(|| "US".to_owned());
+            let billed = Billed {
+                location: &location,
+                account: self.inner.options.billing_account.as_deref(),
+            };
             match result {
                 Ok(mut r) => {
                     r.retried_attempts = retries;
-                    let priced =
-                        self.price(&location, Usage::of(&r), r.cache_hit || r.dry_run, false);
+                    let free = r.cache_hit || r.dry_run;
+                    let capacity = r.capacity.as_ref();
+                    let guessed = r.billed_estimated;
+                    let priced = self.price(&location, Usage::of(&r), capacity, free, guessed);
                     r.cost = priced.amount;
                     if let Some(logger) = &logger {
                         let outcome = QueryOutcome::Done { result: &r };
-                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                        event::emit(logger, &resource, &billed, retries + 1, &outcome, &priced);
                     }
                     return Ok(r);
                 }
@@ -141,14 +149,20 @@ impl BigQuery {
                                     amount: None,
                                     reason: Some(reason.clone()),
                                     estimated: true,
+                                    capacity: None,
                                 },
                             ),
-                            None => (s.usage, self.price(&location, s.usage, false, s.estimated)),
+                            None => {
+                                let capacity = s.capacity.as_ref();
+                                let priced =
+                                    self.price(&location, s.usage, capacity, false, s.estimated);
+                                (s.usage, priced)
+                            }
                         },
                         None => {
                             // No job ran (refused before it started): nothing billed.
                             let usage = Usage::default();
-                            (usage, self.price(&location, usage, true, false))
+                            (usage, self.price(&location, usage, None, true, false))
                         }
                     };
                     if let Some(logger) = &logger {
@@ -158,7 +172,7 @@ impl BigQuery {
                             usage,
                             retried,
                         };
-                        event::emit(logger, &resource, &location, retries + 1, &outcome, &priced);
+                        event::emit(logger, &resource, &billed, retries + 1, &outcome, &priced);
                     }
                     if !retried {
                         return Err(error);
@@ -194,40 +208,6 @@ impl BigQuery {
             .or_else(|| {
                 panoptic_core::global().map(|p| p.logger(panoptic_core::Provider::Gcp, "BigQuery"))
             })
-    }
-
-    /// The list price of one run under the client's pricing model.
-    fn price(&self, location: &str, usage: Usage, free: bool, estimated: bool) -> Priced {
-        let model = self.inner.options.pricing_model;
-        let priced = |amount, reason| Priced {
-            model,
-            amount,
-            reason,
-            estimated,
-        };
-        match model {
-            _ if free => priced(Some(rust_decimal::Decimal::ZERO), None),
-            PricingModel::Editions {
-                rate_per_slot_hour, ..
-            } => match usage.slot_ms {
-                Some(ms) => priced(Some(slot_cost(ms, rate_per_slot_hour)), None),
-                None => priced(
-                    None,
-                    Some("no totalSlotMs in the job statistics".to_owned()),
-                ),
-            },
-            PricingModel::OnDemand if usage.bytes_billed == 0 => {
-                priced(Some(rust_decimal::Decimal::ZERO), None)
-            }
-            PricingModel::OnDemand => match self.inner.calculator.bigquery_bytes(
-                location,
-                usage.bytes_billed,
-                FreeTier::ListPrice,
-            ) {
-                Ok(charge) => priced(Some(charge.amount), None),
-                Err(e) => priced(None, Some(e.to_string())),
-            },
-        }
     }
 
     pub(super) fn timeout_action(&self, query: &Query) -> TimeoutAction {

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{BigQuery, Progress, Query};
+use chrono::Utc;
+
+use super::{BigQuery, Progress, Query, recover};
+use crate::bigquery::labels::RUN_LABEL;
 use crate::bigquery::types::{
     FormatOptions, GoogleSql, Job, JobReference, QueryRequestBody, QueryResponse, QueryResult,
 };
@@ -25,8 +28,14 @@ impl BigQuery {
             .as_deref()
             .or(self.inner.options.location.as_deref());
         // A new id per run: a retried job must not be taken for the
-        // failed one.
+        // failed one. It also labels the job, to find it again when the
+        // reply is lost.
         let request_id = request_id();
+        let mut labels = labels.clone();
+        if !query.dry_run {
+            labels.insert(RUN_LABEL.to_owned(), request_id.clone());
+        }
+        let labels = &labels;
         let body = QueryRequestBody {
             sql: GoogleSql::new(&query.sql, &query.params),
             dry_run: query.dry_run,
@@ -45,12 +54,28 @@ impl BigQuery {
             .inner
             .endpoint
             .url(&["projects", &self.inner.options.project, "queries"]);
-        let first: QueryResponse = self
+        let posted = Utc::now();
+        let first: QueryResponse = match self
             .inner
             .endpoint
             .send(&url, |http| http.post(url.clone()).json(&body))
-            .await?;
-        progress.job = first.job_reference.clone();
+            .await
+        {
+            Ok(first) => first,
+            // The job may run without us having heard: found, it is read
+            // (and billed) as if the reply had come; else no job ran.
+            Err(error) if !query.dry_run && recover::may_have_run(&error) => {
+                let Some(job) = self.find_run(&request_id, posted).await else {
+                    return Err(error);
+                };
+                progress.job = Some(job.clone());
+                self.get_query_results(&job, None).await?
+            }
+            Err(error) => return Err(error),
+        };
+        if first.job_reference.is_some() {
+            progress.job = first.job_reference.clone();
+        }
 
         if query.dry_run {
             return Ok(QueryResult {
@@ -67,6 +92,8 @@ impl BigQuery {
                 cost: None,
                 slot_ms: None,
                 referenced_tables: None,
+                capacity: None,
+                billed_estimated: false,
                 retried_attempts: 0,
             });
         }
@@ -122,13 +149,20 @@ impl BigQuery {
         );
         // getQueryResults never has the billed figures: jobs.get does,
         // when the first reply did not carry what the pricing model needs.
-        let needs_stats =
-            !cache_hit && (billed_in_reply.is_none() || (editions && slot_ms_in_reply.is_none()));
+        // Under editions they are always read: the job's own reservation
+        // and edition say whether the configured rate is the one it ran on.
+        let needs_stats = !cache_hit && (billed_in_reply.is_none() || editions);
         let stats = match (&job, needs_stats) {
             (Some(job), true) => self.job(job).await.ok(),
             _ => None,
         };
         let referenced_tables = stats.as_ref().and_then(Job::referenced_tables);
+        let capacity = stats.as_ref().and_then(Job::capacity);
+        // Neither the reply nor the job said what was billed: the floor
+        // below is a guess, and the event says so.
+        let billed_estimated = billed_in_reply.is_none()
+            && !cache_hit
+            && stats.as_ref().and_then(Job::bytes_billed).is_none();
         let bytes_billed = match billed_in_reply {
             Some(b) => b,
             None if cache_hit => 0,
@@ -163,6 +197,8 @@ impl BigQuery {
             cost: None,
             slot_ms,
             referenced_tables,
+            capacity,
+            billed_estimated,
             retried_attempts: 0,
         })
     }

@@ -245,3 +245,121 @@ fn tiers_are_integrated_across_their_bounds() {
     assert_eq!(seconds_rounded_up_100ms(Duration::from_millis(1)), d("0.1"));
     assert_eq!(seconds_rounded_up_100ms(Duration::ZERO), Decimal::ZERO);
 }
+
+#[test]
+fn bigquery_logical_storage_is_shipped_with_its_source() {
+    // Public list prices (cloud.google.com/bigquery/pricing#storage, US
+    // multi-region): active $0.02, long-term $0.01 per GiB-month, the
+    // first 10 GiB of each a month free.
+    let active = calc()
+        .charge(
+            "bigquery",
+            "active_storage",
+            "US",
+            d("110"),
+            FreeTier::WHOLE_MONTH,
+        )
+        .unwrap();
+    assert_eq!(active.amount, d("100") * d("0.02"));
+    assert_eq!(active.unit, "GiBy.mo");
+    let long_term = calc()
+        .charge(
+            "bigquery",
+            "long_term_storage",
+            "us",
+            d("60"),
+            FreeTier::ListPrice,
+        )
+        .unwrap();
+    assert_eq!(long_term.amount, d("60") * d("0.01"));
+    let table = crate::pricing::PriceTable::embedded();
+    for sku in ["active_storage", "long_term_storage"] {
+        let price = &table.sku("bigquery", sku).unwrap().prices[0];
+        assert!(
+            price
+                .source
+                .starts_with("https://cloud.google.com/bigquery/pricing")
+        );
+        assert_eq!(price.checked, "2026-12-07".parse().unwrap());
+    }
+}
+
+#[test]
+fn shipped_figures_carry_the_high_confidence_catalog_ids() {
+    // From ../shared/reference/gcp-catalog-sku-ids.md, high confidence only.
+    let table = crate::pricing::PriceTable::embedded();
+    let id = |service: &str, sku: &str, region: &str| {
+        let entry = table.sku(service, sku).unwrap();
+        let price = entry
+            .prices
+            .iter()
+            .find(|p| p.regions.iter().any(|r| r == region))
+            .unwrap();
+        price
+            .catalog_sku_id
+            .clone()
+            .or_else(|| entry.catalog_sku_id.clone())
+    };
+    let expected = [
+        ("bigquery", "analysis", "us", Some("1DF5-1F98-1DD1")),
+        ("bigquery", "analysis", "eu", None),
+        ("bigquery", "active_storage", "us", Some("947D-3B46-7781")),
+        // Low-medium confidence: a note only.
+        ("bigquery", "long_term_storage", "us", None),
+        (
+            "cloud_storage",
+            "standard",
+            "us-central1",
+            Some("E5F0-6A5D-7BAD"),
+        ),
+        (
+            "cloud_storage",
+            "standard",
+            "us-east4",
+            Some("5F7A-5173-CF5B"),
+        ),
+        (
+            "cloud_storage",
+            "standard",
+            "europe-west2",
+            Some("BB55-3E5A-405C"),
+        ),
+        (
+            "cloud_storage",
+            "standard",
+            "europe-west1",
+            Some("A703-5CB6-E0BF"),
+        ),
+        ("cloud_storage", "standard", "europe-north1", None),
+        (
+            "cloud_run",
+            "requests",
+            "us-central1",
+            Some("2DA5-55D3-E679"),
+        ),
+        ("cloud_run", "cpu", "us-central1", Some("4856-B847-F1EB")),
+        ("cloud_run", "memory", "us-central1", Some("02A2-9231-36A6")),
+        (
+            "cloud_functions",
+            "invocations",
+            "us-central1",
+            Some("8E10-82EB-6917"),
+        ),
+        ("cloud_functions", "cpu", "us-central1", None),
+    ];
+    for (service, sku, region, want) in expected {
+        assert_eq!(
+            id(service, sku, region).as_deref(),
+            want,
+            "{service}/{sku} {region}"
+        );
+    }
+    // Splitting entries kept every region's price.
+    assert_eq!(
+        calc()
+            .charge("bigquery", "analysis", "eu", d("2"), FreeTier::ListPrice)
+            .unwrap()
+            .amount,
+        d("12.5")
+    );
+}

@@ -250,6 +250,9 @@ async fn gcp(args: &UpdateArgs) -> Result<(), String> {
         // A unit or currency the table does not use: shown, never written.
         println!("not updated: gcp/{name}: {reason}");
     }
+    for (name, note) in refresh.notes() {
+        println!("note: gcp/{name}: {note}");
+    }
     let count = refresh.changes().count();
     if count == 0 {
         println!("Google Cloud prices are up to date");
