@@ -90,6 +90,38 @@ impl PanopticBuilder {
         }
     }
 
+    /// Every `#[billable]` call also becomes a `tracing` event as it ends
+    /// (target `panoptic`, level `INFO`, the fields of
+    /// [`crate::tracing::TracingEvents`]), on the caller's thread and
+    /// inside its spans. Off by default; when off, a call pays nothing for
+    /// it. [`crate::tracing::PanopticLayer`] never bills these events, so
+    /// with both directions on each call is billed once (feature
+    /// `tracing`).
+    #[cfg(feature = "tracing")]
+    pub fn tracing_events(self, on: bool) -> Self {
+        if !on {
+            return self;
+        }
+        let hook = std::sync::Arc::new(panoptic_tracing::TracingEvents);
+        PanopticBuilder {
+            core: self.core.call_hook(hook),
+            ..self
+        }
+    }
+
+    /// Exports every billing event over OpenTelemetry through `export`
+    /// (feature `otel`): as it is stored, priced, as a span (a child of
+    /// the caller's span when one was active, whose ids the event keeps
+    /// in `metadata.trace_id` / `metadata.span_id`), on a cost counter,
+    /// and for token calls on `gen_ai.client.token.usage`. MongoDB stays
+    /// the ledger: a collector that is down loses nothing there and never
+    /// blocks a call.
+    #[cfg(feature = "otel")]
+    pub fn otel(self, export: std::sync::Arc<panoptic_tracing::otel::OtelExport>) -> Self {
+        let core = self.core.export_hook(export.clone()).call_hook(export);
+        PanopticBuilder { core, ..self }
+    }
+
     /// Defines a budget (saved to the database, shared with every process
     /// that uses it) and turns budgets on for this handle.
     pub fn budget(mut self, budget: Budget) -> Self {

@@ -66,6 +66,8 @@ pub(crate) struct CallEvent {
     pub outcome: Outcome,
     pub error: Option<Arc<str>>,
     pub extras: Option<Arc<CallExtras>>,
+    /// Metadata a call hook added (the caller's trace id).
+    pub notes: Option<Box<crate::call_hook::Notes>>,
 }
 
 impl CallEvent {

@@ -1,0 +1,367 @@
+//! OpenTelemetry export (feature `otel`): a real OTLP/HTTP receiver in the
+//! test, decoding with the official `opentelemetry-proto` types, receives
+//! the spans and metrics of 100 `#[billable]` calls; the cost counter's
+//! sum matches MongoDB's; with the receiver down, calls and MongoDB are
+//! unaffected.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::metric;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use panoptic::tracing::otel::OtelExport;
+use panoptic::tracing::otel::opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider};
+use panoptic::tracing::otel::opentelemetry_sdk;
+use panoptic::{BillingEvent, Decimal, Usage, billable};
+use prost::Message;
+use rust_decimal::prelude::ToPrimitive;
+
+/// What the receiver was sent.
+#[derive(Default)]
+struct Received {
+    traces: Vec<ExportTraceServiceRequest>,
+    metrics: Vec<ExportMetricsServiceRequest>,
+}
+
+/// An OTLP/HTTP receiver on a free loopback port, on a runtime of its own.
+fn start_receiver() -> (SocketAddr, Arc<Mutex<Received>>) {
+    use axum::body::Bytes;
+    use axum::routing::post;
+
+    let received = Arc::new(Mutex::new(Received::default()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    let traces = Arc::clone(&received);
+    let metrics = Arc::clone(&received);
+    let app = axum::Router::new()
+        .route(
+            "/v1/traces",
+            post(move |body: Bytes| async move {
+                let request = ExportTraceServiceRequest::decode(body).expect("OTLP traces");
+                traces.lock().unwrap().traces.push(request);
+                ExportTraceServiceResponse::default().encode_to_vec()
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            post(move |body: Bytes| async move {
+                let request = ExportMetricsServiceRequest::decode(body).expect("OTLP metrics");
+                metrics.lock().unwrap().metrics.push(request);
+                ExportMetricsServiceResponse::default().encode_to_vec()
+            }),
+        );
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (address, received)
+}
+
+fn text(value: &Option<AnyValue>) -> Option<String> {
+    match value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
+fn string(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| text(&kv.value))
+}
+
+fn double(attributes: &[KeyValue], key: &str) -> Option<f64> {
+    match attribute(attributes, key)? {
+        any_value::Value::DoubleValue(d) => Some(*d),
+        _ => None,
+    }
+}
+
+fn int(attributes: &[KeyValue], key: &str) -> Option<i64> {
+    match attribute(attributes, key)? {
+        any_value::Value::IntValue(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// Every span of scope `panoptic` received.
+fn panoptic_spans(received: &Received) -> Vec<Span> {
+    received
+        .traces
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .filter(|s| s.scope.as_ref().is_some_and(|s| s.name == "panoptic"))
+        .flat_map(|s| s.spans.clone())
+        .collect()
+}
+
+/// The latest export of metric `name` (cumulative: the totals so far).
+fn latest_metric(received: &Received, name: &str) -> Option<metric::Data> {
+    received
+        .metrics
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|m| m.name == name)
+        .filter_map(|m| m.data.clone())
+        .last()
+}
+
+fn relative_difference(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs())
+}
+
+/// A chat call of `n` tokens in: usage priced from the book.
+#[billable(provider = "openai", service = "ChatCompletions",
+           usage = Usage::new("gpt-4o-mini")
+               .with("input", Decimal::from(100 + n))
+               .with("output", Decimal::from(n))
+               .detail("input", Decimal::from(100 + n))
+               .detail("output", Decimal::from(n))
+               .total(Decimal::from(100 + 2 * n), "tokens"))]
+fn chat(n: u32) -> u32 {
+    n
+}
+
+/// A call given its amount (the response carried the cost).
+#[billable(provider = "user_defined", service = "Widgets", amount = 0.0123)]
+fn widget(n: u32) -> u32 {
+    n
+}
+
+const CALLS: u32 = 100;
+const IN_SPAN: u32 = 20;
+
+#[test]
+fn billing_events_reach_a_real_otlp_receiver() {
+    let (address, received) = start_receiver();
+    let export = Arc::new(
+        OtelExport::otlp_http_every(&format!("http://{address}"), Duration::from_millis(200))
+            .unwrap(),
+    );
+    let env = common::unique_env("otel");
+    let guard = common::builder(&env)
+        .otel(Arc::clone(&export))
+        .install()
+        .unwrap();
+
+    // The application's own trace: the last calls run inside its span.
+    let app = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let tracer = app.tracer("app");
+    for n in 0..CALLS - IN_SPAN {
+        if n % 2 == 0 {
+            chat(n)
+        } else {
+            widget(n)
+        };
+    }
+    let (trace_id, span_id) = tracer.in_span("request", |cx| {
+        for n in CALLS - IN_SPAN..CALLS {
+            if n % 2 == 0 {
+                chat(n)
+            } else {
+                widget(n)
+            };
+        }
+        let span = cx.span();
+        let context = span.span_context();
+        (context.trace_id(), context.span_id())
+    });
+    assert!(guard.flush());
+    assert!(export.flush(), "the export to the receiver failed");
+
+    // Every call once, in MongoDB.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut events: Vec<BillingEvent> = runtime.block_on(common::events(&env, "openai_john_doe"));
+    events.extend(runtime.block_on(common::events(&env, "user_defined_john_doe")));
+    assert_eq!(events.len(), CALLS as usize);
+    let by_id: HashMap<String, &BillingEvent> = events.iter().map(|e| (e.id.to_hex(), e)).collect();
+
+    // Every call once, over OTLP.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while panoptic_spans(&received.lock().unwrap()).len() < CALLS as usize
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let received = received.lock().unwrap();
+    let spans = panoptic_spans(&received);
+    assert_eq!(spans.len(), CALLS as usize);
+    let mut seen = HashSet::new();
+    for span in &spans {
+        let id = string(&span.attributes, "panoptic.event_id").expect("panoptic.event_id");
+        assert!(seen.insert(id.clone()), "event {id} exported twice");
+        let event = by_id
+            .get(&id)
+            .unwrap_or_else(|| panic!("{id} is not in MongoDB"));
+        let amount = event.amount.expect("priced").to_f64().unwrap();
+        assert_eq!(
+            string(&span.attributes, "panoptic.resource").as_deref(),
+            Some(event.resource.as_str())
+        );
+        if event.provider == "openai" {
+            assert_eq!(span.name, "chat gpt-4o-mini");
+            assert_eq!(
+                double(&span.attributes, "gen_ai.usage.cost.amount"),
+                Some(amount)
+            );
+            assert_eq!(
+                string(&span.attributes, "gen_ai.usage.cost.currency").as_deref(),
+                Some("USD")
+            );
+            assert_eq!(
+                string(&span.attributes, "gen_ai.usage.cost.source").as_deref(),
+                Some("local")
+            );
+            assert_eq!(
+                string(&span.attributes, "gen_ai.provider.name").as_deref(),
+                Some("openai")
+            );
+            assert_eq!(
+                string(&span.attributes, "gen_ai.request.model").as_deref(),
+                Some("gpt-4o-mini")
+            );
+            let usage = event.metadata.usage().unwrap();
+            assert_eq!(
+                int(&span.attributes, "gen_ai.usage.input_tokens"),
+                Some(usage.get_i64("input").unwrap())
+            );
+            assert!(double(&span.attributes, "panoptic.cost.amount").is_none());
+        } else {
+            assert_eq!(
+                double(&span.attributes, "panoptic.cost.amount"),
+                Some(0.0123)
+            );
+            assert_eq!(
+                string(&span.attributes, "panoptic.cost.source").as_deref(),
+                Some("provider")
+            );
+            assert!(double(&span.attributes, "gen_ai.usage.cost.amount").is_none());
+        }
+        // The calls made inside the application's span: in its trace,
+        // children of its span, and findable from it in MongoDB.
+        let noted = event.metadata.extra.get_str("trace_id").ok();
+        if span.trace_id == trace_id.to_bytes() {
+            assert_eq!(span.parent_span_id, span_id.to_bytes());
+            assert_eq!(noted, Some(trace_id.to_string().as_str()));
+        } else {
+            assert!(span.parent_span_id.is_empty());
+            assert_eq!(noted, None);
+        }
+    }
+    assert_eq!(
+        spans
+            .iter()
+            .filter(|s| s.trace_id == trace_id.to_bytes())
+            .count(),
+        IN_SPAN as usize
+    );
+
+    // The cost counter's total is MongoDB's, within doubles' precision.
+    let stored: Decimal = events.iter().filter_map(|e| e.amount).sum();
+    let Some(metric::Data::Sum(sum)) = latest_metric(&received, "panoptic.cost") else {
+        panic!("no panoptic.cost sum received");
+    };
+    let exported: f64 = sum
+        .data_points
+        .iter()
+        .map(|p| match p.value {
+            Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(
+                d,
+            )) => d,
+            other => panic!("a cost point that is not a double: {other:?}"),
+        })
+        .sum();
+    let stored = stored.to_f64().unwrap();
+    assert!(stored > 0.0);
+    assert!(
+        relative_difference(exported, stored) <= 1e-9,
+        "exported {exported}, stored {stored}"
+    );
+    for point in &sum.data_points {
+        for key in ["provider", "service", "resource", "currency"] {
+            assert!(string(&point.attributes, key).is_some(), "{key} missing");
+        }
+    }
+
+    // Token usage: every chat call's input and output.
+    let Some(metric::Data::Histogram(tokens)) =
+        latest_metric(&received, "gen_ai.client.token.usage")
+    else {
+        panic!("no gen_ai.client.token.usage histogram received");
+    };
+    let expected_input: i64 = events
+        .iter()
+        .filter_map(|e| e.metadata.usage()?.get_i64("input").ok())
+        .sum();
+    let input = tokens
+        .data_points
+        .iter()
+        .find(|p| string(&p.attributes, "gen_ai.token.type").as_deref() == Some("input"))
+        .expect("input tokens");
+    assert_eq!(input.count, u64::from(CALLS / 2));
+    assert_eq!(input.sum, Some(expected_input as f64));
+    drop(guard);
+}
+
+#[test]
+fn a_collector_down_changes_nothing_for_calls_or_mongodb() {
+    // Nothing listens there.
+    let port = common::free_port();
+    let export = Arc::new(
+        OtelExport::otlp_http_every(
+            &format!("http://127.0.0.1:{port}"),
+            Duration::from_millis(200),
+        )
+        .unwrap(),
+    );
+    let env = common::unique_env("otel_down");
+    let panoptic = common::builder(&env)
+        .otel(Arc::clone(&export))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    for n in 0..CALLS {
+        let mut event = panoptic::ObservedCall::new("user_defined", "Widgets", "offline_widget");
+        event.amount = Some(Decimal::new(i64::from(n), 3));
+        panoptic.emit_observed(event);
+    }
+    let calls = started.elapsed();
+    assert!(panoptic.flush());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let events = runtime.block_on(common::events(&env, "user_defined_john_doe"));
+    assert_eq!(events.len(), CALLS as usize);
+    assert!(calls < Duration::from_secs(1), "calls took {calls:?}");
+    // The export fails, within its timeout, and says so.
+    let flushing = Instant::now();
+    assert!(!export.flush());
+    assert!(flushing.elapsed() < Duration::from_secs(15));
+}
