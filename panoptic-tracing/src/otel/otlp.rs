@@ -25,6 +25,10 @@ pub(crate) fn providers(
     endpoint: &str,
     interval: Duration,
 ) -> Result<(SdkTracerProvider, SdkMeterProvider), OtlpError> {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Lost to another thread installing one at the same time: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let base = endpoint.trim_end_matches('/');
     let resource = Resource::builder().with_service_name("panoptic").build();
     let spans = opentelemetry_otlp::SpanExporter::builder()
