@@ -132,7 +132,7 @@ fn latest_metric(received: &Received, name: &str) -> Option<metric::Data> {
         .flat_map(|s| &s.metrics)
         .filter(|m| m.name == name)
         .filter_map(|m| m.data.clone())
-        .last()
+        .next_back()
 }
 
 fn relative_difference(a: f64, b: f64) -> f64 {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 
 use crate::call_event::CallEvent;
+pub use crate::call_event::Notes;
 use crate::event::Outcome;
 use panoptic_catalog::Provider;
 use panoptic_prices::Usage;
@@ -24,9 +25,6 @@ pub trait CallHook: Send + Sync + 'static {
     /// panoptic sets itself is never replaced.
     fn call_ended(&self, call: &EndedCall<'_>) -> Option<Notes>;
 }
-
-/// Metadata fields a hook adds to a call's event: key and text.
-pub type Notes = Vec<(&'static str, String)>;
 
 /// A `#[billable]` call that has just ended, as a hook sees it. Nothing is
 /// priced yet: the writer prices the call later, off this thread, so
