@@ -33,6 +33,9 @@ use crate::{Durability, Error, Overflow};
 pub struct PanopticBuilder {
     core: panoptic_core::PanopticBuilder,
     budgets: BudgetSetup,
+    /// `.tracing_events(…)`: applied when built, so the last call wins.
+    #[cfg(feature = "tracing")]
+    tracing_events: bool,
 }
 
 impl Panoptic {
@@ -98,15 +101,9 @@ impl PanopticBuilder {
     /// with both directions on each call is billed once (feature
     /// `tracing`).
     #[cfg(feature = "tracing")]
-    pub fn tracing_events(self, on: bool) -> Self {
-        if !on {
-            return self;
-        }
-        let hook = std::sync::Arc::new(panoptic_tracing::TracingEvents);
-        PanopticBuilder {
-            core: self.core.call_hook(hook),
-            ..self
-        }
+    pub fn tracing_events(mut self, on: bool) -> Self {
+        self.tracing_events = on;
+        self
     }
 
     /// Exports every billing event over OpenTelemetry through `export`
@@ -174,6 +171,12 @@ impl PanopticBuilder {
         let core = match start {
             Some(start) => self.core.budget_hook(start),
             None => self.core,
+        };
+        #[cfg(feature = "tracing")]
+        let core = if self.tracing_events {
+            core.call_hook(std::sync::Arc::new(panoptic_tracing::TracingEvents))
+        } else {
+            core
         };
         core.build().map(Panoptic::from)
     }

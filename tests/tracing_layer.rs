@@ -142,6 +142,12 @@ async fn instrumented_spans_are_billed_from_the_price_book() {
     let reason = unknown.metadata.unpriced().expect("metadata.unpriced");
     assert!(reason.contains("acme_cloud"), "{reason}");
     assert!(reason.contains("catalog"), "{reason}");
+    // The amount the span gave is kept, exactly, where no report sums it.
+    let given = match unknown.metadata.extra.get("amount_given") {
+        Some(bson::Bson::Decimal128(d)) => panoptic::money::from_decimal128(*d).unwrap(),
+        other => panic!("metadata.amount_given: {other:?}"),
+    };
+    assert_eq!(given, Decimal::new(5, 1));
 }
 
 /// Spans of an unknown service, no provider, or tokens without a model:

@@ -168,3 +168,6 @@ fn component_usage(cost: &SpanCost) -> Option<Usage> {
     usage.variant = cost.usage_variant.clone();
     Some(usage)
 }
+
+#[cfg(test)]
+mod tests;
