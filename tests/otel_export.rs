@@ -160,8 +160,12 @@ fn widget(n: u32) -> u32 {
 const CALLS: u32 = 100;
 const IN_SPAN: u32 = 20;
 
+/// `#[billable]` bills through the one installed instance: one test at a time.
+static INSTALLED: Mutex<()> = Mutex::new(());
+
 #[test]
 fn billing_events_reach_a_real_otlp_receiver() {
+    let _one_at_a_time = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     let (address, received) = start_receiver();
     let export = Arc::new(
         OtelExport::otlp_http_every(&format!("http://{address}"), Duration::from_millis(200))
@@ -344,21 +348,28 @@ fn a_collector_down_changes_nothing_for_calls_or_mongodb() {
         .unwrap(),
     );
     let env = common::unique_env("otel_down");
-    let panoptic = common::builder(&env)
+    let _one_at_a_time = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = common::builder(&env)
         .otel(Arc::clone(&export))
-        .build()
+        .install()
         .unwrap();
     let started = Instant::now();
     for n in 0..CALLS {
-        let mut event = panoptic::ObservedCall::new("user_defined", "Widgets", "offline_widget");
-        event.amount = Some(Decimal::new(i64::from(n), 3));
-        panoptic.emit_observed(event);
+        if n % 2 == 0 {
+            chat(n)
+        } else {
+            widget(n)
+        };
     }
     let calls = started.elapsed();
-    assert!(panoptic.flush());
+    assert!(guard.flush());
+    let stats = guard.stats();
+    assert_eq!(stats.written, u64::from(CALLS), "{stats:?}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let events = runtime.block_on(common::events(&env, "user_defined_john_doe"));
+    let mut events = runtime.block_on(common::events(&env, "openai_john_doe"));
+    events.extend(runtime.block_on(common::events(&env, "user_defined_john_doe")));
     assert_eq!(events.len(), CALLS as usize);
+    assert!(events.iter().all(|e| e.amount.is_some()));
     assert!(calls < Duration::from_secs(1), "calls took {calls:?}");
     // The export fails, within its timeout, and says so.
     let flushing = Instant::now();
