@@ -40,7 +40,8 @@
 //! With the feature `otel`, group `hot_path_otel`: `billable_live` without
 //! the OpenTelemetry export, with it (no active span: the call site looks
 //! for one), and with it inside an active span (the call site notes its
-//! trace and span ids), in the same run. The export's SDK providers have
+//! trace and span ids, prices the call and adds it to the span as an
+//! event), in the same run. The export's SDK providers have
 //! no exporter here: what is measured is the caller's side.
 //!
 //! Run: `PANOPTIC_TESTDB_BIN=$(scripts/testdb install) cargo bench --bench hot_path`

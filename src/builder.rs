@@ -107,12 +107,13 @@ impl PanopticBuilder {
     }
 
     /// Exports every billing event over OpenTelemetry through `export`
-    /// (feature `otel`): as it is stored, priced, as a span (a child of
-    /// the caller's span when one was active, whose ids the event keeps
-    /// in `metadata.trace_id` / `metadata.span_id`), on a cost counter,
-    /// and for token calls on `gen_ai.client.token.usage`. MongoDB stays
-    /// the ledger: a collector that is down loses nothing there and never
-    /// blocks a call.
+    /// (feature `otel`): as it is stored, priced, as a span, on a cost
+    /// counter, and for token calls on `gen_ai.client.token.usage`. A call
+    /// that ends inside a live OpenTelemetry span is an event on that span
+    /// instead, and its stored event keeps the span's ids in
+    /// `metadata.trace_id` / `metadata.span_id`. MongoDB stays the ledger:
+    /// a collector that is down loses nothing there and never blocks a
+    /// call.
     #[cfg(feature = "otel")]
     pub fn otel(self, export: std::sync::Arc<panoptic_tracing::otel::OtelExport>) -> Self {
         let core = self.core.export_hook(export.clone()).call_hook(export);

@@ -22,7 +22,8 @@ use opentelemetry_proto::tonic::metrics::v1::metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use panoptic::tracing::otel::OtelExport;
 use panoptic::tracing::otel::opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider};
-use panoptic::tracing::otel::opentelemetry_sdk;
+use panoptic::tracing::otel::opentelemetry_otlp::WithExportConfig;
+use panoptic::tracing::otel::{opentelemetry_otlp, opentelemetry_sdk};
 use panoptic::{BillingEvent, Decimal, Usage, billable};
 use prost::Message;
 use rust_decimal::prelude::ToPrimitive;
@@ -122,6 +123,18 @@ fn panoptic_spans(received: &Received) -> Vec<Span> {
         .collect()
 }
 
+/// The application's span `request`, once received.
+fn app_span(received: &Received) -> Option<Span> {
+    received
+        .traces
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .filter(|s| s.scope.as_ref().is_some_and(|s| s.name == "app"))
+        .flat_map(|s| s.spans.clone())
+        .find(|s| s.name == "request")
+}
+
 /// The latest export of metric `name` (cumulative: the totals so far).
 fn latest_metric(received: &Received, name: &str) -> Option<metric::Data> {
     received
@@ -177,8 +190,16 @@ fn billing_events_reach_a_real_otlp_receiver() {
         .install()
         .unwrap();
 
-    // The application's own trace: the last calls run inside its span.
-    let app = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    // The application's own trace, exported to the same receiver: the last
+    // calls run inside its span.
+    let app_exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("http://{address}/v1/traces"))
+        .build()
+        .unwrap();
+    let app = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(app_exporter)
+        .build();
     let tracer = app.tracer("app");
     for n in 0..CALLS - IN_SPAN {
         if n % 2 == 0 {
@@ -201,6 +222,7 @@ fn billing_events_reach_a_real_otlp_receiver() {
     });
     assert!(guard.flush());
     assert!(export.flush(), "the export to the receiver failed");
+    assert!(app.force_flush().is_ok());
 
     // Every call once, in MongoDB.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -211,14 +233,16 @@ fn billing_events_reach_a_real_otlp_receiver() {
 
     // Every call once, over OTLP.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while panoptic_spans(&received.lock().unwrap()).len() < CALLS as usize
+    while (panoptic_spans(&received.lock().unwrap()).len() < (CALLS - IN_SPAN) as usize
+        || app_span(&received.lock().unwrap()).is_none())
         && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(50));
     }
     let received = received.lock().unwrap();
     let spans = panoptic_spans(&received);
-    assert_eq!(spans.len(), CALLS as usize);
+    // The calls made outside any span: a span each.
+    assert_eq!(spans.len(), (CALLS - IN_SPAN) as usize);
     let mut seen = HashSet::new();
     for span in &spans {
         let id = string(&span.attributes, "panoptic.event_id").expect("panoptic.event_id");
@@ -270,24 +294,69 @@ fn billing_events_reach_a_real_otlp_receiver() {
             );
             assert!(double(&span.attributes, "gen_ai.usage.cost.amount").is_none());
         }
-        // The calls made inside the application's span: in its trace,
-        // children of its span, and findable from it in MongoDB.
-        let noted = event.metadata.extra.get_str("trace_id").ok();
-        if span.trace_id == trace_id.to_bytes() {
-            assert_eq!(span.parent_span_id, span_id.to_bytes());
-            assert_eq!(noted, Some(trace_id.to_string().as_str()));
+        assert!(span.parent_span_id.is_empty());
+        assert_eq!(event.metadata.extra.get_str("trace_id").ok(), None);
+    }
+
+    // The calls made inside the application's span: an event each on that
+    // span, with the same attributes, and their events in MongoDB keep the
+    // span's ids.
+    let request = app_span(&received).expect("the application's span");
+    assert_eq!(request.trace_id, trace_id.to_bytes());
+    let in_span: Vec<&BillingEvent> = events
+        .iter()
+        .filter(|e| e.metadata.extra.get_str("trace_id").is_ok())
+        .collect();
+    assert_eq!(in_span.len(), IN_SPAN as usize);
+    assert_eq!(seen.len() + in_span.len(), CALLS as usize);
+    for event in &in_span {
+        assert!(!seen.contains(&event.id.to_hex()), "exported twice");
+        let extra = &event.metadata.extra;
+        assert_eq!(extra.get_str("trace_id").unwrap(), trace_id.to_string());
+        assert_eq!(extra.get_str("span_id").unwrap(), span_id.to_string());
+    }
+    let billing: Vec<_> = request
+        .events
+        .iter()
+        .filter(|e| e.name == "panoptic.billing")
+        .collect();
+    assert_eq!(billing.len(), IN_SPAN as usize);
+    let mut matched = HashSet::new();
+    for span_event in &billing {
+        let attributes = &span_event.attributes;
+        let resource = string(attributes, "panoptic.resource").unwrap();
+        // The one stored event it stands for: a chat by its input tokens.
+        let event = in_span
+            .iter()
+            .find(|e| {
+                e.resource == resource
+                    && !matched.contains(&e.id)
+                    && (resource != "chat"
+                        || e.metadata.usage().unwrap().get_i64("input").ok()
+                            == int(attributes, "gen_ai.usage.input_tokens"))
+            })
+            .unwrap_or_else(|| panic!("no stored event for {attributes:?}"));
+        matched.insert(event.id);
+        let amount = event.amount.unwrap().to_f64().unwrap();
+        if resource == "chat" {
+            assert_eq!(double(attributes, "gen_ai.usage.cost.amount"), Some(amount));
+            assert_eq!(
+                string(attributes, "gen_ai.usage.cost.source").as_deref(),
+                Some("local")
+            );
+            assert_eq!(
+                string(attributes, "gen_ai.request.model").as_deref(),
+                Some("gpt-4o-mini")
+            );
         } else {
-            assert!(span.parent_span_id.is_empty());
-            assert_eq!(noted, None);
+            assert_eq!(double(attributes, "panoptic.cost.amount"), Some(amount));
+            assert_eq!(
+                string(attributes, "panoptic.cost.source").as_deref(),
+                Some("provider")
+            );
         }
     }
-    assert_eq!(
-        spans
-            .iter()
-            .filter(|s| s.trace_id == trace_id.to_bytes())
-            .count(),
-        IN_SPAN as usize
-    );
+    assert_eq!(matched.len(), IN_SPAN as usize);
 
     // The cost counter's total is MongoDB's, within doubles' precision.
     let stored: Decimal = events.iter().filter_map(|e| e.amount).sum();

@@ -7,13 +7,15 @@
 //! The caller's trace: at the call site (on the caller's thread) the
 //! active OpenTelemetry span's trace and span ids are noted in the
 //! event's `metadata.trace_id` / `metadata.span_id`, so that an event can
-//! be found from its trace, and the event's span is exported as a child of
-//! the caller's span. (The amount is priced later, on the writer thread,
-//! when the caller's span may have ended: a child span carries it where
-//! an event on an ended span would be lost.)
+//! be found from its trace. A call made inside a live span of this process
+//! becomes an event on that span there and then (priced on the caller's
+//! thread, as the writer prices it: the span may have ended by the time
+//! the writer stores the call); a call inside a remote span context (no
+//! live span here) is exported as a child span of it.
 
 mod attributes;
 mod otlp;
+mod span_event;
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime};
@@ -33,11 +35,17 @@ use panoptic_core::{BillingEvent, Outcome};
 
 pub use attributes::panoptic as attribute;
 pub use otlp::OtlpError;
-/// The OpenTelemetry API and SDK this export is built on (the versions to
-/// build your own providers with, for [`OtelExport::new`]).
-pub use {opentelemetry, opentelemetry_sdk};
+/// The OpenTelemetry API, SDK and OTLP exporter this export is built on
+/// (the versions to build your own providers with, for [`OtelExport::new`]).
+pub use {opentelemetry, opentelemetry_otlp, opentelemetry_sdk};
 
 use attributes::{GenAi, amount_f64, event_attributes};
+
+/// `metadata.otel_exported_as`: `span_event` when the call was exported as
+/// an event on the caller's span (the writer then exports no span for it).
+pub const EXPORTED_AS: &str = "otel_exported_as";
+/// The name of the event a call makes on the caller's live span.
+pub use span_event::EVENT_NAME;
 
 /// The cost counter's name.
 pub const COST_COUNTER: &str = "panoptic.cost";
@@ -139,6 +147,10 @@ impl OtelExport {
         }
         if let Some(genai) = &genai {
             self.record_tokens(event, genai);
+        }
+        if event.metadata.extra.get_str(EXPORTED_AS) == Ok("span_event") {
+            // Already an event on the caller's span, made as the call ended.
+            return;
         }
         let end = SystemTime::from(event.ts);
         let duration = event
@@ -254,16 +266,24 @@ impl ExportHook for OtelExport {
 }
 
 impl CallHook for OtelExport {
-    fn call_ended(&self, _call: &EndedCall<'_>) -> Option<Notes> {
+    fn call_ended(&self, call: &EndedCall<'_>) -> Option<Notes> {
         Context::map_current(|cx| {
             let span = cx.span();
             let context = span.span_context();
-            context.is_valid().then(|| {
-                vec![
-                    (meta_keys::TRACE_ID, context.trace_id().to_string()),
-                    (meta_keys::SPAN_ID, context.span_id().to_string()),
-                ]
-            })
+            if !context.is_valid() {
+                return None;
+            }
+            let mut notes = vec![
+                (meta_keys::TRACE_ID, context.trace_id().to_string()),
+                (meta_keys::SPAN_ID, context.span_id().to_string()),
+            ];
+            // A live span of this process: the call is an event on it now,
+            // while it is open (the writer stores the call later).
+            if span.is_recording() {
+                span_event::add(&span, call);
+                notes.push((EXPORTED_AS, "span_event".to_owned()));
+            }
+            Some(notes)
         })
     }
 }
