@@ -31,6 +31,7 @@
 //!
 //! The block macro is `billable_block!` rather than `billable!`: an
 //! attribute and a function-like macro cannot share one name in Rust.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod handle;

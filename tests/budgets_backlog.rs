@@ -52,20 +52,6 @@ fn handle(uri: &str, env: &str, spool: &Path) -> panoptic::InstallGuard {
         .unwrap()
 }
 
-/// Copies the folder `from` (files and folders) to `to`.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn fail_open_spend_is_kept_on_disk_and_counted_once_by_later_processes() {
     let server = common::TestServer::start();
@@ -93,8 +79,8 @@ async fn fail_open_spend_is_kept_on_disk_and_counted_once_by_later_processes() {
         .unwrap_or(0);
     assert!(kept > 0, "the spend not counted is on disk");
     let (first, second) = (common::temp_dir("copy"), common::temp_dir("copy"));
-    copy_dir(&spool, &first);
-    copy_dir(&spool, &second);
+    common::budget_state::copy_dir(&spool, &first);
+    common::budget_state::copy_dir(&spool, &second);
     server.thaw();
 
     // Two processes replay the same spool and count the same backlog.

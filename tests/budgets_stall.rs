@@ -228,17 +228,7 @@ fn fail_closed_under_load_refuses_every_budgeted_call_sync_and_async() {
     }
     assert_eq!(RAN.load(Ordering::SeqCst), 0, "no refused body may run");
     assert!(run.guard.flush());
-    let events = frozen_call_events(&server, &env);
-    assert_eq!(events.len(), CALLERS * CALLS_PER_CALLER, "{events:?}");
-    for event in events {
-        assert_eq!(event.outcome, Outcome::Refused);
-        assert_eq!(
-            event.metadata.extra.get_str("budget_unanswered"),
-            Ok("fail_closed"),
-            "{:?}",
-            event.metadata.extra
-        );
-    }
+    assert_frozen_events(&server, &env, Outcome::Refused, "fail_closed");
 }
 
 #[test]
@@ -260,13 +250,19 @@ fn fail_open_under_load_runs_every_call_and_says_so() {
         (CALLERS * CALLS_PER_CALLER) as u64
     );
     assert!(run.guard.flush());
-    let events = frozen_call_events(&server, &env);
+    assert_frozen_events(&server, &env, Outcome::Ok, "fail_open");
+}
+
+/// Every budgeted call made while frozen ended `outcome`, its event
+/// saying which policy applied.
+fn assert_frozen_events(server: &common::TestServer, env: &str, outcome: Outcome, policy: &str) {
+    let events = frozen_call_events(server, env);
     assert_eq!(events.len(), CALLERS * CALLS_PER_CALLER, "{events:?}");
     for event in events {
-        assert_eq!(event.outcome, Outcome::Ok);
+        assert_eq!(event.outcome, outcome);
         assert_eq!(
             event.metadata.extra.get_str("budget_unanswered"),
-            Ok("fail_open"),
+            Ok(policy),
             "{:?}",
             event.metadata.extra
         );

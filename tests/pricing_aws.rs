@@ -15,14 +15,22 @@ fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
 }
 
-#[billable(provider = "aws", service = "Lambda")]
-fn handle_order() {
+/// The handler: named by the invocation's request id. Inside it, a nested
+/// call and one on another thread, both `#[billable]` Lambda calls too.
+#[billable(provider = "aws", service = "Lambda", request_id = request_id)]
+fn handle_order(request_id: &str) {
     std::thread::sleep(Duration::from_millis(30));
     validate_order();
+    std::thread::spawn(audit_order).join().unwrap();
 }
 
 #[billable(provider = "aws", service = "Lambda")]
 fn validate_order() {
+    std::thread::sleep(Duration::from_millis(5));
+}
+
+#[billable(provider = "aws", service = "Lambda")]
+fn audit_order() {
     std::thread::sleep(Duration::from_millis(5));
 }
 
@@ -54,7 +62,9 @@ fn lambda_child() {
     }
     let env = std::env::var("PANOPTIC_LAMBDA_ENV").unwrap();
     let guard = common::builder(&env).install().unwrap();
-    handle_order();
+    // Two invocations served by one warm process.
+    handle_order("c0ffee00-0000-4000-8000-000000000001");
+    handle_order("c0ffee00-0000-4000-8000-000000000002");
     assert!(guard.flush());
     println!("LAMBDA-CHILD-OK");
 }
@@ -77,7 +87,7 @@ async fn a_lambda_invocation_is_priced_from_its_duration_and_memory() {
         String::from_utf8_lossy(&output.stderr)
     );
     let events = common::events(&env, "aws_john_doe").await;
-    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events.len(), 6, "{events:#?}");
     // us-east-1: $0.20 per 1M requests; per GB-second $0.0000166667 on
     // x86_64, $0.0000133334 on arm64. 1,536 MB = 1.5 GB; the duration is
     // billed rounded up to the next millisecond.
@@ -90,16 +100,28 @@ async fn a_lambda_invocation_is_priced_from_its_duration_and_memory() {
         let ms = event.metadata.duration_ms.unwrap().ceil() as i64;
         dec("1.5") * Decimal::new(ms, 3) * rate
     };
-    let outer = common::by_resource(&events, "handle_order");
-    assert!(outer.metadata.duration_ms.unwrap() >= 35.0);
-    assert_eq!(outer.amount, Some(dec("0.0000002") + billed(outer)));
-    assert_eq!(outer.unit, "GB-seconds");
-    // The inner call is part of the same invocation: no second request fee.
-    let inner = common::by_resource(&events, "validate_order");
-    assert_eq!(inner.amount, Some(billed(inner)));
+    // Each invocation pays one request fee and its handler's GB-seconds.
+    let handlers: Vec<&BillingEvent> = events
+        .iter()
+        .filter(|e| e.resource == "handle_order")
+        .collect();
+    assert_eq!(handlers.len(), 2);
+    for handler in &handlers {
+        assert!(handler.metadata.duration_ms.unwrap() >= 40.0);
+        assert_eq!(handler.amount, Some(dec("0.0000002") + billed(handler)));
+        assert_eq!(handler.unit, "GB-seconds");
+    }
+    // The nested call and the one on another thread are inside the
+    // invocation: no request fee, no GB-seconds of their own.
+    for inner in events.iter().filter(|e| e.resource != "handle_order") {
+        assert_eq!(inner.amount, Some(Decimal::ZERO), "{inner:#?}");
+        let usage = inner.metadata.usage().unwrap();
+        assert_eq!(usage.get_i64("requests").unwrap(), 0, "{inner:#?}");
+    }
+    let total: Decimal = events.iter().filter_map(|e| e.amount).sum();
     assert_eq!(
-        inner.metadata.usage().unwrap().get_i64("requests").unwrap(),
-        0
+        total,
+        dec("0.0000004") + billed(handlers[0]) + billed(handlers[1])
     );
 }
 

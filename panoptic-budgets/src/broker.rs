@@ -18,11 +18,12 @@ use panoptic_core::budget_hook::{
     BudgetExceeded, BudgetHook, Reservation, ReserveFuture, Reserved, Spend,
 };
 
+use crate::journal::{Entry, Stream};
 use crate::known::Known;
 use crate::pending::{Answering, Pending};
 use crate::reserve::AnswerFuture;
 use crate::reserve::{Ask, Reserver, serve_reservations};
-use crate::serve::{Request, serve};
+use crate::serve::{Request, counts_in, serve};
 pub use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::BudgetStatus;
 
@@ -32,6 +33,10 @@ pub struct Broker {
     asks: mpsc::UnboundedSender<Ask>,
     reserver: Arc<Reserver>,
     timeout: Duration,
+    /// The writer's spend, written down before it is counted.
+    spends: Arc<Stream>,
+    /// The calls' settlements, written down before they are counted.
+    settles: Arc<Stream>,
 }
 
 impl Broker {
@@ -44,20 +49,24 @@ impl Broker {
             settings.budgets.clone(),
             Some(crate::cache::path(&settings.spool_dir)),
         ));
+        let spends = Arc::new(Stream::new(&settings.spool_dir));
+        let settles = Arc::new(Stream::new(&settings.spool_dir));
         let reserver = Arc::new(Reserver::new(
             settings.mongo.clone(),
             Arc::clone(&known),
             Arc::clone(&settings.clock),
             settings.rates.clone(),
+            Arc::clone(&settles),
         ));
         let reservations = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let spends = tokio::runtime::Builder::new_current_thread()
+        let spends_runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let answering = Arc::clone(&reserver);
         let to_spend_loop = requests.clone();
+        let streams = [Arc::clone(&spends), Arc::clone(&settles)];
         std::thread::Builder::new()
             .name("panoptic-budget-reservations".to_owned())
             .spawn(move || {
@@ -65,12 +74,14 @@ impl Broker {
             })?;
         std::thread::Builder::new()
             .name("panoptic-budgets".to_owned())
-            .spawn(move || spends.block_on(serve(settings, known, receiver)))?;
+            .spawn(move || spends_runtime.block_on(serve(settings, known, streams, receiver)))?;
         Ok(Broker {
             requests,
             asks,
             reserver,
             timeout,
+            spends,
+            settles,
         })
     }
 
@@ -144,18 +155,34 @@ impl Broker {
         answer.unwrap_or_else(|| self.unanswered(&reservation, &call_id))
     }
 
-    /// Settles a reservation as its call ends (never waits).
+    /// Settles a reservation as its call ends (never waits on MongoDB):
+    /// written down beside the spool, then counted on the reservation
+    /// thread.
     pub fn settle(&self, reserved: Reserved, amount: Decimal) {
+        let entry = Box::new(Entry::settlement(reserved, amount, (self.reserver.clock)()));
+        let mark = self.settles.append(&entry);
         self.reserver.settle_asked();
         self.reserver.begin();
-        if self.asks.send(Ask::Settle { reserved, amount }).is_err() {
+        if self.asks.send(Ask::Settle { entry, mark }).is_err() {
             self.reserver.end();
         }
     }
 
-    /// Counts spend (from the writer; never waits).
+    /// Counts spend (from the writer; never waits on MongoDB): written
+    /// down beside the spool, then counted by the spend loop.
     pub fn spend(&self, spend: Spend) {
-        let _ = self.requests.send(Request::Spend(Box::new(spend)));
+        // Spend no budget counts is not written down (once the database's
+        // budgets are read: before, any might count it).
+        let known = &self.reserver.known;
+        if known.synced() && !known.any(|budget| counts_in(budget, &spend)) {
+            return;
+        }
+        let entry = Entry {
+            spend,
+            at: (self.reserver.clock)(),
+        };
+        let mark = self.spends.append(&entry);
+        let _ = self.requests.send(Request::Spend(Box::new(entry), mark));
     }
 
     /// Waits until every reservation asked so far is answered (late ones

@@ -87,6 +87,18 @@ impl Known {
         all
     }
 
+    /// Whether any known budget (the database's, those defined in code or
+    /// cached) satisfies `test`.
+    pub(crate) fn any(&self, test: impl Fn(&Budget) -> bool) -> bool {
+        let listed = self.listed.read().unwrap_or_else(PoisonError::into_inner);
+        listed
+            .iter()
+            .flatten()
+            .chain(&self.in_code)
+            .chain(self.cached(listed.as_ref()).iter())
+            .any(test)
+    }
+
     /// The budget named `name`, if known.
     pub(crate) fn get(&self, name: &str) -> Option<Budget> {
         let listed = self.listed.read().unwrap_or_else(PoisonError::into_inner);

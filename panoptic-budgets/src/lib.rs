@@ -24,15 +24,16 @@
 //!
 //! Beside the spool, on disk: the database's definitions, cached by each
 //! successful read and used, with their policy, while MongoDB has not
-//! answered (`budgets.cache`); and spend MongoDB could not take, kept in
-//! batch files until it is counted, exactly once, by this process or a
-//! later one (`budget-backlog/`).
+//! answered (`budgets.cache`); and every spend and settlement, written
+//! down before it is counted and kept in batch files until it is counted,
+//! exactly once, by this process or a later one (`budget-backlog/`).
 //!
 //! A reservation is answered on a thread of its own, never behind spend,
 //! within the operation timeout; when none comes, the caller applies the
 //! budget's `on_unavailable` policy itself, sync and async alike, and the
 //! event says so (`metadata.budget_unanswered`). A reservation answered
 //! after its caller gave up is released at once.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 //!
 //! The engine plugs into `panoptic-core` through its budget hook: the
@@ -41,7 +42,6 @@
 //! function that starts a [`Broker`].
 
 mod alerts;
-mod backlog;
 mod broker;
 mod cache;
 mod counting;
@@ -49,6 +49,7 @@ mod coverage;
 mod define;
 mod faults;
 mod forecast;
+mod journal;
 mod known;
 mod pending;
 mod period;

@@ -23,20 +23,21 @@ use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved, Spend};
+use panoptic_core::budget_hook::{BudgetExceeded, Reservation, Reserved};
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
 use panoptic_core::report::write_line;
 
 use crate::counting::{Counting, in_budget_currency, no_rate};
 use crate::define::{Budget, FailurePolicy, Mode};
+use crate::journal::{Entry, Stream};
 use crate::known::Known;
 use crate::pending::{Answer, Answering, Pending};
 use crate::period::PeriodKey;
 use crate::period::local_day;
 use crate::serve::Request;
 use crate::settings::Clock;
-use crate::store::BudgetStore;
+use crate::store::{BudgetStore, Mark};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -57,7 +58,10 @@ pub(crate) enum Ask {
     /// A call that knew its amount as it ended: settled here, in order,
     /// so that the money it held is free for the next reservation (which
     /// waits, within its deadline, for the settlements asked before it).
-    Settle { reserved: Reserved, amount: Decimal },
+    Settle {
+        entry: Box<Entry>,
+        mark: Option<Mark>,
+    },
 }
 
 /// What the reservation thread and its callers share.
@@ -78,6 +82,8 @@ pub(crate) struct Reserver {
     /// Settlements asked, and settlements done (in the order asked).
     settles_asked: AtomicU64,
     settled: watch::Sender<u64>,
+    /// The settlements, written down by their callers; counted here.
+    settles: Arc<Stream>,
 }
 
 impl Reserver {
@@ -86,6 +92,7 @@ impl Reserver {
         known: Arc<Known>,
         clock: Clock,
         rates: Rates,
+        settles: Arc<Stream>,
     ) -> Reserver {
         let timeout = mongo.operation_limit();
         Reserver {
@@ -100,6 +107,7 @@ impl Reserver {
             idle: Condvar::new(),
             settles_asked: AtomicU64::new(0),
             settled: watch::Sender::new(0),
+            settles,
         }
     }
 
@@ -350,11 +358,11 @@ impl Reserver {
     /// take go to the spend loop.
     async fn settle_all(
         self: Arc<Self>,
-        mut settles: mpsc::UnboundedReceiver<(Reserved, Decimal)>,
+        mut settles: mpsc::UnboundedReceiver<(Entry, Option<Mark>)>,
         spends: mpsc::UnboundedSender<Request>,
     ) {
-        while let Some((reserved, amount)) = settles.recv().await {
-            let request = self.settle(reserved, amount).await;
+        while let Some((entry, mark)) = settles.recv().await {
+            let request = self.settle(entry, mark).await;
             if let Some(request) = request {
                 let _ = spends.send(request);
             }
@@ -363,52 +371,60 @@ impl Reserver {
         }
     }
 
-    async fn settle(&self, reserved: Reserved, amount: Decimal) -> Option<Request> {
-        let budget = self.known.get(&reserved.budget)?;
+    /// Counts one settlement live, in the order written down; after a
+    /// failure the stream stops, and what it wrote down is counted by the
+    /// spend loop, once.
+    async fn settle(&self, entry: Entry, mark: Option<Mark>) -> Option<Request> {
+        if !self.settles.counts_live(mark.as_ref()) {
+            return None;
+        }
+        let reserved = entry.spend.reserved.as_ref()?;
+        let amount = entry.spend.amount?;
+        let Some(budget) = self.known.get(&reserved.budget) else {
+            if let Some(mark) = &mark {
+                self.settles.counted(mark);
+            }
+            return None;
+        };
         // The amount is the call's own, in its site's currency: the
         // reservation's.
-        let currency = reserved.currency.clone();
-        let now = (self.clock)();
         let counting = Counting::amount(
             &budget,
             &self.rates,
             amount,
-            &currency,
-            local_day(&budget, now),
+            &reserved.currency,
+            local_day(&budget, entry.at),
         );
+        crate::faults::point("settle:before-count");
         if let Some(store) = self.store().await {
             let done = tokio::time::timeout(
                 self.timeout,
-                store.count(&budget, Some(&reserved.call_id), &counting, now),
+                store.count_marked(
+                    &budget,
+                    Some(&reserved.call_id),
+                    &counting,
+                    entry.at,
+                    mark.as_ref(),
+                ),
             )
             .await;
             if let Ok(Ok(period)) = done {
+                crate::faults::point("settle:counted");
+                if let Some(mark) = &mark {
+                    self.settles.counted(mark);
+                }
                 return Some(Request::Alerts {
                     budget: Box::new(budget),
                     period,
-                    at: now,
+                    at: entry.at,
                 });
             }
             self.forget_store();
         }
-        // The reservation expires; the spend is counted later, by the
-        // spend loop.
-        Some(Request::Spend(Box::new(Spend {
-            provider: String::new(),
-            service: String::new(),
-            resource: String::new(),
-            username: String::new(),
-            user: None,
-            env: String::new(),
-            tags: Vec::new(),
-            amount: Some(amount),
-            currency,
-            reserved: Some(Reserved {
-                settled: false,
-                ..reserved
-            }),
-            only: Some(budget.name),
-        })))
+        // Kept on disk (the reservation meanwhile expires, or is taken by
+        // the settlement when it is counted).
+        self.settles.failed();
+        None
     }
 
     /// Gives back a reservation nobody runs under, retrying while the
@@ -459,8 +475,8 @@ pub(crate) async fn serve_reservations(
                         .await;
                 });
             }
-            Ask::Settle { reserved, amount } => {
-                if settle.send((reserved, amount)).is_err() {
+            Ask::Settle { entry, mark } => {
+                if settle.send((*entry, mark)).is_err() {
                     reserver.end();
                 }
             }

@@ -1,8 +1,8 @@
 //! The broker's spend loop: one task on its own thread and runtime that
 //! settles calls, counts spend against the budgets whose scope holds it,
-//! syncs definitions, sends alerts, and keeps what MongoDB could not take
-//! on disk until it is counted, once ([`crate::backlog`]). Reservations are answered elsewhere ([`crate::reserve`]),
-//! never behind this loop's work.
+//! syncs definitions, sends alerts, and counts from disk what a counter
+//! could not count live, once ([`crate::journal`]). Reservations are
+//! answered elsewhere ([`crate::reserve`]), never behind this loop's work.
 
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
@@ -17,16 +17,18 @@ use panoptic_core::budget_hook::Spend;
 use panoptic_core::connect::MongoSettings;
 use panoptic_core::prices::rates::Rates;
 
-use crate::backlog::{self, Backlog, Entry};
 use crate::counting::Counting;
 use crate::define::Budget;
+use crate::journal::{self, Entry, Stream};
 use crate::known::Known;
 use crate::period::local_day;
 use crate::settings::{AlertCallback, BrokerSettings, Clock};
 use crate::store::{BudgetStatus, BudgetStore, Mark};
 
 pub(crate) enum Request {
-    Spend(Box<Spend>),
+    /// The writer's spend, written down first (its mark: `None` when the
+    /// disk refused it).
+    Spend(Box<Entry>, Option<Mark>),
     /// A call settled on the reservation side: its budget's alerts.
     Alerts {
         budget: Box<Budget>,
@@ -42,6 +44,8 @@ pub(crate) struct State {
     /// The client once made; dropped after a failure so the next try connects anew.
     pub(crate) client: Option<Client>,
     pub(crate) store: Option<BudgetStore>,
+    /// Whether the periods' index is made.
+    indexed: bool,
     /// The definitions, shared with the reservation side.
     pub(crate) known: Arc<Known>,
     pub(crate) clock: Clock,
@@ -49,14 +53,13 @@ pub(crate) struct State {
     pub(crate) alert_logger: Arc<OnceLock<slog::Logger>>,
     /// Webhook posts in flight.
     pub(crate) deliveries: Vec<tokio::task::JoinHandle<()>>,
-    /// Spend MongoDB could not take yet (fail-open), on disk: counted
-    /// later, once, by this process or the next.
-    pub(crate) backlog: Backlog,
-    /// Set when MongoDB failed a spend: spend goes straight to the
-    /// backlog (the loop keeps up with a stalled server) until the
-    /// backlog is counted.
-    pub(crate) down: bool,
-    backlog_warned: bool,
+    /// The spool folder, beside which the batches are.
+    spool_dir: std::path::PathBuf,
+    /// The writer's spend, counted live here.
+    spends: Arc<Stream>,
+    /// The calls' settlements, counted live on the reservation thread:
+    /// what it could not count is counted here.
+    settles: Arc<Stream>,
     pub(crate) timeout: Duration,
     /// The rates that count spend in another currency than a budget's.
     pub(crate) rates: Rates,
@@ -65,21 +68,24 @@ pub(crate) struct State {
 pub(crate) async fn serve(
     settings: BrokerSettings,
     known: Arc<Known>,
+    streams: [Arc<Stream>; 2],
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
+    let [spends, settles] = streams;
     let timeout = settings.mongo.operation_limit();
     let mut state = State {
         mongo: settings.mongo,
         client: None,
         store: None,
+        indexed: false,
         known,
         clock: settings.clock,
         on_alert: settings.on_alert,
         alert_logger: settings.alert_logger,
         deliveries: Vec::new(),
-        backlog: Backlog::new(&settings.spool_dir),
-        down: false,
-        backlog_warned: false,
+        spool_dir: settings.spool_dir,
+        spends,
+        settles,
         timeout,
         rates: settings.rates,
     };
@@ -92,7 +98,7 @@ pub(crate) async fn serve(
             }
             _ = refresh.tick() => {
                 state.sync().await;
-                state.retry_backlog().await;
+                state.count_left().await;
                 state.deliveries.retain(|d| !d.is_finished());
             }
         }
@@ -100,6 +106,8 @@ pub(crate) async fn serve(
     for delivery in state.deliveries {
         let _ = delivery.await;
     }
+    state.spends.tidy();
+    state.settles.tidy();
 }
 
 impl State {
@@ -113,7 +121,14 @@ impl State {
                     .ok()?,
             };
             self.client = Some(client.clone());
-            self.store = Some(BudgetStore::new(&client));
+            let store = BudgetStore::new(&client);
+            if !self.indexed {
+                // Once per process; a failure is retried with the next client.
+                self.indexed = tokio::time::timeout(self.timeout, store.ensure_indexes())
+                    .await
+                    .is_ok_and(|made| made.is_ok());
+            }
+            self.store = Some(store);
         }
         self.store.clone()
     }
@@ -130,14 +145,16 @@ impl State {
 
     async fn handle(&mut self, request: Request) {
         match request {
-            Request::Spend(spend) => self.spend(*spend).await,
+            Request::Spend(entry, mark) => self.spend(*entry, mark).await,
             Request::Alerts { budget, period, at } => {
                 if let Some(store) = self.store().await {
                     self.alerts(&store, &budget, &period, at).await;
                 }
             }
             Request::Flush(done) => {
-                self.retry_backlog().await;
+                self.count_left().await;
+                self.spends.tidy();
+                self.settles.tidy();
                 for delivery in std::mem::take(&mut self.deliveries) {
                     let _ = delivery.await;
                 }
@@ -179,58 +196,71 @@ impl State {
         )
     }
 
-    async fn spend(&mut self, spend: Spend) {
-        if !self.down && !self.known.synced() {
-            self.sync().await;
-        }
-        // Counted in the period it happened in, whenever it is counted.
-        let at = (self.clock)();
-        if !self.down && self.try_spend(&spend, at, None).await.is_ok() {
+    /// Counts the writer's spend live, in the order written down; after
+    /// a failure its stream stops and what follows waits on disk.
+    async fn spend(&mut self, entry: Entry, mark: Option<Mark>) {
+        if !self.spends.counts_live(mark.as_ref()) {
             return;
         }
-        self.down = true;
-        if let Err(e) = self.backlog.push(&Entry { spend, at })
-            && !self.backlog_warned
-        {
-            self.backlog_warned = true;
-            panoptic_core::report::write_line(&format!(
-                "panoptic: budget spend MongoDB could not take cannot be kept on disk: {e}"
-            ));
+        if !self.known.synced() {
+            self.sync().await;
+        }
+        crate::faults::point("spend:before-count");
+        // Matched against too few budgets (the database's not read yet),
+        // spend would be lost: it waits on disk until they are.
+        let counted = self.known.synced()
+            && self
+                .try_spend(&entry.spend, entry.at, mark.as_ref())
+                .await
+                .is_ok();
+        match (counted, &mark) {
+            (true, Some(mark)) => self.spends.counted(mark),
+            (true, None) => {}
+            (false, _) => self.spends.failed(),
         }
     }
 
-    /// Counts the backlog's closed batches (the open one closed first),
-    /// oldest first; stops at the first failure, leaving the rest on
-    /// disk. Only once the definitions are read: spend is matched against
-    /// them, and a batch counted against too few budgets would be lost.
-    async fn retry_backlog(&mut self) {
+    /// Counts the batches on disk no counter counts live (left after a
+    /// failure, or by a process that ended), oldest first, each from its
+    /// first entry (the marks skip what was counted); stops at the first
+    /// failure, leaving the rest on disk. Then the streams that stopped
+    /// count live again, and what they wrote down meanwhile is counted.
+    /// Only once the definitions are read: spend is matched against them.
+    async fn count_left(&mut self) {
         if !self.known.synced() {
             self.sync().await;
             if !self.known.synced() {
                 return;
             }
         }
-        self.backlog.close();
-        for (batch, path) in self.backlog.closed() {
-            let Ok(entries) = backlog::read(&path) else {
-                continue;
-            };
-            for (index, entry) in entries.iter().enumerate() {
-                let mark = Mark {
-                    batch: batch.clone(),
-                    index: index as i64,
+        loop {
+            let mut busy = self.spends.busy();
+            busy.extend(self.settles.busy());
+            for (batch, path) in journal::closed(&self.spool_dir, &busy) {
+                let Ok(entries) = journal::read(&path) else {
+                    continue;
                 };
-                if self
-                    .try_spend(&entry.spend, entry.at, Some(&mark))
-                    .await
-                    .is_err()
-                {
-                    return;
+                for (index, entry) in entries.iter().enumerate() {
+                    let mark = Mark {
+                        batch: batch.clone(),
+                        index: index as i64,
+                    };
+                    if self
+                        .try_spend(&entry.spend, entry.at, Some(&mark))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
+                let _ = std::fs::remove_file(&path);
             }
-            let _ = std::fs::remove_file(&path);
+            let closed_spends = self.spends.resume();
+            let closed_settles = self.settles.resume();
+            if !closed_spends && !closed_settles {
+                return;
+            }
         }
-        self.down = false;
     }
 
     /// Counts `spend`, as at `at` (once for `mark`, when given).
@@ -244,25 +274,7 @@ impl State {
             .known
             .all()
             .into_iter()
-            .filter(|b| match &spend.only {
-                Some(only) => &b.name == only,
-                // The budget a call reserved in counts its spend, whatever
-                // its scope says.
-                None => {
-                    in_scope(b, spend)
-                        || spend
-                            .reserved
-                            .as_ref()
-                            .is_some_and(|r| r.held && !r.settled && r.budget == b.name)
-                }
-            })
-            // Settled by its call already.
-            .filter(|b| {
-                !spend
-                    .reserved
-                    .as_ref()
-                    .is_some_and(|r| r.settled && r.budget == b.name)
-            })
+            .filter(|b| counts_in(b, spend))
             .collect();
         if matching.is_empty() {
             return Ok(());
@@ -305,6 +317,19 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// Whether `spend` adds to `budget`.
+pub(crate) fn counts_in(budget: &Budget, spend: &Spend) -> bool {
+    let reserved = spend.reserved.as_ref().filter(|r| r.budget == budget.name);
+    let concerned = match &spend.only {
+        Some(only) => &budget.name == only,
+        // The budget a call reserved in counts its spend, whatever its
+        // scope says.
+        None => in_scope(budget, spend) || reserved.is_some_and(|r| r.held && !r.settled),
+    };
+    // Settled by its call already.
+    concerned && !reserved.is_some_and(|r| r.settled)
 }
 
 /// Whether `spend` falls in `budget`'s scope.

@@ -129,6 +129,21 @@ impl BudgetStore {
         }
     }
 
+    /// The index that finds a budget's periods (a settlement whose
+    /// reservation is in neither of the two periods near its end, status
+    /// reads): without it each is a scan of every budget's periods.
+    pub async fn ensure_indexes(&self) -> Result<(), String> {
+        self.periods
+            .create_index(
+                mongodb::IndexModel::builder()
+                    .keys(doc! { "budget": 1, "start": -1 })
+                    .build(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(error)
+    }
+
     /// Creates or replaces a budget's definition.
     pub async fn set(&self, budget: &Budget) -> Result<(), String> {
         budget.validate().map_err(|e| e.0)?;
@@ -391,17 +406,7 @@ impl BudgetStore {
     ) -> Result<Option<(Document, Decimal)>, String> {
         check_call_id(call_id)?;
         let open = open_key(call_id);
-        let mut near = Vec::new();
-        if let Ok(zone) = budget.zone() {
-            let key = PeriodKey::of(budget.period, zone, at);
-            let before = PeriodKey::of(
-                budget.period,
-                zone,
-                key.start - chrono::Duration::seconds(1),
-            );
-            near.push(Self::period_id(budget, &key));
-            near.push(Self::period_id(budget, &before));
-        }
+        let near = Self::near(budget, at);
         for filter in [
             doc! { "_id": { "$in": near }, &open: { "$exists": true } },
             doc! { "budget": &budget.name, &open: { "$exists": true } },
@@ -422,6 +427,24 @@ impl BudgetStore {
             }
         }
         Ok(None)
+    }
+
+    /// The ids of the period of `at` and of the one before it: where a
+    /// call that ended at `at` reserved.
+    fn near(budget: &Budget, at: DateTime<Utc>) -> Vec<String> {
+        let Ok(zone) = budget.zone() else {
+            return Vec::new();
+        };
+        let key = PeriodKey::of(budget.period, zone, at);
+        let before = PeriodKey::of(
+            budget.period,
+            zone,
+            key.start - chrono::Duration::seconds(1),
+        );
+        vec![
+            Self::period_id(budget, &key),
+            Self::period_id(budget, &before),
+        ]
     }
 
     /// Gives back what the call `call_id` holds in `budget`, unspent (a
@@ -498,6 +521,17 @@ impl BudgetStore {
             let period = self.period(id).await?;
             if mark.is_some_and(|m| m.counted_in(&period)) {
                 return Ok(period);
+            }
+        }
+        // Counted already, with its reservation, in the period before
+        // (counted again after midnight: the reservation is gone, and
+        // the period of `at` has no mark for it).
+        if let (Some(_), Some(mark)) = (call_id, mark) {
+            for id in Self::near(budget, at).iter().skip(1) {
+                let period = self.period(id).await?;
+                if mark.counted_in(&period) {
+                    return Ok(period);
+                }
             }
         }
         // Held by nobody (never held, or released or expired first): the

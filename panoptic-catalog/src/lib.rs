@@ -14,6 +14,7 @@
 //! assert_eq!(gcp.service("VertexAI").unwrap().category, Category::Ai);
 //! assert!(gcp.service("BigQeury").is_none());
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod naming;
 

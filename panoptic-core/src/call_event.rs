@@ -23,8 +23,12 @@ pub struct CallExtras {
     pub request_id: Option<String>,
     /// What the call used, priced by the writer from the price book.
     pub usage: Option<panoptic_prices::Usage>,
-    /// An AWS Lambda call inside another: it pays no request fee.
+    /// An AWS Lambda call inside an invocation another call pays for:
+    /// it bills neither the request fee nor GB-seconds.
     pub inside_lambda: bool,
+    /// The AWS Lambda call that holds its invocation (it named the
+    /// invocation's request id first).
+    pub lambda_invocation: bool,
     /// Set when a start record was written: the final event carries it.
     pub call_id: Option<String>,
     /// The budget reservation the call holds.

@@ -12,6 +12,7 @@
 //! panoptic_core::invoice!(bq, "manual charge"; "resource" => "nightly_export", "amount" => 0.42);
 //! # Ok::<(), panoptic_core::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The path of one call: record (the caller's side) -> logging (slog) ->
 // deliver (queue, writer, MongoDB) -> spool (when MongoDB cannot take it).

@@ -15,6 +15,7 @@
 //! - [`http`]: the TLS setup they share (no panic without CA certificates).
 //! - `refresh` (feature `refresh`): the table refreshed from the Catalog
 //!   into an override file.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod auth;
 pub mod bigquery;
 pub mod billing;

@@ -13,6 +13,7 @@
 //!   billing export (feature `gcp`), AWS Cost Explorer (feature `aws-bill`).
 //!
 //! It reads what `panoptic-core` writes through core's public API only.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "bills")]
 pub mod bills;

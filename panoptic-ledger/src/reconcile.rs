@@ -74,6 +74,8 @@ pub struct Reconciliation {
     late_days: u32,
     include_late: bool,
     today: Option<NaiveDate>,
+    /// The first day a bill line is marked estimated on.
+    estimated_from: Option<NaiveDate>,
     share: Share,
     env: Option<String>,
     rates: Rates,
@@ -95,6 +97,7 @@ impl Reconciliation {
             late_days: 3,
             include_late: false,
             today: None,
+            estimated_from: None,
             share: Share::Estimate,
             env: None,
             rates: Rates::none(),
@@ -168,14 +171,31 @@ impl Reconciliation {
         self
     }
 
-    /// The first day whose bill may still change.
+    /// The first day whose bill may still change: `late_days` before
+    /// today, or the first day a line of the bill was marked estimated
+    /// ([`estimated_in`](Self::estimated_in)), whichever comes first.
     pub fn late_from(&self) -> NaiveDate {
+        let by_age = self.late_by_age();
+        self.estimated_from.map_or(by_age, |day| day.min(by_age))
+    }
+
+    /// The first day late by its age alone (`late_days` before today).
+    fn late_by_age(&self) -> NaiveDate {
         let today = self
             .today
             .unwrap_or_else(|| Utc::now().with_timezone(&self.zone).date_naive());
         today
             .checked_sub_days(Days::new(u64::from(self.late_days)))
             .unwrap_or(today)
+    }
+
+    /// Takes the days `bill` marks estimated as late (Cost Explorer marks
+    /// the days of a month not yet closed): from the first of them on,
+    /// rows are flagged late and left alone by [`apply`](Self::apply)
+    /// unless late days are included.
+    pub fn estimated_in(mut self, bill: &[BillLine]) -> Self {
+        self.estimated_from = bill.iter().filter(|l| l.estimated).map(|l| l.day).min();
+        self
     }
 
     /// Today, in the bill's zone (default: now).
@@ -354,6 +374,7 @@ impl Reconciliation {
             }
         }
         let late_from = self.late_from();
+        let by_age = self.late_by_age();
         let mut total = ReconRow::empty(vec!["total".to_owned()], &currency);
         let mut out = Vec::with_capacity(rows.len());
         for (row_key, mut row) in rows {
@@ -366,7 +387,9 @@ impl Reconciliation {
             row.difference = billed - row.estimate;
             row.ratio = (!row.estimate.is_zero()).then(|| (billed / row.estimate).round_dp(4));
             let day: Option<NaiveDate> = row.key[0].parse().ok();
-            let late = day.is_some_and(|d| d >= late_from);
+            let late = day.filter(|d| *d >= late_from).map(|d| Late {
+                estimated: d < by_age,
+            });
             row.reasons = self.reasons(&row, late, credit_types.remove(&normalized));
             if row.currency != currency {
                 row.reasons.push(Reason::OtherCurrency {
@@ -450,7 +473,7 @@ impl Reconciliation {
     fn reasons(
         &self,
         row: &ReconRow,
-        late: bool,
+        late: Option<Late>,
         credit_types: Option<BTreeMap<String, Decimal>>,
     ) -> Vec<Reason> {
         let mut reasons = Vec::new();
@@ -475,15 +498,23 @@ impl Reconciliation {
         }
         // A recent day's bill may still change, whichever way it differs
         // (usage exported late, credits applied later).
-        if late && !row.difference.is_zero() {
+        if let Some(late) = late.filter(|_| !row.difference.is_zero()) {
             reasons.push(Reason::LateData {
                 days: self.late_days,
+                estimated: late.estimated,
             });
         } else if row.list.is_zero() && row.net.is_zero() && !row.estimate.is_zero() {
             reasons.push(Reason::NotBilled);
         }
         reasons
     }
+}
+
+/// Why a row's day is late.
+#[derive(Clone, Copy)]
+struct Late {
+    /// Only because the bill marks it estimated (not by its age).
+    estimated: bool,
 }
 
 #[cfg(test)]

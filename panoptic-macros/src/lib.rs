@@ -5,6 +5,7 @@
 //!
 //! Arguments are parsed and checked in `args` (names against the catalog in
 //! `check`), and code is generated in `expand`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod args;
 mod check;

@@ -80,6 +80,23 @@ pub fn lambda_invocation(
         .total(gb_seconds, "GB-seconds")
 }
 
+/// A call inside an invocation that another call pays for: no request
+/// fee and no GB-seconds (Lambda bills the invocation's duration once);
+/// its own time is kept as a detail.
+pub fn lambda_inside_invocation(memory_mb: u32, ran: Duration, arch: Architecture) -> Usage {
+    let millis = ran.as_nanos().div_ceil(1_000_000);
+    Usage::new(arch.lambda_item())
+        .with("requests", Decimal::ZERO)
+        .with("gb_seconds", Decimal::ZERO)
+        .detail("memory_mb", Decimal::from(memory_mb))
+        .detail(
+            "ran_ms",
+            Decimal::from(u64::try_from(millis).unwrap_or(u64::MAX)),
+        )
+        .detail("requests", Decimal::ZERO)
+        .total(Decimal::ZERO, "GB-seconds")
+}
+
 /// The function's configured memory, from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`
 /// (set by the Lambda runtime), if present and a number.
 pub fn lambda_memory_from_env() -> Option<u32> {

@@ -1,6 +1,7 @@
 //! panoptic's price book: dated list prices for OpenAI, AWS and MongoDB
 //! Atlas (Google Cloud's live in `panoptic-gcp`), and the [`Usage`] a
 //! call reports, priced into an amount that names every figure it used.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod atlas;
 pub mod aws;

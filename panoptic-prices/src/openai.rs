@@ -42,57 +42,76 @@ use crate::{Metered, PriceBook, Usage};
 /// that one token is about four characters of English text.
 const CHARS_PER_TOKEN: u64 = 4;
 
+/// A token call's raw counts, as the provider reports them.
+#[derive(Default)]
+struct Counts {
+    prompt: u32,
+    /// Of `prompt`: served from the prompt cache.
+    cached: u32,
+    /// Of `prompt`: audio, priced at its own rate.
+    audio_in: u32,
+    completion: u32,
+    /// Of `completion`: hidden reasoning, billed as output.
+    reasoning: u32,
+    /// Of `completion`: audio, priced at its own rate.
+    audio_out: u32,
+    total: u32,
+}
+
 /// The usage of a token call from the provider's raw counts.
 ///
-/// `cached` is a subset of `prompt`, and `reasoning` a subset of
-/// `completion`: neither is ever added on top. Saturating, so a
-/// malformed reply (cached > prompt) prices as all-cached, not a panic.
-fn tokens(
-    model: &str,
-    prompt: u32,
-    cached: u32,
-    completion: u32,
-    reasoning: u32,
-    total: u32,
-) -> Usage {
-    let cached = cached.min(prompt);
-    let mut usage = Usage::new(model).with("input", Decimal::from(prompt - cached));
-    // Only when non-zero: a model without a cached price (older models,
-    // embeddings) must still price when nothing came from the cache.
+/// `cached` and `audio_in` are parts of `prompt`, `reasoning` and
+/// `audio_out` parts of `completion`: never added on top. Saturating, so
+/// a malformed reply (cached > prompt) prices as all-cached, not a panic.
+fn tokens(model: &str, counts: Counts) -> Usage {
+    let cached = counts.cached.min(counts.prompt);
+    let audio_in = counts.audio_in.min(counts.prompt - cached);
+    let audio_out = counts.audio_out.min(counts.completion);
+    let mut usage =
+        Usage::new(model).with("input", Decimal::from(counts.prompt - cached - audio_in));
+    // Each only when non-zero: a model without that price (older models,
+    // embeddings, text-only models) must still price when none was used;
+    // audio on a model with no audio price leaves the call unpriced, with
+    // the reason, rather than priced as text.
     if cached > 0 {
         usage = usage.with("cached_input", Decimal::from(cached));
     }
+    if audio_in > 0 {
+        usage = usage.with("audio_input", Decimal::from(audio_in));
+    }
+    usage = usage.with("output", Decimal::from(counts.completion - audio_out));
+    if audio_out > 0 {
+        usage = usage.with("audio_output", Decimal::from(audio_out));
+    }
     usage
-        .with("output", Decimal::from(completion))
-        .detail("input", Decimal::from(prompt))
+        .detail("input", Decimal::from(counts.prompt))
         .detail("cached_input", Decimal::from(cached))
-        .detail("output", Decimal::from(completion))
-        .detail("reasoning", Decimal::from(reasoning))
-        .total(Decimal::from(total), "tokens")
+        .detail("audio_input", Decimal::from(audio_in))
+        .detail("output", Decimal::from(counts.completion))
+        .detail("reasoning", Decimal::from(counts.reasoning))
+        .detail("audio_output", Decimal::from(audio_out))
+        .total(Decimal::from(counts.total), "tokens")
 }
 
 fn completion_usage(model: &str, usage: &CompletionUsage) -> Usage {
-    let cached = usage
-        .prompt_tokens_details
-        .as_ref()
-        .and_then(|d| d.cached_tokens)
-        .unwrap_or(0);
-    let reasoning = usage
-        .completion_tokens_details
-        .as_ref()
-        .and_then(|d| d.reasoning_tokens)
-        .unwrap_or(0);
+    let prompt = usage.prompt_tokens_details.as_ref();
+    let completion = usage.completion_tokens_details.as_ref();
     tokens(
         model,
-        usage.prompt_tokens,
-        cached,
-        usage.completion_tokens,
-        reasoning,
-        usage.total_tokens,
+        Counts {
+            prompt: usage.prompt_tokens,
+            cached: prompt.and_then(|d| d.cached_tokens).unwrap_or(0),
+            audio_in: prompt.and_then(|d| d.audio_tokens).unwrap_or(0),
+            completion: usage.completion_tokens,
+            reasoning: completion.and_then(|d| d.reasoning_tokens).unwrap_or(0),
+            audio_out: completion.and_then(|d| d.audio_tokens).unwrap_or(0),
+            total: usage.total_tokens,
+        },
     )
 }
 
-/// Chat Completions: `input`, `cached_input` (when any), `output`.
+/// Chat Completions: `input`, `cached_input`, `audio_input` (when any),
+/// `output`, `audio_output` (when any).
 impl Metered for CreateChatCompletionResponse {
     fn usage(&self) -> Option<Usage> {
         self.usage
@@ -107,11 +126,14 @@ impl Metered for Response {
         self.usage.as_ref().map(|u: &ResponseUsage| {
             tokens(
                 &self.model,
-                u.input_tokens,
-                u.input_tokens_details.cached_tokens,
-                u.output_tokens,
-                u.output_tokens_details.reasoning_tokens,
-                u.total_tokens,
+                Counts {
+                    prompt: u.input_tokens,
+                    cached: u.input_tokens_details.cached_tokens,
+                    completion: u.output_tokens,
+                    reasoning: u.output_tokens_details.reasoning_tokens,
+                    total: u.total_tokens,
+                    ..Counts::default()
+                },
             )
         })
     }

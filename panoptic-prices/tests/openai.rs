@@ -476,3 +476,101 @@ fn batch_sets_the_variant_and_nothing_else() {
     assert_eq!(batched.quantities, plain.quantities);
     assert_eq!(batched.total, plain.total);
 }
+
+/// A chat reply with `model` and `usage`, as the API returns it.
+fn chat_reply(model: &str, usage: serde_json::Value) -> CreateChatCompletionResponse {
+    let mut reply = serde_json::to_value(chat_completion(usage)).unwrap();
+    reply["model"] = model.into();
+    parse(reply)
+}
+
+#[test]
+fn audio_tokens_are_priced_at_their_own_rate_never_as_text() {
+    // 1,000 prompt tokens of which 600 audio and 100 cached; 400 completion
+    // tokens of which 300 audio.
+    let usage_json = json!({
+        "prompt_tokens": 1000,
+        "completion_tokens": 400,
+        "total_tokens": 1400,
+        "prompt_tokens_details": { "cached_tokens": 100, "audio_tokens": 600 },
+        "completion_tokens_details": { "reasoning_tokens": 0, "audio_tokens": 300 }
+    });
+    let reply = chat_reply("gpt-4o-audio-preview", usage_json.clone());
+    let usage = reply.usage().unwrap();
+    assert_eq!(
+        components(&usage),
+        [
+            "input",
+            "cached_input",
+            "audio_input",
+            "output",
+            "audio_output"
+        ]
+    );
+    assert_eq!(quantity(&usage, "input"), Some(d(300)));
+    assert_eq!(quantity(&usage, "audio_input"), Some(d(600)));
+    assert_eq!(quantity(&usage, "output"), Some(d(100)));
+    assert_eq!(quantity(&usage, "audio_output"), Some(d(300)));
+    assert_eq!(detail(&usage, "audio_input"), Some(d(600)));
+
+    // gpt-4o-mini-audio-preview, OpenAI's list: text 0.15 in / 0.60 out,
+    // audio 10.00 in / 20.00 out per million. It has no cached price, so
+    // this reply has none cached: 400 text + 600 audio in, 100 text + 300
+    // audio out = (400 × 0.15 + 600 × 10 + 100 × 0.60 + 300 × 20) / 1M
+    // = (60 + 6,000 + 60 + 6,000) / 1M = 0.01212.
+    let mut no_cache = usage_json.clone();
+    no_cache["prompt_tokens_details"]["cached_tokens"] = 0.into();
+    let mini = chat_reply("gpt-4o-mini-audio-preview", no_cache.clone())
+        .usage()
+        .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let book = panoptic_prices::PriceBook::shipped();
+    let priced = book.price("openai", "ChatCompletions", &mini, day).unwrap();
+    assert_eq!(priced.amount, Decimal::new(1212, 5));
+    // Audio on a model with no audio price is unpriced, with the reason,
+    // not priced as text.
+    let text_only = chat_reply("gpt-4o-mini", no_cache).usage().unwrap();
+    let why = book
+        .price("openai", "ChatCompletions", &text_only, day)
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains("audio_input"), "{why}");
+}
+
+#[test]
+fn the_gpt_5_family_is_priced() {
+    // gpt-5-mini, OpenAI's list: 0.25 in, 0.025 cached, 2.00 out per
+    // million: 800 × 0.25 + 200 × 0.025 + 500 × 2.00 = 200 + 5 + 1,000,
+    // over a million: 0.001205.
+    let reply = chat_reply(
+        "gpt-5-mini-2025-08-07",
+        json!({
+            "prompt_tokens": 1000,
+            "completion_tokens": 500,
+            "total_tokens": 1500,
+            "prompt_tokens_details": { "cached_tokens": 200, "audio_tokens": 0 },
+            "completion_tokens_details": { "reasoning_tokens": 320, "audio_tokens": 0 }
+        }),
+    );
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let book = panoptic_prices::PriceBook::shipped();
+    let priced = book
+        .price("openai", "ChatCompletions", &reply.usage().unwrap(), day)
+        .unwrap();
+    assert_eq!(priced.amount, Decimal::new(1205, 6));
+    assert_eq!(priced.entry, "openai/gpt-5-mini");
+    // gpt-5: 1,000,000 in and out = 1.25 + 10.00; gpt-5-nano 0.05 + 0.40.
+    for (model, expected) in [("gpt-5", "11.25"), ("gpt-5-nano", "0.45")] {
+        let usage = Usage::new(model)
+            .with("input", d(1_000_000))
+            .with("output", d(1_000_000));
+        let priced = book
+            .price("openai", "ChatCompletions", &usage, day)
+            .unwrap();
+        assert_eq!(
+            priced.amount,
+            expected.parse::<Decimal>().unwrap(),
+            "{model}"
+        );
+    }
+}

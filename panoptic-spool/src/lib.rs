@@ -101,6 +101,7 @@
 //!
 //! Events say who spent what: on Unix the folders are created `0700` and
 //! every file `0600`. Existing folders are left as they are.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aside;
 pub mod bson_bytes;

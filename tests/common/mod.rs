@@ -18,10 +18,13 @@ use std::time::{Duration, Instant};
 use bson::{Document, doc};
 use panoptic::BillingEvent;
 
+pub mod budget_state;
 pub mod call_error;
 #[cfg(feature = "gcp")]
 pub mod fake_bigquery;
 pub mod rollup;
+#[cfg(feature = "aws-bill")]
+pub mod sigv4_check;
 // Run the CLI, which only a build with the feature `cli` has.
 #[cfg(feature = "cli")]
 pub mod cli;

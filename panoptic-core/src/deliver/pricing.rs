@@ -219,18 +219,19 @@ fn first_time(subject: &str) -> bool {
 
 /// A Lambda invocation's usage from its measured duration, when running
 /// inside Lambda (which sets the memory size in the environment).
+///
+/// A call inside an invocation another call pays for bills nothing: its
+/// time is inside the invocation's (nested or on another task).
 fn lambda_usage(extras: Option<&CallExtras>, duration: Duration) -> Option<Usage> {
     let memory = panoptic_prices::aws::lambda_memory_from_env()?;
-    let first = extras.is_none_or(|e| !e.inside_lambda);
-    Some(
-        panoptic_prices::aws::lambda_invocation(
-            memory,
-            duration,
-            panoptic_prices::aws::Architecture::of_build_target(),
-            first,
-        )
-        .in_region(panoptic_prices::aws::region_from_env()),
-    )
+    let inside = extras.is_some_and(|e| e.inside_lambda);
+    let arch = panoptic_prices::aws::Architecture::of_build_target();
+    let usage = if inside {
+        panoptic_prices::aws::lambda_inside_invocation(memory, duration, arch)
+    } else {
+        panoptic_prices::aws::lambda_invocation(memory, duration, arch, true)
+    };
+    Some(usage.in_region(panoptic_prices::aws::region_from_env()))
 }
 
 /// `metadata.price`: the entry, the currency and each component's figures,

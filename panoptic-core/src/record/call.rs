@@ -99,8 +99,17 @@ impl Call {
 
     /// The request the call belongs to.
     pub fn with_request_id(mut self, request_id: impl fmt::Display) -> Call {
+        let lambda = self.site.is_aws_lambda();
         if let Some(options) = self.recorded_options() {
-            options.extras.request_id = Some(request_id.to_string());
+            let request_id = request_id.to_string();
+            if lambda {
+                // Named as the call starts: the first call of an
+                // invocation holds it, whoever ends first.
+                let holds = crate::record::lambda_invocation::claim(&request_id);
+                options.extras.lambda_invocation = holds;
+                options.extras.inside_lambda = !holds;
+            }
+            options.extras.request_id = Some(request_id);
         }
         self
     }
@@ -392,10 +401,20 @@ impl Call {
     fn record(&mut self, outcome: Outcome, error: Option<String>) {
         let sync = self.active.take().is_some();
         if self.site.is_aws_lambda() {
-            // An async call's own site is on the stack while it is polled.
-            let own = usize::from(!sync);
-            if crate::record::active::lambda_calls_running() > own {
-                self.options().extras.inside_lambda = true;
+            let holds = self
+                .options
+                .as_ref()
+                .is_some_and(|o| o.extras.lambda_invocation);
+            if holds {
+                crate::record::lambda_invocation::end();
+            } else {
+                // An async call's own site is on the stack while it is polled.
+                let own = usize::from(!sync);
+                if crate::record::active::lambda_calls_running() > own
+                    || crate::record::lambda_invocation::running()
+                {
+                    self.options().extras.inside_lambda = true;
+                }
             }
         }
         let Some(started) = self.started.take() else {

@@ -6,6 +6,7 @@ pub(crate) mod active;
 pub(crate) mod amount;
 pub(crate) mod budget_link;
 pub(crate) mod call;
+pub(crate) mod lambda_invocation;
 pub(crate) mod meter;
 pub(crate) mod probe;
 pub(crate) mod start_records;

@@ -1,6 +1,8 @@
 //! AWS Cost Explorer's `GetCostAndUsage`: daily cost per service and per
 //! value of a cost-allocation tag (`panoptic_resource` by default), list
-//! (`UnblendedCost`) and net (`NetUnblendedCost`), in UTC days.
+//! (`UnblendedCost`) and net (`NetUnblendedCost`), in UTC days. Days the
+//! answer marks `Estimated` (a month not yet closed) come back as
+//! estimated lines: late data, which `--apply` leaves alone.
 //!
 //! Requests are JSON 1.1 POSTs signed with SigV4 by the official
 //! `aws-sigv4` signer; no signing code of our own.
@@ -61,6 +63,9 @@ struct ByTime {
     time_period: Period,
     #[serde(default)]
     groups: Vec<Group>,
+    /// The day's amounts may still change (a month not yet closed).
+    #[serde(default)]
+    estimated: bool,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +234,7 @@ impl BillSource for CostExplorer {
                     let (net, _) = amount("NetUnblendedCost")?;
                     let mut line = BillLine::new("aws", by_time.time_period.start, list, net);
                     line.currency = unit;
+                    line.estimated = by_time.estimated;
                     line.service = group.keys.first().map(|s| service_name(s).to_owned());
                     // A tag key reads `tag$value`; `tag$` is untagged usage.
                     line.resource = group

@@ -7,6 +7,8 @@
 //! - `aws::CostExplorer` (feature `aws-bill`): AWS Cost Explorer's
 //!   `GetCostAndUsage`, by service and a cost-allocation tag, SigV4-signed
 //!   by the official `aws-sigv4` signer.
+//! - [`atlas::AtlasInvoices`]: MongoDB Atlas invoices (Administration API
+//!   v2, HTTP Digest with an API key pair), pending ones as estimated.
 //!
 //! Every endpoint can be pointed elsewhere (a proxy, a local fake).
 //!
@@ -22,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod atlas;
 #[cfg(feature = "aws-bill")]
 pub mod aws;
 #[cfg(feature = "gcp")]

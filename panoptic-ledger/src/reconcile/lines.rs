@@ -37,6 +37,9 @@ pub struct BillLine {
     pub net: Decimal,
     /// Currency (`USD`).
     pub currency: String,
+    /// The provider says this amount may still change (Cost Explorer's
+    /// `Estimated`): the day is late, whatever its age.
+    pub estimated: bool,
 }
 
 impl BillLine {
@@ -54,6 +57,7 @@ impl BillLine {
             credits_by_type: Vec::new(),
             net,
             currency: "USD".into(),
+            estimated: false,
         }
     }
 

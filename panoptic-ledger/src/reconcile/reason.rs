@@ -31,6 +31,9 @@ pub enum Reason {
     LateData {
         /// How many days back the bill may still change.
         days: u32,
+        /// The bill itself marks the day estimated (Cost Explorer's
+        /// `Estimated`), whatever its age.
+        estimated: bool,
     },
     /// Calls that were cancelled: the provider bills the work done before
     /// the cancel, which panoptic may not know.
@@ -87,7 +90,13 @@ impl fmt::Display for Reason {
                 }
                 Ok(())
             }
-            Reason::LateData { days } => write!(
+            Reason::LateData {
+                estimated: true, ..
+            } => write!(
+                f,
+                "late data: the bill marks this day estimated; it may still change"
+            ),
+            Reason::LateData { days, .. } => write!(
                 f,
                 "late data: the bill of the last {days} day(s) is not complete"
             ),

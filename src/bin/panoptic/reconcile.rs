@@ -105,9 +105,17 @@ pub struct ReconcileArgs {
     #[arg(long, env = "GOOGLE_OAUTH_ACCESS_TOKEN", hide_env_values = true)]
     pub gcp_access_token: Option<String>,
     /// MongoDB Atlas: the cluster tier (`M10`, `M30`, `Flex`) whose cost is
-    /// spread over the callers (`--provider mongodb_atlas`).
+    /// spread over the callers (`--provider mongodb_atlas`), from the price
+    /// book, when the invoices are not read (`--atlas-org`).
     #[arg(long)]
     pub atlas_tier: Option<String>,
+    /// MongoDB Atlas: the organization whose invoices are the bill (keys
+    /// from MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY).
+    #[arg(long, env = "MONGODB_ATLAS_ORG_ID", conflicts_with = "atlas_tier")]
+    pub atlas_org: Option<String>,
+    /// MongoDB Atlas Administration API address (a proxy, a local fake).
+    #[arg(long)]
+    pub atlas_endpoint: Option<String>,
     /// MongoDB Atlas: when the cluster started running (default: the first
     /// day's start).
     #[arg(long, value_parser = parse_time)]
@@ -233,6 +241,7 @@ pub async fn run(global: &Global, args: &ReconcileArgs) -> Result<(), String> {
     // nothing.
     let client = connect::ping(global).await?;
     let bill = bill::read(args, &recon, by_label).await?;
+    let recon = recon.estimated_in(&bill);
     eprintln!(
         "panoptic: {} bill line(s) from {provider}, {start} to {end} ({})",
         bill.len(),

@@ -1,6 +1,6 @@
 //! The provider's bill: OpenAI's Costs API, AWS Cost Explorer (feature
-//! `aws-bill`), the GCP billing export (feature `gcp`), or a MongoDB Atlas
-//! cluster's fixed cost from the price book.
+//! `aws-bill`), the GCP billing export (feature `gcp`), MongoDB Atlas
+//! invoices, or a MongoDB Atlas cluster's fixed cost from the price book.
 
 use chrono::Utc;
 use panoptic::bills::BillSource;
@@ -17,7 +17,17 @@ pub(super) async fn read(
     let (start, end) = (recon.start(), recon.end());
     let text = |e: panoptic::bills::BillError| e.to_string();
     match args.provider {
-        BillProvider::MongodbAtlas => atlas_bill(args, recon),
+        BillProvider::MongodbAtlas => match &args.atlas_org {
+            Some(org) => {
+                let mut source =
+                    panoptic::bills::atlas::AtlasInvoices::from_env(org.clone()).map_err(text)?;
+                if let Some(endpoint) = &args.atlas_endpoint {
+                    source = source.endpoint(endpoint).map_err(text)?;
+                }
+                source.lines(start, end).await.map_err(text)
+            }
+            None => atlas_bill(args, recon),
+        },
         BillProvider::Openai => {
             let key = args.openai_admin_key.clone().ok_or(
                 "the OpenAI Costs API needs an admin key: OPENAI_ADMIN_KEY or --openai-admin-key",
@@ -37,7 +47,7 @@ fn atlas_bill(args: &ReconcileArgs, recon: &Reconciliation) -> Result<Vec<BillLi
     let tier = args
         .atlas_tier
         .as_deref()
-        .ok_or("mongodb_atlas needs the cluster tier: --atlas-tier M10")?;
+        .ok_or("mongodb_atlas needs its invoices (--atlas-org ORG_ID) or the cluster tier (--atlas-tier M10)")?;
     let from = args
         .atlas_from
         .unwrap_or_else(|| recon.day_start(recon.start()));
