@@ -31,7 +31,22 @@
 //! Each of them also as an `async fn` awaited under a tokio runtime
 //! (group `hot_path_async`).
 //!
+//! With the feature `tracing`, group `hot_path_tracing_events`:
+//! `billable_live` under a `tracing` subscriber (the registry, panoptic's
+//! layer and a JSON fmt layer to `io::sink()`), with `.tracing_events`
+//! off and on in the same run, and on with the layer alone (no fmt layer):
+//! what making each call a `tracing` event costs the caller.
+//!
+//! With the feature `otel`, group `hot_path_otel`: `billable_live` without
+//! the OpenTelemetry export, with it (no active span: the call site looks
+//! for one), and with it inside an active span (the call site notes its
+//! trace and span ids, prices the call and adds it to the span as an
+//! event), in the same run. The export's SDK providers have
+//! no exporter here: what is measured is the caller's side.
+//!
 //! Run: `PANOPTIC_TESTDB_BIN=$(scripts/testdb install) cargo bench --bench hot_path`
+//! (add `--features tracing` for the `tracing` events group, `--features
+//! otel` for the OpenTelemetry group as well)
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -433,5 +448,104 @@ fn live(c: &mut Criterion) {
     drop(guard);
 }
 
-criterion_group!(benches, uninstalled, peers, live);
+/// `.tracing_events` off and on, under the same subscriber, then on with
+/// panoptic's layer alone.
+#[cfg(feature = "tracing")]
+fn tracing_events(c: &mut Criterion) {
+    use panoptic::tracing::PanopticLayer;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let mut group = c.benchmark_group("hot_path_tracing_events");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(50));
+    group.measurement_time(Duration::from_millis(100));
+    for (name, on, json) in [
+        ("billable_live_events_off", false, true),
+        ("billable_live_events_on", true, true),
+        ("billable_live_events_on_layer_only", true, false),
+    ] {
+        let guard = Panoptic::builder()
+            .username("bench")
+            .env(common::unique_env("hot_path_tracing"))
+            .mongodb_uri(common::mongodb_uri())
+            .spool_dir(common::temp_dir("bench-spool"))
+            .queue_capacity(QUEUE_CAPACITY)
+            .tracing_events(on)
+            .install()
+            .expect("panoptic");
+        billed(0);
+        assert!(guard.flush());
+        let registry = tracing_subscriber::registry().with(PanopticLayer::new());
+        let _default = if json {
+            let fmt = tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink);
+            tracing::subscriber::set_default(registry.with(fmt))
+        } else {
+            tracing::subscriber::set_default(registry)
+        };
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| time_in_chunks(&guard, iters, |n| time_calls(n, billed)))
+        });
+        check_delivered(&guard, name);
+    }
+    group.finish();
+}
+
+#[cfg(not(feature = "tracing"))]
+fn tracing_events(_: &mut Criterion) {}
+
+/// The OpenTelemetry export off, on, and on inside an active span.
+#[cfg(feature = "otel")]
+fn otel(c: &mut Criterion) {
+    use panoptic::tracing::otel::opentelemetry::trace::{Tracer, TracerProvider};
+    use panoptic::tracing::otel::{OtelExport, opentelemetry_sdk};
+
+    let mut group = c.benchmark_group("hot_path_otel");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(50));
+    group.measurement_time(Duration::from_millis(100));
+    let app = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let tracer = app.tracer("bench");
+    for (name, on, in_span) in [
+        ("billable_live_otel_off", false, false),
+        ("billable_live_otel_on", true, false),
+        ("billable_live_otel_on_in_span", true, true),
+    ] {
+        let builder = Panoptic::builder()
+            .username("bench")
+            .env(common::unique_env("hot_path_otel"))
+            .mongodb_uri(common::mongodb_uri())
+            .spool_dir(common::temp_dir("bench-spool"))
+            .queue_capacity(QUEUE_CAPACITY);
+        let builder = if on {
+            builder.otel(std::sync::Arc::new(OtelExport::new(
+                opentelemetry_sdk::trace::SdkTracerProvider::builder().build(),
+                opentelemetry_sdk::metrics::SdkMeterProvider::builder().build(),
+            )))
+        } else {
+            builder
+        };
+        let guard = builder.install().expect("panoptic");
+        billed(0);
+        assert!(guard.flush());
+        let mut measure = || {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| time_in_chunks(&guard, iters, |n| time_calls(n, billed)))
+            });
+        };
+        if in_span {
+            tracer.in_span("request", |_| measure());
+        } else {
+            measure();
+        }
+        check_delivered(&guard, name);
+    }
+    group.finish();
+}
+
+#[cfg(not(feature = "otel"))]
+fn otel(_: &mut Criterion) {}
+
+criterion_group!(benches, uninstalled, peers, live, tracing_events, otel);
 criterion_main!(benches);

@@ -33,6 +33,9 @@ use crate::{Durability, Error, Overflow};
 pub struct PanopticBuilder {
     core: panoptic_core::PanopticBuilder,
     budgets: BudgetSetup,
+    /// `.tracing_events(…)`: applied when built, so the last call wins.
+    #[cfg(feature = "tracing")]
+    tracing_events: bool,
 }
 
 impl Panoptic {
@@ -90,6 +93,33 @@ impl PanopticBuilder {
         }
     }
 
+    /// Every `#[billable]` call also becomes a `tracing` event as it ends
+    /// (target `panoptic`, level `INFO`, the fields of
+    /// [`crate::tracing::TracingEvents`]), on the caller's thread and
+    /// inside its spans. Off by default; when off, a call pays nothing for
+    /// it. [`crate::tracing::PanopticLayer`] never bills these events, so
+    /// with both directions on each call is billed once (feature
+    /// `tracing`).
+    #[cfg(feature = "tracing")]
+    pub fn tracing_events(mut self, on: bool) -> Self {
+        self.tracing_events = on;
+        self
+    }
+
+    /// Exports every billing event over OpenTelemetry through `export`
+    /// (feature `otel`): as it is stored, priced, as a span, on a cost
+    /// counter, and for token calls on `gen_ai.client.token.usage`. A call
+    /// that ends inside a live OpenTelemetry span is an event on that span
+    /// instead, and its stored event keeps the span's ids in
+    /// `metadata.trace_id` / `metadata.span_id`. MongoDB stays the ledger:
+    /// a collector that is down loses nothing there and never blocks a
+    /// call.
+    #[cfg(feature = "otel")]
+    pub fn otel(self, export: std::sync::Arc<panoptic_tracing::otel::OtelExport>) -> Self {
+        let core = self.core.export_hook(export.clone()).call_hook(export);
+        PanopticBuilder { core, ..self }
+    }
+
     /// Defines a budget (saved to the database, shared with every process
     /// that uses it) and turns budgets on for this handle.
     pub fn budget(mut self, budget: Budget) -> Self {
@@ -142,6 +172,12 @@ impl PanopticBuilder {
         let core = match start {
             Some(start) => self.core.budget_hook(start),
             None => self.core,
+        };
+        #[cfg(feature = "tracing")]
+        let core = if self.tracing_events {
+            core.call_hook(std::sync::Arc::new(panoptic_tracing::TracingEvents))
+        } else {
+            core
         };
         core.build().map(Panoptic::from)
     }

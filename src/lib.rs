@@ -43,8 +43,8 @@ pub use panoptic_core::BudgetExceeded;
 pub use panoptic_core::rollup_marks;
 pub use panoptic_core::{
     BillingEvent, Category, Context, DEFAULT_SPOOL_DIR, DeadLetter, DocumentError, Durability,
-    Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, Outcome, Overflow, Provider,
-    SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolReader, SpoolSummary,
+    Error, IntoAmount, IntoQuantity, Kind, Metadata, MongoDrain, ObservedCall, Outcome, Overflow,
+    Provider, SegmentFormat, SegmentItem, SegmentReader, Service, Spool, SpoolReader, SpoolSummary,
     SpooledEvent, Stats, active_resource, billing, catalog, charge, config, connect, index_keys,
     index_models, invoice, keys, money, naming, quota, token_usage,
 };
@@ -76,6 +76,10 @@ pub use panoptic_ledger::bills;
 /// billing account and Pacific month (feature `gcp`).
 #[cfg(feature = "gcp")]
 pub use panoptic_ledger::free_tier;
+/// `tracing` both ways: the layer that bills spans carrying a cost, and
+/// `#[billable]` calls as `tracing` events (feature `tracing`).
+#[cfg(feature = "tracing")]
+pub use panoptic_tracing as tracing;
 
 /// Google Cloud: pricing, BigQuery and Cloud Billing (feature `gcp`).
 #[cfg(feature = "gcp")]

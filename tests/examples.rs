@@ -165,3 +165,20 @@ fn gcp_bigquery_runs_against_its_fake() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Both directions with no MongoDB: the span and the billed call spooled,
+/// the billed call shown in the log as a `panoptic` event.
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_spans_runs_with_no_mongodb() {
+    let out = stdout(&run("tracing_spans", &dead_uri()));
+    assert!(
+        out.contains("billed: 2 events (0 in MongoDB, 2 in the spool)"),
+        "{out}"
+    );
+    let event = out
+        .lines()
+        .find(|line| line.contains("panoptic: billable call"))
+        .unwrap_or_else(|| panic!("no billable call event:\n{out}"));
+    assert!(event.contains("resource=\"lookup_glossary\""), "{event}");
+}

@@ -81,6 +81,8 @@ pub struct PanopticBuilder {
     budget_hook: Option<StartHook>,
     start_records: Option<bool>,
     writer_nice: Option<u8>,
+    call_hooks: Vec<Arc<dyn crate::call_hook::CallHook>>,
+    exporters: Vec<Arc<dyn crate::export_hook::ExportHook>>,
 }
 
 impl fmt::Debug for PanopticBuilder {
@@ -123,6 +125,23 @@ impl PanopticBuilder {
     /// (`true`/`1`).
     pub fn start_records(mut self, on: bool) -> Self {
         self.start_records = Some(on);
+        self
+    }
+
+    /// Tells `hook` of every `#[billable]` call as it ends, on the
+    /// caller's thread (`panoptic-tracing` makes each call a `tracing`
+    /// event with one). Hooks run in the order given. Without one, a call
+    /// pays nothing for them.
+    pub fn call_hook(mut self, hook: Arc<dyn crate::call_hook::CallHook>) -> Self {
+        self.call_hooks.push(hook);
+        self
+    }
+
+    /// Hands each event, priced, to `exporter` as the writer encodes it
+    /// (`panoptic-tracing`'s OpenTelemetry export). MongoDB stays the
+    /// ledger: an exporter that fails loses nothing there.
+    pub fn export_hook(mut self, exporter: Arc<dyn crate::export_hook::ExportHook>) -> Self {
+        self.exporters.push(exporter);
         self
     }
 
@@ -355,6 +374,7 @@ impl PanopticBuilder {
             nice: self.writer_nice.unwrap_or(DEFAULT_WRITER_NICE).min(19),
             owner,
             broker: None,
+            exporters: self.exporters.into_boxed_slice(),
         };
         let alert_logger = Arc::new(std::sync::OnceLock::new());
         let broker = match self.budget_hook {
@@ -410,6 +430,7 @@ impl PanopticBuilder {
             pipeline,
             direct,
             broker,
+            call_hooks: self.call_hooks.into_boxed_slice(),
             shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(10)),
         }))
     }

@@ -70,7 +70,12 @@ pub(crate) struct CallEvent {
     pub outcome: Outcome,
     pub error: Option<Arc<str>>,
     pub extras: Option<Arc<CallExtras>>,
+    /// Metadata a call hook added (the caller's trace id).
+    pub notes: Option<Box<Notes>>,
 }
+
+/// Metadata fields a call hook adds to a call's event: key and text.
+pub type Notes = Vec<(&'static str, String)>;
 
 impl CallEvent {
     pub fn duration(&self) -> Duration {

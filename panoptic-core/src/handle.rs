@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     pub direct: bool,
     /// Answers budget reservations, when budgets are on.
     pub broker: Option<Arc<dyn crate::budget_hook::BudgetHook>>,
+    /// Told of each call as it ends (`panoptic-tracing`); usually none.
+    pub call_hooks: Box<[Arc<dyn crate::call_hook::CallHook>]>,
     pub shutdown_deadline: Duration,
 }
 
@@ -240,7 +242,7 @@ impl Panoptic {
 
     /// A new event of this handle, stamped now with its owner (project,
     /// env, username) and what it bills; the caller gives the rest.
-    fn owned_event(
+    pub(crate) fn owned_event(
         &self,
         (category, provider, service): (crate::event::Category, &str, String),
         resource: String,
@@ -264,6 +266,11 @@ impl Panoptic {
             currency: String::new(),
             metadata: Metadata::default(),
         }
+    }
+
+    /// Hands a finished event to the writer.
+    pub(crate) fn send_event(&self, event: BillingEvent) {
+        self.inner.pipeline.send(Event::Record(Box::new(event)));
     }
 
     /// The budget engine, when budgets are on (for `panoptic-budgets` to
@@ -331,6 +338,11 @@ impl Inner {
     /// Sends a finished call through the site's cached child logger (or
     /// the given `logger`), handing the event itself to the MongoDB drain.
     pub(crate) fn emit_call(&self, mut event: CallEvent, logger: Option<Logger>) {
+        for hook in &self.call_hooks {
+            if let Some(notes) = hook.call_ended(&crate::call_hook::EndedCall::new(&event)) {
+                event.notes.get_or_insert_with(Box::default).extend(notes);
+            }
+        }
         let site = event.site;
         if let Some(logger) = logger {
             event.context = CallContext::FromLogger;

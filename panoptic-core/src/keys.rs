@@ -87,6 +87,14 @@ pub mod metadata {
     /// `true` on a budget alert record: not a call, never counted in
     /// reports.
     pub const ALERT: &str = "alert";
+    /// An amount given with a call that could not be priced (its provider
+    /// or service unknown): kept for the record, never summed.
+    pub const AMOUNT_GIVEN: &str = "amount_given";
+    /// The trace the call ran in (OpenTelemetry's trace id, hex): finds
+    /// the event from its trace.
+    pub const TRACE_ID: &str = "trace_id";
+    /// The caller's span when the call ended (OpenTelemetry's span id, hex).
+    pub const SPAN_ID: &str = "span_id";
 
     /// The keys [`Metadata`](crate::Metadata) has a field for.
     pub const KNOWN: [&str; 9] = [

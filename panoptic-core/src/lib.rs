@@ -32,10 +32,13 @@ mod stats;
 // The handle users hold.
 mod builder;
 mod handle;
+mod observed;
 
 pub mod budget_hook;
+pub mod call_hook;
 pub mod config;
 pub mod connect;
+pub mod export_hook;
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub mod fault;
@@ -66,6 +69,7 @@ pub use handle::{InstallGuard, Panoptic, UsageEvent, global};
 #[doc(hidden)]
 pub use keys as context_keys;
 pub use logging::drain::MongoDrain;
+pub use observed::ObservedCall;
 pub use panoptic_catalog::{self as catalog, Provider, Service, naming};
 /// The price book and the usage a call reports (`panoptic-prices`).
 pub use panoptic_prices as prices;

@@ -160,6 +160,11 @@ impl<'a> CallFacts<'a> {
         if let Some(policy) = extras.and_then(|e| e.budget_unanswered) {
             extra.set(crate::keys::metadata::BUDGET_UNANSWERED, Bson::from(policy));
         }
+        for &(key, ref value) in call.notes.iter().flat_map(|notes| notes.iter()) {
+            if !extra.has(key) {
+                extra.set(key, Bson::from(value.as_str()));
+            }
+        }
         if let Some(reserved) = extras.and_then(|e| e.reservation.as_ref()) {
             extra.set("budget", Bson::from(reserved.budget.clone()));
             if pricing.amount.is_none() && reserved.held {

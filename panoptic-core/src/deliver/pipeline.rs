@@ -75,6 +75,7 @@ impl Pipeline {
             spool: Arc::clone(&spool),
             owner: Arc::clone(&settings.owner),
             broker: settings.broker.clone(),
+            exporters: settings.exporters.clone(),
             counters: Arc::clone(&counters),
             reporter: Arc::clone(&reporter),
             spool_dir: spool_dir.clone(),

@@ -169,6 +169,10 @@ impl Fields {
         }
     }
 
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
+
     pub fn remove(&mut self, key: &str) {
         self.0.retain(|(k, _)| *k != key);
     }

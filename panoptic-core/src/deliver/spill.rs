@@ -32,6 +32,8 @@ pub(crate) struct Spiller {
     pub spool: Arc<Mutex<SpoolWriter>>,
     pub owner: Arc<Owner>,
     pub broker: Option<Arc<dyn BudgetHook>>,
+    /// Told of each event encoded (an OpenTelemetry export); usually none.
+    pub exporters: Box<[Arc<dyn crate::export_hook::ExportHook>]>,
     pub counters: Arc<Counters>,
     pub reporter: Arc<ErrorReporter>,
     pub spool_dir: PathBuf,
@@ -154,6 +156,9 @@ impl Spiller {
             && Spend::is_spend(&document)
         {
             broker.spend(Spend::of(&document, reserved));
+        }
+        for exporter in &self.exporters {
+            exporter.encoded(&document);
         }
         Some((route, document))
     }

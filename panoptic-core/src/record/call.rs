@@ -464,6 +464,7 @@ impl Call {
             outcome,
             error: error.map(Arc::from),
             extras,
+            notes: None,
         };
         with_current(|handle| handle.emit_call(event, logger));
     }

@@ -69,6 +69,7 @@ fn call(site: &'static CallSite, context: CallContext, extras: Option<CallExtras
         outcome: Outcome::Ok,
         error: None,
         extras: extras.map(Arc::new),
+        notes: None,
     }
 }
 

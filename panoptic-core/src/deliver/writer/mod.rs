@@ -51,6 +51,8 @@ pub(crate) struct WriterSettings {
     pub owner: Arc<Owner>,
     /// Counts spend against budgets, when budgets are on.
     pub broker: Option<Arc<dyn crate::budget_hook::BudgetHook>>,
+    /// Told of each event encoded.
+    pub exporters: Box<[Arc<dyn crate::export_hook::ExportHook>]>,
 }
 
 /// Longest wait between two pings while MongoDB is unreachable.
