@@ -66,6 +66,10 @@ pub use panoptic_macros::{billable, billable_block};
 /// Estimates beside the provider's bill, and adjustments from it.
 pub use panoptic_ledger::reconcile;
 
+/// The ledger as FOCUS 1.2 rows for FinOps tools; as Parquet with the
+/// feature `parquet`.
+pub use panoptic_ledger::focus;
+
 /// Bill sources for [`reconcile`]: OpenAI, GCP (feature `gcp`), AWS
 /// (feature `aws-bill`) (feature `bills`).
 #[cfg(feature = "bills")]

@@ -9,6 +9,8 @@
 //!   [`open_calls_scan`]: the same found in one pass over the spool.
 //! - [`reconcile`]: estimates beside the bill, and the adjustments that
 //!   make the ledger match it.
+//! - [`focus`]: the events as FOCUS 1.2 rows, for FinOps tools; as a
+//!   Parquet file with the feature `parquet`.
 //! - `bills` (feature `bills`): bill sources — OpenAI's Costs API, the GCP
 //!   billing export (feature `gcp`), AWS Cost Explorer (feature `aws-bill`).
 //!
@@ -17,6 +19,7 @@
 #[cfg(feature = "bills")]
 pub mod bills;
 mod fields;
+pub mod focus;
 mod groups;
 pub mod open_calls;
 pub mod open_calls_scan;

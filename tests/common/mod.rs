@@ -21,6 +21,7 @@ use panoptic::BillingEvent;
 pub mod call_error;
 #[cfg(feature = "gcp")]
 pub mod fake_bigquery;
+pub mod finance;
 pub mod rollup;
 // Run the CLI, which only a build with the feature `cli` has.
 #[cfg(feature = "cli")]
