@@ -46,8 +46,15 @@ fn decimal(field: &Field) -> Option<Decimal> {
         Field::Null => None,
         Field::Decimal(d) => {
             let bytes: [u8; 16] = d.data().try_into().expect("16 bytes");
-            let scale = u32::try_from(d.scale()).unwrap();
-            Some(Decimal::from_i128_with_scale(i128::from_be_bytes(bytes), scale).normalize())
+            let (mut unscaled, mut scale) = (i128::from_be_bytes(bytes), d.scale());
+            // Trailing zeros off first: 2 TiB at 18 places is more digits
+            // than a Decimal holds.
+            while scale > 0 && unscaled % 10 == 0 {
+                unscaled /= 10;
+                scale -= 1;
+            }
+            let scale = u32::try_from(scale).unwrap();
+            Some(Decimal::try_from_i128_with_scale(unscaled, scale).unwrap())
         }
         other => panic!("not a decimal: {other:?}"),
     }
