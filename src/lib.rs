@@ -55,7 +55,7 @@ pub mod budget {
     pub use panoptic_budgets::*;
 }
 /// The price book and what a call used: priced without an `amount` key.
-pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
+pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, price_document, prices};
 
 /// OpenAI: async-openai responses priced from their usage, and streams
 /// billed when they end (feature `openai`).

@@ -25,7 +25,7 @@ pub enum Sink {
     Focus(Box<dyn Write>),
     /// FOCUS as Parquet.
     #[cfg(feature = "parquet")]
-    FocusParquet(focus::parquet::FocusParquet<BufWriter<File>>),
+    FocusParquet(Box<focus::parquet::FocusParquet<BufWriter<File>>>),
     /// An Excel workbook, saved at the end.
     Xlsx(Box<EventBook>),
 }
@@ -101,7 +101,7 @@ impl Sink {
         match self {
             Sink::Jsonl(out) | Sink::Csv(out) | Sink::Focus(out) => flush(out),
             #[cfg(feature = "parquet")]
-            Sink::FocusParquet(writer) => writer
+            Sink::FocusParquet(writer) => (*writer)
                 .close()
                 .map_err(|e| format!("cannot write Parquet: {e}")),
             Sink::Xlsx(book) => {
@@ -116,7 +116,7 @@ impl Sink {
 fn parquet_sink(path: &Path) -> Result<Sink, String> {
     let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     focus::parquet::FocusParquet::new(BufWriter::new(file))
-        .map(Sink::FocusParquet)
+        .map(|writer| Sink::FocusParquet(Box::new(writer)))
         .map_err(|e| format!("cannot write Parquet: {e}"))
 }
 

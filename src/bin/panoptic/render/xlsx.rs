@@ -118,7 +118,7 @@ impl Book {
                 }
                 Cell::Time(time) => {
                     worksheet
-                        .write_datetime_with_format(row, column, &time.naive_utc(), &self.time)
+                        .write_datetime_with_format(row, column, time.naive_utc(), &self.time)
                         .map_err(error)?;
                 }
                 Cell::Day(day) => {
