@@ -4,7 +4,7 @@
 //!
 //! Version 1.2: the newest version the providers' exports speak (AWS Data
 //! Exports offers "FOCUS 1.2 with AWS columns", Azure Cost Management a
-//! 1.2 dataset), so panoptic's file and theirs share one schema. Every
+//! 1.2-preview dataset), so panoptic's file and theirs share one schema. Every
 //! column 1.2 marks Mandatory is written, plus the Conditional ones
 //! panoptic can fill and its own as `x_…` ([`COLUMNS`]).
 //!
