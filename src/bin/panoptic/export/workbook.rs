@@ -1,7 +1,8 @@
 //! The events as an Excel workbook: a sheet per currency (two currencies
 //! never share a column of money), each event a row as it is read, and
-//! under each sheet its total and how many calls it leaves out as
-//! unpriced.
+//! under each currency's last sheet its total and how many calls it
+//! leaves out as unpriced. A currency with more events than a sheet holds
+//! goes on in `USD (2)`, `USD (3)`, ….
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,9 +16,18 @@ use crate::render::xlsx::{Book, Cell, SheetId};
 const AMOUNT: usize = 12;
 const UNPRICED: usize = 14;
 
+/// Rows of a sheet in Excel.
+const EXCEL_ROWS: u32 = 1_048_576;
+
+/// Events a sheet takes: all rows but the header, the gap and two totals.
+const SHEET_EVENTS: u32 = EXCEL_ROWS - 4;
+
 /// A currency's sheet and what its totals need.
 struct CurrencySheet {
     sheet: SheetId,
+    /// Sheets of this currency so far, and events on the last one.
+    sheets: u32,
+    rows: u32,
     /// Priced calls' amounts: what `panoptic report` calls `amount`.
     amount: Decimal,
     /// Adjustments from `reconcile --apply`, apart, as the report has them.
@@ -31,6 +41,8 @@ struct CurrencySheet {
 pub struct EventBook {
     book: Book,
     sheets: BTreeMap<String, CurrencySheet>,
+    /// [`SHEET_EVENTS`], smaller in tests.
+    sheet_events: u32,
 }
 
 impl EventBook {
@@ -39,6 +51,7 @@ impl EventBook {
         Ok(EventBook {
             book: Book::new(path),
             sheets: BTreeMap::new(),
+            sheet_events: SHEET_EVENTS,
         })
     }
 
@@ -50,6 +63,8 @@ impl EventBook {
                 event.currency.clone(),
                 CurrencySheet {
                     sheet,
+                    sheets: 1,
+                    rows: 0,
                     amount: Decimal::ZERO,
                     adjusted: Decimal::ZERO,
                     adjustments: 0,
@@ -62,6 +77,13 @@ impl EventBook {
             .sheets
             .get_mut(&event.currency)
             .expect("inserted above");
+        if entry.rows == self.sheet_events {
+            entry.sheets += 1;
+            entry.rows = 0;
+            let name = format!("{} ({})", event.currency, entry.sheets);
+            entry.sheet = self.book.sheet(&name, &EVENT_COLUMNS)?;
+        }
+        entry.rows += 1;
         match (event.kind, event.amount) {
             (Kind::Adjustment, amount) => {
                 entry.adjustments += 1;
@@ -123,5 +145,53 @@ impl EventBook {
             }
         }
         self.book.save()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Reader, Xlsx, open_workbook};
+
+    #[test]
+    fn a_full_sheet_goes_on_in_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.xlsx");
+        let mut book = EventBook::new(&path).unwrap();
+        book.sheet_events = 2;
+        let event = BillingEvent::from_document(
+            &BillingEvent {
+                id: bson::oid::ObjectId::new(),
+                ts: chrono::Utc::now(),
+                project_id: None,
+                env: "dev".into(),
+                username: "u".into(),
+                category: panoptic::Category::Infra,
+                provider: "aws".into(),
+                service: "S3".into(),
+                resource: "r".into(),
+                kind: Kind::Invoice,
+                outcome: panoptic::Outcome::Ok,
+                quantity: 1.0,
+                unit: "call".into(),
+                amount: Some(Decimal::ONE),
+                currency: "USD".into(),
+                metadata: panoptic::Metadata::default(),
+            }
+            .to_document(),
+        )
+        .unwrap();
+        for _ in 0..5 {
+            book.put(&event).unwrap();
+        }
+        book.save().unwrap();
+        let mut workbook: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(workbook.sheet_names(), ["USD", "USD (2)", "USD (3)"]);
+        // Header + 2 events on the first two; the last has 1 and the total.
+        let heights: Vec<usize> = ["USD", "USD (2)", "USD (3)"]
+            .iter()
+            .map(|name| workbook.worksheet_range(name).unwrap().height())
+            .collect();
+        assert_eq!(heights, [3, 3, 4]);
     }
 }
