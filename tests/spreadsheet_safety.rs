@@ -131,6 +131,17 @@ async fn no_writer_lets_a_formula_through() {
     ]);
     assert_no_formula(&report, &[HOSTILE_RESOURCE, HOSTILE_USERNAME]);
 
+    // A budget's name is the user's text too (budgets are per database:
+    // this test binary's server has this one alone).
+    let budget = "=HYPERLINK(\"http://evil.example/\",\"budget\")";
+    succeed(run(
+        &["budgets", "set", budget, "--limit", "10", "--period", "day"],
+        &uri,
+        &spool,
+    ));
+    let budgets = succeed(run(&["budgets", "list", "--format", "csv"], &uri, &spool));
+    assert_safe("budgets csv", &budgets, &[budget]);
+
     // The dashboard's downloads.
     let serve = server::Serve::start(&["--bind", "127.0.0.1:0", "--env", &env], &uri, &dir);
     for (path, hostile) in [
@@ -141,6 +152,7 @@ async fn no_writer_lets_a_formula_through() {
         ("/api/resources.csv", vec![HOSTILE_RESOURCE]),
         ("/api/users.csv", vec![HOSTILE_USERNAME]),
         ("/api/overview.csv", vec![]),
+        ("/api/budgets.csv", vec![budget]),
     ] {
         let answer = http::get(&serve.addr, path, &[]);
         assert_eq!(answer.status, 200, "{path}: {}", answer.body);
