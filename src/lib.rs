@@ -56,7 +56,7 @@ pub mod budget {
     pub use panoptic_budgets::*;
 }
 /// The price book and what a call used: priced without an `amount` key.
-pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, prices};
+pub use panoptic_core::{Metered, Usage, UsageEvent, price_book, price_document, prices};
 
 /// OpenAI: async-openai responses priced from their usage, and streams
 /// billed when they end (feature `openai`).
@@ -66,6 +66,10 @@ pub use panoptic_macros::{billable, billable_block};
 
 /// Estimates beside the provider's bill, and adjustments from it.
 pub use panoptic_ledger::reconcile;
+
+/// The ledger as FOCUS 1.2 rows for FinOps tools; as Parquet with the
+/// feature `parquet`.
+pub use panoptic_ledger::focus;
 
 /// Bill sources for [`reconcile`]: OpenAI, GCP (feature `gcp`), AWS
 /// (feature `aws-bill`) (feature `bills`).

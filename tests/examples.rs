@@ -182,3 +182,21 @@ fn tracing_spans_runs_with_no_mongodb() {
         .unwrap_or_else(|| panic!("no billable call event:\n{out}"));
     assert!(event.contains("resource=\"lookup_glossary\""), "{event}");
 }
+
+#[test]
+fn focus_rows_prints_a_row_per_component_and_the_unpriced_reason() {
+    let out = stdout(&run("focus_rows", &dead_uri()));
+    assert!(out.starts_with("FOCUS 1.2"), "{out}");
+    // input and output tokens, then the unpriced call.
+    assert_eq!(
+        out.matches("ChargeCategory       Usage").count(),
+        3,
+        "{out}"
+    );
+    assert!(out.contains("PricingUnit          1000000 tokens"), "{out}");
+    assert!(out.contains("ListCost             (empty)"), "{out}");
+    assert!(
+        out.contains("x_Unpriced           `gpt-9-preview` is not in the openai price book"),
+        "{out}"
+    );
+}

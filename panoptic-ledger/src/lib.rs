@@ -11,6 +11,8 @@
 //!   where reports and reconciliation sum money.
 //! - [`reconcile`]: estimates beside the bill, and the adjustments that
 //!   make the ledger match it.
+//! - [`focus`]: the events as FOCUS 1.2 rows, for FinOps tools; as a
+//!   Parquet file with the feature `parquet`.
 //! - `bills` (feature `bills`): bill sources — OpenAI's Costs API, the GCP
 //!   billing export (feature `gcp`), AWS Cost Explorer (feature `aws-bill`).
 //!
@@ -20,6 +22,7 @@
 #[cfg(feature = "bills")]
 pub mod bills;
 mod fields;
+pub mod focus;
 #[cfg(feature = "gcp")]
 pub mod free_tier;
 mod groups;

@@ -22,6 +22,7 @@ pub mod budget_state;
 pub mod call_error;
 #[cfg(feature = "gcp")]
 pub mod fake_bigquery;
+pub mod finance;
 pub mod rollup;
 #[cfg(feature = "aws-bill")]
 pub mod sigv4_check;

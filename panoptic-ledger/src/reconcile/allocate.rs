@@ -124,7 +124,7 @@ impl Reconciliation {
             let row_key = row.key.join("\u{1f}");
             let basis = report.basis.as_str();
             let note = |share: Decimal| {
-                doc! {
+                let mut note = doc! {
                     "basis": basis,
                     "estimate": to_decimal128(row.estimate),
                     "billed": to_decimal128(match report.basis {
@@ -133,7 +133,14 @@ impl Reconciliation {
                     }),
                     "difference": to_decimal128(row.difference),
                     "share": share.round_dp(6).to_string(),
+                };
+                // On the net basis the difference holds the bill's credits:
+                // this share of them, so that an export can book it as a
+                // credit (FOCUS `Credit`) apart from the correction.
+                if matches!(report.basis, super::Basis::Net) && !row.credits.is_zero() {
+                    note.insert("credit", to_decimal128((row.credits * share).round_dp(12)));
                 }
+                note
             };
             if callers.is_empty() || total.is_zero() {
                 let service = service_of(&report.by, &row.key);

@@ -129,3 +129,31 @@ fn adjustments_leave_late_days_alone_unless_asked() {
     let report = recon().compare(&estimates, &[], &bill());
     assert_eq!(recon().adjustments(&report, &[], &fallback).len(), 1);
 }
+
+#[test]
+fn on_the_net_basis_the_bills_credit_is_booked_apart_in_focus() {
+    use crate::focus::{self, Col, Value};
+    // Billed 12 at list, 10 after a credit of 2; estimated 11.
+    let bill = vec![BillLine::new("openai", day(), dec("12"), dec("10"))];
+    let net = recon().basis(super::Basis::Net);
+    let report = net.compare(&[estimate("USD", "11")], &[], &bill);
+    let booked = net.adjustments(&report, &[], &Fallback::default());
+    assert_eq!(booked.len(), 1, "{booked:#?}");
+    assert_eq!(booked[0].amount, Some(dec("-1")));
+    let rows = focus::rows(&booked[0]);
+    let cost = |category: &str| {
+        rows.iter()
+            .find(|r| *r.get(Col::ChargeCategory) == Value::Text(category.to_owned()))
+            .map(|r| r.get(Col::BilledCost).clone())
+    };
+    // The credit apart; the rest is what the list price was off by.
+    assert_eq!(cost("Credit"), Some(Value::Decimal(dec("-2"))));
+    assert_eq!(cost("Adjustment"), Some(Value::Decimal(dec("1"))));
+    // On the list basis no credit is booked.
+    let list = recon();
+    let report = list.compare(&[estimate("USD", "11")], &[], &bill);
+    let booked = list.adjustments(&report, &[], &Fallback::default());
+    let rows = focus::rows(&booked[0]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(*rows[0].get(Col::BilledCost), Value::Decimal(dec("1")));
+}

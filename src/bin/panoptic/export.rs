@@ -1,11 +1,16 @@
 //! `panoptic export`: the raw events of a time range, streamed as JSON
-//! lines or CSV, from MongoDB when it answers, else from the spool.
+//! lines, CSV, FOCUS (CSV or Parquet) or an Excel workbook, from MongoDB
+//! when it answers, else from the spool. Memory stays bounded whatever the
+//! range holds: events are written as they are read.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+mod columns;
+mod sink;
+mod workbook;
+
+use std::io;
 use std::path::PathBuf;
 
-use bson::{Bson, Document};
+use bson::Document;
 use clap::{Args, ValueEnum};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +19,7 @@ use panoptic::query::CostQuery;
 use panoptic::{BillingEvent, Spool};
 
 use crate::options::{Filters, Global, connect};
-use crate::render::{self, csv};
+use sink::Sink;
 
 /// `panoptic export`.
 #[derive(Debug, Args)]
@@ -24,104 +29,31 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     pub format: ExportFormat,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (required for `xlsx` and
+    /// `focus-parquet`).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 
 /// Export formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     /// One JSON document per line (MongoDB extended JSON, relaxed).
     Jsonl,
     /// Comma-separated, one row per event.
     Csv,
-}
-
-const CSV_COLUMNS: [&str; 17] = [
-    "_id",
-    "ts",
-    "env",
-    "username",
-    "projectId",
-    "provider",
-    "service",
-    "resource",
-    "kind",
-    "outcome",
-    "quantity",
-    "unit",
-    "amount",
-    "currency",
-    "unpriced",
-    "duration_ms",
-    "error",
-];
-
-fn csv_row(event: &BillingEvent) -> String {
-    csv::line(&[
-        event.id.to_hex(),
-        event
-            .ts
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        event.env.clone(),
-        event.username.clone(),
-        event.project_id.clone().unwrap_or_default(),
-        event.provider.clone(),
-        event.service.clone(),
-        event.resource.clone(),
-        event.kind.to_string(),
-        event.outcome.to_string(),
-        event.quantity.to_string(),
-        event.unit.clone(),
-        event.amount.map(|a| a.to_string()).unwrap_or_default(),
-        event.currency.clone(),
-        event.metadata.unpriced().unwrap_or_default().to_owned(),
-        event
-            .metadata
-            .duration_ms
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        event.metadata.error.clone().unwrap_or_default(),
-    ])
-}
-
-/// `document` as one line of extended JSON (relaxed).
-fn json_line(document: Document) -> Result<String, String> {
-    serde_json::to_string(&Bson::Document(document).into_relaxed_extjson())
-        .map_err(|e| e.to_string())
-}
-
-fn write_line(out: &mut dyn Write, line: &str) -> Result<(), String> {
-    writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))
-}
-
-fn write_event(
-    out: &mut dyn Write,
-    format: ExportFormat,
-    document: Document,
-) -> Result<(), String> {
-    let line = match format {
-        ExportFormat::Jsonl => json_line(document)?,
-        ExportFormat::Csv => {
-            csv_row(&BillingEvent::from_document(&document).map_err(|e| e.to_string())?)
-        }
-    };
-    write_line(out, &line)
+    /// FOCUS 1.2 as CSV, for FinOps tools: a row per priced component.
+    Focus,
+    /// FOCUS 1.2 as Parquet (a build with the `parquet` feature).
+    FocusParquet,
+    /// An Excel workbook: a sheet per currency, money as numbers.
+    Xlsx,
 }
 
 /// Runs `panoptic export`.
 pub async fn run(global: &Global, args: &ExportArgs) -> Result<(), String> {
     let query = args.filters.query();
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    if matches!(args.format, ExportFormat::Csv) {
-        writeln!(out, "{}", csv::line(&render::header(&CSV_COLUMNS))).map_err(|e| e.to_string())?;
-    }
+    let mut sink = Sink::open(args.format, args.output.as_deref())?;
     // Hidden unless stderr is a terminal.
     let progress = ProgressBar::new_spinner();
     progress.set_style(
@@ -129,18 +61,20 @@ pub async fn run(global: &Global, args: &ExportArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     );
     match connect::or_spool(global).await {
-        Some(client) => from_mongodb(&client, &query, args.format, &mut out, &progress).await?,
+        Some(client) => from_mongodb(&client, &query, &mut sink, &progress).await?,
         None => from_spool(
             &Spool::open(&global.spool_dir),
             &query,
-            args.format,
-            &mut out,
+            &mut sink,
             &progress,
         )?,
     }
     progress.finish_and_clear();
-    out.flush().map_err(|e| format!("cannot write: {e}"))?;
+    sink.finish()?;
     eprintln!("panoptic: exported {} event(s)", progress.position());
+    if let Some(path) = &args.output {
+        eprintln!("panoptic: wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -149,8 +83,7 @@ pub async fn run(global: &Global, args: &ExportArgs) -> Result<(), String> {
 async fn from_mongodb(
     client: &mongodb::Client,
     query: &CostQuery,
-    format: ExportFormat,
-    out: &mut dyn Write,
+    sink: &mut Sink,
     progress: &ProgressBar,
 ) -> Result<(), String> {
     let error = |e: mongodb::error::Error| connect::describe(&e);
@@ -165,7 +98,14 @@ async fn from_mongodb(
                 .await
                 .map_err(error)?;
             while let Some(document) = cursor.try_next().await.map_err(error)? {
-                write_event(out, format, document)?;
+                // JSON lines keep a document as stored, event or not.
+                let event = match sink.needs_events() {
+                    true => {
+                        Some(BillingEvent::from_document(&document).map_err(|e| e.to_string())?)
+                    }
+                    false => None,
+                };
+                sink.put(document, event)?;
                 progress.inc(1);
             }
         }
@@ -179,8 +119,7 @@ async fn from_mongodb(
 fn from_spool(
     spool: &Spool,
     query: &CostQuery,
-    format: ExportFormat,
-    out: &mut dyn Write,
+    sink: &mut Sink,
     progress: &ProgressBar,
 ) -> Result<(), String> {
     let unreadable = |e: io::Error| format!("cannot read the spool: {e}");
@@ -195,11 +134,7 @@ fn from_spool(
         if !query.matches(&event) {
             continue;
         }
-        let line = match format {
-            ExportFormat::Jsonl => json_line(document)?,
-            ExportFormat::Csv => csv_row(&event),
-        };
-        write_line(out, &line)?;
+        sink.put(document, Some(event))?;
         progress.inc(1);
     }
     Ok(())

@@ -52,7 +52,7 @@ struct Cli {
 enum Command {
     /// Cost per group over a time range.
     Report(report::ReportArgs),
-    /// Raw events of a time range, streamed as CSV or JSON lines.
+    /// Raw events of a time range: JSON lines, CSV, FOCUS (CSV, Parquet) or Excel.
     Export(export::ExportArgs),
     /// Deliver the spool to MongoDB now.
     Replay(replay::ReplayArgs),

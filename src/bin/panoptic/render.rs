@@ -1,11 +1,13 @@
-//! Output for people and scripts: aligned text tables, CSV, JSON and HTML,
-//! each format with its one escaping rule. A leaf: the subcommands hand it
+//! Output for people and scripts: aligned text tables, CSV, JSON, HTML and
+//! Excel workbooks, each format with its one escaping rule. A leaf: the subcommands hand it
 //! cells; it knows none of them.
 
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod number;
 pub mod table;
+pub mod xlsx;
 
 use clap::ValueEnum;
 

@@ -10,6 +10,7 @@ mod free_tier;
 mod open_calls;
 mod page;
 mod rows;
+mod workbook;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,11 @@ pub struct ReportArgs {
     /// top resources) to this file.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Also write the report as an Excel workbook to this file: money as
+    /// numbers in each currency's format, days as dates, the totals and
+    /// unpriced counts under the rows.
+    #[arg(long)]
+    pub xlsx: Option<PathBuf>,
     /// Add each row's projected spend at the end of the current period
     /// (`month` when given bare; UTC), as of `--until` (default now): the
     /// spend so far plus, for each day left, the mean daily spend of the
@@ -182,6 +188,9 @@ pub async fn run(global: &Global, args: &ReportArgs) -> Result<(), String> {
         .write(args.format, &mut io::stdout().lock())
         .map_err(|e| e.to_string())?;
     open_calls::list(&open);
+    if let Some(path) = &args.xlsx {
+        workbook::write(&report, path)?;
+    }
     if let Some((path, html)) = html {
         std::fs::write(path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("panoptic: wrote {}", path.display());

@@ -81,7 +81,9 @@ impl Report<'_> {
         figures::amount(amount, self.converted())
     }
 
-    fn header(&self) -> Vec<String> {
+    /// The header of every format: groupings, currency, amount, then the
+    /// optional and fixed columns.
+    pub(super) fn header(&self) -> Vec<String> {
         let mut header: Vec<String> = self.by.iter().map(|g| g.as_str().to_owned()).collect();
         header.extend(render::header(&["currency", "amount"]));
         if self.converted() {

@@ -19,7 +19,7 @@ use super::respond::{
     Answer, Failure, bad_request, csv_answer, json_answer, ms, not_found, number, unavailable,
 };
 use super::source::Source;
-use crate::render::csv;
+use crate::render::{csv, number};
 
 /// Shared by every request.
 pub struct State {
@@ -178,9 +178,9 @@ async fn overview_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     for ((day, group, currency), cell) in &o.cells {
         lines.push(csv::line(&[
             day.clone(),
-            csv::spreadsheet_safe(group),
+            String::from(group),
             cell.amount.normalize().to_string(),
-            csv::spreadsheet_safe(currency),
+            String::from(currency),
             cell.unpriced.to_string(),
             cell.calls.to_string(),
         ]));
@@ -218,11 +218,11 @@ async fn resources_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     ];
     for row in &rows {
         lines.push(csv::line(&[
-            csv::spreadsheet_safe(&row.key[0]),
-            csv::spreadsheet_safe(&row.key[1]),
-            csv::spreadsheet_safe(&row.key[2]),
+            String::from(&row.key[0]),
+            String::from(&row.key[1]),
+            String::from(&row.key[2]),
             row.amount.normalize().to_string(),
-            csv::spreadsheet_safe(&row.currency),
+            String::from(&row.currency),
             row.count.to_string(),
             row.errors.to_string(),
             row.unpriced.to_string(),
@@ -256,9 +256,9 @@ async fn users_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
     let mut lines = vec!["user,amount,currency,calls,errors,unpriced".to_owned()];
     for row in &rows {
         lines.push(csv::line(&[
-            csv::spreadsheet_safe(&row.key[0]),
+            String::from(&row.key[0]),
             row.amount.normalize().to_string(),
-            csv::spreadsheet_safe(&row.currency),
+            String::from(&row.currency),
             row.count.to_string(),
             row.errors.to_string(),
             row.unpriced.to_string(),
@@ -322,25 +322,22 @@ async fn events_csv(Extract(state): Shared, Query(pairs): Pairs) -> Answer {
         lines.push(csv::line(&[
             e.id.to_hex(),
             e.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
-            csv::spreadsheet_safe(&e.env),
-            csv::spreadsheet_safe(&e.username),
-            csv::spreadsheet_safe(&e.provider),
-            csv::spreadsheet_safe(&e.service),
-            csv::spreadsheet_safe(&e.resource),
+            String::from(&e.env),
+            String::from(&e.username),
+            String::from(&e.provider),
+            String::from(&e.service),
+            String::from(&e.resource),
             e.kind.to_string(),
             e.outcome.to_string(),
             e.quantity.to_string(),
-            csv::spreadsheet_safe(&e.unit),
+            String::from(&e.unit),
             e.amount
                 .map(|a| a.normalize().to_string())
                 .unwrap_or_default(),
-            csv::spreadsheet_safe(&e.currency),
-            csv::spreadsheet_safe(e.metadata.unpriced().unwrap_or_default()),
-            e.metadata
-                .duration_ms
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            csv::spreadsheet_safe(e.metadata.error.as_deref().unwrap_or_default()),
+            String::from(&e.currency),
+            String::from(e.metadata.unpriced().unwrap_or_default()),
+            number::optional_millis(e.metadata.duration_ms),
+            String::from(e.metadata.error.as_deref().unwrap_or_default()),
         ]));
     }
     csv_answer("events", lines)
@@ -411,22 +408,22 @@ async fn budgets_csv(Extract(state): Shared) -> Answer {
     {
         let b = &row.budget;
         lines.push(csv::line(&[
-            csv::spreadsheet_safe(&b.name),
+            String::from(&b.name),
             budgets::mode(b.mode).to_owned(),
             budgets::period(b.period).to_owned(),
-            csv::spreadsheet_safe(&row.period.name),
-            csv::spreadsheet_safe(&b.time_zone),
+            String::from(&row.period.name),
+            String::from(&b.time_zone),
             row.spent.normalize().to_string(),
             row.reserved.normalize().to_string(),
             b.limit.normalize().to_string(),
-            csv::spreadsheet_safe(&b.currency),
+            String::from(&b.currency),
             unpriced.to_string(),
             budgets::rounded(row.forecast.end_of_period).to_string(),
             row.forecast
                 .runs_out
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            csv::spreadsheet_safe(&budgets::scope(b)),
+            budgets::scope(b),
         ]));
     }
     csv_answer("budgets", lines)
