@@ -2,7 +2,7 @@
 //! memory stays bounded by one group whatever the export holds. Money and
 //! quantities are `DECIMAL(38, 18)` (exact, never a float), times are UTC
 //! milliseconds, text is UTF-8; the FOCUS version is in the file's
-//! key-value metadata ([`VERSION_KEY`](super::VERSION_KEY)).
+//! key-value metadata ([`VERSION_KEY`]).
 
 use std::io::Write;
 use std::sync::Arc;
