@@ -159,13 +159,15 @@ impl Broker {
     /// written down beside the spool, then counted on the reservation
     /// thread.
     pub fn settle(&self, reserved: Reserved, amount: Decimal) {
-        let entry = Box::new(Entry::settlement(reserved, amount, (self.reserver.clock)()));
-        let mark = self.settles.append(&entry);
+        let entry = Entry::settlement(reserved, amount, (self.reserver.clock)());
         self.reserver.settle_asked();
         self.reserver.begin();
-        if self.asks.send(Ask::Settle { entry, mark }).is_err() {
-            self.reserver.end();
-        }
+        self.settles.append_then(entry, |entry, mark| {
+            let entry = Box::new(entry);
+            if self.asks.send(Ask::Settle { entry, mark }).is_err() {
+                self.reserver.end();
+            }
+        });
     }
 
     /// Counts spend (from the writer; never waits on MongoDB): written
@@ -181,8 +183,9 @@ impl Broker {
             spend,
             at: (self.reserver.clock)(),
         };
-        let mark = self.spends.append(&entry);
-        let _ = self.requests.send(Request::Spend(Box::new(entry), mark));
+        self.spends.append_then(entry, |entry, mark| {
+            let _ = self.requests.send(Request::Spend(Box::new(entry), mark));
+        });
     }
 
     /// Waits until every reservation asked so far is answered (late ones

@@ -124,12 +124,26 @@ impl Stream {
         self.dir.join(format!("{batch}.bson"))
     }
 
-    /// Appends `entry` to the open batch (opening one); its mark, or
-    /// `None` when the disk refused it (said once on stderr: it is then
-    /// counted live only, and lost if that fails).
+    /// Appends `entry` to the open batch (opening one) and hands its mark
+    /// to `send` before another entry can be appended: the counter gets
+    /// the entries in the order of their marks, which it must count them
+    /// in. The mark is `None` when the disk refused the entry (said once
+    /// on stderr: it is then counted live only, and lost if that fails).
+    pub(crate) fn append_then(&self, entry: Entry, send: impl FnOnce(Entry, Option<Mark>)) {
+        let mut state = self.lock();
+        let mark = self.append_or_warn(&mut state, &entry);
+        send(entry, mark);
+    }
+
+    /// Appends `entry`; its mark (tests).
+    #[cfg(test)]
     pub(crate) fn append(&self, entry: &Entry) -> Option<Mark> {
         let mut state = self.lock();
-        match self.append_locked(&mut state, entry) {
+        self.append_or_warn(&mut state, entry)
+    }
+
+    fn append_or_warn(&self, state: &mut StreamState, entry: &Entry) -> Option<Mark> {
+        match self.append_locked(state, entry) {
             Ok(mark) => Some(mark),
             Err(e) => {
                 if !state.warned {
